@@ -1,0 +1,101 @@
+/**
+ * Diagnostics as data: every problem qpc reports is one of these, built from
+ * the catalogue in `codes.ts` so its code, severity and wording are stable.
+ */
+import type { Span } from '../source.js';
+import { compareSpans } from '../source.js';
+import { codes, type Code } from './codes.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A text edit that fixes a diagnostic; shared by `--fix` and the language server. */
+export interface Fix {
+  readonly title: string;
+  readonly edits: readonly { readonly span: Span; readonly newText: string }[];
+}
+
+export interface Related {
+  readonly span: Span;
+  readonly message: string;
+}
+
+export interface Diagnostic {
+  readonly code: Code;
+  readonly severity: Severity;
+  readonly message: string;
+  /** Absent only for CLI and I/O problems (QP5xxx) that have no place in a file. */
+  readonly span?: Span;
+  /** Text printed beside the underline. */
+  readonly label?: string;
+  readonly related: readonly Related[];
+  readonly help?: string;
+  readonly notes: readonly string[];
+  readonly fixes: readonly Fix[];
+  /** The declaration the finding is about, for `waive CODE on NAME`. */
+  readonly subject?: string;
+  /** Set when a `because` or `waive` accepted the finding; quoted by renderers. */
+  readonly waivedBecause?: string;
+}
+
+/** The placeholders `{name}` of a message template, as a union of names. */
+type Params<T extends string> = T extends `${string}{${infer P}}${infer R}` ? P | Params<R> : never;
+
+/** Arguments a code's template needs. */
+export type ArgsOf<C extends Code> = { readonly [K in Params<(typeof codes)[C]['template']>]: string | number };
+
+export interface Extras {
+  readonly label?: string;
+  readonly related?: readonly Related[];
+  readonly help?: string;
+  readonly notes?: readonly string[];
+  readonly fixes?: readonly Fix[];
+  readonly severity?: Severity;
+  readonly subject?: string;
+}
+
+/** Fills a message template. */
+export function formatMessage(template: string, args: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in args ? String(args[k]) : m));
+}
+
+/** Builds a diagnostic from the catalogue; the template's arguments are type-checked. */
+export function diag<C extends Code>(code: C, span: Span | undefined, args: ArgsOf<C>, extras: Extras = {}): Diagnostic {
+  const spec = codes[code];
+  return {
+    code,
+    severity: extras.severity ?? spec.severity,
+    message: formatMessage(spec.template, args as Record<string, string | number>),
+    ...(span ? { span } : {}),
+    ...(extras.label !== undefined ? { label: extras.label } : {}),
+    related: extras.related ?? [],
+    ...(extras.help !== undefined ? { help: extras.help } : {}),
+    notes: extras.notes ?? [],
+    fixes: extras.fixes ?? [],
+    ...(extras.subject !== undefined ? { subject: extras.subject } : {}),
+  };
+}
+
+/** Sorts by file, offset, then code: the order every renderer prints. */
+export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => compareSpans(a.span, b.span) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0));
+}
+
+export function hasErrors(ds: readonly Diagnostic[]): boolean {
+  return ds.some((d) => d.severity === 'error');
+}
+
+/** Where a pass reports. */
+export interface Reporter {
+  report(d: Diagnostic): void;
+}
+
+/** Collects diagnostics of one stage. */
+export class DiagnosticBag implements Reporter {
+  readonly items: Diagnostic[] = [];
+  report(d: Diagnostic): void {
+    this.items.push(d);
+  }
+  get hasErrors(): boolean {
+    return hasErrors(this.items);
+  }
+}
