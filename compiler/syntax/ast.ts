@@ -76,8 +76,9 @@ export interface Setting {
   readonly span: Span;
 }
 
-/** The declaration forms; `amend` adds items to a declaration made elsewhere. */
+/** The declaration forms; `amend` adds items to a declaration made elsewhere; `adminvm` declares dom0 (standard library). */
 export type DeclarationForm =
+  | 'adminvm'
   | 'template'
   | 'gateway'
   | 'identity'

@@ -191,26 +191,27 @@ function peg$parse(input, options) {
   const peg$c21 = "gateway";
   const peg$c22 = "identity";
   const peg$c23 = "amend";
-  const peg$c24 = "qube";
-  const peg$c25 = "disposable";
-  const peg$c26 = "named-disposable";
-  const peg$c27 = "standalone";
-  const peg$c28 = "in";
-  const peg$c29 = "none";
-  const peg$c30 = "max";
-  const peg$c31 = "on";
-  const peg$c32 = "off";
-  const peg$c33 = "via";
-  const peg$c34 = "app";
-  const peg$c35 = "socks";
-  const peg$c36 = "isolate";
-  const peg$c37 = "from";
-  const peg$c38 = "to";
-  const peg$c39 = "require";
-  const peg$c40 = "expect";
-  const peg$c41 = ",";
-  const peg$c42 = "waive";
-  const peg$c43 = "because";
+  const peg$c24 = "adminvm";
+  const peg$c25 = "qube";
+  const peg$c26 = "disposable";
+  const peg$c27 = "named-disposable";
+  const peg$c28 = "standalone";
+  const peg$c29 = "in";
+  const peg$c30 = "none";
+  const peg$c31 = "max";
+  const peg$c32 = "on";
+  const peg$c33 = "off";
+  const peg$c34 = "via";
+  const peg$c35 = "app";
+  const peg$c36 = "socks";
+  const peg$c37 = "isolate";
+  const peg$c38 = "from";
+  const peg$c39 = "to";
+  const peg$c40 = "require";
+  const peg$c41 = "expect";
+  const peg$c42 = ",";
+  const peg$c43 = "waive";
+  const peg$c44 = "because";
 
   const peg$r0 = /^[ \t]/;
   const peg$r1 = /^[^\n]/;
@@ -257,7 +258,7 @@ function peg$parse(input, options) {
   const peg$e31 = peg$literalExpectation("@", false);
   const peg$e32 = peg$literalExpectation(":", false);
   const peg$e33 = peg$classExpectation([["\0", " "], "{", "}", ";", "#", "\"", "'", ":", ",", "\x7F"], true, false, false);
-  const peg$e34 = peg$otherExpectation("statement (use, settings, template, gateway, identity, qube, disposable, named-disposable, standalone, amend, allow, ask, deny, policy-file, require, expect, waive)");
+  const peg$e34 = peg$otherExpectation("statement (use, settings, adminvm, template, gateway, identity, qube, disposable, named-disposable, standalone, amend, allow, ask, deny, policy-file, require, expect, waive)");
   const peg$e35 = peg$literalExpectation("use", false);
   const peg$e36 = peg$literalExpectation("settings", false);
   const peg$e37 = peg$literalExpectation("{", false);
@@ -270,31 +271,32 @@ function peg$parse(input, options) {
   const peg$e44 = peg$literalExpectation("gateway", false);
   const peg$e45 = peg$literalExpectation("identity", false);
   const peg$e46 = peg$literalExpectation("amend", false);
-  const peg$e47 = peg$literalExpectation("qube", false);
-  const peg$e48 = peg$literalExpectation("disposable", false);
-  const peg$e49 = peg$literalExpectation("named-disposable", false);
-  const peg$e50 = peg$literalExpectation("standalone", false);
-  const peg$e51 = peg$literalExpectation("in", false);
-  const peg$e52 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, listener)");
-  const peg$e53 = peg$literalExpectation("none", false);
-  const peg$e54 = peg$literalExpectation("max", false);
-  const peg$e55 = peg$literalExpectation("on", false);
-  const peg$e56 = peg$literalExpectation("off", false);
-  const peg$e57 = peg$literalExpectation("via", false);
-  const peg$e58 = peg$literalExpectation("app", false);
-  const peg$e59 = peg$literalExpectation("socks", false);
-  const peg$e60 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
-  const peg$e61 = peg$literalExpectation("isolate", false);
-  const peg$e62 = peg$literalExpectation("from", false);
-  const peg$e63 = peg$literalExpectation("to", false);
-  const peg$e64 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
-  const peg$e65 = peg$literalExpectation("require", false);
-  const peg$e66 = peg$literalExpectation("expect", false);
-  const peg$e67 = peg$otherExpectation("decision (allow, ask, deny)");
-  const peg$e68 = peg$otherExpectation("expectation (target, targets, default, user)");
-  const peg$e69 = peg$literalExpectation(",", false);
-  const peg$e70 = peg$literalExpectation("waive", false);
-  const peg$e71 = peg$literalExpectation("because", false);
+  const peg$e47 = peg$literalExpectation("adminvm", false);
+  const peg$e48 = peg$literalExpectation("qube", false);
+  const peg$e49 = peg$literalExpectation("disposable", false);
+  const peg$e50 = peg$literalExpectation("named-disposable", false);
+  const peg$e51 = peg$literalExpectation("standalone", false);
+  const peg$e52 = peg$literalExpectation("in", false);
+  const peg$e53 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, listener)");
+  const peg$e54 = peg$literalExpectation("none", false);
+  const peg$e55 = peg$literalExpectation("max", false);
+  const peg$e56 = peg$literalExpectation("on", false);
+  const peg$e57 = peg$literalExpectation("off", false);
+  const peg$e58 = peg$literalExpectation("via", false);
+  const peg$e59 = peg$literalExpectation("app", false);
+  const peg$e60 = peg$literalExpectation("socks", false);
+  const peg$e61 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
+  const peg$e62 = peg$literalExpectation("isolate", false);
+  const peg$e63 = peg$literalExpectation("from", false);
+  const peg$e64 = peg$literalExpectation("to", false);
+  const peg$e65 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
+  const peg$e66 = peg$literalExpectation("require", false);
+  const peg$e67 = peg$literalExpectation("expect", false);
+  const peg$e68 = peg$otherExpectation("decision (allow, ask, deny)");
+  const peg$e69 = peg$otherExpectation("expectation (target, targets, default, user)");
+  const peg$e70 = peg$literalExpectation(",", false);
+  const peg$e71 = peg$literalExpectation("waive", false);
+  const peg$e72 = peg$literalExpectation("because", false);
 
   function peg$f0(s) {    return s;  }
   function peg$f1(stmts) {    return b.file(stmts, comments, location());  }
@@ -312,7 +314,7 @@ function peg$parse(input, options) {
   function peg$f13(text) {    return b.node({ kind: "Endpoint", text }, location());  }
   function peg$f14(text) {    return b.node({ kind: "Endpoint", text }, location());  }
   function peg$f15(s) {    return s;  }
-  function peg$f16(k) {    return is(k, "use", "settings", "template", "gateway", "identity", "qube", "disposable", "named-disposable", "standalone", "amend", "allow", "ask", "deny", "policy-file", "require", "expect", "waive");  }
+  function peg$f16(k) {    return is(k, "use", "settings", "adminvm", "template", "gateway", "identity", "qube", "disposable", "named-disposable", "standalone", "amend", "allow", "ask", "deny", "policy-file", "require", "expect", "waive");  }
   function peg$f17(path) {    return b.node({ kind: "UseStatement", path }, location());  }
   function peg$f18(s) {    return s;  }
   function peg$f19(settings) {    return b.node({ kind: "SettingsBlock", settings }, location());  }
@@ -1986,6 +1988,15 @@ function peg$parse(input, options) {
             s2 = peg$FAILED;
             if (peg$silentFails === 0) { peg$fail(peg$e46); }
           }
+          if (s2 === peg$FAILED) {
+            if (input.substr(peg$currPos, 7) === peg$c24) {
+              s2 = peg$c24;
+              peg$currPos += 7;
+            } else {
+              s2 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e47); }
+            }
+          }
         }
       }
     }
@@ -2030,36 +2041,36 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
-      if (input.substr(peg$currPos, 4) === peg$c24) {
-        s2 = peg$c24;
+      if (input.substr(peg$currPos, 4) === peg$c25) {
+        s2 = peg$c25;
         peg$currPos += 4;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+        if (peg$silentFails === 0) { peg$fail(peg$e48); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 10) === peg$c25) {
-          s2 = peg$c25;
+        if (input.substr(peg$currPos, 10) === peg$c26) {
+          s2 = peg$c26;
           peg$currPos += 10;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+          if (peg$silentFails === 0) { peg$fail(peg$e49); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 16) === peg$c26) {
-            s2 = peg$c26;
+          if (input.substr(peg$currPos, 16) === peg$c27) {
+            s2 = peg$c27;
             peg$currPos += 16;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e49); }
+            if (peg$silentFails === 0) { peg$fail(peg$e50); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 10) === peg$c27) {
-              s2 = peg$c27;
+            if (input.substr(peg$currPos, 10) === peg$c28) {
+              s2 = peg$c28;
               peg$currPos += 10;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e50); }
+              if (peg$silentFails === 0) { peg$fail(peg$e51); }
             }
           }
         }
@@ -2076,12 +2087,12 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
-            if (input.substr(peg$currPos, 2) === peg$c28) {
-              s6 = peg$c28;
+            if (input.substr(peg$currPos, 2) === peg$c29) {
+              s6 = peg$c29;
               peg$currPos += 2;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e51); }
+              if (peg$silentFails === 0) { peg$fail(peg$e52); }
             }
             if (s6 !== peg$FAILED) {
               s7 = peg$parseE();
@@ -2296,7 +2307,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e52); }
+      if (peg$silentFails === 0) { peg$fail(peg$e53); }
     }
 
     return s0;
@@ -2370,12 +2381,12 @@ function peg$parse(input, options) {
     let s0, s1, s2;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c29) {
-      s1 = peg$c29;
+    if (input.substr(peg$currPos, 4) === peg$c30) {
+      s1 = peg$c30;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e54); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -2451,12 +2462,12 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c30) {
-            s7 = peg$c30;
+          if (input.substr(peg$currPos, 3) === peg$c31) {
+            s7 = peg$c31;
             peg$currPos += 3;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e54); }
+            if (peg$silentFails === 0) { peg$fail(peg$e55); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -2550,12 +2561,12 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
         s4 = peg$currPos;
-        if (input.substr(peg$currPos, 4) === peg$c29) {
-          s5 = peg$c29;
+        if (input.substr(peg$currPos, 4) === peg$c30) {
+          s5 = peg$c30;
           peg$currPos += 4;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e54); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parseE();
@@ -2735,20 +2746,20 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c31) {
-      s2 = peg$c31;
+    if (input.substr(peg$currPos, 2) === peg$c32) {
+      s2 = peg$c32;
       peg$currPos += 2;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 3) === peg$c32) {
-        s2 = peg$c32;
+      if (input.substr(peg$currPos, 3) === peg$c33) {
+        s2 = peg$c33;
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e56); }
+        if (peg$silentFails === 0) { peg$fail(peg$e57); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2820,12 +2831,12 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c33) {
-            s7 = peg$c33;
+          if (input.substr(peg$currPos, 3) === peg$c34) {
+            s7 = peg$c34;
             peg$currPos += 3;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e58); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -2872,12 +2883,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c34) {
-      s1 = peg$c34;
+    if (input.substr(peg$currPos, 3) === peg$c35) {
+      s1 = peg$c35;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e59); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -2952,12 +2963,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c35) {
-      s1 = peg$c35;
+    if (input.substr(peg$currPos, 5) === peg$c36) {
+      s1 = peg$c36;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3042,7 +3053,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
 
     return s0;
@@ -3161,12 +3172,12 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$parse_();
-    if (input.substr(peg$currPos, 7) === peg$c36) {
-      s2 = peg$c36;
+    if (input.substr(peg$currPos, 7) === peg$c37) {
+      s2 = peg$c37;
       peg$currPos += 7;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parseE();
@@ -3247,12 +3258,12 @@ function peg$parse(input, options) {
             s10 = peg$parse_();
             s11 = peg$currPos;
             peg$silentFails++;
-            if (input.substr(peg$currPos, 7) === peg$c36) {
-              s12 = peg$c36;
+            if (input.substr(peg$currPos, 7) === peg$c37) {
+              s12 = peg$c37;
               peg$currPos += 7;
             } else {
               s12 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e61); }
+              if (peg$silentFails === 0) { peg$fail(peg$e62); }
             }
             peg$silentFails--;
             if (s12 === peg$FAILED) {
@@ -3280,12 +3291,12 @@ function peg$parse(input, options) {
               s10 = peg$parse_();
               s11 = peg$currPos;
               peg$silentFails++;
-              if (input.substr(peg$currPos, 7) === peg$c36) {
-                s12 = peg$c36;
+              if (input.substr(peg$currPos, 7) === peg$c37) {
+                s12 = peg$c37;
                 peg$currPos += 7;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e61); }
+                if (peg$silentFails === 0) { peg$fail(peg$e62); }
               }
               peg$silentFails--;
               if (s12 === peg$FAILED) {
@@ -3361,12 +3372,12 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c37) {
-            s7 = peg$c37;
+          if (input.substr(peg$currPos, 4) === peg$c38) {
+            s7 = peg$c38;
             peg$currPos += 4;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e62); }
+            if (peg$silentFails === 0) { peg$fail(peg$e63); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -3375,12 +3386,12 @@ function peg$parse(input, options) {
               s10 = peg$parseEndpoint();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c38) {
-                  s12 = peg$c38;
+                if (input.substr(peg$currPos, 2) === peg$c39) {
+                  s12 = peg$c39;
                   peg$currPos += 2;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e64); }
                 }
                 if (s12 !== peg$FAILED) {
                   s13 = peg$parseE();
@@ -3513,7 +3524,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -3738,12 +3749,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c39) {
-      s1 = peg$c39;
+    if (input.substr(peg$currPos, 7) === peg$c40) {
+      s1 = peg$c40;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3799,12 +3810,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 6) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3826,12 +3837,12 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c37) {
-            s7 = peg$c37;
+          if (input.substr(peg$currPos, 4) === peg$c38) {
+            s7 = peg$c38;
             peg$currPos += 4;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e62); }
+            if (peg$silentFails === 0) { peg$fail(peg$e63); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -3840,12 +3851,12 @@ function peg$parse(input, options) {
               s10 = peg$parseEndpoint();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c38) {
-                  s12 = peg$c38;
+                if (input.substr(peg$currPos, 2) === peg$c39) {
+                  s12 = peg$c39;
                   peg$currPos += 2;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e64); }
                 }
                 if (s12 !== peg$FAILED) {
                   s13 = peg$parseE();
@@ -3982,7 +3993,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
 
     return s0;
@@ -4047,7 +4058,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -4128,11 +4139,11 @@ function peg$parse(input, options) {
       s3 = peg$currPos;
       s4 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s5 = peg$c41;
+        s5 = peg$c42;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e69); }
+        if (peg$silentFails === 0) { peg$fail(peg$e70); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
@@ -4153,11 +4164,11 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s5 = peg$c41;
+          s5 = peg$c42;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e69); }
+          if (peg$silentFails === 0) { peg$fail(peg$e70); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
@@ -4188,12 +4199,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 5) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4202,12 +4213,12 @@ function peg$parse(input, options) {
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          if (input.substr(peg$currPos, 2) === peg$c31) {
-            s6 = peg$c31;
+          if (input.substr(peg$currPos, 2) === peg$c32) {
+            s6 = peg$c32;
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e55); }
+            if (peg$silentFails === 0) { peg$fail(peg$e56); }
           }
           if (s6 !== peg$FAILED) {
             s7 = peg$parseE();
@@ -4216,12 +4227,12 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 s10 = peg$parse_();
-                if (input.substr(peg$currPos, 7) === peg$c43) {
-                  s11 = peg$c43;
+                if (input.substr(peg$currPos, 7) === peg$c44) {
+                  s11 = peg$c44;
                   peg$currPos += 7;
                 } else {
                   s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e71); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e72); }
                 }
                 if (s11 !== peg$FAILED) {
                   s12 = peg$parseE();
