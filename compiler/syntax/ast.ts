@@ -230,6 +230,7 @@ export interface SocksBinding {
  * A Tor listener a gateway provides (data of the standard library's Whonix
  * table): `listener socks 9101 isolate dest-addr dest-port`,
  * `listener socks 9152..9159 custom`, `listener control 9052 local`.
+ * Options come before `isolate`, whose flags run to the end of the item.
  */
 export interface ListenerItem {
   readonly kind: 'ListenerItem';

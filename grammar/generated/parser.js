@@ -372,8 +372,8 @@ function peg$parse(input, options) {
   function peg$f71(f) {    return f;  }
   function peg$f72(flags) {    return flags;  }
   function peg$f73(k) {    return is(k, "listener");  }
-  function peg$f74(k, listenerKind, ports, isolate, o) {    return o;  }
-  function peg$f75(k, listenerKind, ports, isolate, options) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, location());  }
+  function peg$f74(k, listenerKind, ports, o) {    return o;  }
+  function peg$f75(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, location());  }
   function peg$f76(k) {    return is(k, "allow", "ask", "deny");  }
   function peg$f77(k, service, a) {    return a;  }
   function peg$f78(k, service, argument, source, target, p) {    return p;  }
@@ -3230,7 +3230,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseListenerItem() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13;
 
     s0 = peg$currPos;
     s1 = peg$parseKey();
@@ -3249,15 +3249,12 @@ function peg$parse(input, options) {
           s5 = peg$parse_();
           s6 = peg$parsePortRange();
           if (s6 !== peg$FAILED) {
-            s7 = peg$parseIsolateFlags();
-            if (s7 === peg$FAILED) {
-              s7 = null;
-            }
-            s8 = [];
-            s9 = peg$currPos;
-            s10 = peg$parse_();
-            s11 = peg$currPos;
+            s7 = [];
+            s8 = peg$currPos;
+            s9 = peg$parse_();
+            s10 = peg$currPos;
             peg$silentFails++;
+            s11 = peg$currPos;
             if (input.substr(peg$currPos, 7) === peg$c37) {
               s12 = peg$c37;
               peg$currPos += 7;
@@ -3265,32 +3262,46 @@ function peg$parse(input, options) {
               s12 = peg$FAILED;
               if (peg$silentFails === 0) { peg$fail(peg$e62); }
             }
-            peg$silentFails--;
-            if (s12 === peg$FAILED) {
-              s11 = undefined;
+            if (s12 !== peg$FAILED) {
+              s13 = peg$parseE();
+              if (s13 !== peg$FAILED) {
+                s12 = [s12, s13];
+                s11 = s12;
+              } else {
+                peg$currPos = s11;
+                s11 = peg$FAILED;
+              }
             } else {
               peg$currPos = s11;
               s11 = peg$FAILED;
             }
-            if (s11 !== peg$FAILED) {
-              s12 = peg$parseName();
-              if (s12 !== peg$FAILED) {
-                peg$savedPos = s9;
-                s9 = peg$f74(s1, s4, s6, s7, s12);
+            peg$silentFails--;
+            if (s11 === peg$FAILED) {
+              s10 = undefined;
+            } else {
+              peg$currPos = s10;
+              s10 = peg$FAILED;
+            }
+            if (s10 !== peg$FAILED) {
+              s11 = peg$parseName();
+              if (s11 !== peg$FAILED) {
+                peg$savedPos = s8;
+                s8 = peg$f74(s1, s4, s6, s11);
               } else {
-                peg$currPos = s9;
-                s9 = peg$FAILED;
+                peg$currPos = s8;
+                s8 = peg$FAILED;
               }
             } else {
-              peg$currPos = s9;
-              s9 = peg$FAILED;
+              peg$currPos = s8;
+              s8 = peg$FAILED;
             }
-            while (s9 !== peg$FAILED) {
-              s8.push(s9);
-              s9 = peg$currPos;
-              s10 = peg$parse_();
-              s11 = peg$currPos;
+            while (s8 !== peg$FAILED) {
+              s7.push(s8);
+              s8 = peg$currPos;
+              s9 = peg$parse_();
+              s10 = peg$currPos;
               peg$silentFails++;
+              s11 = peg$currPos;
               if (input.substr(peg$currPos, 7) === peg$c37) {
                 s12 = peg$c37;
                 peg$currPos += 7;
@@ -3298,26 +3309,43 @@ function peg$parse(input, options) {
                 s12 = peg$FAILED;
                 if (peg$silentFails === 0) { peg$fail(peg$e62); }
               }
-              peg$silentFails--;
-              if (s12 === peg$FAILED) {
-                s11 = undefined;
+              if (s12 !== peg$FAILED) {
+                s13 = peg$parseE();
+                if (s13 !== peg$FAILED) {
+                  s12 = [s12, s13];
+                  s11 = s12;
+                } else {
+                  peg$currPos = s11;
+                  s11 = peg$FAILED;
+                }
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
               }
-              if (s11 !== peg$FAILED) {
-                s12 = peg$parseName();
-                if (s12 !== peg$FAILED) {
-                  peg$savedPos = s9;
-                  s9 = peg$f74(s1, s4, s6, s7, s12);
+              peg$silentFails--;
+              if (s11 === peg$FAILED) {
+                s10 = undefined;
+              } else {
+                peg$currPos = s10;
+                s10 = peg$FAILED;
+              }
+              if (s10 !== peg$FAILED) {
+                s11 = peg$parseName();
+                if (s11 !== peg$FAILED) {
+                  peg$savedPos = s8;
+                  s8 = peg$f74(s1, s4, s6, s11);
                 } else {
-                  peg$currPos = s9;
-                  s9 = peg$FAILED;
+                  peg$currPos = s8;
+                  s8 = peg$FAILED;
                 }
               } else {
-                peg$currPos = s9;
-                s9 = peg$FAILED;
+                peg$currPos = s8;
+                s8 = peg$FAILED;
               }
+            }
+            s8 = peg$parseIsolateFlags();
+            if (s8 === peg$FAILED) {
+              s8 = null;
             }
             peg$savedPos = s0;
             s0 = peg$f75(s1, s4, s6, s7, s8);

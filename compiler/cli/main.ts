@@ -1,0 +1,234 @@
+/**
+ * The `qpc` command line: arguments → compiler API → rendered diagnostics →
+ * exit code. Standard streams and files come in through `CliIo`, so tests run
+ * it in-process. Exit codes: 0 ok, 1 policy errors, 2 usage or I/O, 3 internal.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile } from '../index.js';
+import { diag } from '../diagnostics/diagnostic.js';
+import { errorFormats, render, type ErrorFormat } from '../diagnostics/render.js';
+import { summaryLine } from '../diagnostics/render-text.js';
+
+export const version = '0.1.0';
+
+export interface CliIo {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  /** Reads standard input whole (for `qpc fmt -`). */
+  readonly stdin: () => string;
+  /** Whether stderr is a terminal (colour). */
+  readonly isTTY: boolean;
+  readonly host: CompilerHost;
+  /** Replaces a file's contents atomically. */
+  readonly writeFile: (path: string, text: string) => void;
+}
+
+const usage = `qpc ${version} — the Qubes-Whonix policy compiler
+
+usage:
+  qpc check FILE...            check policies (each FILE is the entry of a policy set)
+  qpc fmt [--check] FILE...    format files in place (FILE - reads stdin, writes stdout)
+  qpc explain [QPnnnn]         explain a diagnostic code, or list all codes
+
+options:
+  --error-format FORMAT        human (default), plain, json, gcc or sarif
+  --deny-warnings              treat warnings as errors (exit 1)
+  --color auto|always|never    colour in human output (auto: only on a terminal)
+  -h, --help                   this text
+  -V, --version                the version
+
+exit codes: 0 ok, 1 policy errors (or unformatted files with fmt --check),
+            2 usage or I/O error, 3 internal error
+`;
+
+interface Options {
+  command?: string;
+  files: string[];
+  errorFormat: ErrorFormat;
+  denyWarnings: boolean;
+  color: 'auto' | 'always' | 'never';
+  check: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
+  const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (name: string): string => {
+      const eq = a.indexOf('=');
+      if (eq > 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`\`${name}\` needs a value`);
+      return v;
+    };
+    if (a === '-h' || a === '--help') return 'help';
+    if (a === '-V' || a === '--version') return 'version';
+    if (a === '--error-format' || a.startsWith('--error-format=')) {
+      const v = value('--error-format');
+      if (!(errorFormats as readonly string[]).includes(v)) throw new UsageError(`unknown error format \`${v}\`; expected ${errorFormats.join(', ')}`);
+      o.errorFormat = v as ErrorFormat;
+    } else if (a === '--color' || a.startsWith('--color=')) {
+      const v = value('--color');
+      if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UsageError(`unknown colour mode \`${v}\`; expected auto, always or never`);
+      o.color = v;
+    } else if (a === '--deny-warnings') o.denyWarnings = true;
+    else if (a === '--check') o.check = true;
+    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
+    else if (o.command === undefined) o.command = a;
+    else o.files.push(a);
+  }
+  return o;
+}
+
+/** The exit code for a set of diagnostics. */
+export function exitCode(ds: readonly Diagnostic[], denyWarnings: boolean): number {
+  if (ds.some((d) => d.code.startsWith('QP9'))) return 3;
+  if (ds.some((d) => d.code.startsWith('QP5') && d.severity === 'error' && d.code !== 'QP5004')) return 2;
+  if (ds.some((d) => d.severity === 'error' || (denyWarnings && d.severity === 'warning'))) return 1;
+  return 0;
+}
+
+function emit(io: CliIo, o: Options, ds: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>): void {
+  if (o.errorFormat === 'json' || o.errorFormat === 'sarif' || o.errorFormat === 'gcc') {
+    io.stdout(render(o.errorFormat, ds, sources, { color: false, toolVersion: version }));
+    return;
+  }
+  if (ds.length === 0) return;
+  const color = o.errorFormat === 'human' && (o.color === 'always' || (o.color === 'auto' && io.isTTY));
+  io.stderr(render(o.errorFormat, ds, sources, { color, toolVersion: version }));
+  io.stderr(`${summaryLine(ds)}\n`);
+}
+
+function runCheck(io: CliIo, o: Options): number {
+  if (o.files.length === 0) throw new UsageError('`qpc check` needs at least one FILE');
+  const all: Diagnostic[] = [];
+  const sources = new Map<string, SourceFile>();
+  const seen = new Set<string>();
+  for (const f of o.files) {
+    const r = check(f, { host: io.host });
+    for (const [k, v] of r.sources) sources.set(k, v);
+    for (const d of r.diagnostics) {
+      const key = JSON.stringify([d.code, d.span?.file, d.span?.start, d.message]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      all.push(d);
+    }
+    if (r.program && o.errorFormat !== 'json' && o.errorFormat !== 'sarif' && o.errorFormat !== 'gcc' && !r.diagnostics.some((d) => d.severity === 'error')) {
+      const decls = [...r.program.decls.values()].filter((d) => !d.std);
+      const count = (form: string) => decls.filter((d) => d.form === form).length;
+      const qubes = decls.filter((d) => d.form !== 'identity' && d.form !== 'template').length;
+      io.stdout(`${f}: ok (${count('identity')} identities, ${qubes} qubes, ${count('template')} templates, ${r.program.rules.length} rules)\n`);
+    }
+  }
+  emit(io, o, all, sources);
+  return exitCode(all, o.denyWarnings);
+}
+
+function runFmt(io: CliIo, o: Options): number {
+  if (o.files.length === 0) throw new UsageError('`qpc fmt` needs at least one FILE (or - for standard input)');
+  const all: Diagnostic[] = [];
+  const sources = new Map<string, SourceFile>();
+  for (const f of o.files) {
+    let text: string;
+    try {
+      text = f === '-' ? io.stdin() : io.host.readFile(f);
+    } catch (e) {
+      all.push(diag('QP5001', undefined, { path: f, reason: (e as Error).message }));
+      continue;
+    }
+    const r = format(f === '-' ? '<stdin>' : f, text);
+    sources.set(r.source.path, r.source);
+    all.push(...r.diagnostics);
+    if (r.text === undefined) continue;
+    if (f === '-') {
+      if (!o.check) io.stdout(r.text);
+      else if (r.text !== text) all.push(diag('QP5004', undefined, { path: '<stdin>' }));
+    } else if (r.text !== text) {
+      if (o.check) all.push(diag('QP5004', undefined, { path: f }));
+      else {
+        try {
+          io.writeFile(f, r.text);
+        } catch (e) {
+          all.push(diag('QP5005', undefined, { path: f, reason: (e as Error).message }));
+        }
+      }
+    }
+  }
+  emit(io, o, all, sources);
+  return exitCode(all, o.denyWarnings);
+}
+
+function runExplain(io: CliIo, o: Options): number {
+  if (o.files.length === 0) {
+    for (const c of allCodes) io.stdout(`${c}  ${codes[c].severity.padEnd(7)}  ${codes[c].summary}\n`);
+    return 0;
+  }
+  let rc = 0;
+  for (const c of o.files) {
+    const text = explain(c);
+    if (text === undefined) {
+      emit(io, o, [diag('QP5003', undefined, { code: c })], new Map());
+      rc = 2;
+    } else io.stdout(text);
+  }
+  return rc;
+}
+
+/** Runs the command line; returns the exit code. Never throws. */
+export function runCli(argv: readonly string[], io: CliIo): number {
+  let o: Options | 'help' | 'version';
+  try {
+    o = parseArgs(argv);
+    if (o === 'help') {
+      io.stdout(usage);
+      return 0;
+    }
+    if (o === 'version') {
+      io.stdout(`qpc ${version}\n`);
+      return 0;
+    }
+    switch (o.command) {
+      case 'check':
+        return runCheck(io, o);
+      case 'fmt':
+        return runFmt(io, o);
+      case 'explain':
+        return runExplain(io, o);
+      case undefined:
+        throw new UsageError('no command given; try `qpc --help`');
+      default:
+        throw new UsageError(`unknown command \`${o.command}\`; expected check, fmt or explain`);
+    }
+  } catch (e) {
+    const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false };
+    if (e instanceof UsageError) {
+      emit(io, opts, [diag('QP5002', undefined, { message: e.message }, { help: 'run `qpc --help` for usage' })], new Map());
+      return 2;
+    }
+    emit(io, opts, [diag('QP9001', undefined, { message: e instanceof Error ? e.message : String(e) }, { notes: ['this is a bug in qpc; please report it'] })], new Map());
+    return 3;
+  }
+}
+
+/** The real process's streams and file system. */
+export function processIo(): CliIo {
+  return {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    stdin: () => readFileSync(0, 'utf8'),
+    isTTY: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+    host: nodeHost,
+    writeFile: (p, text) => {
+      const tmp = `${p}.qpc-tmp-${process.pid}`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, p);
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = runCli(process.argv.slice(2), processIo());
+}

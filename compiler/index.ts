@@ -1,0 +1,69 @@
+/**
+ * The public API of the compiler. The command line and the language server
+ * are thin adapters over these functions.
+ */
+import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
+import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
+import { nodeHost, type CompilerHost } from './host.js';
+import { runPipeline } from './pipeline.js';
+import type { Program } from './program.js';
+import { SourceFile } from './source.js';
+import { parseFile } from './syntax/parse.js';
+import { format as print } from './syntax/print.js';
+
+export type { Diagnostic, Code, CodeSpec, Program, CompilerHost };
+export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
+
+export interface CheckResult {
+  /** Sorted diagnostics of every file of the policy set. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Every file read, by display path, for rendering. */
+  readonly sources: ReadonlyMap<string, SourceFile>;
+  /** The bound program, when binding ran. */
+  readonly program?: Program;
+}
+
+function internal(e: unknown): Diagnostic {
+  const message = e instanceof Error ? e.message : String(e);
+  return diag('QP9001', undefined, { message }, { notes: ['this is a bug in qpc; please report it with the policy that caused it'] });
+}
+
+/** Checks the policy set whose entry file is `entry`. Never throws. */
+export function check(entry: string, opts: { host?: CompilerHost } = {}): CheckResult {
+  try {
+    const r = runPipeline(entry, opts.host ?? nodeHost);
+    return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: new Map() };
+  }
+}
+
+export interface FormatResult {
+  /** The formatted text; absent when the file does not parse. */
+  readonly text?: string;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly source: SourceFile;
+}
+
+/** Formats one file's text in the canonical layout. Never throws. */
+export function format(path: string, text: string): FormatResult {
+  const source = new SourceFile(path, text);
+  try {
+    const r = parseFile(source);
+    if (!r.ast || r.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: r.diagnostics, source };
+    return { text: print(r.ast, text), diagnostics: r.diagnostics, source };
+  } catch (e) {
+    return { diagnostics: [internal(e)], source };
+  }
+}
+
+/** The explanation page of a code (`qpc explain`), or undefined for an unknown code. */
+export function explain(code: string): string | undefined {
+  const c = code.toUpperCase();
+  if (!isCode(c)) return undefined;
+  const spec: CodeSpec = codes[c];
+  const lines = [`${c} (${spec.slug}): ${spec.summary}`, '', `severity: ${spec.severity}`, '', spec.explanation.rationale];
+  if (spec.explanation.avoid) lines.push('', 'Avoid:', '', ...spec.explanation.avoid.split('\n').map((l) => '    ' + l));
+  if (spec.explanation.prefer) lines.push('', 'Prefer:', '', ...spec.explanation.prefer.split('\n').map((l) => '    ' + l));
+  return lines.join('\n') + '\n';
+}

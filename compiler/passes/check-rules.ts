@@ -1,0 +1,206 @@
+/**
+ * Checks rules, `expect`, `require` and `waive` statements: service and
+ * argument syntax as qrexec parses them, every name resolved, tokens only in
+ * the columns qrexec accepts, parameters that fit the action.
+ * Emits QP2001, QP2004, QP2013, QP2015, QP2016, QP2019, QP2020.
+ */
+import { diag, type Reporter } from '../diagnostics/diagnostic.js';
+import { allCodes, isCode } from '../diagnostics/codes.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import type { Endpoint, Rule, StringLit, Word } from '../syntax/ast.js';
+import { qubeKinds, resolveRef, substitute, type Resolver } from './names.js';
+
+/** qrexec's service name characters (`RPCNAME_ALLOWED_CHARSET` without `+`). */
+const SERVICE = /^[A-Za-z0-9._-]{1,255}$/;
+/** qrexec's argument characters, after the `+`. */
+const ARGUMENT = /^\+[A-Za-z0-9._+-]*$/;
+const TAG = /^[A-Za-z0-9_-]+$/;
+/** Qube classes `@type:` can name. */
+export const qubeTypes = ['AdminVM', 'AppVM', 'TemplateVM', 'StandaloneVM', 'DispVM'];
+
+/** A parsed endpoint: a name, or a token with its value. */
+export type EndpointForm =
+  | { readonly form: 'name'; readonly name: string }
+  | { readonly form: 'anyvm' | 'adminvm' | 'default' | 'dispvm' }
+  | { readonly form: 'dispvm-of' | 'dispvm-tag' | 'tag' | 'type'; readonly value: string }
+  | { readonly form: 'invalid' };
+
+const TOKENS = ['@anyvm', '@adminvm', '@default', '@dispvm', '@dispvm:', '@tag:', '@type:'];
+
+/** Splits an endpoint's text into its form. */
+export function endpointForm(text: string): EndpointForm {
+  if (!text.startsWith('@')) return { form: 'name', name: text };
+  switch (text) {
+    case '@anyvm':
+      return { form: 'anyvm' };
+    case '@adminvm':
+      return { form: 'adminvm' };
+    case '@default':
+      return { form: 'default' };
+    case '@dispvm':
+      return { form: 'dispvm' };
+  }
+  if (text.startsWith('@dispvm:@tag:')) return { form: 'dispvm-tag', value: text.slice('@dispvm:@tag:'.length) };
+  if (text.startsWith('@dispvm:')) return { form: 'dispvm-of', value: text.slice('@dispvm:'.length) };
+  if (text.startsWith('@tag:')) return { form: 'tag', value: text.slice('@tag:'.length) };
+  if (text.startsWith('@type:')) return { form: 'type', value: text.slice('@type:'.length) };
+  return { form: 'invalid' };
+}
+
+type Column = 'source' | 'target' | 'redirect' | 'request-source' | 'request-target';
+
+const columnWords: Record<Column, string> = {
+  source: 'as a rule source',
+  target: 'as a rule target',
+  redirect: 'as a redirect (`target`, `default`)',
+  'request-source': 'as the source of a request',
+  'request-target': 'as the target of a request',
+};
+
+/** Which endpoint forms each column accepts (qrexec `parser.py` token classes). */
+const allowedForms: Record<Column, readonly EndpointForm['form'][]> = {
+  source: ['name', 'anyvm', 'adminvm', 'tag', 'type'],
+  target: ['name', 'anyvm', 'adminvm', 'default', 'dispvm', 'dispvm-of', 'dispvm-tag', 'tag', 'type'],
+  redirect: ['name', 'adminvm', 'dispvm', 'dispvm-of'],
+  'request-source': ['name'],
+  'request-target': ['name', 'adminvm', 'default', 'dispvm', 'dispvm-of'],
+};
+
+const columnHelp: Partial<Record<EndpointForm['form'], string>> = {
+  default: 'requests always come from a named qube; `@default` is only a target',
+  dispvm: 'a disposable calls with its own name (`dispNNNN`); to match calls from disposables use `@type:DispVM` or a tag',
+  'dispvm-of': 'a disposable calls with its own name (`dispNNNN`); to match calls from disposables use `@type:DispVM` or a tag',
+  'dispvm-tag': 'a disposable calls with its own name (`dispNNNN`); to match calls from disposables use `@type:DispVM` or a tag',
+};
+
+/** Checks one endpoint in one column. */
+function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter): void {
+  const f = endpointForm(e.text);
+  if (f.form === 'invalid') {
+    const head = e.text.includes(':') ? e.text.slice(0, e.text.indexOf(':') + 1) : e.text;
+    ctx.report(diag('QP2013', e.span, { value: e.text, what: 'qrexec token' }, { help: didYouMean(head, TOKENS) ?? `qrexec knows ${TOKENS.map((t) => (t.endsWith(':') ? `\`${t}…\`` : `\`${t}\``)).join(', ')}` }));
+    return;
+  }
+  if (!allowedForms[column].includes(f.form)) {
+    const help =
+      column === 'source' || column === 'request-source'
+        ? columnHelp[f.form] ?? 'name one qube'
+        : column === 'redirect'
+          ? 'a redirect names one qube, `@adminvm`, `@dispvm` or `@dispvm:DISPOSABLE-TEMPLATE`'
+          : 'a request names one qube, `@default`, `@adminvm`, `@dispvm` or `@dispvm:DISPOSABLE-TEMPLATE`';
+    ctx.report(diag('QP2015', e.span, { token: e.text, column: columnWords[column] }, { help }));
+    return;
+  }
+  const word: Word = { kind: 'Word', text: f.form === 'name' ? f.name : 'value' in f ? f.value : e.text, span: e.span };
+  switch (f.form) {
+    case 'name': {
+      const single = column === 'redirect' || column.startsWith('request');
+      resolveRef(r, word, single ? qubeKinds : [...qubeKinds, 'identity'], columnWords[column].replace(/^as /, ''), ctx, single ? 'qube' : 'qube or identity');
+      return;
+    }
+    case 'dispvm-of':
+      resolveRef(r, word, ['disposable'], '`@dispvm:`', ctx);
+      return;
+    case 'dispvm-tag':
+    case 'tag':
+      if (!TAG.test(f.value)) ctx.report(diag('QP2013', e.span, { value: f.value, what: 'Qubes tag' }, { help: 'tags are non-empty and use letters, digits, `_` and `-`' }));
+      return;
+    case 'type': {
+      const types = r.program.settings.qubes === '4.2' ? qubeTypes : [...qubeTypes, 'RemoteVM'];
+      if (!types.includes(f.value)) ctx.report(diag('QP2013', e.span, { value: f.value, what: 'qube class for `@type:`' }, { help: didYouMean(f.value, types) ?? `Qubes has ${types.map((t) => `\`${t}\``).join(', ')}` }));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function checkService(service: Word, argument: Word | undefined, ctx: Reporter): void {
+  if (service.text !== '*' && !SERVICE.test(service.text)) {
+    ctx.report(diag('QP2013', service.span, { value: service.text, what: 'qrexec service name' }, { help: 'service names use letters, digits, `.`, `_` and `-`' }));
+  }
+  if (argument) {
+    if (service.text === '*') ctx.report(diag('QP2016', argument.span, { problem: 'the `*` service takes no argument' }, { help: 'qrexec allows only `*` (any argument) with the `*` service: remove the argument' }));
+    else if (!ARGUMENT.test(argument.text) || argument.text.length > 65) ctx.report(diag('QP2013', argument.span, { value: argument.text, what: 'qrexec argument' }, { help: 'an argument is `+` then letters, digits, `.`, `_`, `+` and `-`, at most 64 of them' }));
+  }
+}
+
+function checkReason(keyword: string, reason: StringLit, ctx: Reporter): void {
+  if (reason.value.trim() === '') ctx.report(diag('QP2019', reason.span, { keyword }));
+}
+
+function checkRule(r: Resolver, rule: Rule, ctx: Reporter): void {
+  checkService(rule.service, rule.argument, ctx);
+  checkEndpoint(r, rule.source, 'source', ctx);
+  checkEndpoint(r, rule.target, 'target', ctx);
+  const seen = new Map<string, Rule['params'][number]>();
+  let hasTarget = false;
+  for (const p of rule.params) {
+    const key = p.kind === 'EndpointParam' ? p.key : p.kind === 'UserParam' ? 'user' : p.kind === 'BecauseParam' ? 'because' : p.flag === 'no-notify' ? 'notify' : p.flag;
+    const shown = p.kind === 'FlagParam' ? p.flag : key;
+    if (seen.has(key)) {
+      ctx.report(diag('QP2016', p.span, { problem: `\`${shown}\` is given more than once` }, { related: [{ span: seen.get(key)!.span, message: 'first given here' }] }));
+      continue;
+    }
+    seen.set(key, p);
+    const bad = (problem: string, help: string) => ctx.report(diag('QP2016', p.span, { problem }, { help }));
+    switch (p.kind) {
+      case 'EndpointParam':
+        if (p.key === 'target') {
+          hasTarget = true;
+          if (rule.action === 'deny') bad('`target` cannot be used with `deny`', 'a denied call goes nowhere: remove `target`');
+        } else if (rule.action !== 'ask') {
+          bad(`\`default\` cannot be used with \`${rule.action}\``, '`default` preselects a qube in the `ask` dialog: use it with `ask`');
+        }
+        checkEndpoint(r, p.value, 'redirect', ctx);
+        break;
+      case 'UserParam':
+        if (rule.action === 'deny') bad('`user` cannot be used with `deny`', 'remove `user`');
+        else if (!/^[A-Za-z0-9_+,.-]+$/.test(p.value.text)) ctx.report(diag('QP2013', p.value.span, { value: p.value.text, what: 'user name' }, { help: 'user names use letters, digits, `_`, `+`, `,`, `.` and `-`' }));
+        break;
+      case 'FlagParam':
+        if (p.flag === 'no-autostart' && rule.action === 'deny') bad('`no-autostart` cannot be used with `deny`', 'remove `no-autostart`');
+        break;
+      case 'BecauseParam':
+        checkReason('because', p.reason, ctx);
+        break;
+    }
+  }
+  if (rule.action === 'allow' && rule.target.text === '@default' && !hasTarget) {
+    ctx.report(
+      diag('QP2016', rule.target.span, { problem: '`allow` to `@default` must say which qube with `target`' }, { help: `add \`target QUBE\`; Qubes refuses a policy file with this rule` }),
+    );
+  }
+}
+
+/** Checks rules, expectations, requirements and waivers. */
+export function checkRules(r: Resolver, ctx: Reporter): void {
+  for (const b of r.program.rules) checkRule(r, b.rule, ctx);
+  for (const e of r.program.expects) {
+    checkService(e.service, e.argument, ctx);
+    if (e.service.text === '*') ctx.report(diag('QP2013', e.service.span, { value: '*', what: 'service of a request' }, { help: 'a request names one service' }));
+    checkEndpoint(r, e.source, 'request-source', ctx);
+    checkEndpoint(r, e.target, 'request-target', ctx);
+    const seen = new Set<string>();
+    for (const p of e.params) {
+      const key = p.kind === 'UserParam' ? 'user' : p.key;
+      if (seen.has(key)) ctx.report(diag('QP2016', p.span, { problem: `\`${key}\` is given more than once` }));
+      seen.add(key);
+      if (p.kind === 'ExpectTargets') {
+        if (p.key !== 'targets' && p.values.length > 1) ctx.report(diag('QP2016', p.values[1].span, { problem: `\`${p.key}\` takes one qube` }, { help: 'list the qubes an `ask` offers with `targets A, B`' }));
+        if (p.key === 'targets' && e.decision !== 'ask') ctx.report(diag('QP2016', p.span, { problem: `\`targets\` goes with \`ask\`` }, { help: 'only an `ask` offers a list of targets' }));
+        if (p.key === 'default' && e.decision !== 'ask') ctx.report(diag('QP2016', p.span, { problem: `\`default\` goes with \`ask\`` }));
+        for (const v of p.values) checkEndpoint(r, v, 'redirect', ctx);
+      }
+    }
+  }
+  for (const q of r.program.requires) {
+    for (const w of [q.subject, q.object]) resolveRef(r, w, ['identity', 'qube', 'gateway', 'disposable', 'named-disposable', 'standalone', 'template'], '`require`', ctx);
+  }
+  for (const w of r.program.waives) {
+    if (!isCode(w.code.text)) ctx.report(diag('QP2020', w.code.span, { code: w.code.text }, { help: didYouMean(w.code.text.toUpperCase(), allCodes) ?? 'run `qpc explain` to list the codes' }));
+    const name = substitute(w.subject.text, r.program.settings.whonix);
+    if (!r.program.decls.has(name)) resolveRef(r, w.subject, ['identity', 'qube', 'gateway', 'template', 'disposable', 'named-disposable', 'standalone', 'adminvm'], '`waive`', ctx);
+    checkReason('waive', w.reason, ctx);
+  }
+}

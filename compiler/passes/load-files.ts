@@ -1,0 +1,105 @@
+/**
+ * Loads a policy set: parses the entry file and every file it `use`s,
+ * standard library modules included, depth first in `use` order.
+ * Emits QP2005 (unknown module), QP2006 (unreadable import), QP2007 (cycle),
+ * and the parser's QP1xxx.
+ */
+import * as path from 'node:path';
+import { diag, type Reporter } from '../diagnostics/diagnostic.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import { ioReason, nodeHost, standardLibraryDir, standardLibraryPath, type CompilerHost } from '../host.js';
+import { SourceFile } from '../source.js';
+import type { PolicyFile, UseStatement } from '../syntax/ast.js';
+import { parseFile } from '../syntax/parse.js';
+
+/** The standard library modules `use "NAME"` accepts. */
+export const standardModules = ['qubes', 'whonix'] as const;
+
+export interface LoadedFile {
+  readonly source: SourceFile;
+  readonly ast?: PolicyFile;
+  /** True for standard library modules. */
+  readonly std: boolean;
+}
+
+export interface LoadedSet {
+  /** Every file read, in load order (imports before importers). */
+  readonly files: readonly LoadedFile[];
+  /** Sources by display path, for renderers. */
+  readonly sources: ReadonlyMap<string, SourceFile>;
+}
+
+/** Whether a `use` path names a file rather than a standard library module. */
+export function isFileImport(p: string): boolean {
+  return p.startsWith('./') || p.startsWith('../') || p.startsWith('/');
+}
+
+/** Loads the entry file and its imports. The entry must be readable (the caller checks). */
+export function loadFiles(entryPath: string, entryText: string, host: CompilerHost, ctx: Reporter): LoadedSet {
+  const files: LoadedFile[] = [];
+  const sources = new Map<string, SourceFile>();
+  const done = new Set<string>();
+  const onStack: string[] = [];
+
+  const visit = (key: string, source: SourceFile, std: boolean): void => {
+    onStack.push(key);
+    const parsed = parseFile(source);
+    for (const d of parsed.diagnostics) ctx.report(d);
+    sources.set(source.path, source);
+    if (parsed.ast) {
+      for (const st of parsed.ast.statements) if (st.kind === 'UseStatement') follow(st, source, std);
+    }
+    files.push({ source, ...(parsed.ast ? { ast: parsed.ast } : {}), std });
+    onStack.pop();
+    done.add(key);
+  };
+
+  const follow = (use: UseStatement, from: SourceFile, fromStd: boolean): void => {
+    const p = use.path.value;
+    let key: string;
+    let display: string;
+    let read: () => string;
+    let std = false;
+    if (isFileImport(p)) {
+      display = path.normalize(path.join(path.dirname(from.path), p)).split(path.sep).join('/');
+      key = fromStd ? `std:${display}` : path.resolve(display);
+      const h = fromStd ? nodeHost : host;
+      const real = fromStd ? path.join(standardLibraryDir(), path.relative('policies', display)) : display;
+      read = () => h.readFile(real);
+      std = fromStd;
+    } else {
+      if (!(standardModules as readonly string[]).includes(p)) {
+        const help = didYouMean(p, standardModules) ?? (p.endsWith('.qpol') ? `a file of your own is imported with a relative path: \`use "./${p}"\`` : `the standard library has ${standardModules.map((m) => `\`${m}\``).join(' and ')}`);
+        ctx.report(diag('QP2005', use.path.span, { name: p }, { help }));
+        return;
+      }
+      display = standardLibraryPath(p);
+      key = `std:${display}`;
+      read = () => nodeHost.readFile(path.join(standardLibraryDir(), `${p}.qpol`));
+      std = true;
+    }
+    if (onStack.includes(key)) {
+      const cycle = [...onStack.slice(onStack.indexOf(key)).map((k) => displayOf(k)), display].join(' → ');
+      ctx.report(diag('QP2007', use.span, { cycle }, { label: 'this import closes the cycle' }));
+      return;
+    }
+    if (done.has(key)) return;
+    let text: string;
+    try {
+      text = read();
+    } catch (e) {
+      ctx.report(diag('QP2006', use.path.span, { path: p, reason: ioReason(e) }));
+      return;
+    }
+    keyDisplay.set(key, display);
+    visit(key, new SourceFile(display, text), std);
+  };
+
+  const keyDisplay = new Map<string, string>();
+  const displayOf = (k: string): string => keyDisplay.get(k) ?? k;
+  const entryKey = path.resolve(entryPath);
+  keyDisplay.set(entryKey, entryPath);
+  visit(entryKey, new SourceFile(entryPath, entryText), false);
+  return { files, sources };
+}
+

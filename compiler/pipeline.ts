@@ -1,0 +1,107 @@
+/**
+ * The stage table. Each stage runs all its passes and reports every problem
+ * they find; the pipeline stops after a stage that produced errors.
+ *
+ *   load  — read and parse the entry file and its imports (QP1xxx, QP2005–2007)
+ *   bind  — symbol table, items, rules, text lint, hygiene (QP2xxx)
+ */
+import * as path from 'node:path';
+import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
+import { isCode } from './diagnostics/codes.js';
+import { ioReason, nodeHost, standardLibraryDir, type CompilerHost } from './host.js';
+import { bindProgram } from './passes/bind-program.js';
+import { checkItems } from './passes/check-items.js';
+import { checkRules } from './passes/check-rules.js';
+import { checkText } from './passes/check-text.js';
+import { checkUnused } from './passes/check-unused.js';
+import { loadFiles, standardModules } from './passes/load-files.js';
+import { substitute, type Resolver, type StdNames } from './passes/names.js';
+import type { Program } from './program.js';
+import { SourceFile } from './source.js';
+import { parseFile } from './syntax/parse.js';
+
+export interface StageResult {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceFile>;
+  readonly program?: Program;
+}
+
+const stdDeclCache = new Map<string, readonly string[]>();
+
+/** Names each standard library module declares (with `$whonix` unreplaced). */
+function stdDeclarations(module: string): readonly string[] {
+  let names = stdDeclCache.get(module);
+  if (!names) {
+    names = [];
+    try {
+      const text = nodeHost.readFile(path.join(standardLibraryDir(), `${module}.qpol`));
+      const ast = parseFile(new SourceFile(module, text)).ast;
+      for (const st of ast?.statements ?? []) if (st.kind === 'Declaration' && st.form !== 'amend') (names as string[]).push(st.name.text);
+    } catch {
+      // The standard library is part of the package; if it is missing, the help is simply not given.
+    }
+    stdDeclCache.set(module, names);
+  }
+  return names;
+}
+
+/** Runs the load and bind stages for one entry file. */
+export function runPipeline(entry: string, host: CompilerHost): StageResult {
+  let text: string;
+  try {
+    text = host.readFile(entry);
+  } catch (e) {
+    return { diagnostics: [diag('QP5001', undefined, { path: entry, reason: ioReason(e) })], sources: new Map() };
+  }
+  const load = new DiagnosticBag();
+  const loaded = loadFiles(entry, text, host, load);
+  if (load.hasErrors) return { diagnostics: load.items, sources: loaded.sources };
+
+  const bind = new DiagnosticBag();
+  const files = loaded.files.map((f) => ({ source: f.source, ast: f.ast!, std: f.std }));
+  const program = bindProgram({ entry, files }, bind);
+  const usedModules = new Set(loaded.files.filter((f) => f.std).map((f) => path.basename(f.source.path, '.qpol')));
+  let std: StdNames | undefined;
+  const resolver: Resolver = {
+    program,
+    usedModules,
+    stdNames: () => {
+      if (!std) {
+        const m = new Map<string, string>();
+        for (const mod of standardModules) for (const n of stdDeclarations(mod)) m.set(substitute(n, program.settings.whonix), mod);
+        std = m;
+      }
+      return std;
+    },
+  };
+  checkItems(resolver, bind);
+  checkRules(resolver, bind);
+  for (const f of files) checkText(f.source, f.ast, bind);
+  checkUnused(program, bind);
+  const diagnostics = applyWaivers(program, [...load.items, ...bind.items]);
+  return { diagnostics, sources: loaded.sources, program };
+}
+
+/**
+ * Applies `waive CODE on NAME because "…"`: a matching error becomes a
+ * warning and a matching warning a note, each quoting the reason; a waiver
+ * that matches nothing is reported (QP2021).
+ */
+export function applyWaivers(program: Program, ds: readonly Diagnostic[]): Diagnostic[] {
+  if (program.waives.length === 0) return [...ds];
+  const used = new Set<number>();
+  const out = ds.map((d) => {
+    if (d.subject === undefined) return d;
+    const i = program.waives.findIndex((w) => w.code.text === d.code && substitute(w.subject.text, program.settings.whonix) === d.subject);
+    if (i < 0) return d;
+    used.add(i);
+    const w = program.waives[i];
+    return { ...d, severity: d.severity === 'error' ? ('warning' as const) : ('info' as const), waivedBecause: w.reason.value };
+  });
+  program.waives.forEach((w, i) => {
+    if (!used.has(i) && isCode(w.code.text)) out.push(diag('QP2021', w.span, { code: w.code.text, name: w.subject.text }, { help: 'remove the waiver if the finding is gone' }));
+  });
+  return out;
+}
+
+export { hasErrors };

@@ -1,0 +1,92 @@
+/**
+ * The bound program: every declaration of a policy set by name, with its
+ * amendments, every rule with the policy file it goes to, and the settings.
+ * Built by `passes/bind-program.ts`; read-only afterwards.
+ */
+import type { SourceFile } from './source.js';
+import type { Declaration, DeclarationForm, Expect, Item, PolicyFile, Require, Rule, Waive } from './syntax/ast.js';
+
+export type QubesRelease = '4.2' | '4.3';
+
+export const qubesReleases: readonly QubesRelease[] = ['4.2', '4.3'];
+export const whonixVersions: readonly number[] = [17, 18];
+
+export interface Settings {
+  readonly qubes: QubesRelease;
+  readonly whonix: number;
+  /** Policy file the top-level rules go to, e.g. `30-qpc`. */
+  readonly policyFile: string;
+  /** Qubes' global `default_dispvm`: a disposable name, `null` for none, absent when not set. */
+  readonly defaultDisposable?: string | null;
+}
+
+export const defaultSettings: Settings = { qubes: '4.2', whonix: 18, policyFile: '30-qpc' };
+
+export type DeclKind = Exclude<DeclarationForm, 'amend'>;
+
+export interface Decl {
+  readonly form: DeclKind;
+  /** The name with `$whonix` replaced. */
+  readonly name: string;
+  readonly node: Declaration;
+  /** `amend` declarations that add to this one, in load order. */
+  readonly amends: readonly Declaration[];
+  /** The declaration's items followed by those of its amendments; later ones override. */
+  readonly items: readonly Item[];
+  /** Display path of the declaring file. */
+  readonly file: string;
+  /** Declared by the standard library. */
+  readonly std: boolean;
+}
+
+export interface BoundRule {
+  readonly rule: Rule;
+  /** The policy file it goes to, e.g. `30-qpc`. */
+  readonly policyFile: string;
+  readonly file: string;
+}
+
+export interface Program {
+  readonly entry: string;
+  readonly files: readonly { readonly source: SourceFile; readonly ast: PolicyFile; readonly std: boolean }[];
+  readonly settings: Settings;
+  readonly decls: ReadonlyMap<string, Decl>;
+  readonly rules: readonly BoundRule[];
+  readonly requires: readonly Require[];
+  readonly expects: readonly Expect[];
+  readonly waives: readonly Waive[];
+}
+
+/** The key of an item: the property it sets. */
+export function itemKey(i: Item): string {
+  switch (i.kind) {
+    case 'RefItem':
+    case 'ValueItem':
+    case 'StringItem':
+    case 'CountItem':
+      return i.key;
+    case 'MemoryItem':
+      return 'memory';
+    case 'DeviceItem':
+      return 'device';
+    case 'FeatureItem':
+      return 'feature';
+    case 'ServiceItem':
+      return 'service';
+    case 'FlagItem':
+      return i.flag;
+    case 'NetworkItem':
+      return 'network';
+    case 'AppItem':
+      return 'app';
+    case 'ListenerItem':
+      return 'listener';
+  }
+}
+
+/** The last item of a key (amendments override), if any. */
+export function lastItem<K extends Item['kind']>(d: Decl, kind: K, key?: string): Extract<Item, { kind: K }> | undefined {
+  let found: Extract<Item, { kind: K }> | undefined;
+  for (const i of d.items) if (i.kind === kind && (key === undefined || itemKey(i) === key)) found = i as Extract<Item, { kind: K }>;
+  return found;
+}

@@ -1,0 +1,26 @@
+/** Runs the command line in-process with captured streams. */
+import { runCli, type CliIo } from '../../compiler/cli/main.js';
+import { nodeHost, type CompilerHost } from '../../compiler/host.js';
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly written: ReadonlyMap<string, string>;
+}
+
+export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; stdin?: string; isTTY?: boolean } = {}): CliRun {
+  let stdout = '';
+  let stderr = '';
+  const written = new Map<string, string>();
+  const io: CliIo = {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    stdin: () => opts.stdin ?? '',
+    isTTY: opts.isTTY ?? false,
+    host: opts.host ?? nodeHost,
+    writeFile: (p, text) => void written.set(p, text),
+  };
+  const code = runCli(argv, io);
+  return { code, stdout, stderr, written };
+}
