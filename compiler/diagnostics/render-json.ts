@@ -1,0 +1,34 @@
+/**
+ * Renders diagnostics as JSON: the `Diagnostic[]` array verbatim, sorted, for
+ * tools (Cedar's `--error-format json`).
+ */
+import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
+
+/**
+ * Non-ASCII characters that are invisible or reorder text: DEL and C1
+ * controls, format characters (BIDI controls, zero-width characters, tags)
+ * and the Unicode line and paragraph separators. `JSON.stringify` already
+ * escapes C0 controls and lone surrogates.
+ */
+const INVISIBLE = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/**
+ * `JSON.stringify` with 2-space indentation and a final newline, writing
+ * invisible and BIDI characters as `\uXXXX` escapes: the parsed value is
+ * unchanged, but the text cannot reorder itself when printed to a terminal.
+ */
+export function stringifyJson(value: unknown): string {
+  const text = JSON.stringify(value, null, 2) ?? 'null';
+  return (
+    text.replace(INVISIBLE, (c) => {
+      let esc = '';
+      for (let i = 0; i < c.length; i++) esc += '\\u' + c.charCodeAt(i).toString(16).padStart(4, '0');
+      return esc;
+    }) + '\n'
+  );
+}
+
+/** Renders diagnostics as a sorted JSON array of `Diagnostic` objects, 2-space indented, with a trailing newline. */
+export function renderJson(diags: readonly Diagnostic[]): string {
+  return stringifyJson(sortDiagnostics(diags));
+}
