@@ -118,9 +118,11 @@ function runCheck(io: CliIo, o: Options): number {
     }
     if (r.program && o.errorFormat !== 'json' && o.errorFormat !== 'sarif' && o.errorFormat !== 'gcc' && !r.diagnostics.some((d) => d.severity === 'error')) {
       const decls = [...r.program.decls.values()].filter((d) => !d.std);
+      const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
       const count = (form: string) => decls.filter((d) => d.form === form).length;
       const qubes = decls.filter((d) => d.form !== 'identity' && d.form !== 'template').length;
-      io.stdout(`${f}: ok (${count('identity')} identities, ${qubes} qubes, ${count('template')} templates, ${r.program.rules.length} rules)\n`);
+      const parts = [n(count('identity'), 'identity', 'identities'), n(qubes, 'qube', 'qubes'), n(count('template'), 'template', 'templates'), n(r.program.rules.length, 'rule', 'rules')];
+      io.stdout(`${f}: ok (${parts.join(', ')})\n`);
     }
   }
   emit(io, o, all, sources);

@@ -1,0 +1,44 @@
+/**
+ * Every example and standard library module is a golden case: it checks with
+ * no diagnostics at all (not even warnings), `qpc check` prints its summary,
+ * and the bound program matches test/golden/examples/<name>/program.txt.
+ * A standard library module is checked as the user sees it: through a
+ * one-line entry file that `use`s it.
+ */
+import test from 'ava';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { check } from '../../compiler/index.js';
+import { nodeHost, overlayHost } from '../../compiler/host.js';
+import { expectGolden } from '../helpers/golden.js';
+import { runQpc } from '../helpers/cli.js';
+import { dumpProgram } from '../helpers/dump-program.js';
+
+const cases = [
+  ...readdirSync('examples').filter((f) => f.endsWith('.qpol')).map((f) => `examples/${f}`),
+  ...readdirSync('policies').filter((f) => f.endsWith('.qpol')).map((f) => `policies/${f}`),
+].sort();
+
+test('there are at least three examples', (t) => {
+  t.true(cases.filter((c) => c.startsWith('examples/')).length >= 3);
+});
+
+for (const file of cases) {
+  const module = path.basename(file, '.qpol');
+  const name = `${path.dirname(file)}-${module}`;
+  const std = file.startsWith('policies/');
+  const entry = std ? `use-${module}.qpol` : file;
+  const host = std ? overlayHost(new Map([[entry, `use "${module}"\n`]]), nodeHost) : nodeHost;
+  test(`${file} checks clean with --deny-warnings`, (t) => {
+    const r = runQpc(['check', '--deny-warnings', '--error-format', 'plain', entry], { host });
+    t.is(r.stderr, '');
+    t.is(r.code, 0);
+    expectGolden(t, `test/golden/examples/${name}/check.txt`, r.stdout);
+  });
+  test(`${file} binds as recorded`, (t) => {
+    const r = check(entry, { host });
+    t.deepEqual(r.diagnostics, []);
+    t.truthy(r.program);
+    if (r.program) expectGolden(t, `test/golden/examples/${name}/program.txt`, dumpProgram(r.program));
+  });
+}
