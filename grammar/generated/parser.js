@@ -214,7 +214,7 @@ function peg$parse(input, options) {
   const peg$c44 = "because";
 
   const peg$r0 = /^[ \t]/;
-  const peg$r1 = /^[^\n]/;
+  const peg$r1 = /^[^\r\n]/;
   const peg$r2 = /^[ \t\r\n;]/;
   const peg$r3 = /^[^\0- {};#"'\\:=,+@\x7F]/;
   const peg$r4 = /^[0-9]/;
@@ -229,7 +229,7 @@ function peg$parse(input, options) {
   const peg$e2 = peg$classExpectation([" ", "\t"], false, false, false);
   const peg$e3 = peg$otherExpectation("comment");
   const peg$e4 = peg$literalExpectation("#", false);
-  const peg$e5 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e5 = peg$classExpectation(["\r", "\n"], true, false, false);
   const peg$e6 = peg$otherExpectation("end of line");
   const peg$e7 = peg$literalExpectation("\r", false);
   const peg$e8 = peg$literalExpectation("\n", false);
