@@ -99,7 +99,7 @@ export function applyWaivers(program: Program, ds: readonly Diagnostic[]): Diagn
     return { ...d, severity: d.severity === 'error' ? ('warning' as const) : ('info' as const), waivedBecause: w.reason.value };
   });
   program.waives.forEach((w, i) => {
-    if (!used.has(i) && isCode(w.code.text)) out.push(diag('QP2021', w.span, { code: w.code.text, name: w.subject.text }, { help: 'remove the waiver if the finding is gone' }));
+    if (!used.has(i) && isCode(w.code.text)) out.push(diag('QP2021', w.subject.span, { code: w.code.text, name: w.subject.text }, { help: 'remove the waiver if the finding is gone' }));
   });
   return out;
 }

@@ -7,6 +7,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile } from '../index.js';
 import { diag } from '../diagnostics/diagnostic.js';
+import { ioReason } from '../host.js';
 import { errorFormats, render, type ErrorFormat } from '../diagnostics/render.js';
 import { summaryLine } from '../diagnostics/render-text.js';
 
@@ -138,7 +139,7 @@ function runFmt(io: CliIo, o: Options): number {
     try {
       text = f === '-' ? io.stdin() : io.host.readFile(f);
     } catch (e) {
-      all.push(diag('QP5001', undefined, { path: f, reason: (e as Error).message }));
+      all.push(diag('QP5001', undefined, { path: f, reason: ioReason(e) }));
       continue;
     }
     const r = format(f === '-' ? '<stdin>' : f, text);
@@ -154,7 +155,7 @@ function runFmt(io: CliIo, o: Options): number {
         try {
           io.writeFile(f, r.text);
         } catch (e) {
-          all.push(diag('QP5005', undefined, { path: f, reason: (e as Error).message }));
+          all.push(diag('QP5005', undefined, { path: f, reason: ioReason(e) }));
         }
       }
     }

@@ -43,6 +43,11 @@ const TAG = /^[A-Za-z0-9_-]+$/;
 const FEATURE = /^[A-Za-z0-9_.-]+$/;
 const APP = /^[A-Za-z0-9_.+-]+$/;
 
+/** `a, b or c`. */
+function orList(xs: readonly string[]): string {
+  return xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`;
+}
+
 function checkInt(n: IntLit, min: number, max: number, what: string, ctx: Reporter): boolean {
   if (n.value >= min && n.value <= max && Number.isSafeInteger(n.value)) return true;
   ctx.report(diag('QP2013', n.span, { value: n.text, what }, { help: `expected a number from ${min} to ${max}` }));
@@ -64,7 +69,7 @@ function checkOne(r: Resolver, d: Decl, owner: Declaration, i: Item, ctx: Report
   switch (i.kind) {
     case 'RefItem':
       if (!i.target) {
-        if (i.key === 'template' || i.key === 'disposable') ctx.report(diag('QP2013', i.span, { value: 'none', what: `\`${i.key}\`` }, { help: `\`${i.key}\` takes a name` }));
+        if (i.key === 'template') ctx.report(diag('QP2013', i.span, { value: 'none', what: '`template`' }, { help: '`template` takes a name' }));
         return;
       }
       if (i.key === 'template') ref(i.target, d.form === 'named-disposable' ? ['disposable'] : ['template'], `the \`template\` of ${kindWords[d.form]}`);
@@ -193,7 +198,7 @@ export function checkItems(r: Resolver, ctx: Reporter): void {
         if (!allowed.includes(key)) {
           const form = owner.form === 'amend' ? `${kindWords[d.form]} (\`${d.name}\`)` : kindWords[d.form];
           const where = (Object.keys(itemsByForm) as DeclKind[]).filter((f) => itemsByForm[f].includes(key)).map((f) => kindWords[f]);
-          ctx.report(diag('QP2014', itemSpan(i), { item: key, form }, { help: where.length ? `\`${key}\` belongs in ${where.join(', ')}` : didYouMean(key, allowed) }));
+          ctx.report(diag('QP2014', itemSpan(i), { item: key, form }, { help: where.length ? `\`${key}\` belongs in ${orList(where)}` : didYouMean(key, allowed) }));
           continue;
         }
         const dupKey = MULTI.has(key) ? multiKey(i) : key;

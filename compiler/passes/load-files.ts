@@ -80,7 +80,7 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
     }
     if (onStack.includes(key)) {
       const cycle = [...onStack.slice(onStack.indexOf(key)).map((k) => displayOf(k)), display].join(' → ');
-      ctx.report(diag('QP2007', use.span, { cycle }, { label: 'this import closes the cycle' }));
+      ctx.report(diag('QP2007', use.span, { cycle }, { label: "this import closes the cycle" }));
       return;
     }
     if (done.has(key)) return;

@@ -28,7 +28,7 @@ export function checkQubeName(name: string, span: Span, release: QubesRelease, o
     }
   }
   const dots = opts.dots ?? true;
-  if (!/^[A-Za-z]/.test(name)) return diag('QP2003', span, { name, reason: 'it must start with a letter' });
+  if (!/^[A-Za-z]/.test(name)) return diag('QP2003', span, { name, reason: 'it must start with a letter' }, { help: `rename it so that it starts with a letter, such as \`vm-${name}\`` });
   const bad = /[^A-Za-z0-9_.-]/.exec(name);
   if (bad) return diag('QP2003', span, { name, reason: `\`${bad[0]}\` is not allowed` }, { help: 'use letters, digits, `_` and `-`' });
   if (name.includes('.')) {

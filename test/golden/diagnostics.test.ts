@@ -2,7 +2,8 @@
  * One golden case per diagnostic code: test/golden/diagnostics/QPnnnn-slug/
  * holds `input.qpol` (checked with `--error-format plain`) or `command`
  * (the arguments, one per line), and `expected.txt`: exit code, stdout and
- * stderr of the run.
+ * stderr of the run. A file `broken-host` injects a host whose readFile
+ * returns nothing (a bug, for QP9001); `write-fails` makes every write fail.
  */
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ for (const name of readdirSync(root).sort()) {
       ? readFileSync(path.join(dir, 'command'), 'utf8').split('\n').filter((l) => l !== '').map((l) => l.replaceAll('$DIR', dir))
       : ['check', '--error-format', 'plain', path.posix.join(dir, 'input.qpol')];
     const host = existsSync(path.join(dir, 'broken-host')) ? brokenHost : nodeHost;
-    const r = runQpc(argv, { host });
+    const r = runQpc(argv, { host, writeFails: existsSync(path.join(dir, 'write-fails')) });
     expectGolden(t, path.join(dir, 'expected.txt'), `exit: ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
     t.true(r.stdout.includes(code) || r.stderr.includes(code), `the case must report ${code}`);
   });

@@ -9,7 +9,7 @@ export interface CliRun {
   readonly written: ReadonlyMap<string, string>;
 }
 
-export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; stdin?: string; isTTY?: boolean } = {}): CliRun {
+export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; stdin?: string; isTTY?: boolean; writeFails?: boolean } = {}): CliRun {
   let stdout = '';
   let stderr = '';
   const written = new Map<string, string>();
@@ -19,7 +19,10 @@ export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; std
     stdin: () => opts.stdin ?? '',
     isTTY: opts.isTTY ?? false,
     host: opts.host ?? nodeHost,
-    writeFile: (p, text) => void written.set(p, text),
+    writeFile: (p, text) => {
+      if (opts.writeFails) throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
+      written.set(p, text);
+    },
   };
   const code = runCli(argv, io);
   return { code, stdout, stderr, written };
