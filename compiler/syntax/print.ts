@@ -1,7 +1,8 @@
 /**
  * The canonical layout of `qpc fmt` (DESIGN §3, §6): one statement or item per
  * line, blocks indented two spaces, single spaces between words, runs of rules
- * aligned in columns, every comment kept, blank lines kept but collapsed to one.
+ * aligned in columns, runs of end-of-line comments aligned in one column, every
+ * comment kept, blank lines kept but collapsed to one.
  * Pure: builds a string from the tree and the text it was parsed from.
  */
 import type * as A from './ast.js';
@@ -15,7 +16,18 @@ interface Columns {
   readonly source: number;
 }
 
+/** An output line: its code, the comment at its end, and the block it belongs to. */
+interface Line {
+  readonly code: string;
+  comment?: string;
+  /** The block (file or `{ }` body) whose sequence printed the line; a block's head and `}` belong to the enclosing one. */
+  readonly level: number;
+}
+
 const INDENT = '  ';
+
+/** The greatest difference in code width between two lines whose end-of-line comments share a column. */
+const MAX_SPREAD = 40;
 
 /** The width of the action column of aligned rules (`allow`). */
 const ACTION_WIDTH = 5;
@@ -37,12 +49,15 @@ export function format(file: A.PolicyFile, text: string): string {
 
 /** Writes lines, taking comments from one sorted queue as the walk passes them. */
 class Printer {
-  private readonly lines: string[] = [];
+  private readonly lines: Line[] = [];
   private readonly comments: readonly A.Comment[];
   /** The queue position: comments before it have been taken. */
   private next = 0;
   /** How many comments were written, to catch one taken and lost. */
   private written = 0;
+  /** The block being printed, and how many blocks were opened. */
+  private level = 0;
+  private levels = 0;
 
   constructor(
     comments: readonly A.Comment[],
@@ -54,7 +69,7 @@ class Printer {
 
   finish(): string {
     if (this.written !== this.comments.length) throw new Error(`format: wrote ${this.written} of ${this.comments.length} comments`);
-    return this.lines.length === 0 ? '' : this.lines.join('\n') + '\n';
+    return this.lines.length === 0 ? '' : alignComments(this.lines).join('\n') + '\n';
   }
 
   /**
@@ -63,6 +78,8 @@ class Printer {
    * child's line go on lines of their own at this indentation.
    */
   sequence(children: readonly Child[], indent: string, close: number): void {
+    const outer = this.level;
+    this.level = ++this.levels;
     const columns = ruleColumns(children, this.text);
     let prevEnd: number | undefined;
     children.forEach((child, i) => {
@@ -72,6 +89,7 @@ class Printer {
       prevEnd = this.child(child, indent, columns.get(child), limit);
     });
     for (let c = this.peek(close); c; c = this.peek(close)) prevEnd = this.ownLine(c, indent, prevEnd);
+    this.level = outer;
   }
 
   /** Prints one child and the comment at the end of its line; returns where the child's text ends. */
@@ -96,7 +114,7 @@ class Printer {
     }
     const last = this.trailingComment(child.span.end, limit) ? undefined : inside.pop();
     for (const c of inside) this.pushComment(indent + commentText(c));
-    this.lines.push(indent + line(child, columns));
+    this.push(indent + line(child, columns));
     if (last) return this.appendComment(last);
     return this.trailing(child.span.end, limit);
   }
@@ -109,14 +127,14 @@ class Printer {
   private block(head: string, indent: string, after: number, node: Child, children: readonly Child[], limit: number): number {
     const close = node.span.end - 1;
     if (children.length === 0 && !this.peek(close)) {
-      this.lines.push(indent + head + (node.kind === 'Declaration' ? '' : ' {}'));
+      this.push(indent + head + (node.kind === 'Declaration' ? '' : ' {}'));
       return this.trailing(node.span.end, limit);
     }
     const open = this.text.indexOf('{', after);
-    this.lines.push(`${indent}${head} {`);
+    this.push(`${indent}${head} {`);
     this.trailing(open + 1, children[0]?.span.start ?? close);
     this.sequence(children, indent + INDENT, close);
-    this.lines.push(indent + '}');
+    this.push(indent + '}');
     return this.trailing(node.span.end, limit);
   }
 
@@ -144,7 +162,8 @@ class Printer {
   /** Adds a comment, already taken from the queue, to the end of the last printed line. */
   private appendComment(c: A.Comment): number {
     this.written++;
-    this.lines[this.lines.length - 1] += '  ' + commentText(c);
+    const last = this.lines[this.lines.length - 1];
+    last.comment = last.comment === undefined ? commentText(c) : `${last.comment}  ${commentText(c)}`;
     return c.span.end;
   }
 
@@ -159,13 +178,62 @@ class Printer {
   /** Prints a line holding only a comment. */
   private pushComment(commentLine: string): void {
     this.written++;
-    this.lines.push(commentLine);
+    this.push(commentLine);
+  }
+
+  /** Prints a line of code (or a comment on its own line) in the current block. */
+  private push(code: string): void {
+    this.lines.push({ code, level: this.level });
   }
 
   /** Keeps one blank line where the source has any between two elements of a block. */
   private blank(prevEnd: number | undefined, start: number): void {
-    if (prevEnd !== undefined && BLANK.test(this.text.slice(prevEnd, start))) this.lines.push('');
+    if (prevEnd !== undefined && BLANK.test(this.text.slice(prevEnd, start))) this.push('');
   }
+}
+
+/**
+ * The text of the lines, end-of-line comments aligned as gofmt does. A run is
+ * a maximal sequence of consecutive lines of one block that all end in a
+ * comment; a blank line, a line without a comment (a comment on its own line
+ * included) or a line of another block ends it. In a run, every `#` starts two
+ * spaces after the longest code; a lone comment is two spaces after its code.
+ * So that one long line does not push the others far right, a run is split
+ * before the first line that would make its longest and shortest code differ
+ * by more than MAX_SPREAD columns; the rest of the run is split the same way.
+ * Widths depend only on the code, so formatting the output again keeps them.
+ */
+function alignComments(lines: readonly Line[]): string[] {
+  const out = lines.map((l) => l.code);
+  const align = (from: number, to: number, width: number): void => {
+    for (let k = from; k < to; k++) out[k] = lines[k].code.padEnd(width + 2) + lines[k].comment;
+  };
+  let i = 0;
+  while (i < lines.length) {
+    const first = lines[i];
+    if (first.comment === undefined) {
+      i++;
+      continue;
+    }
+    let start = i;
+    let min = first.code.length;
+    let max = min;
+    let j = i + 1;
+    for (; j < lines.length && lines[j].comment !== undefined && lines[j].level === first.level; j++) {
+      const w = lines[j].code.length;
+      if (Math.max(max, w) - Math.min(min, w) > MAX_SPREAD) {
+        align(start, j, max);
+        start = j;
+        min = max = w;
+      } else {
+        min = Math.min(min, w);
+        max = Math.max(max, w);
+      }
+    }
+    align(start, j, max);
+    i = j;
+  }
+  return out;
 }
 
 /** `#` and the comment's text without trailing blanks. */

@@ -2,7 +2,8 @@
  * `qpc fmt` on random valid programs: every statement and item form of the
  * grammar, laid out at random (spaces and tabs, `;`, blank lines, CRLF, braces
  * on one line), with comments on lines of their own, at ends of lines and
- * inside braces. Formatting keeps the meaning and the comments, and is stable.
+ * inside braces. Formatting keeps the meaning and the comments, and is stable,
+ * and end-of-line comments on consecutive lines are aligned.
  */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import test from 'ava';
@@ -242,6 +243,61 @@ test('the output is in canonical layout', (t) => {
       const code = out.replace(/"(?:[^"\\]|\\.)*"|#.*$/gm, '');
       strictEqual(/\{ *\n\n|\n\n *\}/.test(code), false, 'no blank line at the start or end of a block');
       strictEqual(code.includes(';'), false, 'no `;` outside strings and comments');
+    }),
+    RUNS,
+  );
+  t.pass();
+});
+
+/** A line's code and the column of its end-of-line comment's `#`, if it has code and such a comment. */
+function splitComment(l: string): { code: string; hash: number } | undefined {
+  let inString = false;
+  for (let i = 0; i < l.length; i++) {
+    const c = l[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '#') {
+      const code = l.slice(0, i).trimEnd();
+      return code.trim() === '' ? undefined : { code, hash: i };
+    }
+  }
+  return undefined;
+}
+
+test('end-of-line comments on consecutive lines are aligned', (t) => {
+  fc.assert(
+    fc.property(program, (text) => {
+      const out = format(parseValid(text), text);
+      const indent = (s: string): number => s.length - s.trimStart().length;
+      // Runs: consecutive lines with code and a comment at one indentation (so in one block).
+      const runs: { code: string; hash: number }[][] = [];
+      let prev: string | undefined;
+      for (const l of out.split('\n')) {
+        const line = splitComment(l);
+        if (!line) runs.push([]);
+        else if (prev !== undefined && runs.at(-1)!.length > 0 && indent(prev) === indent(l)) runs.at(-1)!.push(line);
+        else runs.push([line]);
+        prev = l;
+      }
+      for (const run of runs) {
+        // The greedy split: a part ends before the line that would make its widths differ by more than 40.
+        let part: { code: string; hash: number }[] = [];
+        const check = (): void => {
+          const widths = part.map((p) => p.code.length);
+          for (const p of part) strictEqual(p.hash, Math.max(...widths) + 2, `aligned: ${JSON.stringify(part)}`);
+        };
+        for (const line of run) {
+          const widths = [...part, line].map((p) => p.code.length);
+          if (part.length > 0 && Math.max(...widths) - Math.min(...widths) > 40) {
+            check();
+            part = [];
+          }
+          part.push(line);
+        }
+        if (part.length > 0) check();
+      }
     }),
     RUNS,
   );

@@ -288,10 +288,83 @@ test(
 );
 
 test(
-  'end-of-line comments stay at the end of their line, two spaces before `#`',
+  'end-of-line comments stay at the end of their line; a block head and `}` align with their neighbours',
   formats,
   ['use "qubes"# one', 'qube q in i {   #  after the brace', '  label red\t# two   ', '}    # after the block', 'allow a from b to c # three'].join('\n'),
-  lines('use "qubes"  # one', 'qube q in i {  #  after the brace', '  label red  # two', '}  # after the block', 'allow a from b to c  # three'),
+  lines('use "qubes"    # one', 'qube q in i {  #  after the brace', '  label red  # two', '}                    # after the block', 'allow a from b to c  # three'),
+);
+
+test(
+  'a lone end-of-line comment is two spaces after the code',
+  formats,
+  ['template t# one', '', 'adminvm dom0\t\t# two'].join('\n'),
+  lines('template t  # one', '', 'adminvm dom0  # two'),
+);
+
+test(
+  'end-of-line comments on consecutive lines share a column, two spaces after the longest code',
+  formats,
+  ['qube q in i {', '  label red # a', '  memory 400   max 4000 # b', '  vcpus 2 #c', '}'].join('\n'),
+  lines('qube q in i {', '  label red            # a', '  memory 400 max 4000  # b', '  vcpus 2              #c', '}'),
+);
+
+test(
+  'a line without an end-of-line comment or a comment on its own line ends a run',
+  formats,
+  ['template t # a', 'template longer-name', 'adminvm dom0 # b', 'template tt # c', '# own line', 'template u # d'].join('\n'),
+  lines('template t  # a', 'template longer-name', 'adminvm dom0  # b', 'template tt   # c', '# own line', 'template u  # d'),
+);
+
+test(
+  'a blank line ends a run',
+  formats,
+  ['template a # 1', 'template bbbbbb # 2', '', 'template cc # 3', 'template d # 4'].join('\n'),
+  lines('template a       # 1', 'template bbbbbb  # 2', '', 'template cc  # 3', 'template d   # 4'),
+);
+
+test(
+  'aligned rules align their end-of-line comments after the longest rule; a change of block ends a run',
+  formats,
+  [
+    'allow qubes.Gpg from work-email to vault # gpg',
+    'ask qubes.Filecopy from work to keys default vault # copy',
+    'deny * from anon-chat to @dispvm # never',
+    '',
+    'policy-file 20-deny { # the block',
+    '  deny qubes.Filecopy from anon to @anyvm # one',
+    '  deny qubes.ClipboardPaste from anon to @anyvm # two',
+    '} # end',
+  ].join('\n'),
+  lines(
+    'allow qubes.Gpg      from work-email to vault               # gpg',
+    'ask   qubes.Filecopy from work       to keys default vault  # copy',
+    'deny  *              from anon-chat  to @dispvm             # never',
+    '',
+    'policy-file 20-deny {  # the block',
+    '  deny  qubes.Filecopy       from anon to @anyvm  # one',
+    '  deny  qubes.ClipboardPaste from anon to @anyvm  # two',
+    '}  # end',
+  ),
+);
+
+test(
+  'a run splits before a line that would make its code widths differ by more than 40 columns',
+  formats,
+  [
+    'template a # 1',
+    'template bb # 2',
+    'waive QP3101 on anon-chat because "built locally, checked by hand" # 3',
+    'use "./a-somewhat-longer-path.qpol" # 4',
+    'template c # 5',
+  ].join('\n'),
+  lines(
+    'template a   # 1',
+    'template bb  # 2',
+    // 66 columns against 11: a new run, which the 35-column line joins (66 - 35 <= 40).
+    'waive QP3101 on anon-chat because "built locally, checked by hand"  # 3',
+    'use "./a-somewhat-longer-path.qpol"                                 # 4',
+    'template c  # 5',
+  ),
 );
 
 test(
