@@ -312,7 +312,8 @@ function ruleService(r: A.Rule): string {
   return r.service.text + (r.argument ? ' ' + r.argument.text : '');
 }
 
-function rule(r: A.Rule, columns: Columns | undefined): string {
+/** One rule in canonical form; `columns` pads it to align with its neighbours. */
+export function rule(r: A.Rule, columns?: Columns): string {
   const params = r.params.map(ruleParam);
   if (!columns) return words(r.action, ruleService(r), 'from', r.source.text, 'to', r.target.text, ...params);
   return words(
@@ -339,7 +340,8 @@ function ruleParam(p: A.RuleParam): string {
   }
 }
 
-function expectParam(p: A.ExpectParam): string {
+/** One parameter of an `expect` in canonical form. */
+export function expectParam(p: A.ExpectParam): string {
   switch (p.kind) {
     case 'ExpectTargets':
       return `${p.key} ${p.values.map((v) => v.text).join(', ')}`;
@@ -348,7 +350,8 @@ function expectParam(p: A.ExpectParam): string {
   }
 }
 
-function item(i: A.Item): string {
+/** One item of a declaration in canonical form. */
+export function item(i: A.Item): string {
   switch (i.kind) {
     case 'RefItem':
       return `${i.key} ${i.target?.text ?? 'none'}`;
