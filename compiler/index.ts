@@ -5,13 +5,15 @@
 import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
 import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { nodeHost, type CompilerHost } from './host.js';
-import { runPipeline } from './pipeline.js';
+import { runPipeline, type LockState } from './pipeline.js';
+import type { PolicyGraph } from './graph/policy-graph.js';
+import type { Allocation } from './passes/allocate-socks.js';
 import type { Program } from './program.js';
 import { SourceFile } from './source.js';
 import { parseFile } from './syntax/parse.js';
 import { format as print } from './syntax/print.js';
 
-export type { Diagnostic, Code, CodeSpec, Program, CompilerHost };
+export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
 
 export interface CheckResult {
@@ -21,6 +23,12 @@ export interface CheckResult {
   readonly sources: ReadonlyMap<string, SourceFile>;
   /** The bound program, when binding ran. */
   readonly program?: Program;
+  /** The policy graph, when binding succeeded. */
+  readonly graph?: PolicyGraph;
+  /** SOCKS port allocations, when binding succeeded. */
+  readonly allocation?: Allocation;
+  /** The lock file as it should be after this check (written by the CLI). */
+  readonly lock?: LockState;
 }
 
 function internal(e: unknown): Diagnostic {

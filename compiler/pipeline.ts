@@ -4,6 +4,7 @@
  *
  *   load  — read and parse the entry file and its imports (QP1xxx, QP2005–2007)
  *   bind  — symbol table, items, rules, text lint, hygiene (QP2xxx)
+ *   graph — the policy graph, network checks, SOCKS allocation (QP3xxx)
  */
 import * as path from 'node:path';
 import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
@@ -17,13 +18,45 @@ import { checkUnused } from './passes/check-unused.js';
 import { loadFiles, standardModules } from './passes/load-files.js';
 import { substitute, type Resolver, type StdNames } from './passes/names.js';
 import type { Program } from './program.js';
+import { buildGraph, type PolicyGraph } from './graph/policy-graph.js';
+import { checkNetwork } from './passes/check-network.js';
+import { allocateSocks, emptyLock, lockText, parseLock, type Allocation, type Lock } from './passes/allocate-socks.js';
 import { SourceFile } from './source.js';
 import { parseFile } from './syntax/parse.js';
+
+/** The lock file beside a policy, as read and as it should now be. */
+export interface LockState {
+  readonly path: string;
+  /** The file's text, or undefined when there is none. */
+  readonly previous?: string;
+  readonly text: string;
+  readonly changed: boolean;
+}
 
 export interface StageResult {
   readonly diagnostics: readonly Diagnostic[];
   readonly sources: ReadonlyMap<string, SourceFile>;
   readonly program?: Program;
+  readonly graph?: PolicyGraph;
+  readonly allocation?: Allocation;
+  readonly lock?: LockState;
+}
+
+/** The lock file of a policy: `POLICY.qpol.lock` beside it. */
+export function lockPath(entry: string): string {
+  return `${entry}.lock`;
+}
+
+function readLock(path: string, host: CompilerHost): { lock: Lock; previous?: string } | Diagnostic {
+  let text: string;
+  try {
+    text = host.readFile(path);
+  } catch (e) {
+    if ((e as { code?: string })?.code === 'ENOENT') return { lock: emptyLock };
+    return diag('QP5007', undefined, { path, reason: ioReason(e) });
+  }
+  const lock = parseLock(text);
+  return typeof lock === 'string' ? diag('QP5007', undefined, { path, reason: lock }) : { lock, previous: text };
 }
 
 const stdDeclCache = new Map<string, readonly string[]>();
@@ -78,8 +111,19 @@ export function runPipeline(entry: string, host: CompilerHost): StageResult {
   checkRules(resolver, bind);
   for (const f of files) checkText(f.source, f.ast, bind);
   checkUnused(program, bind);
-  const diagnostics = applyWaivers(program, [...load.items, ...bind.items]);
-  return { diagnostics, sources: loaded.sources, program };
+  if (bind.hasErrors) return { diagnostics: applyWaivers(program, [...load.items, ...bind.items]), sources: loaded.sources, program };
+
+  const graphStage = new DiagnosticBag();
+  const graph = buildGraph(program);
+  checkNetwork(graph, graphStage);
+  const lp = lockPath(entry);
+  const read = readLock(lp, host);
+  if ('code' in read) return { diagnostics: [...load.items, ...bind.items, read], sources: loaded.sources, program, graph };
+  const { allocation, lock } = allocateSocks(graph, read.lock, graphStage);
+  const newLock = lockText(lock);
+  const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
+  const diagnostics = applyWaivers(program, [...load.items, ...bind.items, ...graphStage.items]);
+  return { diagnostics, sources: loaded.sources, program, graph, allocation, lock: lockState };
 }
 
 /**

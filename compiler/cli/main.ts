@@ -28,13 +28,15 @@ export interface CliIo {
 const usage = `qpc ${version} — the Qubes-Whonix policy compiler
 
 usage:
-  qpc check FILE...            check policies (each FILE is the entry of a policy set)
+  qpc check FILE...            check policies (each FILE is the entry of a policy set);
+                               allocates SOCKS ports and updates FILE.lock
   qpc fmt [--check] FILE...    format files in place (FILE - reads stdin, writes stdout)
   qpc explain [QPnnnn]         explain a diagnostic code, or list all codes
 
 options:
   --error-format FORMAT        human (default), plain, json, gcc or sarif
   --deny-warnings              treat warnings as errors (exit 1)
+  --frozen                     refuse to change a lock file (exit 1 if it would change)
   --color auto|always|never    colour in human output (auto: only on a terminal)
   -h, --help                   this text
   -V, --version                the version
@@ -50,12 +52,13 @@ interface Options {
   denyWarnings: boolean;
   color: 'auto' | 'always' | 'never';
   check: boolean;
+  frozen: boolean;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
-  const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false };
+  const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (name: string): string => {
@@ -77,6 +80,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
       o.color = v;
     } else if (a === '--deny-warnings') o.denyWarnings = true;
     else if (a === '--check') o.check = true;
+    else if (a === '--frozen') o.frozen = true;
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
     else if (o.command === undefined) o.command = a;
     else o.files.push(a);
@@ -84,10 +88,13 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
   return o;
 }
 
+/** CLI findings that mean "would change" (exit 1), not a usage or I/O failure. */
+const DRIFT = new Set(['QP5004', 'QP5006']);
+
 /** The exit code for a set of diagnostics. */
 export function exitCode(ds: readonly Diagnostic[], denyWarnings: boolean): number {
   if (ds.some((d) => d.code.startsWith('QP9'))) return 3;
-  if (ds.some((d) => d.code.startsWith('QP5') && d.severity === 'error' && d.code !== 'QP5004')) return 2;
+  if (ds.some((d) => d.code.startsWith('QP5') && d.severity === 'error' && !DRIFT.has(d.code))) return 2;
   if (ds.some((d) => d.severity === 'error' || (denyWarnings && d.severity === 'warning'))) return 1;
   return 0;
 }
@@ -111,18 +118,29 @@ function runCheck(io: CliIo, o: Options): number {
   for (const f of o.files) {
     const r = check(f, { host: io.host });
     for (const [k, v] of r.sources) sources.set(k, v);
-    for (const d of r.diagnostics) {
+    const ds = [...r.diagnostics];
+    if (r.lock?.changed && !ds.some((d) => d.severity === 'error')) {
+      if (o.frozen) ds.push(diag('QP5006', undefined, { path: r.lock.path }, { help: 'run `qpc check` without `--frozen`, review the change and commit the lock file' }));
+      else {
+        try {
+          io.writeFile(r.lock.path, r.lock.text);
+        } catch (e) {
+          ds.push(diag('QP5005', undefined, { path: r.lock.path, reason: ioReason(e) }));
+        }
+      }
+    }
+    for (const d of ds) {
       const key = JSON.stringify([d.code, d.span?.file, d.span?.start, d.message]);
       if (seen.has(key)) continue;
       seen.add(key);
       all.push(d);
     }
-    if (r.program && o.errorFormat !== 'json' && o.errorFormat !== 'sarif' && o.errorFormat !== 'gcc' && !r.diagnostics.some((d) => d.severity === 'error')) {
+    if (r.program && o.errorFormat !== 'json' && o.errorFormat !== 'sarif' && o.errorFormat !== 'gcc' && !ds.some((d) => d.severity === 'error')) {
       const decls = [...r.program.decls.values()].filter((d) => !d.std);
       const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
       const count = (form: string) => decls.filter((d) => d.form === form).length;
       const qubes = decls.filter((d) => d.form !== 'identity' && d.form !== 'template').length;
-      const parts = [n(count('identity'), 'identity', 'identities'), n(qubes, 'qube', 'qubes'), n(count('template'), 'template', 'templates'), n(r.program.rules.length, 'rule', 'rules')];
+      const parts = [n(count('identity'), 'identity', 'identities'), n(qubes, 'qube', 'qubes'), n(count('template'), 'template', 'templates'), n(r.program.rules.length, 'rule', 'rules'), n(r.allocation?.apps.length ?? 0, 'SOCKS binding', 'SOCKS bindings')];
       io.stdout(`${f}: ok (${parts.join(', ')})\n`);
     }
   }
@@ -206,7 +224,7 @@ export function runCli(argv: readonly string[], io: CliIo): number {
         throw new UsageError(`unknown command \`${o.command}\`; expected check, fmt or explain`);
     }
   } catch (e) {
-    const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false };
+    const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false };
     if (e instanceof UsageError) {
       emit(io, opts, [diag('QP5002', undefined, { message: e.message }, { help: 'run `qpc --help` for usage' })], new Map());
       return 2;

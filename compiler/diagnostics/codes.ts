@@ -279,6 +279,248 @@ export const codes = {
       rationale: 'Names with dots and `uuid:` tokens exist from Qubes 4.3 on. The release is chosen with `settings { qubes 4.3 }`; the default is 4.2.',
     },
   },
+  QP3001: {
+    slug: 'netvm-loop',
+    severity: 'error',
+    template: 'netvm loop: {path}',
+    summary: 'Qubes reach their network through each other in a circle.',
+    explanation: {
+      rationale:
+        'Each qube has one netvm, so the netvm links form chains that must end at a gateway attached to the physical network (`uplink`) or at a qube with no network. A loop never reaches the network, and Qubes refuses to set a netvm that closes one, half way through provisioning.',
+      avoid: 'gateway sys-vpn { netvm sys-tunnel }\ngateway sys-tunnel { netvm sys-vpn }',
+      prefer: 'gateway sys-vpn { netvm sys-firewall }\ngateway sys-tunnel { netvm sys-vpn }',
+    },
+  },
+  QP3002: {
+    slug: 'offline-with-netvm',
+    severity: 'error',
+    template: '`{name}` belongs to the offline identity `{identity}` but has netvm `{netvm}`',
+    summary: 'A qube of a `network none` identity is given a netvm.',
+    explanation: {
+      rationale:
+        'An identity with `network none` promises that none of its qubes has a network: that is what keeps a key vault from sending a key anywhere, however compromised it is. A netvm on one of its qubes breaks the promise silently.',
+      avoid: 'identity vault { network none }\nqube keys in vault { netvm sys-firewall }',
+      prefer: 'identity vault { network none }\nqube keys in vault { template debian-12-xfce }',
+    },
+  },
+  QP3003: {
+    slug: 'netvm-bypasses-identity',
+    severity: 'error',
+    template: '`{name}` reaches the network without passing `{gateway}`, the gateway of its identity `{identity}`',
+    summary: 'A qube\'s explicit netvm routes it around the gateway its identity declares.',
+    explanation: {
+      rationale:
+        'An identity\'s `network clearnet via G` says where its traffic goes: through a firewall, a VPN, a filtering proxy. A qube of that identity whose own `netvm` skips G leaves the identity\'s network silently. A netvm that still passes G (a VPN behind the firewall, say) is fine, and so is `netvm none`.',
+      avoid: 'identity work { network clearnet via sys-vpn }\nqube mail in work { netvm sys-firewall }',
+      prefer: 'identity work { network clearnet via sys-vpn }\nqube mail in work { template debian-12-xfce }',
+    },
+  },
+  QP3004: {
+    slug: 'tor-bypassed',
+    severity: 'error',
+    template: '`{name}` of Tor identity `{identity}` reaches the network without Tor: {path}',
+    summary: 'A qube of a Tor identity has a route to the network that passes no Tor gateway.',
+    explanation: {
+      rationale:
+        'Whonix enforces Tor by topology: a workstation\'s only way out is its Tor gateway, so even a fully compromised application cannot learn the real IP address. A qube of a `tor` identity whose netvm chain reaches the network without passing a Tor gateway sends everything in the clear, under the user\'s own address. This is the invariant qpc exists to prove.',
+      avoid: 'identity anon { network tor via sys-whonix }\nqube chat in anon { netvm sys-firewall }',
+      prefer: 'identity anon { network tor via sys-whonix }\nqube chat in anon { template whonix-workstation-18 }',
+    },
+  },
+  QP3005: {
+    slug: 'wrong-tor-gateway',
+    severity: 'error',
+    template: '`{name}` of Tor identity `{identity}` reaches the network through `{actual}`, not its own Tor gateway `{gateway}`: {path}',
+    summary: 'A qube of a Tor identity uses another identity\'s Tor gateway.',
+    explanation: {
+      rationale:
+        'Each Tor identity has its own Tor gateway so that it has its own Tor client: its own entry guards, circuits and client state. A qube that routes through another identity\'s gateway shares all of that with the other persona, which links the two for anyone watching the guard.',
+    },
+  },
+  QP3006: {
+    slug: 'tor-via-clearnet-gateway',
+    severity: 'error',
+    template: 'identity `{identity}` is declared `network tor` but goes via `{gateway}`, which is not a Tor gateway',
+    summary: '`network tor via G` names a gateway that does not run Tor.',
+    explanation: {
+      rationale:
+        'A Tor identity\'s gateway must be a Whonix-Gateway (a `gateway` with `tor`). Anything else forwards the identity\'s traffic in the clear.',
+      avoid: 'identity anon { network tor via sys-firewall }',
+      prefer: 'identity anon { network tor via sys-whonix }',
+    },
+  },
+  QP3007: {
+    slug: 'clearnet-behind-tor',
+    severity: 'error',
+    template: 'clearnet {what} `{name}` is routed through the Tor gateway `{gateway}`',
+    summary: 'A clearnet identity or qube sits behind a Tor gateway.',
+    explanation: {
+      rationale:
+        'A clearnet identity is the user under their own name. Behind a Tor gateway its traffic would share the gateway\'s Tor client, guards and circuits with the anonymous identities it serves, linking them; and clearnet software is not built to be anonymous (it leaks identifiers Whonix workstations scrub). If the identity should be anonymous, make it `network tor`.',
+      avoid: 'identity work { network clearnet via sys-whonix }',
+      prefer: 'identity work { network clearnet via sys-firewall }',
+    },
+  },
+  QP3008: {
+    slug: 'shared-tor-gateway',
+    severity: 'warning',
+    template: '`{gateway}` is the Tor gateway of {count} identities: {identities}',
+    summary: 'Qubes of several identities use one Tor gateway.',
+    explanation: {
+      rationale:
+        'Qubes behind one Tor gateway share its Tor client: entry guards, the consensus, client state and timing. Tor separates their circuits, but an observer of the guard sees one client, and a compromised gateway sees all identities. Give each persona its own gateway; waive the finding (`waive QP3008 on GATEWAY because "…"`) where sharing is accepted.',
+    },
+  },
+  QP3009: {
+    slug: 'tor-qube-non-whonix-template',
+    severity: 'warning',
+    template: '`{name}` of Tor identity `{identity}` is based on `{template}`, not a Whonix workstation template',
+    summary: 'A qube of a Tor identity runs on a template that is not Whonix-Workstation.',
+    explanation: {
+      rationale:
+        'Whonix-Workstation is configured not to leak: stream-isolated proxy settings for its applications, no identifying time or locale, hardened defaults. A general-purpose template behind a Tor gateway still cannot leak the IP address (the topology prevents that), but its applications may identify the user in other ways and fall back to shared circuits. Waive it where the template is prepared for anonymity.',
+    },
+  },
+  QP3010: {
+    slug: 'whonix-template-outside-tor',
+    severity: 'error',
+    template: '`{name}` is not in a Tor identity but is based on the Whonix workstation template `{template}`',
+    summary: 'A clearnet or offline qube runs on a Whonix-Workstation template.',
+    explanation: {
+      rationale:
+        'Qubes\' Whonix integration tags every qube on a Whonix-Workstation template `anon-vm` and, from Qubes 4.3 on, forces its netvm to a Whonix gateway. A clearnet qube on such a template would either be moved behind Tor against the policy or carry Whonix\'s identifiers onto the clearnet. Base it on another template.',
+    },
+  },
+  QP3011: {
+    slug: 'gateway-without-upstream',
+    severity: 'warning',
+    template: 'gateway `{name}` has no upstream: it is neither `uplink` nor given a netvm',
+    summary: 'A gateway is connected to nothing.',
+    explanation: {
+      rationale: 'A gateway provides network to the qubes behind it; without a netvm and without `uplink` it provides none, so its qubes are silently offline. Give it a netvm, or mark it `uplink` if it holds the network card.',
+    },
+  },
+  QP3012: {
+    slug: 'tor-gateway-template',
+    severity: 'error',
+    template: 'the Tor gateway `{name}` is not based on a Whonix gateway template',
+    summary: 'A gateway marked `tor` does not run Whonix-Gateway.',
+    explanation: {
+      rationale:
+        '`tor` declares that a gateway forces everything through Tor. Only Whonix-Gateway does that (its firewall drops what is not Tor), so a `tor` gateway must be based on a template declared `whonix gateway`. Otherwise the Tor invariant qpc proves would rest on a name.',
+      avoid: 'gateway sys-tor { tor; template debian-12-minimal }',
+      prefer: 'gateway sys-tor { tor; template whonix-gateway-18 }',
+    },
+  },
+  QP3013: {
+    slug: 'device-on-tor-qube',
+    severity: 'error',
+    template: '{class} device assigned to `{name}` of Tor identity `{identity}`',
+    summary: 'A device is attached to a qube of a Tor identity.',
+    explanation: {
+      rationale:
+        'Devices carry hardware identifiers (MAC addresses, serial numbers, USB descriptors) that software in the qube can read and send over Tor; a microphone carries voice and the room. A Tor identity\'s qubes get no devices. Use a disposable of another identity to read a USB stick, and move files deliberately.',
+    },
+  },
+  QP3014: {
+    slug: 'pci-on-pvh',
+    severity: 'error',
+    template: '`{name}` has a PCI device but `virt-mode pvh`',
+    summary: 'PCI passthrough is declared on a PVH qube.',
+    explanation: {
+      rationale: 'Qubes refuses PCI devices on PVH qubes: passthrough needs `hvm`. Remove `virt-mode pvh` (Qubes then picks `hvm` for a qube with PCI devices) or write `virt-mode hvm`.',
+    },
+  },
+  QP3015: {
+    slug: 'tor-template-updates-clearnet',
+    severity: 'error',
+    template: 'template `{template}` of Tor-identity qubes would download its updates over the clearnet',
+    summary: 'A template used by a Tor identity does not update through a Tor gateway.',
+    explanation: {
+      rationale:
+        'Templates fetch updates through the `qubes.UpdatesProxy` service; Qubes routes templates tagged `whonix-updatevm` to the Whonix gateway and all others to sys-net. Updating a template used by anonymous qubes over the clearnet tells the network which software those qubes run and that this user runs them. Whonix templates (`whonix workstation`) carry the tag; tag others with `tag whonix-updatevm`.',
+      avoid: 'template debian-12-xfce',
+      prefer: 'template debian-12-xfce { tag whonix-updatevm }',
+    },
+  },
+  QP3016: {
+    slug: 'disposable-outside-identity',
+    severity: 'error',
+    template: '{what} `{disposable}` of `{name}` belongs to identity `{other}`, not `{identity}`',
+    summary: 'A qube or identity opens disposables of another identity.',
+    explanation: {
+      rationale:
+        'A qube\'s default disposable is where "open in disposable" and `@dispvm` calls land. A disposable of another identity runs on that identity\'s network and carries its data: a link from a Tor identity opened there loads over the clearnet; a document from a clearnet identity opened in a Tor disposable ties the two together. Each identity names a disposable template of its own.',
+    },
+  },
+  QP3017: {
+    slug: 'uplink-with-netvm',
+    severity: 'error',
+    template: 'uplink gateway `{name}` also has netvm `{netvm}`',
+    summary: 'A gateway is both on the physical network and behind another gateway.',
+    explanation: {
+      rationale: '`uplink` means the gateway holds the network card and is the end of every route; a netvm as well would make its route ambiguous. Remove one of them.',
+    },
+  },
+  QP3020: {
+    slug: 'socks-port-shared',
+    severity: 'error',
+    template: 'apps `{first}` and `{second}` of `{name}` are both pinned to port {port}',
+    summary: 'Two apps of one qube use the same SOCKS port.',
+    explanation: {
+      rationale:
+        'Tor gives each SocksPort its own circuits, and it separates qubes by their address, but two apps of one qube on one port share circuits: an observer at the exit can link what they do. Give each app its own port (`socks dedicated`), or share deliberately with `socks auth`, where SOCKS credentials keep them apart.',
+    },
+  },
+  QP3021: {
+    slug: 'socks-port-not-provided',
+    severity: 'error',
+    template: 'port {port} is not a SOCKS port that `{gateway}` provides to workstations',
+    summary: 'An app is pinned to a port its Tor gateway does not listen on.',
+    explanation: {
+      rationale:
+        '`socks port N` binds an app to a listener the gateway already has (Whonix-Gateway\'s table is in the standard library). A port nothing listens on makes the app fail, or worse, fall back to the transparent proxy with shared circuits. Use `socks dedicated` to let qpc pick a free port, or one of the gateway\'s ports.',
+    },
+  },
+  QP3022: {
+    slug: 'socks-port-collision',
+    severity: 'error',
+    template: 'port {port} of `{gateway}` is its {kind} listener, not a SOCKS port for workstations',
+    summary: 'An app is bound to a port that belongs to another kind of Tor listener.',
+    explanation: {
+      rationale:
+        'The port is taken on the gateway by a listener of another kind (the transparent proxy, DNS, the control port filter) or one bound to the gateway\'s own loopback. A SOCKS client there either fails or talks to the wrong service.',
+    },
+  },
+  QP3023: {
+    slug: 'socks-group-exhausted',
+    severity: 'error',
+    template: '`{name}` has more `socks dedicated{flags}` apps than the {count} ports of `{gateway}`\'s group {range}',
+    summary: 'A qube has more dedicated apps with one flag set than the gateway\'s pre-bound group has ports.',
+    explanation: {
+      rationale:
+        'Whonix-Gateway pre-binds four groups of SOCKS ports for custom applications, one per isolation flag set; qpc gives each dedicated app of a qube its own port in the group that matches its flags. When a qube needs more, qpc cannot make up ports without changing the gateway. Split the apps over qubes, or give some a flag set outside the four (such as `isolate client-protocol`), for which qpc declares new listeners.',
+    },
+  },
+  QP3024: {
+    slug: 'socks-none-per-app',
+    severity: 'warning',
+    template: 'app `{app}` of `{name}` uses the transparent proxy in per-app identity `{identity}`',
+    summary: '`socks none` in a Tor identity that isolates per app.',
+    explanation: {
+      rationale:
+        'Apps that do not use a SOCKS port go through Whonix\'s transparent proxy, where every stream of the qube may share a circuit (no isolation flags, no SOCKS credentials). In an identity declared `isolation per-app` that defeats the point. Bind the app with `socks dedicated` or `socks auth`, or declare the identity `isolation per-qube`.',
+    },
+  },
+  QP3025: {
+    slug: 'socks-without-tor-gateway',
+    severity: 'error',
+    template: 'app `{app}` of `{name}` has a SOCKS binding, but the netvm of `{name}` is not a Tor gateway',
+    summary: 'A SOCKS binding is declared for a qube that does not sit directly behind a Tor gateway.',
+    explanation: {
+      rationale: 'SOCKS bindings point an app at its Tor gateway\'s ports; they only exist for qubes whose netvm is a Tor gateway. Remove the binding, or move the qube into a Tor identity.',
+    },
+  },
   QP5001: {
     slug: 'cannot-read',
     severity: 'error',
@@ -313,6 +555,25 @@ export const codes = {
     template: 'cannot write `{path}`: {reason}',
     summary: 'qpc could not write a file.',
     explanation: { rationale: 'The directory is missing or not writable. Exit code 2.' },
+  },
+  QP5006: {
+    slug: 'lock-out-of-date',
+    severity: 'error',
+    template: '`{path}` would change, and `--frozen` forbids it',
+    summary: 'Under `--frozen`, the lock file does not match the policy.',
+    explanation: {
+      rationale:
+        'The lock file records the SOCKS ports qpc allocated, so that adding or removing one app never moves another. `--frozen` (for CI and provisioning) refuses to allocate anew: run `qpc check` without it, review the lock file change and commit it. Exit code 1.',
+    },
+  },
+  QP5007: {
+    slug: 'invalid-lock',
+    severity: 'error',
+    template: 'cannot use the lock file `{path}`: {reason}',
+    summary: 'The lock file beside the policy is not one qpc wrote.',
+    explanation: {
+      rationale: 'qpc will not guess allocations from a damaged lock file: that could move ports under running applications. Restore it from version control, or delete it to allocate every port anew. Exit code 2.',
+    },
   },
   QP9001: {
     slug: 'internal-error',

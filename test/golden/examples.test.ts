@@ -1,7 +1,8 @@
 /**
  * Every example and standard library module is a golden case: it checks with
  * no diagnostics at all (not even warnings), `qpc check` prints its summary,
- * and the bound program matches test/golden/examples/<name>/program.txt.
+ * and the bound program and its network model match
+ * test/golden/examples/<name>/{program,network}.txt.
  * A standard library module is checked as the user sees it: through a
  * one-line entry file that `use`s it.
  */
@@ -12,7 +13,7 @@ import { check } from '../../compiler/index.js';
 import { nodeHost, overlayHost } from '../../compiler/host.js';
 import { expectGolden } from '../helpers/golden.js';
 import { runQpc } from '../helpers/cli.js';
-import { dumpProgram } from '../helpers/dump-program.js';
+import { dumpNetwork, dumpProgram } from '../helpers/dump-program.js';
 
 const cases = [
   ...readdirSync('examples').filter((f) => f.endsWith('.qpol')).map((f) => `examples/${f}`),
@@ -40,5 +41,7 @@ for (const file of cases) {
     t.deepEqual(r.diagnostics, []);
     t.truthy(r.program);
     if (r.program) expectGolden(t, `test/golden/examples/${name}/program.txt`, dumpProgram(r.program));
+    if (r.graph) expectGolden(t, `test/golden/examples/${name}/network.txt`, dumpNetwork(r.graph, r.allocation));
+    t.false(r.lock?.changed && r.lock.previous !== undefined, 'the committed lock file is up to date');
   });
 }

@@ -1,0 +1,222 @@
+/**
+ * Network topology checks over the policy graph (DESIGN §4.1): netvm loops,
+ * offline identities, routes that bypass an identity's gateway, the Tor
+ * invariant, clearnet behind Tor, shared Tor gateways, templates and updates
+ * of Tor identities, devices, disposables of other identities.
+ * Emits QP3001–QP3017.
+ */
+import { diag, type Reporter } from '../diagnostics/diagnostic.js';
+import { NETWORK, showPath, type PolicyGraph, type QubeFacts } from '../graph/policy-graph.js';
+import { lastItem, type Decl } from '../program.js';
+import { substitute } from './names.js';
+
+/** The Whonix role a template declares, if any. */
+export function whonixRole(d: Decl | undefined): string | undefined {
+  return d ? lastItem(d, 'ValueItem', 'whonix')?.value.text : undefined;
+}
+
+function hasTag(d: Decl, tag: string): boolean {
+  return d.items.some((i) => i.kind === 'ValueItem' && i.key === 'tag' && i.value.text === tag);
+}
+
+function checkLoops(g: PolicyGraph, ctx: Reporter): void {
+  for (const cycle of g.netvmCycles()) {
+    const first = g.facts(cycle[0])!;
+    ctx.report(
+      diag('QP3001', first.netvmOrigin, { path: showPath([...cycle, cycle[0]]) }, {
+        label: 'this netvm closes the loop',
+        related: cycle.slice(1).map((n) => ({ span: g.facts(n)!.netvmOrigin, message: `\`${n}\` continues the loop here` })),
+        help: 'end the chain at a gateway marked `uplink` (sys-net) or at a gateway behind it',
+        subject: cycle[0],
+      }),
+    );
+  }
+}
+
+function checkRoute(g: PolicyGraph, f: QubeFacts, ctx: Reporter): void {
+  if (!f.identity || f.netvm === null) return;
+  const name = f.decl.name;
+  const identity = f.identity.name;
+  if (f.mode === 'none') {
+    if (f.netvmExplicit) ctx.report(diag('QP3002', f.netvmOrigin, { name, identity, netvm: f.netvm }, { help: 'remove the netvm, or move the qube to an identity with a network', subject: name }));
+    return;
+  }
+  const route = g.route(name);
+  if (route.loops) return; // reported as QP3001
+  const torOnRoute = route.path.slice(1).filter((n) => n !== NETWORK && g.isTor(n));
+  const related = f.netvmExplicit ? [] : [{ span: f.netvmOrigin, message: `the identity's network is declared here` }];
+  if (f.mode === 'tor') {
+    if (!route.reachesNetwork) return; // offline: nothing leaks
+    if (!f.netvmExplicit && f.via && !g.isTor(f.via.name)) return; // the identity's gateway is wrong: QP3006
+    if (torOnRoute.length === 0) {
+      ctx.report(
+        diag('QP3004', f.netvmOrigin, { name, identity, path: showPath(route.path) }, {
+          label: f.netvmExplicit ? 'this netvm leaves Tor out' : 'this route leaves Tor out',
+          related,
+          help: f.via ? `let the qube use its identity's gateway: remove \`netvm\` (the identity goes via \`${f.via.name}\`)` : 'route it through a Tor gateway',
+          subject: name,
+        }),
+      );
+    } else if (f.via && g.isTor(f.via.name) && !torOnRoute.includes(f.via.name)) {
+      ctx.report(
+        diag('QP3005', f.netvmOrigin, { name, identity, actual: torOnRoute[0], gateway: f.via.name, path: showPath(route.path) }, {
+          related: [...related, { span: f.via.node.name.span, message: `\`${f.via.name}\` is declared here` }],
+          help: `remove the netvm so that the qube uses \`${f.via.name}\``,
+          subject: name,
+        }),
+      );
+    }
+    return;
+  }
+  // clearnet
+  if (f.netvmExplicit && torOnRoute.length > 0) {
+    ctx.report(diag('QP3007', f.netvmOrigin, { what: 'qube', name, gateway: torOnRoute[0] }, { help: 'clearnet qubes go through the identity\'s clearnet gateway', subject: name }));
+    return;
+  }
+  if (f.netvmExplicit && f.via && !route.path.includes(f.via.name)) {
+    ctx.report(
+      diag('QP3003', f.netvmOrigin, { name, gateway: f.via.name, identity }, {
+        label: `route: ${showPath(route.path)}`,
+        related: [{ span: f.via.node.name.span, message: `\`${f.via.name}\` is declared here` }],
+        help: `remove the netvm, or choose one whose route passes \`${f.via.name}\``,
+        subject: name,
+      }),
+    );
+  }
+}
+
+function checkIdentities(g: PolicyGraph, ctx: Reporter): void {
+  for (const d of g.program.decls.values()) {
+    if (d.form !== 'identity') continue;
+    const net = lastItem(d, 'NetworkItem');
+    if (!net?.via) continue;
+    const via = g.facts(substitute(net.via.text, g.program.settings.whonix));
+    if (!via || via.decl.form !== 'gateway') continue;
+    const viaRoute = g.route(via.decl.name);
+    if (net.mode.text === 'tor' && !g.isTor(via.decl.name)) {
+      ctx.report(diag('QP3006', net.via.span, { identity: d.name, gateway: via.decl.name }, { help: 'name a gateway marked `tor` (sys-whonix, or one of your own on a Whonix gateway template)', related: [{ span: via.decl.node.name.span, message: `\`${via.decl.name}\` is declared here` }], subject: d.name }));
+    }
+    if (net.mode.text === 'clearnet') {
+      const tor = viaRoute.path.find((n) => n !== NETWORK && g.isTor(n));
+      if (tor) ctx.report(diag('QP3007', net.via.span, { what: 'identity', name: d.name, gateway: tor }, { help: 'send a clearnet identity through a clearnet gateway such as sys-firewall, or make the identity `network tor`', subject: d.name }));
+    }
+  }
+}
+
+function checkGateways(g: PolicyGraph, ctx: Reporter): void {
+  for (const f of g.allFacts()) {
+    const d = f.decl;
+    if (d.form !== 'gateway') continue;
+    const uplink = d.items.find((i) => i.kind === 'FlagItem' && i.flag === 'uplink');
+    if (uplink && f.netvm !== null) ctx.report(diag('QP3017', f.netvmOrigin, { name: d.name, netvm: f.netvm }, { subject: d.name }));
+    if (!uplink && f.netvm === null) ctx.report(diag('QP3011', d.node.name.span, { name: d.name }, { help: 'add `netvm sys-firewall` (or another gateway), or `uplink` if it holds the network card', subject: d.name }));
+    const tor = d.items.find((i) => i.kind === 'FlagItem' && i.flag === 'tor');
+    if (tor && whonixRole(f.template) !== 'gateway') {
+      ctx.report(
+        diag('QP3012', tor.span, { name: d.name }, {
+          ...(f.template ? { related: [{ span: f.templateOrigin!, message: `based on \`${f.template.name}\`, which is not declared \`whonix gateway\`` }] } : {}),
+          help: 'base it on the Whonix gateway template (`template whonix-gateway-$whonix` from `use "whonix"`)',
+          subject: d.name,
+        }),
+      );
+    }
+    if (tor) {
+      const identities = [...new Set(g.served(d.name).map((q) => g.facts(q)?.identity?.name).filter((x): x is string => x !== undefined))].sort();
+      if (identities.length > 1) {
+        ctx.report(
+          diag('QP3008', d.node.name.span, { gateway: d.name, count: identities.length, identities: identities.map((i) => `\`${i}\``).join(', ') }, {
+            related: identities.map((i) => ({ span: g.program.decls.get(i)!.node.name.span, message: `\`${i}\` uses \`${d.name}\`` })),
+            help: `give each identity its own Tor gateway, or \`waive QP3008 on ${d.name} because "…"\``,
+            subject: d.name,
+          }),
+        );
+      }
+    }
+  }
+}
+
+function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter): void {
+  const d = f.decl;
+  const tor = f.mode === 'tor';
+  const role = whonixRole(f.template);
+  if (f.identity && tor && f.template && role !== 'workstation' && (d.form === 'qube' || d.form === 'disposable' || d.form === 'standalone')) {
+    ctx.report(diag('QP3009', f.templateOrigin!, { name: d.name, identity: f.identity.name, template: f.template.name }, { help: `base it on \`whonix-workstation-${g.program.settings.whonix}\`, or waive the finding if the template is prepared for anonymity`, subject: d.name }));
+  }
+  if (f.identity && !tor && role === 'workstation') {
+    ctx.report(diag('QP3010', f.templateOrigin!, { name: d.name, template: f.template!.name }, { help: 'base it on a template that is not Whonix-Workstation', subject: d.name }));
+  }
+  if (f.identity && tor) {
+    for (const dev of f.devices) ctx.report(diag('QP3013', dev.span, { class: dev.deviceClass.text, name: d.name, identity: f.identity.name }, { help: 'remove the device; handle hardware in a qube of another identity', subject: d.name }));
+  }
+  if (f.virtMode?.value === 'pvh' && f.devices.some((x) => x.deviceClass.text === 'pci')) {
+    ctx.report(diag('QP3014', f.virtMode.span, { name: d.name }, { help: 'write `virt-mode hvm`, or remove `virt-mode` so that Qubes chooses it', subject: d.name }));
+  }
+  // Default disposables of another identity.
+  if (f.identity && f.defaultDisposable) {
+    const disp = g.facts(f.defaultDisposable);
+    const other = disp?.identity;
+    if (other && other.name !== f.identity.name) {
+      const fromIdentity = f.defaultDisposableOrigin && !lastItem(d, 'RefItem', 'default-disposable');
+      if (fromIdentity) {
+        // Reported once, on the identity's `disposable` item (below).
+      } else if (f.defaultDisposableOrigin) {
+        ctx.report(diag('QP3016', f.defaultDisposableOrigin, { what: 'default disposable', disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
+      } else if (tor) {
+        ctx.report(
+          diag('QP3016', f.identity.node.name.span, { what: "Qubes' global default disposable", disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, {
+            help: `give identity \`${f.identity.name}\` a disposable template of its own (\`disposable NAME\`)`,
+            subject: f.identity.name,
+          }),
+        );
+      }
+    }
+  }
+  if (d.form === 'named-disposable' && f.identity && f.template) {
+    const other = g.facts(f.template.name)?.identity;
+    if (other && other.name !== f.identity.name) ctx.report(diag('QP3016', f.templateOrigin!, { what: 'disposable template', disposable: f.template.name, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
+  }
+}
+
+function checkIdentityDisposables(g: PolicyGraph, ctx: Reporter): void {
+  for (const d of g.program.decls.values()) {
+    if (d.form !== 'identity') continue;
+    const item = lastItem(d, 'RefItem', 'disposable');
+    if (!item?.target) continue;
+    const disp = g.facts(substitute(item.target.text, g.program.settings.whonix));
+    const other = disp?.identity;
+    if (disp && other && other.name !== d.name) {
+      ctx.report(diag('QP3016', item.target.span, { what: 'disposable template', disposable: disp.decl.name, name: d.name, other: other.name, identity: d.name }, { help: `declare a disposable template in \`${d.name}\`: \`disposable ${d.name}-dvm in ${d.name} { … }\``, subject: d.name }));
+    }
+  }
+}
+
+function checkTemplateUpdates(g: PolicyGraph, ctx: Reporter): void {
+  const reported = new Set<string>();
+  for (const f of g.allFacts()) {
+    if (f.mode !== 'tor' || !f.template || reported.has(f.template.name)) continue;
+    const t = f.template;
+    if (t.form !== 'template' || whonixRole(t) !== undefined || hasTag(t, 'whonix-updatevm')) continue;
+    reported.add(t.name);
+    ctx.report(
+      diag('QP3015', t.node.name.span, { template: t.name }, {
+        related: [{ span: f.templateOrigin!, message: `\`${f.decl.name}\` of Tor identity \`${f.identity!.name}\` is based on it` }],
+        help: 'add `tag whonix-updatevm` to the template so that Qubes routes its updates through the Whonix gateway',
+        subject: t.name,
+      }),
+    );
+  }
+}
+
+/** Runs every topology check. */
+export function checkNetwork(g: PolicyGraph, ctx: Reporter): void {
+  checkLoops(g, ctx);
+  checkIdentities(g, ctx);
+  checkGateways(g, ctx);
+  checkIdentityDisposables(g, ctx);
+  checkTemplateUpdates(g, ctx);
+  for (const f of g.allFacts()) {
+    checkRoute(g, f, ctx);
+    checkQube(g, f, ctx);
+  }
+}
+
