@@ -121,7 +121,7 @@ function checkGateways(g: PolicyGraph, ctx: Reporter): void {
       );
     }
     if (tor) {
-      const identities = [...new Set(g.served(d.name).map((q) => g.facts(q)?.identity?.name).filter((x): x is string => x !== undefined))].sort();
+      const identities = [...new Set(g.served(d.name).map((q) => g.facts(q)).filter((x) => x?.mode === 'tor').map((x) => x!.identity!.name))].sort();
       if (identities.length > 1) {
         ctx.report(
           diag('QP3008', d.node.name.span, { gateway: d.name, count: identities.length, identities: identities.map((i) => `\`${i}\``).join(', ') }, {
