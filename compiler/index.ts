@@ -58,8 +58,9 @@ export function format(path: string, text: string): FormatResult {
   const source = new SourceFile(path, text);
   try {
     const r = parseFile(source);
-    if (!r.ast || r.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: r.diagnostics, source };
-    return { text: print(r.ast, text), diagnostics: r.diagnostics, source };
+    const diagnostics = sortDiagnostics(r.diagnostics);
+    if (!r.ast || diagnostics.some((d) => d.severity === 'error')) return { diagnostics, source };
+    return { text: print(r.ast, text), diagnostics, source };
   } catch (e) {
     return { diagnostics: [internal(e)], source };
   }

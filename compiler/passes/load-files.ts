@@ -39,19 +39,17 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
   const files: LoadedFile[] = [];
   const sources = new Map<string, SourceFile>();
   const done = new Set<string>();
-  const onStack: string[] = [];
+  /** Files being loaded, importer before imported: an explicit stack, so import depth is not limited by the call stack. */
+  const stack: { key: string; source: SourceFile; std: boolean; ast?: PolicyFile; uses: UseStatement[]; next: number }[] = [];
+  const onStack = new Set<string>();
 
-  const visit = (key: string, source: SourceFile, std: boolean): void => {
-    onStack.push(key);
+  const open = (key: string, source: SourceFile, std: boolean): void => {
     const parsed = parseFile(source);
     for (const d of parsed.diagnostics) ctx.report(d);
     sources.set(source.path, source);
-    if (parsed.ast) {
-      for (const st of parsed.ast.statements) if (st.kind === 'UseStatement') follow(st, source, std);
-    }
-    files.push({ source, ...(parsed.ast ? { ast: parsed.ast } : {}), std });
-    onStack.pop();
-    done.add(key);
+    const uses = parsed.ast ? parsed.ast.statements.filter((st): st is UseStatement => st.kind === 'UseStatement') : [];
+    stack.push({ key, source, std, ...(parsed.ast ? { ast: parsed.ast } : {}), uses, next: 0 });
+    onStack.add(key);
   };
 
   const follow = (use: UseStatement, from: SourceFile, fromStd: boolean): void => {
@@ -78,8 +76,9 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
       read = () => nodeHost.readFile(path.join(standardLibraryDir(), `${p}.qpol`));
       std = true;
     }
-    if (onStack.includes(key)) {
-      const cycle = [...onStack.slice(onStack.indexOf(key)).map((k) => displayOf(k)), display].join(' → ');
+    if (onStack.has(key)) {
+      const from = stack.findIndex((f) => f.key === key);
+      const cycle = [...stack.slice(from).map((f) => displayOf(f.key)), display].join(' → ');
       ctx.report(diag('QP2007', use.span, { cycle }, { label: "this import closes the cycle" }));
       return;
     }
@@ -92,14 +91,25 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
       return;
     }
     keyDisplay.set(key, display);
-    visit(key, new SourceFile(display, text), std);
+    open(key, new SourceFile(display, text), std);
   };
 
   const keyDisplay = new Map<string, string>();
   const displayOf = (k: string): string => keyDisplay.get(k) ?? k;
   const entryKey = path.resolve(entryPath);
   keyDisplay.set(entryKey, entryPath);
-  visit(entryKey, new SourceFile(entryPath, entryText), false);
+  open(entryKey, new SourceFile(entryPath, entryText), false);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next < top.uses.length) {
+      follow(top.uses[top.next++], top.source, top.std);
+      continue;
+    }
+    stack.pop();
+    onStack.delete(top.key);
+    done.add(top.key);
+    files.push({ source: top.source, ...(top.ast ? { ast: top.ast } : {}), std: top.std });
+  }
   return { files, sources };
 }
 

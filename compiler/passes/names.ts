@@ -82,6 +82,46 @@ export interface Resolver {
   readonly usedModules: ReadonlySet<string>;
 }
 
+const candidateIndex = new WeakMap<Program, Map<string, Map<number, string[]>>>();
+const suggestionsMade = new WeakMap<Program, number>();
+
+/**
+ * "Did you mean" compares a name with every declared name of similar length;
+ * a policy with thousands of unknown names would make that quadratic. The
+ * first 200 unknown names of a program get suggestions, the rest only the error.
+ */
+function suggestionBudget(program: Program): boolean {
+  const n = suggestionsMade.get(program) ?? 0;
+  suggestionsMade.set(program, n + 1);
+  return n < 200;
+}
+
+/**
+ * Declared names of some kinds whose length is close enough to `length` to be
+ * a typo of a name that long (suggest() allows a third of the length), from an
+ * index built once per program: unknown names cost little even in large policies.
+ */
+function candidatesNear(program: Program, kinds: readonly DeclKind[], length: number): string[] {
+  let byKinds = candidateIndex.get(program);
+  if (!byKinds) candidateIndex.set(program, (byKinds = new Map()));
+  const key = kinds.join(' ');
+  let byLength = byKinds.get(key);
+  if (!byLength) {
+    byLength = new Map();
+    for (const d of program.decls.values()) {
+      if (!kinds.includes(d.form)) continue;
+      const list = byLength.get(d.name.length) ?? [];
+      list.push(d.name);
+      byLength.set(d.name.length, list);
+    }
+    byKinds.set(key, byLength);
+  }
+  const limit = Math.max(1, Math.floor(length / 3));
+  const out: string[] = [];
+  for (let l = length - limit; l <= length + limit; l++) out.push(...(byLength.get(l) ?? []));
+  return out;
+}
+
 /**
  * Resolves a reference that must name a declaration of one of `kinds`;
  * reports QP2001 (unknown, with "did you mean") or QP2004 (wrong kind).
@@ -91,8 +131,7 @@ export function resolveRef(r: Resolver, word: Word, kinds: readonly DeclKind[], 
   const d = r.program.decls.get(name);
   const what = expected ?? kinds.map((k) => kindNouns[k]).join(' or ');
   if (!d) {
-    const candidates = [...r.program.decls.values()].filter((x) => kinds.includes(x.form)).map((x) => x.name);
-    const s = suggest(name, candidates);
+    const s = suggestionBudget(r.program) ? suggest(name, candidatesNear(r.program, kinds, name.length)) : undefined;
     let help = s === undefined ? undefined : `did you mean \`${s}\`?`;
     const related = s === undefined ? [] : [{ span: r.program.decls.get(s)!.node.name.span, message: `\`${s}\` is declared here` }];
     if (!help) {

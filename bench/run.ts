@@ -1,0 +1,237 @@
+/**
+ * `npm run bench` (DESIGN §7, "Speed"): prints figures, asserts nothing.
+ *
+ *   start-up    wall time of `node bin/qpc.js check EXAMPLE` against bare
+ *               `node -e 0`, median of 15 runs each (target: at most 2.5×)
+ *   throughput  `check()` on generated valid policies of 5,000 to 40,000
+ *               lines over an in-memory host: parse alone and parse + bind,
+ *               median of 5 runs after a warm-up (target: above 1 MB/s, and
+ *               time growing about linearly with size)
+ *
+ * `bin/qpc.js` runs the compiled `dist/`; it is rebuilt first when missing or
+ * older than the sources.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { check } from '../compiler/index.js';
+import { overlayHost } from '../compiler/host.js';
+import { SourceFile } from '../compiler/source.js';
+import { parseFile } from '../compiler/syntax/parse.js';
+
+const STARTUP_RUNS = 15;
+const THROUGHPUT_RUNS = 5;
+const SIZES = [5_000, 10_000, 20_000, 40_000];
+
+// ---------------------------------------------------------------- helpers
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const ms = (x: number) => x.toFixed(1);
+
+/** Files under `dir` (recursively) whose names end with one of `exts`. */
+function filesUnder(dir: string, exts: readonly string[]): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p, exts));
+    else if (exts.some((x) => e.name.endsWith(x)) && !e.name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- build
+
+/** The first source whose compiled file in `dist/` is missing or older, if any. */
+function staleSource(): string | undefined {
+  const sources = [...filesUnder('compiler', ['.ts']), ...filesUnder('targets', ['.ts']), ...filesUnder('grammar/generated', ['.js'])];
+  for (const src of sources) {
+    const out = path.join('dist', src.replace(/\.ts$/, '.js'));
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) return src;
+  }
+  return undefined;
+}
+
+function ensureBuilt(): void {
+  const stale = staleSource();
+  if (stale === undefined) return;
+  console.log(`building dist/ (${stale} is newer than its build)…`);
+  const npmCli = process.env.npm_execpath;
+  const r = npmCli && npmCli.endsWith('.js')
+    ? spawnSync(process.execPath, [npmCli, 'run', 'build'], { stdio: 'inherit' })
+    : spawnSync('npm', ['run', 'build'], { stdio: 'inherit', shell: process.platform === 'win32' });
+  if (r.status !== 0) {
+    console.log(`npm run build failed (exit ${r.status ?? r.signal}); start-up figures would be meaningless`);
+    process.exit(1);
+  }
+}
+
+// ---------------------------------------------------------------- start-up
+
+function wallTime(args: readonly string[]): { ms: number; status: number | null } {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+  return { ms: performance.now() - t0, status: r.status };
+}
+
+function startup(): void {
+  const examples = readdirSync('examples').filter((f) => f.endsWith('.qpol')).sort().map((f) => `examples/${f}`);
+  const runs = new Map<string, number[]>([['node -e 0', []], ...examples.map((e) => [e, []] as [string, number[]])]);
+  const status = new Map<string, number | null>();
+  wallTime(['-e', '0']); // warm the file cache
+  for (const e of examples) wallTime(['bin/qpc.js', 'check', e]);
+  // Interleaved, so that a busy moment of the machine costs every command alike.
+  for (let i = 0; i < STARTUP_RUNS; i++) {
+    runs.get('node -e 0')!.push(wallTime(['-e', '0']).ms);
+    for (const e of examples) {
+      const r = wallTime(['bin/qpc.js', 'check', e]);
+      runs.get(e)!.push(r.ms);
+      status.set(e, r.status);
+    }
+  }
+  const base = median(runs.get('node -e 0')!);
+  const rows = [...runs].map(([name, xs]) => {
+    const m = median(xs);
+    const cmd = name === 'node -e 0' ? name : `qpc check ${name}`;
+    return [cmd, ms(m), ms(Math.min(...xs)), ms(Math.max(...xs)), name === 'node -e 0' ? '1.00×' : `${(m / base).toFixed(2)}×`, name === 'node -e 0' ? '' : String(status.get(name))];
+  });
+  console.log(`\nstart-up: wall time of a process, median of ${STARTUP_RUNS} runs (target ≤ 2.5× bare node)\n`);
+  console.log(table(['command', 'median ms', 'min', 'max', 'vs node', 'exit'], rows));
+}
+
+// ---------------------------------------------------------------- generated policies
+
+interface Generated {
+  readonly text: string;
+  readonly lines: number;
+  readonly qubes: number;
+  readonly identities: number;
+  readonly rules: number;
+}
+
+const NETWORKS = ['clearnet via sys-firewall', 'tor', 'clearnet via sys-firewall', 'none'] as const;
+const LABELS = ['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black'];
+const SERVICES = ['qubes.Filecopy', 'qubes.ClipboardPaste', 'qubes.OpenInVM', 'qubes.OpenURL', 'qubes.StartApp', 'my.Backup', 'my.Sync'];
+
+/**
+ * A valid policy of about `target` lines, in the proportions of DESIGN §7's
+ * large case (1,000 qubes, 100 identities, 10,000 rules in about 20,000
+ * lines): groups of one identity with its template (or, for a Tor identity,
+ * its own Tor gateway), disposable template, ten qubes with items and apps, a
+ * hundred rules among them, comments, requirements and expectations.
+ */
+function generate(target: number): Generated {
+  const out: string[] = ['# generated by bench/run.ts', 'use "qubes"', 'use "whonix"', '', 'settings {', '  qubes 4.2', '  whonix 18', '  policy-file 30-bench', '}', ''];
+  let qubes = 0;
+  let identities = 0;
+  let rules = 0;
+  for (let g = 0; out.length < target; g++) {
+    const net = NETWORKS[g % NETWORKS.length];
+    const tor = net.startsWith('tor');
+    const id = `id-${g}`;
+    const tpl = tor ? 'whonix-workstation-18' : `tpl-${g}`;
+    const q = (k: number) => `g${g}-q${k}`;
+    identities++;
+    out.push(`# ---------------------------------------------------------------- group ${g}`, '');
+    if (!tor) out.push(`template ${tpl} {`, '  memory 400', '}', '');
+    // A Tor gateway serves one identity (DESIGN §4.1), so each Tor group has its own.
+    if (tor) out.push(`gateway ${id}-gw {`, '  tor', '  template whonix-gateway-18', '  netvm sys-firewall', '  memory 500', '}', '');
+    out.push(`identity ${id} {`, `  network ${tor ? `tor via ${id}-gw` : net}`, `  label ${LABELS[g % LABELS.length]}`, `  disposable ${id}-dvm`, ...(tor ? ['  isolation per-app'] : []), '}', '');
+    out.push(`disposable ${id}-dvm in ${id} {`, `  template ${tpl}`, '}', '');
+    for (let k = 0; k < 10; k++) {
+      qubes++;
+      out.push(`# qube ${k} of group ${g}: its own apps, memory and processors`);
+      out.push(`qube ${q(k)} in ${id} {`, `  template ${tpl}`, `  memory ${400 + 100 * k} max ${4000 + 100 * k}`, `  vcpus ${1 + (k % 4)}`);
+      if (k % 3 === 0) out.push(`  feature service.example-${k} "1"`);
+      for (let a = 0; a < 2 + (k % 3); a++) out.push(tor ? `  app app${a} { socks auth }` : `  app app${a}`);
+      out.push('}', '');
+    }
+    out.push(`# rules of group ${g}: first match wins, as in qrexec`);
+    for (let r = 0; r < 100; r++) {
+      const from = q(r % 10);
+      const to = q((r * 7 + 3) % 10);
+      const svc = SERVICES[r % SERVICES.length];
+      const line =
+        r % 10 === 9 ? `deny  * from ${id} to id-${g + 1}` :
+        r % 10 === 8 ? `allow qubes.OpenURL from ${from} to @dispvm` :
+        r % 10 === 7 ? `allow qubes.ConnectTCP +${1000 + r} from ${from} to @default target ${to}` :
+        r % 10 === 6 ? `ask   ${svc} from ${from} to ${to} default ${to}` :
+        r % 10 === 5 ? `deny  ${svc} from ${from} to @anyvm because "only inside the group"` :
+        `allow ${svc} +arg${r} from ${from} to ${to}`;
+      out.push(line);
+      rules++;
+    }
+    out.push('', `require ${id} never-reaches id-${g + 1}`, `expect qubes.Filecopy +arg0 from ${q(0)} to ${q(3)}: allow`, '');
+  }
+  // `deny * from id-G to id-(G+1)` and `require` may name the group after the last: declare it.
+  const last = `id-${identities}`;
+  out.push(`identity ${last} {`, '  network none', '}', `qube ${last}-q in ${last} {`, '  template tpl-0', '}', '');
+  identities++;
+  qubes++;
+  const text = out.join('\n');
+  return { text, lines: out.length, qubes, identities, rules };
+}
+
+function timeIt(f: () => void): number {
+  f(); // warm-up
+  const xs: number[] = [];
+  for (let i = 0; i < THROUGHPUT_RUNS; i++) {
+    const t0 = performance.now();
+    f();
+    xs.push(performance.now() - t0);
+  }
+  return median(xs);
+}
+
+function throughput(): void {
+  // Warm the JIT on a mid-sized policy first, or the first row measures the compiler of V8.
+  const warm = generate(SIZES[0]).text;
+  for (let i = 0; i < 5; i++) check('warm-up.qpol', { host: overlayHost(new Map([['warm-up.qpol', warm]])) });
+  const rows: string[][] = [];
+  let perLine20k: number | undefined;
+  for (const n of SIZES) {
+    const g = generate(n);
+    const bytes = Buffer.byteLength(g.text);
+    const file = 'bench.qpol';
+    const host = overlayHost(new Map([[file, g.text]]));
+    let diagnostics = 0;
+    const parseMs = timeIt(() => void parseFile(new SourceFile(file, g.text)));
+    const checkMs = timeIt(() => void (diagnostics = check(file, { host }).diagnostics.length));
+    const mbs = (t: number) => (bytes / 1e6 / (t / 1000)).toFixed(2);
+    const usPerLine = (checkMs * 1000) / g.lines;
+    if (n === 20_000) perLine20k = usPerLine;
+    rows.push([
+      g.lines.toLocaleString('en'),
+      (bytes / 1024).toFixed(0),
+      `${g.identities}/${g.qubes}/${g.rules}`,
+      ms(parseMs),
+      mbs(parseMs),
+      ms(checkMs),
+      mbs(checkMs),
+      usPerLine.toFixed(1),
+      String(diagnostics),
+    ]);
+  }
+  console.log(`\nthroughput: generated valid policies over an in-memory host, median of ${THROUGHPUT_RUNS} runs after a warm-up (target > 1 MB/s, about linear)`);
+  console.log('parse: parseFile() alone; parse+bind: the whole check(), standard library and every analysis it runs included\n');
+  console.log(table(['lines', 'KiB', 'ids/qubes/rules', 'parse ms', 'parse MB/s', 'parse+bind ms', 'parse+bind MB/s', 'µs/line', 'diagnostics'], rows));
+  if (perLine20k !== undefined) console.log(`\n(µs/line stays flat when time grows linearly; 20,000 lines: ${perLine20k.toFixed(1)} µs/line)`);
+}
+
+// ---------------------------------------------------------------- main
+
+console.log(`qpc bench — node ${process.version}, ${process.platform}/${process.arch}`);
+ensureBuilt();
+startup();
+throughput();
