@@ -107,42 +107,48 @@ function factsOf(program: Program, d: Decl): QubeFacts {
 
 /** The graph of one program. Read-only after construction. */
 export class PolicyGraph {
-  private readonly g = new Graph({ directed: true, multigraph: true });
+  /** netvm and uplink edges: graphlib, for its cycle search. */
   private readonly net = new Graph({ directed: true });
+  /** Every edge by source and kind (plain maps: graphlib's multigraph costs ~10 µs an edge). */
+  private readonly edges = new Map<string, Map<EdgeKind, string[]>>();
   private readonly factsByName = new Map<string, QubeFacts>();
   private readonly membersOf = new Map<string, string[]>();
   private readonly servedOf = new Map<string, string[]>();
 
   constructor(readonly program: Program) {
-    this.g.setNode(NETWORK, { kind: 'network' });
     this.net.setNode(NETWORK);
-    for (const d of program.decls.values()) {
-      this.g.setNode(d.name, { kind: d.form });
-      if (qubeLike.has(d.form)) this.net.setNode(d.name);
-    }
+    for (const d of program.decls.values()) if (qubeLike.has(d.form)) this.net.setNode(d.name);
     for (const d of program.decls.values()) {
       if (!qubeLike.has(d.form)) continue;
       const f = factsOf(program, d);
       this.factsByName.set(d.name, f);
       if (f.identity) {
-        this.g.setEdge(d.name, f.identity.name, { kind: 'member' }, 'member');
+        this.addEdge(d.name, 'member', f.identity.name);
         const m = this.membersOf.get(f.identity.name) ?? [];
         m.push(d.name);
         this.membersOf.set(f.identity.name, m);
       }
-      if (f.template) this.g.setEdge(d.name, f.template.name, { kind: 'template' }, 'template');
-      if (f.defaultDisposable && program.decls.has(f.defaultDisposable)) this.g.setEdge(d.name, f.defaultDisposable, { kind: 'default-disposable' }, 'default-disposable');
+      if (f.template) this.addEdge(d.name, 'template', f.template.name);
+      if (f.defaultDisposable && program.decls.has(f.defaultDisposable)) this.addEdge(d.name, 'default-disposable', f.defaultDisposable);
       if (d.form === 'gateway' && d.items.some((i) => i.kind === 'FlagItem' && i.flag === 'uplink')) {
-        this.g.setEdge(d.name, NETWORK, { kind: 'uplink' }, 'uplink');
+        this.addEdge(d.name, 'uplink', NETWORK);
         this.net.setEdge(d.name, NETWORK);
       } else if (f.netvm !== null && program.decls.has(f.netvm)) {
-        this.g.setEdge(d.name, f.netvm, { kind: 'netvm' }, 'netvm');
+        this.addEdge(d.name, 'netvm', f.netvm);
         this.net.setEdge(d.name, f.netvm);
         const s = this.servedOf.get(f.netvm) ?? [];
         s.push(d.name);
         this.servedOf.set(f.netvm, s);
       }
     }
+  }
+
+  private addEdge(from: string, kind: EdgeKind, to: string): void {
+    let byKind = this.edges.get(from);
+    if (!byKind) this.edges.set(from, (byKind = new Map()));
+    const list = byKind.get(kind) ?? [];
+    list.push(to);
+    byKind.set(kind, list);
   }
 
   /** Effective facts of a qube-like declaration. */
@@ -167,7 +173,7 @@ export class PolicyGraph {
 
   /** Edges of one kind leaving a node, as target names. */
   out(name: string, kind: EdgeKind): readonly string[] {
-    return (this.g.outEdges(name) ?? []).filter((e) => e.name === kind).map((e) => e.w);
+    return this.edges.get(name)?.get(kind) ?? [];
   }
 
   /** Follows netvm (and uplink) edges from a qube. */
