@@ -5,7 +5,7 @@
 import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
 import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { nodeHost, type CompilerHost } from './host.js';
-import { runPipeline, type LockState } from './pipeline.js';
+import { runPipeline, type LockState, type StageResult } from './pipeline.js';
 import type { PolicyGraph } from './graph/policy-graph.js';
 import type { Allocation } from './passes/allocate-socks.js';
 import type { Program } from './program.js';
@@ -16,20 +16,8 @@ import { format as print } from './syntax/print.js';
 export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
 
-export interface CheckResult {
-  /** Sorted diagnostics of every file of the policy set. */
-  readonly diagnostics: readonly Diagnostic[];
-  /** Every file read, by display path, for rendering. */
-  readonly sources: ReadonlyMap<string, SourceFile>;
-  /** The bound program, when binding ran. */
-  readonly program?: Program;
-  /** The policy graph, when binding succeeded. */
-  readonly graph?: PolicyGraph;
-  /** SOCKS port allocations, when binding succeeded. */
-  readonly allocation?: Allocation;
-  /** The lock file as it should be after this check (written by the CLI). */
-  readonly lock?: LockState;
-}
+/** What `check` found: sorted diagnostics, the sources read, and what the stages built. */
+export type CheckResult = StageResult;
 
 function internal(e: unknown): Diagnostic {
   const message = e instanceof Error ? e.message : String(e);

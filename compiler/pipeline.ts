@@ -34,11 +34,17 @@ export interface LockState {
 }
 
 export interface StageResult {
+  /** Diagnostics of every file of the policy set (sorted by `check`). */
   readonly diagnostics: readonly Diagnostic[];
+  /** Every file read, by display path, for rendering. */
   readonly sources: ReadonlyMap<string, SourceFile>;
+  /** The bound program, when binding ran. */
   readonly program?: Program;
+  /** The policy graph, when binding succeeded. */
   readonly graph?: PolicyGraph;
+  /** SOCKS port allocations, when binding succeeded. */
   readonly allocation?: Allocation;
+  /** The lock file as it should be after this check (written by the CLI). */
   readonly lock?: LockState;
 }
 
