@@ -55,7 +55,14 @@ export interface Extras {
 
 /** Fills a message template. */
 export function formatMessage(template: string, args: Readonly<Record<string, string | number>>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in args ? String(args[k]) : m));
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in args ? shorten(String(args[k])) : m));
+}
+
+/** Arguments longer than this are cut in messages (the span still covers all of it). */
+const MAX_ARGUMENT = 80;
+
+function shorten(s: string): string {
+  return s.length <= MAX_ARGUMENT ? s : `${s.slice(0, MAX_ARGUMENT - 20)}…(${s.length} characters)`;
 }
 
 /** Builds a diagnostic from the catalogue; the template's arguments are type-checked. */

@@ -141,6 +141,9 @@ function excerptLine(span: Span, sources: ReadonlyMap<string, SourceFile>): stri
   return src.lineText(span.line);
 }
 
+/** Longest source line shown whole; longer ones are shown as a window around the span. */
+const MAX_EXCERPT = 160;
+
 /** Renders one excerpt: pointer, blank gutter, the source line, the carets. */
 function renderExcerpt(
   out: string[],
@@ -154,9 +157,18 @@ function renderExcerpt(
   const pad = ' '.repeat(width);
   out.push(`${pad}${paint.gutter('-->')} ${escapeInvisible(span.file)}:${span.line}:${span.column}`);
   if (line === undefined) return;
+  let start = Math.min(Math.max(span.column - 1, 0), line.length);
+  let end = span.endLine === span.line ? Math.min(Math.max(span.endColumn - 1, start), line.length) : line.length;
+  if (line.length > MAX_EXCERPT) {
+    // Show a window of a very long line around the span, marked with `…`.
+    const ws = Math.max(0, start - 40);
+    const we = Math.min(line.length, ws + MAX_EXCERPT);
+    const lead = ws > 0 ? '…' : '';
+    line = lead + line.slice(ws, we) + (we < line.length ? '…' : '');
+    start = start - ws + lead.length;
+    end = Math.min(end, we) - ws + lead.length;
+  }
   const shown = layoutLine(line);
-  const start = Math.min(Math.max(span.column - 1, 0), line.length);
-  const end = span.endLine === span.line ? Math.min(Math.max(span.endColumn - 1, start), line.length) : line.length;
   const from = shown.columns[start];
   const carets = '^'.repeat(Math.max(1, shown.columns[end] - from));
   const text = shown.text.replace(/ +$/, '');

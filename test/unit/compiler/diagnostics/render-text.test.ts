@@ -264,3 +264,17 @@ test('summaryLine counts by severity', (t) => {
   t.is(summaryLine([w, w]), '2 warnings');
   t.is(summaryLine([e, i]), '1 error, 1 info message');
 });
+
+test('a very long line is shown as a window around the span, and long names are cut in messages', (t) => {
+  const name = 'a'.repeat(10_000);
+  const text = `qube ${name} in x\n`;
+  const src = new SourceFile('long.qpol', text);
+  const d = diag('QP2003', src.span(5, 5 + name.length), { name, reason: 'too long' });
+  t.true(d.message.length < 200);
+  t.regex(d.message, /…\(10000 characters\)/);
+  const out = renderPlain([d], new Map([[src.path, src]]));
+  for (const line of out.split('\n')) t.true(line.length < 400, `line of ${line.length} characters`);
+  t.regex(out, /\| qube a+…\n/);
+  const late = diag('QP2001', src.span(text.indexOf(' x') + 1, text.indexOf(' x') + 2), { what: 'identity', name: 'x' });
+  t.regex(renderPlain([late], new Map([[src.path, src]])), /\| …a+ in x\n +\| +\^\n/);
+});
