@@ -58,11 +58,11 @@ export function formatMessage(template: string, args: Readonly<Record<string, st
   return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in args ? shorten(String(args[k])) : m));
 }
 
-/** Arguments longer than this are cut in messages (the span still covers all of it). */
-const MAX_ARGUMENT = 80;
+/** Arguments longer than this (a name pasted 10,000 times) are cut in messages; the span still covers all of it. */
+const MAX_ARGUMENT = 400;
 
 function shorten(s: string): string {
-  return s.length <= MAX_ARGUMENT ? s : `${s.slice(0, MAX_ARGUMENT - 20)}…(${s.length} characters)`;
+  return s.length <= MAX_ARGUMENT ? s : `${s.slice(0, 100)}…(${s.length} characters)`;
 }
 
 /** Builds a diagnostic from the catalogue; the template's arguments are type-checked. */
