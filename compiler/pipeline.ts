@@ -4,7 +4,8 @@
  *
  *   load  — read and parse the entry file and its imports (QP1xxx, QP2005–2007)
  *   bind  — symbol table, items, rules, text lint, hygiene (QP2xxx)
- *   graph — the policy graph, network checks, SOCKS allocation (QP3xxx)
+ *   graph — the policy graph, network checks, SOCKS allocation, the
+ *           complete qrexec policy and `expect` (QP3xxx)
  */
 import * as path from 'node:path';
 import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
@@ -20,6 +21,8 @@ import { substitute, type Resolver, type StdNames } from './passes/names.js';
 import type { Program } from './program.js';
 import { buildGraph, type PolicyGraph } from './graph/policy-graph.js';
 import { checkNetwork } from './passes/check-network.js';
+import type { EvaluatedPolicy } from './qrexec/query.js';
+import { checkChannels } from './qrexec/check-channels.js';
 import { allocateSocks, emptyLock, lockText, parseLock, type Allocation, type Lock } from './passes/allocate-socks.js';
 import { SourceFile } from './source.js';
 import { parseFile } from './syntax/parse.js';
@@ -46,6 +49,8 @@ export interface StageResult {
   readonly allocation?: Allocation;
   /** The lock file as it should be after this check (written by the CLI). */
   readonly lock?: LockState;
+  /** The complete qrexec policy (ours and the stock files) and the system information, when binding succeeded. */
+  readonly policy?: EvaluatedPolicy;
 }
 
 /** The lock file of a policy: `POLICY.qpol.lock` beside it. */
@@ -126,10 +131,11 @@ export function runPipeline(entry: string, host: CompilerHost): StageResult {
   const read = readLock(lp, host);
   if ('code' in read) return { diagnostics: [...load.items, ...bind.items, read], sources: loaded.sources, program, graph };
   const { allocation, lock } = allocateSocks(graph, read.lock, graphStage);
+  const policy = checkChannels(program, graph, graphStage);
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
   const diagnostics = applyWaivers(program, [...load.items, ...bind.items, ...graphStage.items]);
-  return { diagnostics, sources: loaded.sources, program, graph, allocation, lock: lockState };
+  return { diagnostics, sources: loaded.sources, program, graph, allocation, lock: lockState, policy };
 }
 
 /**

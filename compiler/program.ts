@@ -44,6 +44,8 @@ export interface BoundRule {
   /** The policy file it goes to, e.g. `30-qpc`. */
   readonly policyFile: string;
   readonly file: string;
+  /** A rule of a file Qubes ships (`policy-file … stock`): modelled, not emitted. */
+  readonly stock: boolean;
 }
 
 export interface Program {

@@ -10,6 +10,8 @@ import { diag } from '../diagnostics/diagnostic.js';
 import { ioReason } from '../host.js';
 import { errorFormats, render, type ErrorFormat } from '../diagnostics/render.js';
 import { summaryLine } from '../diagnostics/render-text.js';
+import { decisionText, parseRequest, query, ruleText, ruleWhere } from '../qrexec/query.js';
+import type { QrexecRule } from '../qrexec/types.js';
 
 export const version = '0.1.0';
 
@@ -31,12 +33,17 @@ usage:
   qpc check FILE...            check policies (each FILE is the entry of a policy set);
                                allocates SOCKS ports and updates FILE.lock
   qpc fmt [--check] FILE...    format files in place (FILE - reads stdin, writes stdout)
+  qpc query FILE REQUEST...     evaluate requests ('SERVICE[+ARG] SOURCE TARGET') against
+                               the complete policy, stock files included, and name the
+                               deciding rule; --requests FILE (or -) reads one per line
   qpc explain [QPnnnn]         explain a diagnostic code, or list all codes
 
 options:
   --error-format FORMAT        human (default), plain, json, gcc or sarif
   --deny-warnings              treat warnings as errors (exit 1)
   --frozen                     refuse to change a lock file (exit 1 if it would change)
+  --format human|json          output of query (default human)
+  --requests FILE              query: read requests from FILE, one per line (- for stdin)
   --color auto|always|never    colour in human output (auto: only on a terminal)
   -h, --help                   this text
   -V, --version                the version
@@ -53,12 +60,14 @@ interface Options {
   color: 'auto' | 'always' | 'never';
   check: boolean;
   frozen: boolean;
+  format: 'human' | 'json';
+  requests?: string;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
-  const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false };
+  const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (name: string): string => {
@@ -81,6 +90,11 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
     } else if (a === '--deny-warnings') o.denyWarnings = true;
     else if (a === '--check') o.check = true;
     else if (a === '--frozen') o.frozen = true;
+    else if (a === '--format' || a.startsWith('--format=')) {
+      const v = value('--format');
+      if (v !== 'human' && v !== 'json') throw new UsageError(`unknown format \`${v}\`; expected human or json`);
+      o.format = v;
+    } else if (a === '--requests' || a.startsWith('--requests=')) o.requests = value('--requests');
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
     else if (o.command === undefined) o.command = a;
     else o.files.push(a);
@@ -140,7 +154,7 @@ function runCheck(io: CliIo, o: Options): number {
       const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
       const count = (form: string) => decls.filter((d) => d.form === form).length;
       const qubes = decls.filter((d) => d.form !== 'identity' && d.form !== 'template').length;
-      const parts = [n(count('identity'), 'identity', 'identities'), n(qubes, 'qube', 'qubes'), n(count('template'), 'template', 'templates'), n(r.program.rules.length, 'rule', 'rules'), n(r.allocation?.apps.length ?? 0, 'SOCKS binding', 'SOCKS bindings')];
+      const parts = [n(count('identity'), 'identity', 'identities'), n(qubes, 'qube', 'qubes'), n(count('template'), 'template', 'templates'), n(r.program.rules.filter((x) => !x.stock).length, 'rule', 'rules'), n(r.allocation?.apps.length ?? 0, 'SOCKS binding', 'SOCKS bindings')];
       io.stdout(`${f}: ok (${parts.join(', ')})\n`);
     }
   }
@@ -182,6 +196,65 @@ function runFmt(io: CliIo, o: Options): number {
   return exitCode(all, o.denyWarnings);
 }
 
+function runQuery(io: CliIo, o: Options): number {
+  const [file, ...given] = o.files;
+  if (file === undefined || (given.length === 0 && o.requests === undefined)) throw new UsageError('`qpc query` needs FILE and at least one request (or --requests FILE)');
+  const lines = [...given];
+  if (o.requests !== undefined) {
+    let text: string;
+    try {
+      text = o.requests === '-' ? io.stdin() : io.host.readFile(o.requests);
+    } catch (e) {
+      emit(io, o, [diag('QP5001', undefined, { path: o.requests, reason: ioReason(e) })], new Map());
+      return 2;
+    }
+    for (const l of text.split('\n')) if (l.trim() !== '' && !l.trim().startsWith('#')) lines.push(l.trim());
+  }
+  const r = check(file, { host: io.host });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !r.policy) {
+    emit(io, o, r.diagnostics, r.sources);
+    return exitCode(r.diagnostics, false) || 1;
+  }
+  const policy = r.policy;
+  const bad: Diagnostic[] = [];
+  const answers: { request: string; decision: ReturnType<typeof query>; rule?: QrexecRule }[] = [];
+  for (const line of lines) {
+    const req = parseRequest(line, policy);
+    if (typeof req === 'string') {
+      bad.push(diag('QP5008', undefined, { request: line, reason: req }));
+      continue;
+    }
+    const d = query(policy, req);
+    answers.push({ request: line, decision: d, ...(d.rule !== undefined ? { rule: policy.rules[d.rule] } : {}) });
+  }
+  if (o.format === 'json') {
+    const out = answers.map((a) => ({
+      request: a.request,
+      action: a.decision.action,
+      ...(a.decision.target !== undefined ? { target: a.decision.target } : {}),
+      ...(a.decision.targets !== undefined ? { targets: a.decision.targets } : {}),
+      ...(a.decision.defaultTarget !== undefined ? { defaultTarget: a.decision.defaultTarget } : {}),
+      ...(a.decision.user !== undefined ? { user: a.decision.user } : {}),
+      notify: a.decision.notify,
+      autostart: a.decision.autostart,
+      ...(a.decision.reason !== undefined ? { reason: a.decision.reason } : {}),
+      rule: a.rule
+        ? { text: ruleText(a.rule), policyFile: `${a.rule.origin.policyFile}.policy`, stock: a.rule.origin.stock, id: a.rule.origin.id, file: a.rule.origin.span.file, line: a.rule.origin.span.line, column: a.rule.origin.span.column }
+        : null,
+    }));
+    io.stdout(JSON.stringify(out, null, 2) + '\n');
+  } else {
+    for (const a of answers) {
+      io.stdout(`${a.request}: ${decisionText(a.decision)}\n`);
+      if (a.rule) io.stdout(`  rule  ${ruleText(a.rule)}\n  in    ${ruleWhere(a.rule)}\n`);
+      else io.stdout('  no rule matches: qrexec denies\n');
+    }
+  }
+  emit(io, o, [...r.diagnostics, ...bad], r.sources);
+  return bad.length > 0 ? 2 : 0;
+}
+
 function runExplain(io: CliIo, o: Options): number {
   if (o.files.length === 0) {
     for (const c of allCodes) io.stdout(`${c}  ${codes[c].severity.padEnd(7)}  ${codes[c].summary}\n`);
@@ -218,13 +291,15 @@ export function runCli(argv: readonly string[], io: CliIo): number {
         return runFmt(io, o);
       case 'explain':
         return runExplain(io, o);
+      case 'query':
+        return runQuery(io, o);
       case undefined:
         throw new UsageError('no command given; try `qpc --help`');
       default:
-        throw new UsageError(`unknown command \`${o.command}\`; expected check, fmt or explain`);
+        throw new UsageError(`unknown command \`${o.command}\`; expected check, fmt, query or explain`);
     }
   } catch (e) {
-    const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false };
+    const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
     if (e instanceof UsageError) {
       emit(io, opts, [diag('QP5002', undefined, { message: e.message }, { help: 'run `qpc --help` for usage' })], new Map());
       return 2;

@@ -521,6 +521,80 @@ export const codes = {
       rationale: 'SOCKS bindings point an app at its Tor gateway\'s ports; they only exist for qubes whose netvm is a Tor gateway. Remove the binding, or move the qube into a Tor identity.',
     },
   },
+  QP3030: {
+    slug: 'cross-identity-channel',
+    severity: 'error',
+    template: '`{service}` is {verb} from {source} to {target}',
+    summary: 'The complete policy opens a qrexec channel between a Tor identity and another identity or the rest of the system.',
+    explanation: {
+      rationale:
+        'A qrexec call between an anonymous qube and anything outside its identity is a channel the Whonix design closes: a file, a clipboard, a URL or an application started elsewhere carries data (metadata, identifiers, timing) that links the anonymous identity to the user. qpc evaluates the complete policy — your rules, the denials it generates for every Tor identity, and the stock files of the selected Qubes release — for every service and pair of qubes, and reports each channel that remains, `ask` included (one click opens it). A channel you want is declared on the rule that opens it, with `because "…"`; it is then reported as a warning that quotes the reason.',
+      avoid: 'allow qubes.Filecopy from anon-chat to work-email',
+      prefer: 'allow qubes.Filecopy from anon-chat to work-email because "publishing the edited interview"',
+    },
+  },
+  QP3031: {
+    slug: 'dispvm-outside-identity',
+    severity: 'error',
+    template: '`@dispvm` from `{source}` of Tor identity `{identity}` opens a disposable of `{target}` (identity `{other}`)',
+    summary: 'A Tor identity\'s request for a disposable lands in a disposable of another identity.',
+    explanation: {
+      rationale: '`@dispvm` resolves through the caller\'s default disposable template. A link or document from a Tor identity opened in a disposable of another identity is loaded over that identity\'s network, often the clearnet. Give the identity its own Whonix disposable template (`disposable NAME` on the identity).',
+    },
+  },
+  QP3032: {
+    slug: 'dangerous-grant',
+    severity: 'error',
+    template: '{level} danger: `{service}` {why}',
+    summary: 'A rule grants a service that gives the caller control over the target or over the system.',
+    explanation: {
+      rationale:
+        'Danger levels: critical — `qubes.VMShell`, `qubes.VMRootShell`, `qubes.VMExec`, `qubes.VMExecGUI` to anything but a disposable (any command in the target: it is the caller\'s), every `admin.*` service (the Admin API manages qubes), `qubes.Input*` (input injection); high — `qubes.GetDate`, `qubes.SetDateTime`, `qubes.SyncNtpClock` from a Tor identity (clock correlation), `qubes.USB*` and `u2f.*` (devices and their secrets). A grant of `*` includes all of them. When the grant is intended, say why with `because "…"`: it is then a warning quoting the reason.',
+      avoid: 'allow qubes.VMShell from dev to build',
+      prefer: 'allow qubes.VMShell from dev to @dispvm',
+    },
+  },
+  QP3033: {
+    slug: 'unreachable-rule',
+    severity: 'warning',
+    template: 'the rule `{rule}` can never decide anything: an earlier rule matches every request it matches',
+    summary: 'A rule is shadowed by an earlier rule, in this file or an earlier one.',
+    explanation: {
+      rationale: 'qrexec takes the first matching rule across all files in name order. A rule after one that matches a superset of its requests is dead: whatever it says never happens, which usually means the author expected it to. The finding shows the rule that wins.',
+      avoid: 'allow qubes.Filecopy from @anyvm to @anyvm\ndeny  qubes.Filecopy from anon to work',
+      prefer: 'deny  qubes.Filecopy from anon to work\nallow qubes.Filecopy from @anyvm to @anyvm',
+    },
+  },
+  QP3034: {
+    slug: 'stock-rule-shadowed',
+    severity: 'warning',
+    template: 'this rule makes {count} stock rule(s) unreachable, among them `{stock}` of `{file}`',
+    summary: 'A rule of yours covers a rule Qubes ships, so the stock rule never applies.',
+    explanation: {
+      rationale: 'The stock files (Whonix\'s `80-whonix`, `90-default`, …) come after yours in dom0\'s order. A broad rule of yours (a catch-all `deny * from @anyvm to @anyvm`, say) silently switches stock behaviour off; Qubes issue 7755 is exactly that breaking Whonix. If it is intended, say so with `because "…"` on your rule.',
+    },
+  },
+  QP3036: {
+    slug: 'requirement-violated',
+    severity: 'error',
+    template: 'requirement `{requirement}` does not hold: the policy {verb} `{service}` from `{source}` to `{target}`',
+    summary: 'A `require` statement is violated by the complete policy or the topology.',
+    explanation: {
+      rationale: '`require A isolated-from B` means no qrexec channel between A and B in either direction (allowed or asked, after evaluating the complete policy), no shared first-hop gateway other than a Tor gateway, and no shared disposable template; `require A never-reaches B` means no channel from A to B. The finding names one call that breaks it.',
+    },
+  },
+  QP3035: {
+    slug: 'expect-failed',
+    severity: 'error',
+    template: 'expectation failed: expected {expected}, but the complete policy gives {actual}',
+    summary: 'An `expect` statement does not hold for the complete policy.',
+    explanation: {
+      rationale:
+        '`expect` is a unit test of the policy: qpc evaluates the request against everything dom0 will read (the files qpc writes, at their place among the stock files of the selected Qubes release) with qrexec\'s first-match rules, and compares the decision, the resolved target, the offered targets, the preselected target and the user. The finding names the rule that decided, so you can see which line to change (or whether the expectation was wrong).',
+      avoid: 'allow qubes.Filecopy from anon-chat to work-email\nexpect qubes.Filecopy from anon-chat to work-email: deny',
+      prefer: 'deny qubes.Filecopy from anon-chat to work-email\nexpect qubes.Filecopy from anon-chat to work-email: deny',
+    },
+  },
   QP5001: {
     slug: 'cannot-read',
     severity: 'error',
@@ -574,6 +648,13 @@ export const codes = {
     explanation: {
       rationale: 'qpc will not guess allocations from a damaged lock file: that could move ports under running applications. Restore it from version control, or delete it to allocate every port anew. Exit code 2.',
     },
+  },
+  QP5008: {
+    slug: 'invalid-request',
+    severity: 'error',
+    template: 'cannot query `{request}`: {reason}',
+    summary: '`qpc query` was given a request it cannot read.',
+    explanation: { rationale: 'A request is `SERVICE[+ARG] SOURCE TARGET`: a qrexec service with an optional argument, a qube of the policy as source, and a qube, `@default`, `@adminvm`, `@dispvm` or `@dispvm:Q` as target. Exit code 2.' },
   },
   QP9001: {
     slug: 'internal-error',

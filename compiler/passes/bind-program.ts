@@ -93,13 +93,18 @@ export function bindProgram(input: BindInput, ctx: Reporter): Program {
           break;
         }
         case 'Rule':
-          rules.push({ rule: st, policyFile: settings.policyFile, file: f.source.path });
+          rules.push({ rule: st, policyFile: settings.policyFile, file: f.source.path, stock: false });
           break;
         case 'PolicyFileBlock':
           if (!policyFileName.test(st.name.text)) {
             ctx.report(diag('QP2013', st.name.span, { value: st.name.text, what: 'policy file name' }, { help: 'write `NN-name`: two digits, `-`, then lowercase letters, digits, `_` or `-`' }));
           }
-          for (const r of st.rules) rules.push({ rule: r, policyFile: st.name.text, file: f.source.path });
+          for (const v of st.releases) {
+            if (!(qubesReleases as readonly string[]).includes(v.text)) ctx.report(diag('QP2013', v.span, { value: v.text, what: 'Qubes release' }, { help: `qpc supports ${qubesReleases.map((r) => `\`${r}\``).join(' and ')}` }));
+          }
+          // A stock file of another release is not on this system.
+          if (st.releases.length > 0 && !st.releases.some((v) => v.text === settings.qubes)) break;
+          for (const r of st.rules) rules.push({ rule: r, policyFile: st.name.text, file: f.source.path, stock: st.stock });
           break;
         case 'Require':
           requires.push(st);

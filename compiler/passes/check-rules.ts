@@ -74,7 +74,7 @@ const columnHelp: Partial<Record<EndpointForm['form'], string>> = {
 };
 
 /** Checks one endpoint in one column. */
-function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter): void {
+function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter, stock = false): void {
   const f = endpointForm(e.text);
   if (f.form === 'invalid') {
     const head = e.text.includes(':') ? e.text.slice(0, e.text.indexOf(':') + 1) : e.text;
@@ -94,6 +94,8 @@ function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter):
   const word: Word = { kind: 'Word', text: f.form === 'name' ? f.name : 'value' in f ? f.value : e.text, span: e.span };
   switch (f.form) {
     case 'name': {
+      // A stock file may name qubes this system does not have (sys-whonix without Whonix).
+      if (stock && !r.program.decls.has(substitute(f.name, r.program.settings.whonix))) return;
       const single = column === 'redirect' || column.startsWith('request');
       resolveRef(r, word, single ? qubeKinds : [...qubeKinds, 'identity'], columnWords[column].replace(/^as /, ''), ctx, single ? 'qube' : 'qube or identity');
       return;
@@ -129,10 +131,10 @@ function checkReason(keyword: string, reason: StringLit, ctx: Reporter): void {
   if (reason.value.trim() === '') ctx.report(diag('QP2019', reason.span, { keyword }));
 }
 
-function checkRule(r: Resolver, rule: Rule, ctx: Reporter): void {
+function checkRule(r: Resolver, rule: Rule, ctx: Reporter, stock = false): void {
   checkService(rule.service, rule.argument, ctx);
-  checkEndpoint(r, rule.source, 'source', ctx);
-  checkEndpoint(r, rule.target, 'target', ctx);
+  checkEndpoint(r, rule.source, 'source', ctx, stock);
+  checkEndpoint(r, rule.target, 'target', ctx, stock);
   const seen = new Map<string, Rule['params'][number]>();
   let hasTarget = false;
   for (const p of rule.params) {
@@ -152,7 +154,7 @@ function checkRule(r: Resolver, rule: Rule, ctx: Reporter): void {
         } else if (rule.action !== 'ask') {
           bad(`\`default\` cannot be used with \`${rule.action}\``, '`default` preselects a qube in the `ask` dialog: use it with `ask`');
         }
-        checkEndpoint(r, p.value, 'redirect', ctx);
+        checkEndpoint(r, p.value, 'redirect', ctx, stock);
         break;
       case 'UserParam':
         if (rule.action === 'deny') bad('`user` cannot be used with `deny`', 'remove `user`');
@@ -175,7 +177,7 @@ function checkRule(r: Resolver, rule: Rule, ctx: Reporter): void {
 
 /** Checks rules, expectations, requirements and waivers. */
 export function checkRules(r: Resolver, ctx: Reporter): void {
-  for (const b of r.program.rules) checkRule(r, b.rule, ctx);
+  for (const b of r.program.rules) checkRule(r, b.rule, ctx, b.stock);
   for (const e of r.program.expects) {
     checkService(e.service, e.argument, ctx);
     if (e.service.text === '*') ctx.report(diag('QP2013', e.service.span, { value: '*', what: 'service of a request' }, { help: 'a request names one service' }));

@@ -273,10 +273,14 @@ export type RuleParam =
   | { readonly kind: 'FlagParam'; readonly flag: 'notify' | 'no-notify' | 'no-autostart'; readonly span: Span }
   | { readonly kind: 'BecauseParam'; readonly keySpan: Span; readonly reason: StringLit; readonly span: Span };
 
-/** `policy-file NN-NAME { rules }`. */
+/** `policy-file NN-NAME [stock] [for RELEASE…] { rules }`. */
 export interface PolicyFileBlock {
   readonly kind: 'PolicyFileBlock';
   readonly name: Word;
+  /** A file Qubes ships, modelled by the standard library (not emitted). */
+  readonly stock: boolean;
+  /** The Qubes releases that have the file; empty for all. */
+  readonly releases: readonly Word[];
   readonly rules: readonly Rule[];
   readonly span: Span;
 }

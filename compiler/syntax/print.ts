@@ -103,7 +103,7 @@ class Printer {
       case 'SettingsBlock':
         return this.block('settings', indent, child.span.start + 'settings'.length, child, child.settings, limit);
       case 'PolicyFileBlock':
-        return this.block(`policy-file ${child.name.text}`, indent, child.name.span.end, child, child.rules, limit);
+        return this.block(policyFileHead(child), indent, (child.releases[child.releases.length - 1] ?? child.name).span.end, child, child.rules, limit);
     }
     // A one-line form can still hold comments (inside an `app`'s braces): they
     // move before the line, and the last one to its end if that is free.
@@ -268,6 +268,10 @@ function ruleColumns(children: readonly Child[], text: string): Map<Child, Colum
   return out;
 }
 
+function policyFileHead(p: A.PolicyFileBlock): string {
+  return words('policy-file', p.name.text, ...(p.stock ? ['stock'] : []), ...(p.releases.length ? ['for', ...p.releases.map((r) => r.text)] : []));
+}
+
 function declarationHead(d: A.Declaration): string {
   return `${d.form} ${d.name.text}` + (d.identity ? ` in ${d.identity.text}` : '');
 }
@@ -286,7 +290,7 @@ function line(child: Child, columns: Columns | undefined): string {
     case 'Rule':
       return rule(child, columns);
     case 'PolicyFileBlock':
-      return `policy-file ${child.name.text} {}`;
+      return `${policyFileHead(child)} {}`;
     case 'Require':
       return `require ${child.subject.text} ${child.relation} ${child.object.text}`;
     case 'Expect':

@@ -207,11 +207,12 @@ function peg$parse(input, options) {
   const peg$c37 = "isolate";
   const peg$c38 = "from";
   const peg$c39 = "to";
-  const peg$c40 = "require";
-  const peg$c41 = "expect";
-  const peg$c42 = ",";
-  const peg$c43 = "waive";
-  const peg$c44 = "because";
+  const peg$c40 = "for";
+  const peg$c41 = "require";
+  const peg$c42 = "expect";
+  const peg$c43 = ",";
+  const peg$c44 = "waive";
+  const peg$c45 = "because";
 
   const peg$r0 = /^[ \t]/;
   const peg$r1 = /^[^\r\n]/;
@@ -290,13 +291,14 @@ function peg$parse(input, options) {
   const peg$e63 = peg$literalExpectation("from", false);
   const peg$e64 = peg$literalExpectation("to", false);
   const peg$e65 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
-  const peg$e66 = peg$literalExpectation("require", false);
-  const peg$e67 = peg$literalExpectation("expect", false);
-  const peg$e68 = peg$otherExpectation("decision (allow, ask, deny)");
-  const peg$e69 = peg$otherExpectation("expectation (target, targets, default, user)");
-  const peg$e70 = peg$literalExpectation(",", false);
-  const peg$e71 = peg$literalExpectation("waive", false);
-  const peg$e72 = peg$literalExpectation("because", false);
+  const peg$e66 = peg$literalExpectation("for", false);
+  const peg$e67 = peg$literalExpectation("require", false);
+  const peg$e68 = peg$literalExpectation("expect", false);
+  const peg$e69 = peg$otherExpectation("decision (allow, ask, deny)");
+  const peg$e70 = peg$otherExpectation("expectation (target, targets, default, user)");
+  const peg$e71 = peg$literalExpectation(",", false);
+  const peg$e72 = peg$literalExpectation("waive", false);
+  const peg$e73 = peg$literalExpectation("because", false);
 
   function peg$f0(s) {    return s;  }
   function peg$f1(stmts) {    return b.file(stmts, comments, location());  }
@@ -388,23 +390,27 @@ function peg$parse(input, options) {
   function peg$f87(k) {    return b.node({ kind: "FlagParam", flag: k.text }, location());  }
   function peg$f88(k) {    return is(k, "because");  }
   function peg$f89(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, location());  }
-  function peg$f90(name, r) {    return r;  }
-  function peg$f91(name, rules) {    return b.node({ kind: "PolicyFileBlock", name, rules }, location());  }
-  function peg$f92(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f93(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, location());  }
-  function peg$f94(service, a) {    return a;  }
-  function peg$f95(service, argument, source, target, d, p) {    return p;  }
-  function peg$f96(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, location());  }
-  function peg$f97(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f98(p) {    return p;  }
-  function peg$f99(k) {    return is(k, "target", "targets", "default", "user");  }
-  function peg$f100(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f101(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, location());  }
-  function peg$f102(k) {    return is(k, "user");  }
-  function peg$f103(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, location());  }
-  function peg$f104(head, e) {    return e;  }
-  function peg$f105(head, tail) {    return [head, ...tail];  }
-  function peg$f106(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, location());  }
+  function peg$f90(name, k) {    return is(k, "stock");  }
+  function peg$f91(name, k) {    return true;  }
+  function peg$f92(name, stock, v) {    return v;  }
+  function peg$f93(name, stock, vs) {    return vs;  }
+  function peg$f94(name, stock, releases, r) {    return r;  }
+  function peg$f95(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock ?? false, releases: releases ?? [], rules }, location());  }
+  function peg$f96(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
+  function peg$f97(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, location());  }
+  function peg$f98(service, a) {    return a;  }
+  function peg$f99(service, argument, source, target, d, p) {    return p;  }
+  function peg$f100(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, location());  }
+  function peg$f101(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f102(p) {    return p;  }
+  function peg$f103(k) {    return is(k, "target", "targets", "default", "user");  }
+  function peg$f104(k) {    return is(k, "targets", "target", "default");  }
+  function peg$f105(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, location());  }
+  function peg$f106(k) {    return is(k, "user");  }
+  function peg$f107(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, location());  }
+  function peg$f108(head, e) {    return e;  }
+  function peg$f109(head, tail) {    return [head, ...tail];  }
+  function peg$f110(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, location());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -3677,7 +3683,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePolicyFileBlock() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 11) === peg$c18) {
@@ -3693,62 +3699,145 @@ function peg$parse(input, options) {
         s3 = peg$parse_();
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
-          s5 = peg$parse_();
-          if (input.charCodeAt(peg$currPos) === 123) {
-            s6 = peg$c15;
-            peg$currPos++;
-          } else {
-            s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e37); }
-          }
-          if (s6 !== peg$FAILED) {
-            s7 = peg$parseGap();
-            s8 = [];
-            s9 = peg$currPos;
-            s10 = peg$parseRule();
-            if (s10 !== peg$FAILED) {
-              s11 = peg$parseEnd();
-              if (s11 !== peg$FAILED) {
-                s12 = peg$parseGap();
-                peg$savedPos = s9;
-                s9 = peg$f90(s4, s10);
-              } else {
-                peg$currPos = s9;
-                s9 = peg$FAILED;
-              }
+          s5 = peg$currPos;
+          s6 = peg$parse_();
+          s7 = peg$parseKey();
+          if (s7 !== peg$FAILED) {
+            peg$savedPos = peg$currPos;
+            s8 = peg$f90(s4, s7);
+            if (s8) {
+              s8 = undefined;
             } else {
-              peg$currPos = s9;
-              s9 = peg$FAILED;
+              s8 = peg$FAILED;
             }
-            while (s9 !== peg$FAILED) {
-              s8.push(s9);
-              s9 = peg$currPos;
-              s10 = peg$parseRule();
-              if (s10 !== peg$FAILED) {
-                s11 = peg$parseEnd();
-                if (s11 !== peg$FAILED) {
-                  s12 = peg$parseGap();
-                  peg$savedPos = s9;
-                  s9 = peg$f90(s4, s10);
-                } else {
-                  peg$currPos = s9;
-                  s9 = peg$FAILED;
+            if (s8 !== peg$FAILED) {
+              peg$savedPos = s5;
+              s5 = peg$f91(s4, s7);
+            } else {
+              peg$currPos = s5;
+              s5 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s5;
+            s5 = peg$FAILED;
+          }
+          if (s5 === peg$FAILED) {
+            s5 = null;
+          }
+          s6 = peg$currPos;
+          s7 = peg$parse_();
+          if (input.substr(peg$currPos, 3) === peg$c40) {
+            s8 = peg$c40;
+            peg$currPos += 3;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e66); }
+          }
+          if (s8 !== peg$FAILED) {
+            s9 = peg$parseE();
+            if (s9 !== peg$FAILED) {
+              s10 = [];
+              s11 = peg$currPos;
+              s12 = peg$parse_();
+              s13 = peg$parseVersion();
+              if (s13 !== peg$FAILED) {
+                peg$savedPos = s11;
+                s11 = peg$f92(s4, s5, s13);
+              } else {
+                peg$currPos = s11;
+                s11 = peg$FAILED;
+              }
+              if (s11 !== peg$FAILED) {
+                while (s11 !== peg$FAILED) {
+                  s10.push(s11);
+                  s11 = peg$currPos;
+                  s12 = peg$parse_();
+                  s13 = peg$parseVersion();
+                  if (s13 !== peg$FAILED) {
+                    peg$savedPos = s11;
+                    s11 = peg$f92(s4, s5, s13);
+                  } else {
+                    peg$currPos = s11;
+                    s11 = peg$FAILED;
+                  }
                 }
               } else {
-                peg$currPos = s9;
-                s9 = peg$FAILED;
+                s10 = peg$FAILED;
+              }
+              if (s10 !== peg$FAILED) {
+                peg$savedPos = s6;
+                s6 = peg$f93(s4, s5, s10);
+              } else {
+                peg$currPos = s6;
+                s6 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s6;
+              s6 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s6;
+            s6 = peg$FAILED;
+          }
+          if (s6 === peg$FAILED) {
+            s6 = null;
+          }
+          s7 = peg$parse_();
+          if (input.charCodeAt(peg$currPos) === 123) {
+            s8 = peg$c15;
+            peg$currPos++;
+          } else {
+            s8 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e37); }
+          }
+          if (s8 !== peg$FAILED) {
+            s9 = peg$parseGap();
+            s10 = [];
+            s11 = peg$currPos;
+            s12 = peg$parseRule();
+            if (s12 !== peg$FAILED) {
+              s13 = peg$parseEnd();
+              if (s13 !== peg$FAILED) {
+                s14 = peg$parseGap();
+                peg$savedPos = s11;
+                s11 = peg$f94(s4, s5, s6, s12);
+              } else {
+                peg$currPos = s11;
+                s11 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s11;
+              s11 = peg$FAILED;
+            }
+            while (s11 !== peg$FAILED) {
+              s10.push(s11);
+              s11 = peg$currPos;
+              s12 = peg$parseRule();
+              if (s12 !== peg$FAILED) {
+                s13 = peg$parseEnd();
+                if (s13 !== peg$FAILED) {
+                  s14 = peg$parseGap();
+                  peg$savedPos = s11;
+                  s11 = peg$f94(s4, s5, s6, s12);
+                } else {
+                  peg$currPos = s11;
+                  s11 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s11;
+                s11 = peg$FAILED;
               }
             }
             if (input.charCodeAt(peg$currPos) === 125) {
-              s9 = peg$c4;
+              s11 = peg$c4;
               peg$currPos++;
             } else {
-              s9 = peg$FAILED;
+              s11 = peg$FAILED;
               if (peg$silentFails === 0) { peg$fail(peg$e10); }
             }
-            if (s9 !== peg$FAILED) {
+            if (s11 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f91(s4, s8);
+              s0 = peg$f95(s4, s5, s6, s10);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3777,12 +3866,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c40) {
-      s1 = peg$c40;
+    if (input.substr(peg$currPos, 7) === peg$c41) {
+      s1 = peg$c41;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3794,7 +3883,7 @@ function peg$parse(input, options) {
           s6 = peg$parseKey();
           if (s6 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s7 = peg$f92(s4, s6);
+            s7 = peg$f96(s4, s6);
             if (s7) {
               s7 = undefined;
             } else {
@@ -3805,7 +3894,7 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f93(s4, s6, s9);
+                s0 = peg$f97(s4, s6, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3838,12 +3927,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c41) {
-      s1 = peg$c41;
+    if (input.substr(peg$currPos, 6) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3856,7 +3945,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f94(s4, s7);
+            s5 = peg$f98(s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3912,7 +4001,7 @@ function peg$parse(input, options) {
                             s24 = peg$parseExpectParam();
                             if (s24 !== peg$FAILED) {
                               peg$savedPos = s22;
-                              s22 = peg$f95(s4, s5, s10, s15, s20, s24);
+                              s22 = peg$f99(s4, s5, s10, s15, s20, s24);
                             } else {
                               peg$currPos = s22;
                               s22 = peg$FAILED;
@@ -3924,14 +4013,14 @@ function peg$parse(input, options) {
                               s24 = peg$parseExpectParam();
                               if (s24 !== peg$FAILED) {
                                 peg$savedPos = s22;
-                                s22 = peg$f95(s4, s5, s10, s15, s20, s24);
+                                s22 = peg$f99(s4, s5, s10, s15, s20, s24);
                               } else {
                                 peg$currPos = s22;
                                 s22 = peg$FAILED;
                               }
                             }
                             peg$savedPos = s0;
-                            s0 = peg$f96(s4, s5, s10, s15, s20, s21);
+                            s0 = peg$f100(s4, s5, s10, s15, s20, s21);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -3994,72 +4083,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f97(s2);
-      if (s3) {
-        s3 = undefined;
-      } else {
-        s3 = peg$FAILED;
-      }
-      if (s3 !== peg$FAILED) {
-        s2 = [s2, s3];
-        s1 = s2;
-      } else {
-        peg$currPos = s1;
-        s1 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s1;
-      s1 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s1 !== peg$FAILED) {
-      peg$currPos = s0;
-      s0 = undefined;
-    } else {
-      s0 = peg$FAILED;
-    }
-    peg$silentFails--;
-    if (s0 === peg$FAILED) {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
-    }
-
-    return s0;
-  }
-
-  function peg$parseExpectParam() {
-    let s0, s1, s2;
-
-    s0 = peg$currPos;
-    s1 = peg$parseExpectParamKeyword();
-    if (s1 !== peg$FAILED) {
-      s2 = peg$parseExpectParamBody();
-      if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f98(s2);
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseExpectParamKeyword() {
-    let s0, s1, s2, s3;
-
-    peg$silentFails++;
-    s0 = peg$currPos;
-    peg$silentFails++;
-    s1 = peg$currPos;
-    s2 = peg$parseKey();
-    if (s2 !== peg$FAILED) {
-      peg$savedPos = peg$currPos;
-      s3 = peg$f99(s2);
+      s3 = peg$f101(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4092,6 +4116,71 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseExpectParam() {
+    let s0, s1, s2;
+
+    s0 = peg$currPos;
+    s1 = peg$parseExpectParamKeyword();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseExpectParamBody();
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f102(s2);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseExpectParamKeyword() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    peg$silentFails++;
+    s1 = peg$currPos;
+    s2 = peg$parseKey();
+    if (s2 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s3 = peg$f103(s2);
+      if (s3) {
+        s3 = undefined;
+      } else {
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = [s2, s3];
+        s1 = s2;
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s1 !== peg$FAILED) {
+      peg$currPos = s0;
+      s0 = undefined;
+    } else {
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+    }
+
+    return s0;
+  }
+
   function peg$parseExpectParamBody() {
     let s0, s1, s2, s3, s4;
 
@@ -4099,7 +4188,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f100(s1);
+      s2 = peg$f104(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4110,7 +4199,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpointList();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f101(s1, s4);
+          s0 = peg$f105(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4128,7 +4217,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f102(s1);
+        s2 = peg$f106(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -4139,7 +4228,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f103(s1, s4);
+            s0 = peg$f107(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4167,18 +4256,18 @@ function peg$parse(input, options) {
       s3 = peg$currPos;
       s4 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s5 = peg$c42;
+        s5 = peg$c43;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e70); }
+        if (peg$silentFails === 0) { peg$fail(peg$e71); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseEndpoint();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f104(s1, s7);
+          s3 = peg$f108(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -4192,18 +4281,18 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s5 = peg$c42;
+          s5 = peg$c43;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e70); }
+          if (peg$silentFails === 0) { peg$fail(peg$e71); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseEndpoint();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f104(s1, s7);
+            s3 = peg$f108(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -4214,7 +4303,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f105(s1, s2);
+      s0 = peg$f109(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4227,12 +4316,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 5) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4255,12 +4344,12 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 s10 = peg$parse_();
-                if (input.substr(peg$currPos, 7) === peg$c44) {
-                  s11 = peg$c44;
+                if (input.substr(peg$currPos, 7) === peg$c45) {
+                  s11 = peg$c45;
                   peg$currPos += 7;
                 } else {
                   s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e72); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e73); }
                 }
                 if (s11 !== peg$FAILED) {
                   s12 = peg$parseE();
@@ -4269,7 +4358,7 @@ function peg$parse(input, options) {
                     s14 = peg$parseString();
                     if (s14 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f106(s4, s9, s14);
+                      s0 = peg$f110(s4, s9, s14);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;

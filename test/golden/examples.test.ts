@@ -14,10 +14,11 @@ import { nodeHost, overlayHost } from '../../compiler/host.js';
 import { expectGolden } from '../helpers/golden.js';
 import { runQpc } from '../helpers/cli.js';
 import { dumpNetwork, dumpProgram } from '../helpers/dump-program.js';
+import { standardModules } from '../../compiler/passes/load-files.js';
 
 const cases = [
   ...readdirSync('examples').filter((f) => f.endsWith('.qpol')).map((f) => `examples/${f}`),
-  ...readdirSync('policies').filter((f) => f.endsWith('.qpol')).map((f) => `policies/${f}`),
+  ...standardModules.map((m) => `policies/${m}.qpol`),
 ].sort();
 
 test('there are at least three examples', (t) => {

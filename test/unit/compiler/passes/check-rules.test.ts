@@ -8,7 +8,7 @@ test('a valid rule set binds cleanly', (t) => {
   expectDiagnostics(
     t,
     head +
-      'allow qubes.Gpg from mail to vault\nask qubes.Filecopy from work to work default vault\nallow qubes.ConnectTCP +22 from mail to @default target vault\ndeny * from @anyvm to @tag:secret notify\nallow qubes.OpenURL from mail to @dispvm:dvm\npolicy-file 20-deny { deny qubes.VMShell from @type:AppVM to @anyvm }\nexpect qubes.Filecopy from mail to vault: ask targets vault, mail default vault\n',
+      'allow qubes.Gpg from mail to vault\nask qubes.Filecopy from work to work default vault\nallow qubes.ConnectTCP +22 from mail to @default target vault\ndeny * from @anyvm to @tag:secret notify\nallow qubes.OpenURL from mail to @dispvm:dvm\npolicy-file 20-deny { deny qubes.VMShell from @type:AppVM to @anyvm }\nexpect qubes.Filecopy from mail to vault: ask default vault\n',
     [],
   );
 });

@@ -1,0 +1,197 @@
+/**
+ * Channel analysis: which qrexec calls the complete policy lets one qube make
+ * to another (DESIGN §4.3). Not a brute force over every qube pair, service
+ * and rule: qubes that no rule names and that share type, tags and default
+ * disposable are interchangeable for qrexec, so each such class is evaluated
+ * once; and for one service and one source class, a single pass over the
+ * rules (indexed by service) decides every target class at once, in first-
+ * match order. `@default` and `@dispvm` requests go through the evaluator.
+ */
+import { evaluate } from './evaluate.js';
+import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
+
+/**
+ * Calls the policy allows or asks for: every qube of `sources` may make them
+ * to every qube of `targets` (one entry per pair of interchangeable classes).
+ */
+export interface Channel {
+  readonly service: string;
+  /** `+ARG` the analysis used (`+` for none). */
+  readonly argument: string;
+  readonly sources: readonly string[];
+  /** The qubes the call reaches (a redirect or a disposable's template resolved). */
+  readonly targets: readonly string[];
+  /** What the caller asked for: a target's name, `@default` or `@dispvm`. */
+  readonly requested: string;
+  readonly action: 'allow' | 'ask';
+  /** Index of the deciding rule. */
+  readonly rule: number;
+  /** True when the targets are new disposables of these disposable templates. */
+  readonly disposable?: boolean;
+}
+
+export interface ChannelQuery {
+  readonly rules: readonly QrexecRule[];
+  readonly info: SystemInfo;
+  readonly release: QubesRelease;
+  /** Whether calls between these two qubes matter (both are real, non-dom0 names). */
+  readonly relevant: (source: string, target: string) => boolean;
+}
+
+/** A service name that no rule names: stands for every such service (only `*` rules match it). */
+export const OTHER_SERVICE = 'qpc.AnyOtherService';
+
+interface Klass {
+  readonly members: readonly string[];
+  readonly info: DomainInfo;
+}
+
+/** Names that rules single out: plain names in any column, and `@dispvm:NAME`. */
+function namedQubes(rules: readonly QrexecRule[]): Set<string> {
+  const named = new Set<string>();
+  const add = (t: string | undefined) => {
+    if (t === undefined || t === '*') return;
+    if (!t.startsWith('@')) named.add(t);
+    else if (t.startsWith('@dispvm:') && !t.startsWith('@dispvm:@')) named.add(t.slice(8));
+  };
+  for (const r of rules) {
+    add(r.source);
+    add(r.target);
+    add(r.redirect);
+    add(r.defaultTarget);
+  }
+  return named;
+}
+
+/** Interchangeable qubes: same type, tags and default disposable, and named by no rule. */
+export function qubeClasses(rules: readonly QrexecRule[], info: SystemInfo): Klass[] {
+  const named = namedQubes(rules);
+  const byKey = new Map<string, { members: string[]; info: DomainInfo }>();
+  for (const d of [...info.domains.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (d.type === 'AdminVM') continue; // dom0's calls bypass the policy; calls to it are Qubes' own
+    const key = named.has(d.name) ? `=${d.name}` : `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}`;
+    const k = byKey.get(key);
+    if (k) k.members.push(d.name);
+    else byKey.set(key, { members: [d.name], info: d });
+  }
+  return [...byKey.values()];
+}
+
+function columnMatches(token: string, d: DomainInfo): boolean {
+  if (token === '*' || token === '@anyvm') return true;
+  if (!token.startsWith('@')) return token === d.name;
+  if (token.startsWith('@tag:')) return d.tags.includes(token.slice(5));
+  if (token.startsWith('@type:')) return token.slice(6) === d.type;
+  return false; // @adminvm, dom0 and the @default/@dispvm request tokens never name an ordinary qube
+}
+
+function argumentMatches(rule: string, arg: string): boolean {
+  return rule === '*' || rule === arg;
+}
+
+/** Services to analyse, each with the arguments rules distinguish. */
+function servicesOf(rules: readonly QrexecRule[], extra: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, Set<string>>();
+  const add = (s: string, a?: string) => {
+    let set = out.get(s);
+    if (!set) out.set(s, (set = new Set(['+'])));
+    if (a !== undefined && a !== '*') set.add(a);
+  };
+  for (const s of extra) add(s);
+  add(OTHER_SERVICE);
+  for (const r of rules) if (r.service !== '*') add(r.service, r.argument);
+  // `*`-service rules with an argument cannot exist (qrexec refuses them).
+  return new Map([...out].map(([s, a]) => [s, [...a].sort()]));
+}
+
+/** Every allowed or asked call between relevant qubes, found class by class. */
+export function findChannels(q: ChannelQuery, extraServices: readonly string[] = []): Channel[] {
+  const { rules, info } = q;
+  const classes = qubeClasses(rules, info);
+  const classOfName = new Map<string, number>();
+  classes.forEach((k, i) => k.members.forEach((m) => classOfName.set(m, i)));
+  const byService = new Map<string, number[]>();
+  const wildcard: number[] = [];
+  rules.forEach((r, i) => {
+    if (r.service === '*') wildcard.push(i);
+    else {
+      const l = byService.get(r.service) ?? [];
+      l.push(i);
+      byService.set(r.service, l);
+    }
+  });
+  const out: Channel[] = [];
+  const decidedBy = new Int32Array(classes.length);
+  for (const [service, args] of servicesOf(rules, extraServices)) {
+    const own = byService.get(service) ?? [];
+    const merged = mergeSorted(own, wildcard);
+    for (const argument of args) {
+      const candidates = merged.filter((i) => argumentMatches(rules[i].argument, argument));
+      for (let c = 0; c < classes.length; c++) {
+        const src = classes[c].info;
+        decidedBy.fill(-1);
+        let remaining = classes.length - (classes[c].members.length < 2 ? 1 : 0);
+        if (classes[c].members.length < 2) decidedBy[c] = -2; // the only member would be a loopback
+        for (const i of candidates) {
+          if (remaining === 0) break;
+          const r = rules[i];
+          if (!columnMatches(r.source, src)) continue;
+          for (let d = 0; d < classes.length; d++) {
+            if (decidedBy[d] !== -1) continue;
+            if (columnMatches(r.target, classes[d].info)) {
+              decidedBy[d] = i;
+              remaining--;
+            }
+          }
+        }
+        const members = classes[c].members;
+        const rep = members[0];
+        for (let d = 0; d < classes.length; d++) {
+          const i = decidedBy[d];
+          if (i < 0) continue;
+          const r = rules[i];
+          if (r.action === 'deny') continue;
+          const requested = d === c ? members[1] : classes[d].members[0];
+          const target = resolve(r, requested, src, info);
+          if (target === undefined || target === rep) continue;
+          if (!q.relevant(rep, target)) continue;
+          // Without a redirect, every qube of the class is reached alike.
+          const targets = target === requested ? classes[d].members : [target];
+          out.push({ service, argument, sources: members, targets, requested, action: r.action, rule: i });
+        }
+        // Requests that name no qube go through the evaluator (ask lists, disposables).
+        for (const requested of ['@default', '@dispvm']) {
+          const decision = evaluate(rules, info, { service, argument, source: rep, target: requested }, q.release);
+          if (decision.action === 'deny' || decision.rule === undefined) continue;
+          const listed = decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : [];
+          const keep = (t: string) => t !== rep && info.domains.has(t) && q.relevant(rep, t);
+          const named = listed.filter((t) => !t.startsWith('@dispvm:')).filter(keep);
+          const disposables = listed.filter((t) => t.startsWith('@dispvm:')).map((t) => t.slice(8)).filter(keep);
+          if (named.length > 0) out.push({ service, argument, sources: members, targets: named, requested, action: decision.action, rule: decision.rule });
+          if (disposables.length > 0) out.push({ service, argument, sources: members, targets: disposables, requested, action: decision.action, rule: decision.rule, disposable: true });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The qube a matched allow/ask rule sends a named request to. */
+function resolve(r: QrexecRule, requested: string, src: DomainInfo, info: SystemInfo): string | undefined {
+  const t = r.action === 'allow' && r.redirect !== undefined ? r.redirect : r.action === 'ask' && r.redirect !== undefined ? r.redirect : requested;
+  if (t === 'dom0' || t === '@adminvm') return undefined;
+  if (t === '@dispvm') return src.defaultDispvm ?? undefined;
+  if (t.startsWith('@dispvm:')) return t.slice(8);
+  return info.domains.has(t) ? t : undefined;
+}
+
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+    else out.push(b[j++]);
+  }
+  return out;
+}

@@ -1,0 +1,316 @@
+/**
+ * Closes and checks qrexec channels (DESIGN §4.3–4.5). The stock policy asks
+ * or allows file copy, clipboard, open-in-VM, open-URL, start-app … between
+ * any qubes; for every Tor identity qpc generates the denials that close
+ * those channels to other identities and the rest of the system, while calls
+ * inside the identity and to dom0 keep their stock behaviour. Then it verifies
+ * the complete policy: channels that remain (QP3030, QP3031), dangerous grants
+ * (QP3032), rules that can never fire (QP3033) and stock rules ours make
+ * unreachable (QP3034), `require` (QP3036) and `expect` (QP3035).
+ */
+import { diag, type Reporter } from '../diagnostics/diagnostic.js';
+import type { PolicyGraph } from '../graph/policy-graph.js';
+import { lastItem, type Program } from '../program.js';
+import { substitute } from '../passes/names.js';
+import type { Span } from '../source.js';
+import { findChannels, type Channel } from './channels.js';
+import { evaluate } from './evaluate.js';
+import { completePolicy, identityTag, systemInfo } from './lower.js';
+import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
+import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
+
+/** Services Whonix itself runs between a workstation and its Tor gateway (80-whonix.policy). */
+const WHONIX_SERVICES = /^(whonix\.|sdwdate\.|sdwdate-gui\.)/;
+
+/** Danger levels of services (documented with QP3032). */
+export const dangerous: readonly { readonly pattern: RegExp; readonly level: 'critical' | 'high'; readonly why: string; readonly toDisposableOk?: boolean; readonly torOnly?: boolean }[] = [
+  { pattern: /^qubes\.(VMShell|VMRootShell|VMExec|VMExecGUI)$/, level: 'critical', why: 'runs any command in the target: full control of it', toDisposableOk: true },
+  { pattern: /^admin\./, level: 'critical', why: 'the Admin API: the caller manages qubes (and can take over the system)' },
+  { pattern: /^qubes\.(GetDate|SetDateTime|SyncNtpClock)$/, level: 'high', why: 'clock information lets an observer correlate the Tor identity with the host', torOnly: true },
+  { pattern: /^qubes\.(InputMouse|InputKeyboard|InputTablet)$/, level: 'critical', why: 'injects input events into the target (and so controls it)' },
+  { pattern: /^(qubes\.USB|qubes\.USBAttach|u2f\.)/, level: 'high', why: 'hands a device or its secrets to the target' },
+];
+
+interface Context {
+  readonly program: Program;
+  readonly graph: PolicyGraph;
+  readonly info: SystemInfo;
+  readonly identityOf: (qube: string) => string | undefined;
+  readonly isTorIdentity: (identity: string | undefined) => boolean;
+}
+
+function contextOf(program: Program, graph: PolicyGraph, info: SystemInfo): Context {
+  const identityOf = (q: string) => graph.facts(q)?.identity?.name;
+  const modes = new Map<string, string>();
+  for (const d of program.decls.values()) if (d.form === 'identity') modes.set(d.name, lastItem(d, 'NetworkItem')?.mode.text ?? '');
+  return { program, graph, info, identityOf, isTorIdentity: (i) => i !== undefined && modes.get(i) === 'tor' };
+}
+
+/** Calls between these qubes are channels a Tor identity must not have. */
+function torRelevant(cx: Context, s: string, t: string): boolean {
+  if (cx.info.domains.get(t)?.type === 'AdminVM') return false;
+  const a = cx.identityOf(s);
+  const b = cx.identityOf(t);
+  if (a === b) return false;
+  return cx.isTorIdentity(a) || cx.isTorIdentity(b);
+}
+
+function exempt(cx: Context, c: Channel): boolean {
+  if (!WHONIX_SERVICES.test(c.service)) return false;
+  const gw = (q: string) => cx.graph.isTor(q);
+  return gw(c.sources[0]) || c.targets.every(gw);
+}
+
+/** The generated rules that close the stock channels of the Tor identities. */
+function closingRules(cx: Context, base: readonly QrexecRule[], channels: readonly Channel[]): QrexecRule[] {
+  const pairs = new Map<string, Set<string>>();
+  for (const c of channels) {
+    if (!base[c.rule].origin.stock || exempt(cx, c)) continue;
+    for (const q of [c.sources[0], ...c.targets]) {
+      const id = cx.identityOf(q);
+      if (!cx.isTorIdentity(id)) continue;
+      const set = pairs.get(id!) ?? new Set();
+      set.add(c.service);
+      pairs.set(id!, set);
+    }
+  }
+  const stock = base.filter((r) => r.origin.stock);
+  const out: QrexecRule[] = [];
+  const file = cx.program.settings.policyFile;
+  for (const id of [...pairs.keys()].sort()) {
+    const decl = cx.program.decls.get(id)!;
+    const members = cx.graph.members(id).filter((m) => cx.info.domains.has(m)).sort();
+    const tag = `@tag:${identityTag(id)}`;
+    const rep = members[0];
+    if (rep === undefined) continue;
+    const repDisp = cx.info.domains.get(rep)?.defaultDispvm ?? null;
+    for (const service of [...pairs.get(id)!].sort()) {
+      const make = (action: QrexecRule['action'], source: string, target: string, why: string): QrexecRule => ({
+        service,
+        argument: '*',
+        source,
+        target,
+        action,
+        origin: { policyFile: file, stock: false, span: decl.node.name.span, id: `qpc-close-${id}-${service}-${out.length + 1}`, generated: why },
+      });
+      const ask = (target: string) => evaluate(stock, cx.info, { service, argument: '+', source: rep, target }, cx.program.settings.qubes);
+      const disp = ask('@dispvm');
+      // Only when every qube of the identity opens its disposables inside it (else QP3016 reports the one that does not).
+      const ownDisposables = members.every((m) => {
+        const dd = cx.info.domains.get(m)?.defaultDispvm ?? null;
+        return dd === null || cx.identityOf(dd) === id;
+      });
+      if (disp.action !== 'deny' && repDisp !== null && ownDisposables) {
+        out.push(make(disp.action, tag, '@dispvm', `keeps ${service} to the identity's own disposables`));
+        out.push(make(disp.action, tag, `@dispvm:${tag}`, `keeps ${service} to new disposables of the identity's disposable templates`));
+      }
+      if (ask('@default').action === 'ask') out.push(make('ask', tag, '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`));
+      if (members.length > 1) {
+        const intra = ask(members[1]);
+        if (intra.action !== 'deny') out.push(make(intra.action, tag, tag, `keeps ${service} inside identity ${id} as the stock policy has it`));
+      }
+      out.push(make('deny', tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
+      out.push(make('deny', '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
+      out.push(make('deny', '@anyvm', `@dispvm:${tag}`, `closes ${service} into new disposables of Tor identity ${id}`));
+    }
+  }
+  return out;
+}
+
+function who(cx: Context, q: string): string {
+  const id = cx.identityOf(q);
+  return id ? `\`${q}\` (${cx.isTorIdentity(id) ? 'Tor identity' : 'identity'} \`${id}\`)` : `\`${q}\``;
+}
+
+function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: readonly Channel[], ctx: Reporter): void {
+  const seen = new Set<string>();
+  // Named requests first: an ask list for `@default` repeats the targets that
+  // rules for named requests put there, and those rules are the ones to blame.
+  const theirs = (c: Channel) => Number(rules[c.rule].origin.stock || rules[c.rule].origin.generated !== undefined);
+  const ordered = [...channels].sort((a, b) => theirs(a) - theirs(b) || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
+  for (const c of ordered) {
+    if (exempt(cx, c)) continue;
+    const r = rules[c.rule];
+    const s = c.sources[0];
+    const t = c.targets[0];
+    const pair = `${c.service}|${cx.identityOf(s) ?? s}|${cx.identityOf(t) ?? t}|${c.disposable ? 'd' : ''}`;
+    if (seen.has(pair)) continue;
+    seen.add(pair);
+    const verb = c.action === 'allow' ? 'allowed' : 'asked';
+    const ours = !r.origin.stock && !r.origin.generated;
+    const torId = cx.isTorIdentity(cx.identityOf(s)) ? cx.identityOf(s)! : cx.identityOf(t)!;
+    const at: Span = ours ? r.origin.span : cx.program.decls.get(torId)!.node.name.span;
+    const related = ours ? [] : [{ span: r.origin.span, message: `decided by \`${ruleText(r)}\` in ${ruleWhere(r)}` }];
+    const dispvm = c.disposable === true && c.action === 'allow' && cx.isTorIdentity(cx.identityOf(s));
+    const d = dispvm
+      ? diag('QP3031', at, { source: s, identity: cx.identityOf(s)!, target: t, other: cx.identityOf(t) ?? 'none' }, { related, subject: s })
+      : diag('QP3030', at, { service: c.service, verb, source: who(cx, s), target: who(cx, t) }, {
+          related,
+          help: ours ? 'remove the rule, or say why the channel is wanted with `because "…"`' : 'this channel comes from a rule qpc did not write; a rule of yours before it can deny it',
+          ...(c.targets.length > 1 || c.sources.length > 1 ? { notes: [`${c.sources.length} source and ${c.targets.length} target qube(s) alike`] } : {}),
+          subject: s,
+        });
+    if (ours && r.origin.because !== undefined) ctx.report({ ...d, severity: 'warning', waivedBecause: r.origin.because });
+    else ctx.report(d);
+  }
+}
+
+function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter): void {
+  for (const r of rules) {
+    if (r.origin.stock || r.origin.generated || r.action === 'deny') continue;
+    for (const d of dangerous) {
+      // A grant of `*` includes every dangerous service.
+      if (r.service !== '*' && !d.pattern.test(r.service)) continue;
+      const target = r.redirect ?? r.target;
+      if (d.toDisposableOk && target.startsWith('@dispvm')) continue;
+      if (d.torOnly && !torSource(cx, r.source)) continue;
+      const diagnostic = diag('QP3032', r.origin.span, { level: d.level, service: r.service === '*' ? '* (every service)' : r.service, why: d.why }, { subject: r.source, help: 'remove the grant, narrow it to a disposable, or say why with `because "…"`' });
+      ctx.report(r.origin.because !== undefined ? { ...diagnostic, severity: 'warning', waivedBecause: r.origin.because } : diagnostic);
+      break;
+    }
+  }
+}
+
+/** Whether a source column can match a qube of a Tor identity. */
+function torSource(cx: Context, source: string): boolean {
+  for (const d of cx.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && matchesDomain(source, d)) return true;
+  return false;
+}
+
+function matchesDomain(token: string, d: DomainInfo): boolean {
+  if (token === '*') return true;
+  if (token === '@anyvm') return d.type !== 'AdminVM';
+  if (token === '@adminvm' || token === 'dom0') return d.type === 'AdminVM';
+  if (token.startsWith('@tag:')) return d.tags.includes(token.slice(5));
+  if (token.startsWith('@type:')) return d.type === token.slice(6);
+  return !token.startsWith('@') && token === d.name;
+}
+
+/** The requests a column can receive, as names (qubes plus the request tokens). */
+function columnSet(token: string, info: SystemInfo, column: 'source' | 'target'): Set<string> | 'all' {
+  if (token === '*') return 'all';
+  const out = new Set<string>();
+  for (const d of info.domains.values()) if (matchesDomain(token, d)) out.add(d.name);
+  if (column === 'target') {
+    if (token === '@anyvm') ['@default', '@dispvm', '@dispvm:*'].forEach((x) => out.add(x));
+    if (token === '@default' || token === '@dispvm') out.add(token);
+    if (token.startsWith('@dispvm:')) out.add(token);
+    if (token === '@adminvm' || token === 'dom0') ['@adminvm', 'dom0'].forEach((x) => out.add(x));
+  }
+  return out;
+}
+
+function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
+  if (a === 'all') return true;
+  if (b === 'all') return false;
+  for (const x of b) {
+    if (a.has(x)) continue;
+    if (x.startsWith('@dispvm:') && a.has('@dispvm:*')) continue;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Rules that can never fire because one earlier rule matches every request
+ * they match (QP3033), and stock rules one of ours makes unreachable (QP3034).
+ * "Every request" is judged over the declared qubes.
+ */
+function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter): void {
+  const sets = rules.map((r) => ({ src: columnSet(r.source, cx.info, 'source'), tgt: columnSet(r.target, cx.info, 'target') }));
+  const broad: number[] = [];
+  const exact = new Map<string, number>();
+  /** Stock rules each of our rules makes unreachable. */
+  const victims = new Map<number, number[]>();
+  for (let j = 0; j < rules.length; j++) {
+    const r = rules[j];
+    const stockVictim = r.origin.stock;
+    const ours = !r.origin.stock && !r.origin.generated;
+    let by: number | undefined;
+    const key = `${r.service}|${r.argument}|${r.source}|${r.target}`;
+    const e = exact.get(key);
+    if (e !== undefined) by = e;
+    else {
+      for (const i of broad) {
+        const p = rules[i];
+        if (p.service !== '*' && p.service !== r.service) continue;
+        if (p.argument !== '*' && p.argument !== r.argument) continue;
+        const own = sets[j].src;
+        const tgt = sets[j].tgt;
+        // A rule that matches no declared qube is inapplicable here, not shadowed.
+        const empty = (own !== 'all' && own.size === 0) || (tgt !== 'all' && tgt.size === 0);
+        if (!empty && covers(sets[i].src, own) && covers(sets[i].tgt, sets[j].tgt)) {
+          by = i;
+          break;
+        }
+      }
+    }
+    if (by !== undefined) {
+      const p = rules[by];
+      if (ours && !p.origin.generated) {
+        ctx.report(diag('QP3033', r.origin.span, { rule: ruleText(r) }, { related: [{ span: p.origin.span, message: `\`${ruleText(p)}\` in ${ruleWhere(p)} matches every request first` }], help: 'remove the rule, or move it before the one that covers it' }));
+      } else if (stockVictim && !p.origin.stock && !p.origin.generated && p.origin.because === undefined) {
+        const list = victims.get(by) ?? [];
+        list.push(j);
+        victims.set(by, list);
+      }
+    }
+    if (!exact.has(key)) exact.set(key, j);
+    const plain = (t: string) => !t.startsWith('@') && t !== '*' && cx.program.decls.get(t)?.form !== 'identity';
+    if (!(plain(r.source) && plain(r.target))) broad.push(j);
+  }
+  for (const [by, list] of victims) {
+    const p = rules[by];
+    const first = rules[list[0]];
+    ctx.report(
+      diag('QP3034', p.origin.span, { count: list.length, stock: ruleText(first), file: `${first.origin.policyFile}.policy` }, {
+        related: list.slice(0, 5).map((j) => ({ span: rules[j].origin.span, message: `\`${ruleText(rules[j])}\` of ${rules[j].origin.policyFile}.policy never applies` })),
+        ...(list.length > 5 ? { notes: [`and ${list.length - 5} more stock rules`] } : {}),
+        help: 'if that is intended, say so with `because "…"` on your rule',
+      }),
+    );
+  }
+}
+
+function reportRequires(cx: Context, channels: readonly Channel[], ctx: Reporter): void {
+  for (const q of cx.program.requires) {
+    const a = substitute(q.subject.text, cx.program.settings.whonix);
+    const b = substitute(q.object.text, cx.program.settings.whonix);
+    const inSide = (side: string, qube: string) => qube === side || cx.identityOf(qube) === side;
+    const both = q.relation === 'isolated-from';
+    const hit = channels.find((c) => (inSide(a, c.sources[0]) && c.targets.some((t) => inSide(b, t))) || (both && inSide(b, c.sources[0]) && c.targets.some((t) => inSide(a, t))));
+    if (hit) {
+      const t = hit.targets.find((x) => inSide(a, x) || inSide(b, x))!;
+      ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: hit.service, source: hit.sources[0], target: t, verb: hit.action === 'allow' ? 'allows' : 'asks for' }, { label: 'does not hold', subject: a }));
+      continue;
+    }
+    if (both) {
+      const firstHop = (side: string) => new Set(cx.graph.allFacts().filter((f) => inSide(side, f.decl.name) && f.netvm !== null && !cx.graph.isTor(f.netvm)).map((f) => f.netvm!));
+      const disps = (side: string) => new Set(cx.graph.allFacts().filter((f) => inSide(side, f.decl.name) && f.defaultDisposable).map((f) => f.defaultDisposable!));
+      const gw = [...firstHop(a)].find((g) => firstHop(b).has(g));
+      const dv = [...disps(a)].find((g) => disps(b).has(g));
+      if (gw || dv) ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: gw ? 'netvm' : 'default disposable', source: a, target: b, verb: `share ${gw ? `the gateway \`${gw}\`` : `the disposable template \`${dv}\``}, which` }, { label: 'does not hold', subject: a }));
+    }
+  }
+}
+
+/** Closes the Tor identities' channels, verifies the complete policy, and returns it. */
+export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporter): EvaluatedPolicy {
+  const info = systemInfo(graph);
+  const cx = contextOf(program, graph, info);
+  const release = program.settings.qubes;
+  const base = completePolicy(program);
+  const requirePairs = program.requires.map((q) => [substitute(q.subject.text, program.settings.whonix), substitute(q.object.text, program.settings.whonix)] as const);
+  const inRequire = (s: string, t: string) => requirePairs.some(([a, b]) => [a, b].some((x) => x === s || cx.identityOf(s) === x) && [a, b].some((x) => x === t || cx.identityOf(t) === x));
+  const first = findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t) });
+  const generated = closingRules(cx, base, first);
+  const rules = completePolicy(program, generated);
+  const policy: EvaluatedPolicy = { rules, info, release };
+  const channels = findChannels({ rules, info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t) });
+  reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);
+  reportDanger(cx, rules, ctx);
+  reportShadowed(cx, rules, ctx);
+  reportRequires(cx, channels, ctx);
+  checkExpects(program, policy, ctx);
+  return policy;
+}

@@ -1,0 +1,92 @@
+/**
+ * The qrexec policy as Qubes evaluates it: rules in file order with their
+ * provenance, the system information the daemon reads, requests and
+ * decisions. Shared by the evaluator, the channel analysis and `qpc query`.
+ */
+import type { Span } from '../source.js';
+
+export type QubesRelease = '4.2' | '4.3';
+
+/** One rule line as qrexec parses it (DESIGN §4.2; reference §1.2–1.4). */
+export interface QrexecRule {
+  /** `*` or a service name. */
+  readonly service: string;
+  /** `*` (any argument) or `+ARG` (`+` alone: the empty argument). */
+  readonly argument: string;
+  /** Source column token as qrexec reads it: a name, `@anyvm`, `@adminvm`, `@tag:T`, `@type:T`, `*`, `dom0`. */
+  readonly source: string;
+  /** Target column token: also `@default`, `@dispvm`, `@dispvm:Q`, `@dispvm:@tag:T`. */
+  readonly target: string;
+  readonly action: 'allow' | 'ask' | 'deny';
+  /** `target=` (allow, ask). */
+  readonly redirect?: string;
+  /** `default_target=` (ask). */
+  readonly defaultTarget?: string;
+  readonly user?: string;
+  /** `notify=`; undefined means the action's default (deny: yes, others: no). */
+  readonly notify?: boolean;
+  /** `autostart=`; undefined means yes. */
+  readonly autostart?: boolean;
+  readonly origin: RuleOrigin;
+}
+
+/** Where a rule comes from: the policy file it is in, and the source line that wrote it. */
+export interface RuleOrigin {
+  /** Policy file name without `.policy`, e.g. `30-qpc`, `90-default`. */
+  readonly policyFile: string;
+  /** True for a file Qubes ships (modelled in the standard library). */
+  readonly stock: boolean;
+  /** The `.qpol` span that declared the rule (for generated rules: the declaration that caused it). */
+  readonly span: Span;
+  /** A stable id for provenance comments: `30-qpc#3` or a generated id. */
+  readonly id: string;
+  /** Why qpc generated the rule, when it was not written by the user. */
+  readonly generated?: string;
+  /** The user's `because` reason, if any. */
+  readonly because?: string;
+}
+
+/** One domain of `internal.GetSystemInfo` (reference §1.7), as far as evaluation needs it. */
+export interface DomainInfo {
+  readonly name: string;
+  /** AdminVM, AppVM, TemplateVM, StandaloneVM, DispVM. */
+  readonly type: string;
+  readonly tags: readonly string[];
+  /** `default_dispvm`, or null. */
+  readonly defaultDispvm: string | null;
+  readonly templateForDispvms: boolean;
+  /** Whether the qube is running (for `autostart=no`); qpc assumes halted unless told. */
+  readonly running?: boolean;
+}
+
+export interface SystemInfo {
+  readonly domains: ReadonlyMap<string, DomainInfo>;
+}
+
+/** A qrexec call: `SERVICE+ARG` from SOURCE to TARGET. */
+export interface Request {
+  readonly service: string;
+  /** `+ARG`; `+` for no argument. */
+  readonly argument: string;
+  /** A qube name (calls come from a named qube). */
+  readonly source: string;
+  /** A qube name, `@default`, `@adminvm`/`dom0`, `@dispvm` or `@dispvm:Q`. */
+  readonly target: string;
+}
+
+export interface Decision {
+  readonly action: 'allow' | 'ask' | 'deny';
+  /** The rule that decided, by index into the rule list; undefined when no rule matched. */
+  readonly rule?: number;
+  /** allow: the resolved target (`@dispvm:Q` for a new disposable of Q). */
+  readonly target?: string;
+  /** ask: the qubes offered, sorted. */
+  readonly targets?: readonly string[];
+  /** ask: the preselected target, if any and valid. */
+  readonly defaultTarget?: string;
+  readonly user?: string;
+  readonly notify: boolean;
+  readonly autostart: boolean;
+  /** Why a request was denied when no rule's action says so: `no matching rule`, `loopback`, `requires autostart`, `not a disposable template: Q`. */
+  readonly reason?: string;
+}
