@@ -5,7 +5,7 @@
  * ask lists, `default_target`, notify and autostart, and the stock rules for
  * `qubes.GetDate` and `qubes.Filecopy`.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { evaluate, evaluateIndexed, indexRules, matchesRequest } from '../../../../compiler/qrexec/evaluate.js';
 import type { Decision, DomainInfo, QrexecRule, QubesRelease, Request, SystemInfo } from '../../../../compiler/qrexec/types.js';
 
@@ -91,7 +91,7 @@ function brief(d: Decision): string {
   return parts.join(' ');
 }
 
-function both(t: { is(a: unknown, b: unknown, m?: string): void }, rules: readonly QrexecRule[], request: string, expected: string): void {
+function both(t: ExecutionContext, rules: readonly QrexecRule[], request: string, expected: string): void {
   for (const release of RELEASES) t.is(brief(run(rules, request, release)), expected, `R${release}: ${request}`);
 }
 
