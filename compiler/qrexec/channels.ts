@@ -146,29 +146,57 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         }
         const members = classes[c].members;
         const rep = members[0];
+        /** Emits, per source member, the listed targets it may reach; members with equal lists share a channel. */
+        const emit = (listed: readonly string[], requested: string, action: 'allow' | 'ask', rule: number, disposable: boolean) => {
+          // The list was computed for the representative, which qrexec leaves out of its own
+          // list; the other members are interchangeable with it, so they list it too.
+          const withRep = !disposable && listed.some((t) => t !== rep && classOfName.get(t) === c) ? [...listed, rep] : listed;
+          const groups = new Map<string, { sources: string[]; targets: string[] }>();
+          for (const m of members) {
+            const targets = withRep.filter((t) => t !== m && q.relevant(m, t));
+            if (targets.length === 0) continue;
+            const key = targets.join(' ');
+            const g = groups.get(key);
+            if (g) g.sources.push(m);
+            else groups.set(key, { sources: [m], targets });
+          }
+          for (const g of groups.values()) out.push({ service, argument, sources: g.sources, targets: g.targets, requested, action, rule, ...(disposable ? { disposable: true } : {}) });
+        };
+        const askCache = new Map<number, { named: string[]; disposables: string[] }>();
+        const split = (listed: readonly string[]) => ({
+          named: listed.filter((t) => !t.startsWith('@') && info.domains.has(t)),
+          disposables: listed.filter((t) => t.startsWith('@dispvm:') && info.domains.get(t.slice(8))?.templateForDispvms === true).map((t) => t.slice(8)),
+        });
         for (let d = 0; d < classes.length; d++) {
           const i = decidedBy[d];
           if (i < 0) continue;
           const r = rules[i];
           if (r.action === 'deny') continue;
           const requested = d === c ? members[1] : classes[d].members[0];
-          const target = resolve(r, requested, src, info);
-          if (target === undefined || target === rep) continue;
-          if (!q.relevant(rep, target)) continue;
-          // Without a redirect, every qube of the class is reached alike.
-          const targets = target === requested ? classes[d].members : [target];
-          out.push({ service, argument, sources: members, targets, requested, action: r.action, rule: i });
+          if (r.action === 'ask') {
+            // The dialog offers more than the requested qube: ask the evaluator once per rule.
+            let lists = askCache.get(i);
+            if (!lists) {
+              const decision = evaluate(rules, info, { service, argument, source: rep, target: requested }, q.release);
+              lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
+              askCache.set(i, lists);
+            }
+            if (lists.named.length) emit(lists.named, requested, 'ask', i, false);
+            if (lists.disposables.length) emit(lists.disposables, requested, 'ask', i, true);
+            continue;
+          }
+          const resolved = resolveAllow(r, requested, src, info);
+          if (resolved === undefined) continue;
+          if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
+          else emit(r.redirect === undefined ? classes[d].members : [resolved.name], requested, 'allow', i, false);
         }
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {
           const decision = evaluate(rules, info, { service, argument, source: rep, target: requested }, q.release);
           if (decision.action === 'deny' || decision.rule === undefined) continue;
-          const listed = decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : [];
-          const keep = (t: string) => t !== rep && info.domains.has(t) && q.relevant(rep, t);
-          const named = listed.filter((t) => !t.startsWith('@dispvm:')).filter(keep);
-          const disposables = listed.filter((t) => t.startsWith('@dispvm:')).map((t) => t.slice(8)).filter(keep);
-          if (named.length > 0) out.push({ service, argument, sources: members, targets: named, requested, action: decision.action, rule: decision.rule });
-          if (disposables.length > 0) out.push({ service, argument, sources: members, targets: disposables, requested, action: decision.action, rule: decision.rule, disposable: true });
+          const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
+          if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);
+          if (lists.disposables.length) emit(lists.disposables, requested, decision.action, decision.rule, true);
         }
       }
     }
@@ -176,13 +204,27 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   return out;
 }
 
-/** The qube a matched allow/ask rule sends a named request to. */
-function resolve(r: QrexecRule, requested: string, src: DomainInfo, info: SystemInfo): string | undefined {
-  const t = r.action === 'allow' && r.redirect !== undefined ? r.redirect : r.action === 'ask' && r.redirect !== undefined ? r.redirect : requested;
+/**
+ * Where a matched `allow` sends a named request (evaluate.ts has the same
+ * rules): its redirect or the requested qube; `@dispvm` through the caller's
+ * default disposable template; `@dispvm:Q` only for a disposable template;
+ * none for dom0 or when `autostart=no` meets a halted qube.
+ */
+function resolveAllow(r: QrexecRule, requested: string, src: DomainInfo, info: SystemInfo): { name: string; disposable: boolean } | undefined {
+  const t = r.redirect ?? requested;
   if (t === 'dom0' || t === '@adminvm') return undefined;
-  if (t === '@dispvm') return src.defaultDispvm ?? undefined;
-  if (t.startsWith('@dispvm:')) return t.slice(8);
-  return info.domains.has(t) ? t : undefined;
+  if (t === '@dispvm' || t.startsWith('@dispvm:')) {
+    const name = t === '@dispvm' ? src.defaultDispvm : t.slice(8);
+    if (!name || !info.domains.has(name)) return undefined;
+    // qubesd cannot start a disposable of a qube that is no disposable template: no call happens.
+    if (info.domains.get(name)!.templateForDispvms !== true) return undefined;
+    if (r.autostart === false) return undefined; // a new disposable is never running
+    return { name, disposable: true };
+  }
+  const d = info.domains.get(t);
+  if (!d) return undefined;
+  if (r.autostart === false && d.running !== true) return undefined;
+  return { name: t, disposable: false };
 }
 
 function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
