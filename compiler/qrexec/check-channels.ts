@@ -272,16 +272,27 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
   }
 }
 
-function reportRequires(cx: Context, channels: readonly Channel[], ctx: Reporter): void {
+function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: readonly Channel[], ctx: Reporter): void {
   for (const q of cx.program.requires) {
     const a = substitute(q.subject.text, cx.program.settings.whonix);
     const b = substitute(q.object.text, cx.program.settings.whonix);
     const inSide = (side: string, qube: string) => qube === side || cx.identityOf(qube) === side;
     const both = q.relation === 'isolated-from';
-    const hit = channels.find((c) => (inSide(a, c.sources[0]) && c.targets.some((t) => inSide(b, t))) || (both && inSide(b, c.sources[0]) && c.targets.some((t) => inSide(a, t))));
-    if (hit) {
-      const t = hit.targets.find((x) => inSide(a, x) || inSide(b, x))!;
-      ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: hit.service, source: hit.sources[0], target: t, verb: hit.action === 'allow' ? 'allows' : 'asks for' }, { label: 'does not hold', subject: a }));
+    let found: { c: Channel; s: string; t: string } | undefined;
+    for (const c of channels) {
+      for (const src of c.sources) {
+        const other = inSide(a, src) ? b : both && inSide(b, src) ? a : undefined;
+        const t = other === undefined ? undefined : c.targets.find((x) => inSide(other, x));
+        if (t !== undefined) {
+          found = { c, s: src, t };
+          break;
+        }
+      }
+      if (found) break;
+    }
+    if (found) {
+      const { c, s, t } = found;
+      ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: c.service, source: s, target: t, verb: c.action === 'allow' ? 'allows' : 'asks for' }, { label: 'does not hold', related: [{ span: rules[c.rule].origin.span, message: `decided by \`${ruleText(rules[c.rule])}\` in ${ruleWhere(rules[c.rule])}` }], subject: a }));
       continue;
     }
     if (both) {
@@ -301,7 +312,8 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   const release = program.settings.qubes;
   const base = completePolicy(program);
   const requirePairs = program.requires.map((q) => [substitute(q.subject.text, program.settings.whonix), substitute(q.object.text, program.settings.whonix)] as const);
-  const inRequire = (s: string, t: string) => requirePairs.some(([a, b]) => [a, b].some((x) => x === s || cx.identityOf(s) === x) && [a, b].some((x) => x === t || cx.identityOf(t) === x));
+  const on = (side: string, q: string) => q === side || cx.identityOf(q) === side;
+  const inRequire = (s: string, t: string) => requirePairs.some(([a, b]) => (on(a, s) && on(b, t)) || (on(b, s) && on(a, t)));
   const first = findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t) });
   const generated = closingRules(cx, base, first);
   const rules = completePolicy(program, generated);
@@ -310,7 +322,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);
   reportDanger(cx, rules, ctx);
   reportShadowed(cx, rules, ctx);
-  reportRequires(cx, channels, ctx);
+  reportRequires(cx, rules, channels, ctx);
   checkExpects(program, policy, ctx);
   return policy;
 }
