@@ -7,7 +7,7 @@
  * rules (indexed by service) decides every target class at once, in first-
  * match order. `@default` and `@dispvm` requests go through the evaluator.
  */
-import { evaluate } from './evaluate.js';
+import { evaluateIndexed, indexRules } from './evaluate.js';
 import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
 
 /**
@@ -36,6 +36,8 @@ export interface ChannelQuery {
   readonly release: QubesRelease;
   /** Whether calls between these two qubes matter (both are real, non-dom0 names). */
   readonly relevant: (source: string, target: string) => boolean;
+  /** Analyse only these services (default: every service the rules name, and any other). */
+  readonly services?: ReadonlySet<string>;
 }
 
 /** A service name that no rule names: stands for every such service (only `*` rules match it). */
@@ -122,9 +124,15 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   });
   const out: Channel[] = [];
   const decidedBy = new Int32Array(classes.length);
+  const index = indexRules(rules);
+  const evaluate = (request: { service: string; argument: string; source: string; target: string }) => evaluateIndexed(index, info, request, q.release);
   for (const [service, args] of servicesOf(rules, extraServices)) {
+    if (q.services && !q.services.has(service)) continue;
     const own = byService.get(service) ?? [];
     const merged = mergeSorted(own, wildcard);
+    // No channel without an allow or ask rule whose source is one of the qubes.
+    const opens = merged.some((i) => rules[i].action !== 'deny' && classes.some((k) => columnMatches(rules[i].source, k.info)));
+    if (!opens) continue;
     for (const argument of args) {
       const candidates = merged.filter((i) => argumentMatches(rules[i].argument, argument));
       for (let c = 0; c < classes.length; c++) {
@@ -177,7 +185,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             // The dialog offers more than the requested qube: ask the evaluator once per rule.
             let lists = askCache.get(i);
             if (!lists) {
-              const decision = evaluate(rules, info, { service, argument, source: rep, target: requested }, q.release);
+              const decision = evaluate({ service, argument, source: rep, target: requested });
               lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
               askCache.set(i, lists);
             }
@@ -192,7 +200,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         }
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {
-          const decision = evaluate(rules, info, { service, argument, source: rep, target: requested }, q.release);
+          const decision = evaluate({ service, argument, source: rep, target: requested });
           if (decision.action === 'deny' || decision.rule === undefined) continue;
           const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
           if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);

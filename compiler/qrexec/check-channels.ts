@@ -298,8 +298,10 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
     if (both) {
       const firstHop = (side: string) => new Set(cx.graph.allFacts().filter((f) => inSide(side, f.decl.name) && f.netvm !== null && !cx.graph.isTor(f.netvm)).map((f) => f.netvm!));
       const disps = (side: string) => new Set(cx.graph.allFacts().filter((f) => inSide(side, f.decl.name) && f.defaultDisposable).map((f) => f.defaultDisposable!));
-      const gw = [...firstHop(a)].find((g) => firstHop(b).has(g));
-      const dv = [...disps(a)].find((g) => disps(b).has(g));
+      const hopsB = firstHop(b);
+      const dispsB = disps(b);
+      const gw = [...firstHop(a)].find((g) => hopsB.has(g));
+      const dv = [...disps(a)].find((g) => dispsB.has(g));
       if (gw || dv) ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: gw ? 'netvm' : 'default disposable', source: a, target: b, verb: `share ${gw ? `the gateway \`${gw}\`` : `the disposable template \`${dv}\``}, which` }, { label: 'does not hold', subject: a }));
     }
   }
@@ -314,7 +316,11 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   const requirePairs = program.requires.map((q) => [substitute(q.subject.text, program.settings.whonix), substitute(q.object.text, program.settings.whonix)] as const);
   const on = (side: string, q: string) => q === side || cx.identityOf(q) === side;
   const inRequire = (s: string, t: string) => requirePairs.some(([a, b]) => (on(a, s) && on(b, t)) || (on(b, s) && on(a, t)));
-  const first = findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t) });
+  // Only services a stock rule allows or asks for can have stock channels to close.
+  const stockServices = new Set(base.filter((r) => r.origin.stock && r.action !== 'deny').map((r) => r.service));
+  const first = program.decls.size > 0 && [...program.decls.values()].some((d) => d.form === 'identity' && cx.isTorIdentity(d.name))
+    ? findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t), services: stockServices })
+    : [];
   const generated = closingRules(cx, base, first);
   const rules = completePolicy(program, generated);
   const policy: EvaluatedPolicy = { rules, info, release };
