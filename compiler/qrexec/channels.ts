@@ -111,7 +111,13 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   const { rules, info } = q;
   const classes = qubeClasses(rules, info);
   const classOfName = new Map<string, number>();
-  classes.forEach((k, i) => k.members.forEach((m) => classOfName.set(m, i)));
+  const byTag = new Map<string, number[]>();
+  const byType = new Map<string, number[]>();
+  classes.forEach((k, i) => {
+    k.members.forEach((m) => classOfName.set(m, i));
+    for (const tag of k.info.tags) byTag.set(tag, [...(byTag.get(tag) ?? []), i]);
+    byType.set(k.info.type, [...(byType.get(k.info.type) ?? []), i]);
+  });
   const byService = new Map<string, number[]>();
   const wildcard: number[] = [];
   rules.forEach((r, i) => {
@@ -144,13 +150,20 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           if (remaining === 0) break;
           const r = rules[i];
           if (!columnMatches(r.source, src)) continue;
-          for (let d = 0; d < classes.length; d++) {
-            if (decidedBy[d] !== -1) continue;
-            if (columnMatches(r.target, classes[d].info)) {
+          // The target column decides a known set of classes: one by name, those of a tag or type, or all.
+          const t = r.target;
+          const decide = (d: number) => {
+            if (decidedBy[d] === -1) {
               decidedBy[d] = i;
               remaining--;
             }
-          }
+          };
+          if (t === '*' || t === '@anyvm') for (let d = 0; d < classes.length; d++) decide(d);
+          else if (!t.startsWith('@')) {
+            const d = classOfName.get(t);
+            if (d !== undefined) decide(d);
+          } else if (t.startsWith('@tag:')) for (const d of byTag.get(t.slice(5)) ?? []) decide(d);
+          else if (t.startsWith('@type:')) for (const d of byType.get(t.slice(6)) ?? []) decide(d);
         }
         const members = classes[c].members;
         const rep = members[0];
@@ -183,12 +196,11 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           const requested = d === c ? members[1] : classes[d].members[0];
           if (r.action === 'ask') {
             // The dialog offers more than the requested qube: ask the evaluator once per rule.
-            let lists = askCache.get(i);
-            if (!lists) {
-              const decision = evaluate({ service, argument, source: rep, target: requested });
-              lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
-              askCache.set(i, lists);
-            }
+            // The list depends only on the rule, so each rule's dialog is counted once per source class.
+            if (askCache.has(i)) continue;
+            const decision = evaluate({ service, argument, source: rep, target: requested });
+            const lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
+            askCache.set(i, lists);
             if (lists.named.length) emit(lists.named, requested, 'ask', i, false);
             if (lists.disposables.length) emit(lists.disposables, requested, 'ask', i, true);
             continue;
