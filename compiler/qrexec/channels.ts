@@ -16,7 +16,7 @@ import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.j
  */
 export interface Channel {
   readonly service: string;
-  /** `+ARG` the analysis used (`+` for none). */
+  /** `+ARG` of a request that shows the channel (`+` for none; ANY_ARGUMENT for an argument no rule names). */
   readonly argument: string;
   readonly sources: readonly string[];
   /** The qubes the call reaches (a redirect or a disposable's template resolved). */
@@ -39,6 +39,9 @@ export interface ChannelQuery {
   /** Analyse only these services (default: every service the rules name, and any other). */
   readonly services?: ReadonlySet<string>;
 }
+
+/** An argument no rule names; stands for all of them when `+` (the empty argument) is named. */
+export const ANY_ARGUMENT = '+qpc-any-argument';
 
 /** A service name that no rule names: stands for every such service (only `*` rules match it). */
 export const OTHER_SERVICE = 'qpc.AnyOtherService';
@@ -139,9 +142,20 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     // No channel without an allow or ask rule whose source is one of the qubes.
     const opens = merged.some((i) => rules[i].action !== 'deny' && classes.some((k) => columnMatches(rules[i].source, k.info)));
     if (!opens) continue;
-    for (const argument of args) {
+    // Arguments: `+` stands for every argument no rule names (or, when a rule names `+`
+    // itself, ANY_ARGUMENT does); a named argument can only change what happens to
+    // the source classes one of its own rules matches, so only those are evaluated.
+    const runs: { argument: string; sources: (c: number) => boolean }[] = [{ argument: '+', sources: () => true }];
+    if (args.includes('+') && merged.some((i) => rules[i].argument === '+')) runs.push({ argument: ANY_ARGUMENT, sources: () => true });
+    for (const a of args) {
+      if (a === '+') continue;
+      const own = merged.filter((i) => rules[i].argument === a);
+      runs.push({ argument: a, sources: (c) => own.some((i) => columnMatches(rules[i].source, classes[c].info)) });
+    }
+    for (const { argument, sources } of runs) {
       const candidates = merged.filter((i) => argumentMatches(rules[i].argument, argument));
       for (let c = 0; c < classes.length; c++) {
+        if (!sources(c)) continue;
         const src = classes[c].info;
         decidedBy.fill(-1);
         let remaining = classes.length - (classes[c].members.length < 2 ? 1 : 0);
