@@ -491,7 +491,28 @@ function named(name: string, r42: boolean): string {
  * `qrexec error` reason where Qubes raises (`DispVMTemplate.expand` on a
  * qube that does not exist).
  */
+const expansions = new WeakMap<SystemInfo, Map<string, { readonly list: readonly string[]; readonly error?: string }>>();
+
+/**
+ * Expands a token over the system's qubes, as `expand` below, memoized per
+ * system: the channel analysis builds many ask lists over the same qubes.
+ */
 function expand(tok: string, info: SystemInfo, r42: boolean, put: (x: string) => unknown): string | undefined {
+  let cache = expansions.get(info);
+  if (!cache) expansions.set(info, (cache = new Map()));
+  const key = (r42 ? '2|' : '3|') + tok;
+  let e = cache.get(key);
+  if (!e) {
+    const list: string[] = [];
+    const error = expandOnce(tok, info, r42, (x) => list.push(x));
+    e = error === undefined ? { list } : { list, error };
+    cache.set(key, e);
+  }
+  for (const x of e.list) put(x);
+  return e.error;
+}
+
+function expandOnce(tok: string, info: SystemInfo, r42: boolean, put: (x: string) => unknown): string | undefined {
   const domains = info.domains;
   if (tok === '*' || tok === '@anyvm') {
     const any = tok === '@anyvm';
