@@ -37,22 +37,29 @@ interface Context {
   readonly info: SystemInfo;
   readonly identityOf: (qube: string) => string | undefined;
   readonly isTorIdentity: (identity: string | undefined) => boolean;
+  /** Qubes of Tor identities. */
+  readonly torQube: ReadonlySet<string>;
+  readonly admin: ReadonlySet<string>;
 }
 
 function contextOf(program: Program, graph: PolicyGraph, info: SystemInfo): Context {
-  const identityOf = (q: string) => graph.facts(q)?.identity?.name;
+  // Looked up millions of times by the analysis: precomputed.
+  const ids = new Map<string, string | undefined>();
+  for (const f of graph.allFacts()) ids.set(f.decl.name, f.identity?.name);
+  const identityOf = (q: string) => ids.get(q);
   const modes = new Map<string, string>();
   for (const d of program.decls.values()) if (d.form === 'identity') modes.set(d.name, lastItem(d, 'NetworkItem')?.mode.text ?? '');
-  return { program, graph, info, identityOf, isTorIdentity: (i) => i !== undefined && modes.get(i) === 'tor' };
+  const torQube = new Set<string>();
+  for (const [q, id] of ids) if (id !== undefined && modes.get(id) === 'tor') torQube.add(q);
+  const admin = new Set([...info.domains.values()].filter((d) => d.type === 'AdminVM').map((d) => d.name));
+  return { program, graph, info, identityOf, isTorIdentity: (i) => i !== undefined && modes.get(i) === 'tor', torQube, admin };
 }
 
 /** Calls between these qubes are channels a Tor identity must not have. */
 function torRelevant(cx: Context, s: string, t: string): boolean {
-  if (cx.info.domains.get(t)?.type === 'AdminVM') return false;
-  const a = cx.identityOf(s);
-  const b = cx.identityOf(t);
-  if (a === b) return false;
-  return cx.isTorIdentity(a) || cx.isTorIdentity(b);
+  if (cx.admin.has(t)) return false;
+  if (!cx.torQube.has(s) && !cx.torQube.has(t)) return false;
+  return cx.identityOf(s) !== cx.identityOf(t);
 }
 
 function exempt(cx: Context, c: Channel): boolean {
@@ -314,8 +321,19 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   const release = program.settings.qubes;
   const base = completePolicy(program);
   const requirePairs = program.requires.map((q) => [substitute(q.subject.text, program.settings.whonix), substitute(q.object.text, program.settings.whonix)] as const);
-  const on = (side: string, q: string) => q === side || cx.identityOf(q) === side;
-  const inRequire = (s: string, t: string) => requirePairs.some(([a, b]) => (on(a, s) && on(b, t)) || (on(b, s) && on(a, t)));
+  // The sides of each `require` a qube is on, by index: calls matter between the two sides of one.
+  const sides = new Map<string, number[]>();
+  requirePairs.forEach(([a, b], i) => {
+    for (const q of info.domains.keys()) {
+      if (q === a || cx.identityOf(q) === a) sides.set(q, [...(sides.get(q) ?? []), 2 * i]);
+      if (q === b || cx.identityOf(q) === b) sides.set(q, [...(sides.get(q) ?? []), 2 * i + 1]);
+    }
+  });
+  const inRequire = (s: string, t: string) => {
+    const x = sides.get(s);
+    const y = sides.get(t);
+    return x !== undefined && y !== undefined && x.some((k) => y.includes(k ^ 1));
+  };
   // Only services a stock rule allows or asks for can have stock channels to close.
   const stockServices = new Set(base.filter((r) => r.origin.stock && r.action !== 'deny').map((r) => r.service));
   const first = program.decls.size > 0 && [...program.decls.values()].some((d) => d.form === 'identity' && cx.isTorIdentity(d.name))
