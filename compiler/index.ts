@@ -25,9 +25,9 @@ function internal(e: unknown): Diagnostic {
 }
 
 /** Checks the policy set whose entry file is `entry`. Never throws. */
-export function check(entry: string, opts: { host?: CompilerHost } = {}): CheckResult {
+export function check(entry: string, opts: { host?: CompilerHost; until?: 'bind' | 'all' } = {}): CheckResult {
   try {
-    const r = runPipeline(entry, opts.host ?? nodeHost);
+    const r = runPipeline(entry, opts.host ?? nodeHost, opts.until ?? 'all');
     return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };

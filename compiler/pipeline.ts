@@ -90,7 +90,8 @@ function stdDeclarations(module: string): readonly string[] {
 }
 
 /** Runs the load and bind stages for one entry file. */
-export function runPipeline(entry: string, host: CompilerHost): StageResult {
+/** Runs the stages for one entry file; `until` stops after an earlier stage (benchmarks, quick feedback). */
+export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'graph' | 'all' = 'all'): StageResult {
   let text: string;
   try {
     text = host.readFile(entry);
@@ -122,7 +123,7 @@ export function runPipeline(entry: string, host: CompilerHost): StageResult {
   checkRules(resolver, bind);
   for (const f of files) checkText(f.source, f.ast, bind);
   checkUnused(program, bind);
-  if (bind.hasErrors) return { diagnostics: applyWaivers(program, [...load.items, ...bind.items]), sources: loaded.sources, program };
+  if (bind.hasErrors || until === 'bind') return { diagnostics: applyWaivers(program, [...load.items, ...bind.items]), sources: loaded.sources, program };
 
   const graphStage = new DiagnosticBag();
   const graph = buildGraph(program);
