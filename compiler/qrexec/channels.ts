@@ -112,15 +112,6 @@ function servicesOf(rules: readonly QrexecRule[], extra: readonly string[]): Map
 /** Every allowed or asked call between relevant qubes, found class by class. */
 export function findChannels(q: ChannelQuery, extraServices: readonly string[] = []): Channel[] {
   const { rules, info } = q;
-  const classes = qubeClasses(rules, info);
-  const classOfName = new Map<string, number>();
-  const byTag = new Map<string, number[]>();
-  const byType = new Map<string, number[]>();
-  classes.forEach((k, i) => {
-    k.members.forEach((m) => classOfName.set(m, i));
-    for (const tag of k.info.tags) byTag.set(tag, [...(byTag.get(tag) ?? []), i]);
-    byType.set(k.info.type, [...(byType.get(k.info.type) ?? []), i]);
-  });
   const byService = new Map<string, number[]>();
   const wildcard: number[] = [];
   rules.forEach((r, i) => {
@@ -132,13 +123,24 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     }
   });
   const out: Channel[] = [];
-  const decidedBy = new Int32Array(classes.length);
   const index = indexRules(rules);
   const evaluate = (request: { service: string; argument: string; source: string; target: string }) => evaluateIndexed(index, info, request, q.release);
   for (const [service, args] of servicesOf(rules, extraServices)) {
     if (q.services && !q.services.has(service)) continue;
     const own = byService.get(service) ?? [];
     const merged = mergeSorted(own, wildcard);
+    // Classes per service: a qube named only by rules of other services is
+    // interchangeable with its peers here (one service's requests read only its rules).
+    const classes = qubeClasses(merged.map((i) => rules[i]), info);
+    const classOfName = new Map<string, number>();
+    const byTag = new Map<string, number[]>();
+    const byType = new Map<string, number[]>();
+    classes.forEach((k, i) => {
+      k.members.forEach((m) => classOfName.set(m, i));
+      for (const tag of k.info.tags) byTag.set(tag, [...(byTag.get(tag) ?? []), i]);
+      byType.set(k.info.type, [...(byType.get(k.info.type) ?? []), i]);
+    });
+    const decidedBy = new Int32Array(classes.length);
     // No channel without an allow or ask rule whose source is one of the qubes.
     const opens = merged.some((i) => rules[i].action !== 'deny' && classes.some((k) => columnMatches(rules[i].source, k.info)));
     if (!opens) continue;
