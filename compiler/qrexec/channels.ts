@@ -82,12 +82,18 @@ export function qubeClasses(rules: readonly QrexecRule[], info: SystemInfo): Kla
   return [...byKey.values()];
 }
 
-function columnMatches(token: string, d: DomainInfo): boolean {
-  if (token === '*' || token === '@anyvm') return true;
-  if (!token.startsWith('@')) return token === d.name;
+/**
+ * Whether a source or target column names a qube (not the request tokens
+ * `@default`/`@dispvm…`, which never name one). `@anyvm` excludes dom0; `*`
+ * includes it.
+ */
+export function columnMatches(token: string, d: DomainInfo): boolean {
+  if (token === '*') return true;
+  if (token === '@anyvm') return d.type !== 'AdminVM';
+  if (token === '@adminvm' || token === 'dom0') return d.type === 'AdminVM';
   if (token.startsWith('@tag:')) return d.tags.includes(token.slice(5));
-  if (token.startsWith('@type:')) return token.slice(6) === d.type;
-  return false; // @adminvm, dom0 and the @default/@dispvm request tokens never name an ordinary qube
+  if (token.startsWith('@type:')) return d.type === token.slice(6);
+  return !token.startsWith('@') && token === d.name;
 }
 
 function argumentMatches(rule: string, arg: string): boolean {

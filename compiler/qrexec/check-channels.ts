@@ -13,7 +13,7 @@ import type { PolicyGraph } from '../graph/policy-graph.js';
 import { lastItem, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
-import { findChannels, type Channel } from './channels.js';
+import { columnMatches, findChannels, type Channel } from './channels.js';
 import { evaluate } from './evaluate.js';
 import { completePolicy, identityTag, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
@@ -180,24 +180,15 @@ function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter):
 
 /** Whether a source column can match a qube of a Tor identity. */
 function torSource(cx: Context, source: string): boolean {
-  for (const d of cx.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && matchesDomain(source, d)) return true;
+  for (const d of cx.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && columnMatches(source, d)) return true;
   return false;
-}
-
-function matchesDomain(token: string, d: DomainInfo): boolean {
-  if (token === '*') return true;
-  if (token === '@anyvm') return d.type !== 'AdminVM';
-  if (token === '@adminvm' || token === 'dom0') return d.type === 'AdminVM';
-  if (token.startsWith('@tag:')) return d.tags.includes(token.slice(5));
-  if (token.startsWith('@type:')) return d.type === token.slice(6);
-  return !token.startsWith('@') && token === d.name;
 }
 
 /** The requests a column can receive, as names (qubes plus the request tokens). */
 function columnSet(token: string, info: SystemInfo, column: 'source' | 'target'): Set<string> | 'all' {
   if (token === '*') return 'all';
   const out = new Set<string>();
-  for (const d of info.domains.values()) if (matchesDomain(token, d)) out.add(d.name);
+  for (const d of info.domains.values()) if (columnMatches(token, d)) out.add(d.name);
   if (column === 'target') {
     if (token === '@anyvm') ['@default', '@dispvm', '@dispvm:*'].forEach((x) => out.add(x));
     if (token === '@default' || token === '@dispvm') out.add(token);
