@@ -44,6 +44,6 @@ test('requests in expect name one qube as source and a request target', (t) => {
 });
 
 test('require and waive resolve their names and codes', (t) => {
-  expectDiagnostics(t, head + 'require work isolated-from wrk\n', [{ code: 'QP2001', underline: 'wrk', help: /work/ }]);
+  expectDiagnostics(t, head + 'require work isolated-from wrk\n', [{ code: 'QP2001', underline: 'wrk', help: /did you mean `work`/ }]);
   expectDiagnostics(t, head + 'waive QP9999 on mail because "x"\n', [{ code: 'QP2020', underline: 'QP9999' }]);
 });
