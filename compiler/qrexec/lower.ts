@@ -8,6 +8,7 @@
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import { lastItem, type BoundRule, type Decl, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
+import { whonixRole } from '../passes/check-network.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
 
 /** The Qubes tag that marks the qubes of an identity. */
@@ -25,10 +26,6 @@ const classOf: Record<Decl['form'], string> = {
   'named-disposable': 'DispVM',
   identity: 'AppVM',
 };
-
-function whonixRole(d: Decl | undefined): string | undefined {
-  return d ? lastItem(d, 'ValueItem', 'whonix')?.value.text : undefined;
-}
 
 /**
  * The tags Qubes will carry for a qube: its own `tag` items, its identity's
