@@ -6,7 +6,7 @@
  * information of the declared qubes.
  */
 import type { PolicyGraph } from '../graph/policy-graph.js';
-import { lastItem, type BoundRule, type Decl, type Program } from '../program.js';
+import type { BoundRule, Decl, Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import { whonixRole } from '../passes/check-network.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
