@@ -148,7 +148,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     });
     const decidedBy = new Int32Array(classes.length);
     // No channel without an allow or ask rule whose source is one of the qubes.
-    const opens = merged.some((i) => rules[i].action !== 'deny' && classes.some((k) => columnMatches(rules[i].source, k.info)));
+    // (A rule that can only reach dom0 opens nothing: calls to dom0 are Qubes' own.)
+    const toDom0 = (t: string) => t === 'dom0' || t === '@adminvm';
+    const opens = merged.some((i) => rules[i].action !== 'deny' && !toDom0(rules[i].redirect ?? rules[i].target) && classes.some((k) => columnMatches(rules[i].source, k.info)));
     if (!opens) continue;
     // Arguments: `+` stands for every argument no rule names (or, when a rule names `+`
     // itself, ANY_ARGUMENT does); a named argument can only change what happens to
