@@ -135,7 +135,7 @@ function checkGateways(g: PolicyGraph, ctx: Reporter): void {
   }
 }
 
-function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter): void {
+function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter, globalReported: Set<string>): void {
   const d = f.decl;
   const tor = f.mode === 'tor';
   const role = whonixRole(f.template);
@@ -156,14 +156,15 @@ function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter): void {
     const disp = g.facts(f.defaultDisposable);
     const other = disp?.identity;
     if (other && other.name !== f.identity.name) {
-      const fromIdentity = f.defaultDisposableOrigin && !lastItem(d, 'RefItem', 'default-disposable');
-      if (fromIdentity) {
-        // Reported once, on the identity's `disposable` item (below).
-      } else if (f.defaultDisposableOrigin) {
-        ctx.report(diag('QP3016', f.defaultDisposableOrigin, { what: 'default disposable', disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
-      } else if (tor) {
+      const explicit = lastItem(d, 'RefItem', 'default-disposable');
+      if (explicit) {
+        ctx.report(diag('QP3016', explicit.span, { what: 'default disposable', disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
+      } else if (!f.defaultDisposableOrigin && tor && !globalReported.has(f.identity.name)) {
+        // Qubes' global default applies to every qube of the identity: reported once, on the identity.
+        // (An identity's own `disposable` item is checked in checkIdentityDisposables.)
+        globalReported.add(f.identity.name);
         ctx.report(
-          diag('QP3016', f.identity.node.name.span, { what: "Qubes' global default disposable", disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, {
+          diag('QP3016', f.identity.node.name.span, { what: "Qubes' global default disposable", disposable: f.defaultDisposable, name: f.identity.name, other: other.name, identity: f.identity.name }, {
             help: `give identity \`${f.identity.name}\` a disposable template of its own (\`disposable NAME\`)`,
             subject: f.identity.name,
           }),
@@ -214,9 +215,10 @@ export function checkNetwork(g: PolicyGraph, ctx: Reporter): void {
   checkGateways(g, ctx);
   checkIdentityDisposables(g, ctx);
   checkTemplateUpdates(g, ctx);
+  const globalReported = new Set<string>();
   for (const f of g.allFacts()) {
     checkRoute(g, f, ctx);
-    checkQube(g, f, ctx);
+    checkQube(g, f, ctx, globalReported);
   }
 }
 

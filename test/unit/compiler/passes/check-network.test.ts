@@ -47,7 +47,7 @@ test('devices on Tor qubes and PCI on PVH', (t) => {
 test('disposables must stay in their identity', (t) => {
   expectDiagnostics(t, head + 'qube chat in anon { template whonix-workstation-18; default-disposable work-dvm }\n', [{ code: 'QP3016', underline: 'default-disposable work-dvm' }]);
   expectDiagnostics(t, head + 'named-disposable sys-usb in anon { template work-dvm }\n', [{ code: 'QP3016', underline: 'template work-dvm' }]);
-  expectDiagnostics(t, head + 'identity anon2 { network tor via sys-whonix-2 }\ngateway sys-whonix-2 { tor; template whonix-gateway-18; netvm sys-firewall }\nqube c2 in anon2 { template whonix-workstation-18 }\nsettings { default-disposable work-dvm }\n', [
+  expectDiagnostics(t, head + 'identity anon2 { network tor via sys-whonix-2 }\ngateway sys-whonix-2 { tor; template whonix-gateway-18; netvm sys-firewall }\nqube c2 in anon2 { template whonix-workstation-18 }\nqube c3 in anon2 { template whonix-workstation-18 }\nsettings { default-disposable work-dvm }\n', [
     { code: 'QP3016', underline: 'anon2', message: /global default disposable/ },
   ]);
 });
