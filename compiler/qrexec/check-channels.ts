@@ -15,7 +15,7 @@ import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
 import { columnMatches, findChannels, type Channel } from './channels.js';
 import { evaluate } from './evaluate.js';
-import { completePolicy, identityTag, systemInfo } from './lower.js';
+import { completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
 
@@ -331,7 +331,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
     ? findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t), services: stockServices })
     : [];
   const generated = closingRules(cx, base, first);
-  const rules = completePolicy(program, generated);
+  const rules = insertRules(base, generated);
   const policy: EvaluatedPolicy = { rules, info, release };
   const channels = findChannels({ rules, info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t) });
   reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);

@@ -144,3 +144,20 @@ export function completePolicy(program: Program, extra: readonly QrexecRule[] = 
   }
   return [...byFile.keys()].sort(comparePolicyFiles).flatMap((f) => byFile.get(f)!);
 }
+
+/**
+ * Adds generated rules at the end of the file they name, in a policy already
+ * in dom0's order (so the program need not be lowered again).
+ */
+export function insertRules(policy: readonly QrexecRule[], extra: readonly QrexecRule[]): QrexecRule[] {
+  if (extra.length === 0) return [...policy];
+  const file = extra[0].origin.policyFile;
+  let at = policy.length;
+  for (let i = 0; i < policy.length; i++) {
+    if (comparePolicyFiles(policy[i].origin.policyFile, file) > 0) {
+      at = i;
+      break;
+    }
+  }
+  return [...policy.slice(0, at), ...extra, ...policy.slice(at)];
+}
