@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile } from '../index.js';
 import { diag } from '../diagnostics/diagnostic.js';
 import { ioReason } from '../host.js';
-import { errorFormats, render, type ErrorFormat } from '../diagnostics/render.js';
+import { errorFormats, isErrorFormat, render, type ErrorFormat } from '../diagnostics/render.js';
 import { summaryLine } from '../diagnostics/render-text.js';
 import { decisionText, parseRequest, query, ruleText, ruleWhere } from '../qrexec/query.js';
 import type { QrexecRule } from '../qrexec/types.js';
@@ -81,8 +81,8 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
     if (a === '-V' || a === '--version') return 'version';
     if (a === '--error-format' || a.startsWith('--error-format=')) {
       const v = value('--error-format');
-      if (!(errorFormats as readonly string[]).includes(v)) throw new UsageError(`unknown error format \`${v}\`; expected ${errorFormats.join(', ')}`);
-      o.errorFormat = v as ErrorFormat;
+      if (!isErrorFormat(v)) throw new UsageError(`unknown error format \`${v}\`; expected ${errorFormats.join(', ')}`);
+      o.errorFormat = v;
     } else if (a === '--color' || a.startsWith('--color=')) {
       const v = value('--color');
       if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UsageError(`unknown colour mode \`${v}\`; expected auto, always or never`);

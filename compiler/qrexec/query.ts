@@ -4,12 +4,10 @@
  * statements (QP3035), which are queries written into the policy.
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
-import type { PolicyGraph } from '../graph/policy-graph.js';
 import { substitute } from '../passes/names.js';
 import type { Program } from '../program.js';
 import type { Expect } from '../syntax/ast.js';
 import { evaluate } from './evaluate.js';
-import { completePolicy, systemInfo } from './lower.js';
 import type { Decision, QrexecRule, Request, SystemInfo } from './types.js';
 
 /** The complete policy of a checked program, ready to evaluate. */
@@ -19,9 +17,6 @@ export interface EvaluatedPolicy {
   readonly release: Program['settings']['qubes'];
 }
 
-export function policyOf(program: Program, graph: PolicyGraph, extra: readonly QrexecRule[] = []): EvaluatedPolicy {
-  return { rules: completePolicy(program, extra), info: systemInfo(graph), release: program.settings.qubes };
-}
 
 /** Parses `SERVICE[+ARG] SOURCE TARGET`; returns a message instead when the line is not one. */
 export function parseRequest(line: string, policy: EvaluatedPolicy): Request | string {
