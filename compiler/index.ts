@@ -12,8 +12,12 @@ import type { Program } from './program.js';
 import { SourceFile } from './source.js';
 import { parseFile } from './syntax/parse.js';
 import { format as print } from './syntax/print.js';
+import { compileChecked, type CompileResult } from './compile.js';
+import { targets as registry } from '../targets/index.js';
+import type { Artifact, Target } from '../targets/types.js';
+import type { PolicyModel } from './model.js';
 
-export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState };
+export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Target, PolicyModel };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
 
 /** What `check` found: sorted diagnostics, the sources read, and what the stages built. */
@@ -29,6 +33,19 @@ export function check(entry: string, opts: { host?: CompilerHost; until?: 'bind'
   try {
     const r = runPipeline(entry, opts.host ?? nodeHost, opts.until ?? 'all');
     return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: new Map() };
+  }
+}
+
+/**
+ * Checks the policy set and, when nothing is wrong, runs the targets (all,
+ * or those named and the ones they require): the artifacts and
+ * `manifest.json`, in path order. Writes nothing. Never throws.
+ */
+export function compile(entry: string, opts: { host?: CompilerHost; targets?: readonly string[]; registry?: readonly Target[] } = {}): CompileResult {
+  try {
+    return compileChecked(check(entry, opts.host ? { host: opts.host } : {}), entry, opts.registry ?? registry, opts.targets);
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
   }

@@ -25,6 +25,8 @@ import type { EvaluatedPolicy } from './qrexec/query.js';
 import { checkChannels } from './qrexec/check-channels.js';
 import { allocateSocks, emptyLock, lockText, parseLock, type Allocation, type Lock } from './passes/allocate-socks.js';
 import { SourceFile } from './source.js';
+import type { PolicyModel } from './model.js';
+import { lowerModel } from './passes/lower-model.js';
 import { parseFile } from './syntax/parse.js';
 
 /** The lock file beside a policy, as read and as it should now be. */
@@ -51,6 +53,8 @@ export interface StageResult {
   readonly lock?: LockState;
   /** The complete qrexec policy (ours and the stock files) and the system information, when binding succeeded. */
   readonly policy?: EvaluatedPolicy;
+  /** The model targets read: only when the policy has no error. */
+  readonly model?: PolicyModel;
 }
 
 /** The lock file of a policy: `POLICY.qpol.lock` beside it. */
@@ -136,7 +140,8 @@ export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | '
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
   const diagnostics = applyWaivers(program, [...load.items, ...bind.items, ...graphStage.items]);
-  return { diagnostics, sources: loaded.sources, program, graph, allocation, lock: lockState, policy };
+  const model = hasErrors(diagnostics) ? undefined : lowerModel(program, graph, policy, allocation, lock.qubes);
+  return { diagnostics, sources: loaded.sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
 }
 
 /**

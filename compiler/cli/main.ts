@@ -13,7 +13,12 @@ import { summaryLine } from '../diagnostics/render-text.js';
 import { decisionText, parseRequest, query, ruleText, ruleWhere } from '../qrexec/query.js';
 import type { QrexecRule } from '../qrexec/types.js';
 
-export const version = '0.1.0';
+import { version } from '../version.js';
+import { compile } from '../index.js';
+import { diffOutput, nodeOutputFs, writeOutput, type OutputFs } from './output.js';
+import type { CheckResult } from '../index.js';
+
+export { version };
 
 export interface CliIo {
   readonly stdout: (s: string) => void;
@@ -25,6 +30,8 @@ export interface CliIo {
   readonly host: CompilerHost;
   /** Replaces a file's contents atomically. */
   readonly writeFile: (path: string, text: string) => void;
+  /** The output directory of `compile`. */
+  readonly output: OutputFs;
 }
 
 const usage = `qpc ${version} — the Qubes-Whonix policy compiler
@@ -32,16 +39,22 @@ const usage = `qpc ${version} — the Qubes-Whonix policy compiler
 usage:
   qpc check FILE...            check policies (each FILE is the entry of a policy set);
                                allocates SOCKS ports and updates FILE.lock
+  qpc compile FILE -o DIR      check, then write every artifact into DIR (replaced as a whole,
+                               only when there is no error); --target LIST picks targets
+                               (qrexec, whonix, provision, xen); --check compares instead
   qpc fmt [--check] FILE...    format files in place (FILE - reads stdin, writes stdout)
   qpc query FILE REQUEST...     evaluate requests ('SERVICE[+ARG] SOURCE TARGET') against
                                the complete policy, stock files included, and name the
                                deciding rule; --requests FILE (or -) reads one per line
   qpc explain [QPnnnn]         explain a diagnostic code, or list all codes
+  qpc lsp                      run the language server on stdin/stdout (for editors)
 
 options:
   --error-format FORMAT        human (default), plain, json, gcc or sarif
   --deny-warnings              treat warnings as errors (exit 1)
   --frozen                     refuse to change a lock file (exit 1 if it would change)
+  -o, --output DIR             compile: the output directory
+  --target LIST                compile: comma-separated targets (default: all)
   --format human|json          output of query (default human)
   --requests FILE              query: read requests from FILE, one per line (- for stdin)
   --color auto|always|never    colour in human output (auto: only on a terminal)
@@ -62,6 +75,8 @@ interface Options {
   frozen: boolean;
   format: 'human' | 'json';
   requests?: string;
+  output?: string;
+  targets?: string[];
 }
 
 class UsageError extends Error {}
@@ -95,6 +110,8 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
       if (v !== 'human' && v !== 'json') throw new UsageError(`unknown format \`${v}\`; expected human or json`);
       o.format = v;
     } else if (a === '--requests' || a.startsWith('--requests=')) o.requests = value('--requests');
+    else if (a === '-o' || a === '--output' || a.startsWith('--output=')) o.output = value('--output');
+    else if (a === '--target' || a.startsWith('--target=')) o.targets = [...(o.targets ?? []), ...value('--target').split(',').map((x) => x.trim()).filter((x) => x !== '')];
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
     else if (o.command === undefined) o.command = a;
     else o.files.push(a);
@@ -103,7 +120,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
 }
 
 /** CLI findings that mean "would change" (exit 1), not a usage or I/O failure. */
-const DRIFT = new Set(['QP5004', 'QP5006']);
+const DRIFT = new Set(['QP5004', 'QP5006', 'QP5010']);
 
 /** The exit code for a set of diagnostics. */
 export function exitCode(ds: readonly Diagnostic[], denyWarnings: boolean): number {
@@ -124,6 +141,49 @@ function emit(io: CliIo, o: Options, ds: readonly Diagnostic[], sources: Readonl
   io.stderr(`${summaryLine(ds)}\n`);
 }
 
+/**
+ * Writes the lock file when the allocations changed and nothing is wrong;
+ * under `--frozen`, reports the change instead (QP5006).
+ */
+function settleLock(io: CliIo, o: Options, r: CheckResult): Diagnostic[] {
+  if (!r.lock?.changed || r.diagnostics.some((d) => d.severity === 'error')) return [];
+  if (o.frozen) return [diag('QP5006', undefined, { path: r.lock.path }, { help: 'run qpc without `--frozen`, review the change and commit the lock file' })];
+  if (o.command === 'compile' && o.check) return [];
+  try {
+    io.writeFile(r.lock.path, r.lock.text);
+    return [];
+  } catch (e) {
+    return [diag('QP5005', undefined, { path: r.lock.path, reason: ioReason(e) })];
+  }
+}
+
+function runCompile(io: CliIo, o: Options): number {
+  if (o.files.length !== 1) throw new UsageError('`qpc compile` needs exactly one FILE (the entry of the policy set)');
+  if (o.output === undefined) throw new UsageError('`qpc compile` needs an output directory: `-o DIR`');
+  const file = o.files[0];
+  const dir = o.output;
+  const r = compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}) });
+  const ds: Diagnostic[] = [...r.diagnostics];
+  if (r.artifacts) {
+    // The lock only changes with a compile whose artifacts are written (or, under --check, compared).
+    ds.push(...settleLock(io, o, r));
+    if (!ds.some((d) => d.severity === 'error')) {
+      if (o.check) {
+        for (const d of diffOutput(io.output, dir, r.artifacts)) ds.push(diag('QP5010', undefined, { path: d.path, change: d.change }, { help: 'run `qpc compile` without `--check` and review the difference' }));
+      } else {
+        try {
+          writeOutput(io.output, dir, r.artifacts);
+          if (o.errorFormat === 'human' || o.errorFormat === 'plain') io.stdout(`${file}: wrote ${r.artifacts.length} files to ${dir}\n`);
+        } catch (e) {
+          ds.push(diag('QP5009', undefined, { path: dir, reason: ioReason(e) }));
+        }
+      }
+    }
+  }
+  emit(io, o, ds, r.sources);
+  return exitCode(ds, o.denyWarnings);
+}
+
 function runCheck(io: CliIo, o: Options): number {
   if (o.files.length === 0) throw new UsageError('`qpc check` needs at least one FILE');
   const all: Diagnostic[] = [];
@@ -132,17 +192,7 @@ function runCheck(io: CliIo, o: Options): number {
   for (const f of o.files) {
     const r = check(f, { host: io.host });
     for (const [k, v] of r.sources) sources.set(k, v);
-    const ds = [...r.diagnostics];
-    if (r.lock?.changed && !ds.some((d) => d.severity === 'error')) {
-      if (o.frozen) ds.push(diag('QP5006', undefined, { path: r.lock.path }, { help: 'run `qpc check` without `--frozen`, review the change and commit the lock file' }));
-      else {
-        try {
-          io.writeFile(r.lock.path, r.lock.text);
-        } catch (e) {
-          ds.push(diag('QP5005', undefined, { path: r.lock.path, reason: ioReason(e) }));
-        }
-      }
-    }
+    const ds = [...r.diagnostics, ...settleLock(io, o, r)];
     for (const d of ds) {
       const key = JSON.stringify([d.code, d.span?.file, d.span?.start, d.message]);
       if (seen.has(key)) continue;
@@ -287,16 +337,23 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     switch (o.command) {
       case 'check':
         return runCheck(io, o);
+      case 'compile':
+        return runCompile(io, o);
       case 'fmt':
         return runFmt(io, o);
       case 'explain':
         return runExplain(io, o);
       case 'query':
         return runQuery(io, o);
+      case 'lsp':
+        // The language server speaks LSP on stdin/stdout until the client exits; loaded only here,
+        // so the other commands do not pay for its libraries.
+        void import('../lsp/server.js').then((m) => m.startServer(process.stdin, process.stdout));
+        return 0;
       case undefined:
         throw new UsageError('no command given; try `qpc --help`');
       default:
-        throw new UsageError(`unknown command \`${o.command}\`; expected check, fmt, query or explain`);
+        throw new UsageError(`unknown command \`${o.command}\`; expected check, compile, fmt, query, explain or lsp`);
     }
   } catch (e) {
     const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
@@ -317,6 +374,7 @@ export function processIo(): CliIo {
     stdin: () => readFileSync(0, 'utf8'),
     isTTY: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
     host: nodeHost,
+    output: nodeOutputFs,
     writeFile: (p, text) => {
       const tmp = `${p}.qpc-tmp-${process.pid}`;
       writeFileSync(tmp, text);

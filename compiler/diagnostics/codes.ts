@@ -595,6 +595,28 @@ export const codes = {
       prefer: 'deny qubes.Filecopy from anon-chat to work-email\nexpect qubes.Filecopy from anon-chat to work-email: deny',
     },
   },
+  QP4001: {
+    slug: 'target-unsupported',
+    severity: 'error',
+    template: 'the `{target}` target cannot express {what}',
+    summary: 'The policy uses something a selected target cannot write faithfully.',
+    explanation: {
+      rationale:
+        'Each target (qrexec, provision, xen, whonix) declares what of the model it can express, and refuses the rest before it writes anything: an artifact that silently drops a setting would deploy something other than what the policy says. The finding points at the line that asked for it. Change the policy, or leave the target out with `--target`.',
+    },
+  },
+  QP4002: {
+    slug: 'target-unsafe-value',
+    severity: 'error',
+    template: '{what} `{value}` cannot be written safely into {artifact}',
+    summary: 'A value contains characters that the target format cannot carry without changing its meaning.',
+    explanation: {
+      rationale:
+        'Every name and value is checked before it is emitted, so that no input can add a line to a policy file, a word to a shell command or a key to a configuration. A value with a quote, a newline, a control character or a character the format reserves is refused at the line that wrote it.',
+      avoid: 'feature vm-config.note "two\\nlines"',
+      prefer: 'feature vm-config.note "one line"',
+    },
+  },
   QP5001: {
     slug: 'cannot-read',
     severity: 'error',
@@ -655,6 +677,26 @@ export const codes = {
     template: 'cannot query `{request}`: {reason}',
     summary: '`qpc query` was given a request it cannot read.',
     explanation: { rationale: 'A request is `SERVICE[+ARG] SOURCE TARGET`: a qrexec service with an optional argument, a qube of the policy as source, and a qube, `@default`, `@adminvm`, `@dispvm` or `@dispvm:Q` as target. Exit code 2.' },
+  },
+  QP5009: {
+    slug: 'cannot-write-output',
+    severity: 'error',
+    template: 'cannot write the output directory `{path}`: {reason}',
+    summary: '`qpc compile` could not write its artifacts; the previous output is left as it was.',
+    explanation: {
+      rationale:
+        'qpc builds the new output beside the old one and swaps them with renames only when every file is written, so a failed or interrupted compile leaves the previous complete set in place. Check the directory\'s permissions and free space. Exit code 2.',
+    },
+  },
+  QP5010: {
+    slug: 'output-out-of-date',
+    severity: 'error',
+    template: '`{path}` {change}',
+    summary: 'Under `--check`, the output directory differs from what `qpc compile` would write.',
+    explanation: {
+      rationale:
+        '`qpc compile --check` writes nothing and compares: it reports every artifact that is missing, different or not qpc\'s, so CI can refuse a policy change whose artifacts were not rebuilt, or a deployed set that was edited by hand. Run `qpc compile` without `--check` and review the difference. Exit code 1.',
+    },
   },
   QP9001: {
     slug: 'internal-error',

@@ -21,6 +21,8 @@ const PRESET_FLAGS = new Set(['dest-addr', 'dest-port']);
 /** Ports Whonix leaves unbound below 9230, in order of preference. */
 const FREE_LOW_PORTS = [9112, 9113, 9116, 9119, 9120, 9121];
 const FIRST_HIGH_PORT = 9230;
+/** The largest qid whose address `10.137.x.y` Qubes can form (`vmid_to_ipv4`, reference xen.md §1.2). */
+export const MAX_QID = 254 * 254 - 1;
 
 export interface SocksAssignment {
   readonly qube: string;
@@ -45,13 +47,15 @@ export interface Allocation {
   readonly listeners: readonly ExtraListener[];
 }
 
-/** The lock file's content: `qube/app` → port, and the extra listeners per gateway. */
+/** The lock file's content: `qube/app` → port, the extra listeners per gateway, and each qube's number. */
 export interface Lock {
   readonly apps: Readonly<Record<string, number>>;
   readonly listeners: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  /** qube → qid (the base of its address); older lock files have none. */
+  readonly qubes: Readonly<Record<string, number>>;
 }
 
-export const emptyLock: Lock = { apps: {}, listeners: {} };
+export const emptyLock: Lock = { apps: {}, listeners: {}, qubes: {} };
 
 interface PortEntry {
   readonly kind: string;
@@ -91,7 +95,8 @@ export function lockText(lock: Lock): string {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([g, ports]) => [g, Object.fromEntries(Object.entries(ports).sort(([a], [b]) => Number(a) - Number(b)))]),
   );
-  return JSON.stringify({ version: 1, apps, listeners }, null, 2) + '\n';
+  const qubes = Object.fromEntries(Object.entries(lock.qubes).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return JSON.stringify({ version: 1, apps, listeners, qubes }, null, 2) + '\n';
 }
 
 /** Parses a lock file; returns an error message instead when it is not one. */
@@ -102,7 +107,7 @@ export function parseLock(text: string): Lock | string {
   } catch (e) {
     return `not JSON (${(e as Error).message})`;
   }
-  const o = v as { version?: unknown; apps?: unknown; listeners?: unknown };
+  const o = v as { version?: unknown; apps?: unknown; listeners?: unknown; qubes?: unknown };
   if (typeof o !== 'object' || o === null || o.version !== 1) return 'not a version 1 qpc lock file';
   const isPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536;
   if (typeof o.apps !== 'object' || o.apps === null || !Object.values(o.apps).every(isPort)) return '`apps` must map `qube/app` to a port';
@@ -113,7 +118,9 @@ export function parseLock(text: string): Lock | string {
       if (!isPort(Number(p)) || !Array.isArray(flags) || !flags.every((f) => typeof f === 'string')) return '`listeners` must map ports to lists of isolation flags';
     }
   }
-  return { apps: o.apps as Record<string, number>, listeners: o.listeners as Record<string, Record<string, string[]>> };
+  const isQid = (q: unknown): q is number => typeof q === 'number' && Number.isInteger(q) && q >= 0 && q <= MAX_QID;
+  if (o.qubes !== undefined && (typeof o.qubes !== 'object' || o.qubes === null || !Object.values(o.qubes).every(isQid))) return `\`qubes\` must map qube names to numbers from 0 to ${MAX_QID}`;
+  return { apps: o.apps as Record<string, number>, listeners: o.listeners as Record<string, Record<string, string[]>>, qubes: (o.qubes ?? {}) as Record<string, number> };
 }
 
 interface Pending {
@@ -269,5 +276,37 @@ export function allocateSocks(g: PolicyGraph, previous: Lock, ctx: Reporter): { 
   }
   assignments.sort((a, b) => (a.qube < b.qube ? -1 : a.qube > b.qube ? 1 : a.app < b.app ? -1 : a.app > b.app ? 1 : 0));
   extraList.sort((a, b) => (a.gateway < b.gateway ? -1 : a.gateway > b.gateway ? 1 : a.port - b.port));
-  return { allocation: { apps: assignments, listeners: extraList }, lock: { apps, listeners } };
+  return { allocation: { apps: assignments, listeners: extraList }, lock: { apps, listeners, qubes: allocateQids(g, previous.qubes) } };
+}
+
+/**
+ * Stable qube numbers (the base of each qube's address, reference xen.md
+ * §1.2): dom0 is 0; a qube keeps the number the lock gives it; new qubes take
+ * the lowest free numbers in name order, so adding or removing one qube never
+ * renumbers another.
+ */
+export function allocateQids(g: PolicyGraph, previous: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  const taken = new Set<number>([0]);
+  const names = g.allFacts().map((f) => f.decl.name).sort();
+  const fresh: string[] = [];
+  for (const name of names) {
+    const d = g.facts(name)!.decl;
+    if (d.form === 'adminvm') {
+      out[name] = 0;
+      continue;
+    }
+    const q = previous[name];
+    if (q !== undefined && q > 0 && !taken.has(q)) {
+      out[name] = q;
+      taken.add(q);
+    } else fresh.push(name);
+  }
+  let next = 1;
+  for (const name of fresh) {
+    while (taken.has(next)) next++;
+    out[name] = next;
+    taken.add(next);
+  }
+  return out;
 }

@@ -7,7 +7,7 @@
  * rules (indexed by service) decides every target class at once, in first-
  * match order. `@default` and `@dispvm` requests go through the evaluator.
  */
-import { evaluateIndexed, indexRules } from './evaluate.js';
+import { evaluateOrdered, type AskLister } from './evaluate.js';
 import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
 
 /**
@@ -38,6 +38,18 @@ export interface ChannelQuery {
   readonly relevant: (source: string, target: string) => boolean;
   /** Analyse only these services (default: every service the rules name, and any other). */
   readonly services?: ReadonlySet<string>;
+  /**
+   * The qubes that can be relevant targets for calls from any of these
+   * interchangeable sources (a superset of every `t` with `relevant(s, t)`);
+   * undefined: any qube. Lets the analysis skip what cannot matter.
+   */
+  readonly focus?: (sources: readonly string[]) => ReadonlySet<string> | undefined;
+  /**
+   * Qubes with the same key are interchangeable to the caller (`relevant`
+   * treats them alike): a channel then lists one source and one target per
+   * key instead of all of them. Undefined: every qube is its own key.
+   */
+  readonly key?: (qube: string) => string;
 }
 
 /** An argument no rule names; stands for all of them when `+` (the empty argument) is named. */
@@ -115,9 +127,26 @@ function servicesOf(rules: readonly QrexecRule[], extra: readonly string[]): Map
   return new Map([...out].map(([s, a]) => [s, [...a].sort()]));
 }
 
-/** Every allowed or asked call between relevant qubes, found class by class. */
+/** Classes a column token names: `all`, or a list (possibly empty). */
+type ClassSet = 'all' | readonly number[];
+
+const NONE: readonly number[] = [];
+
+/**
+ * Every allowed or asked call between relevant qubes, found class by class.
+ *
+ * For one service, argument and source class, the rules whose service,
+ * argument and source match (found through an index by source token) are
+ * read once, in order, to decide every target class; the same rules, read as
+ * Qubes reads them for an ask dialog, give the class's ask list once. Only
+ * the target classes in the source's focus (the qubes that can be relevant
+ * to it) are looked at. `@default` and `@dispvm` requests go through the
+ * evaluator over the same rules, with the ask list supplied.
+ */
 export function findChannels(q: ChannelQuery, extraServices: readonly string[] = []): Channel[] {
   const { rules, info } = q;
+  const keyOf = q.key;
+  const r42 = q.release === '4.2';
   const byService = new Map<string, number[]>();
   const wildcard: number[] = [];
   rules.forEach((r, i) => {
@@ -129,8 +158,6 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     }
   });
   const out: Channel[] = [];
-  const index = indexRules(rules);
-  const evaluate = (request: { service: string; argument: string; source: string; target: string }) => evaluateIndexed(index, info, request, q.release);
   for (const [service, args] of servicesOf(rules, extraServices)) {
     if (q.services && !q.services.has(service)) continue;
     const own = byService.get(service) ?? [];
@@ -138,96 +165,283 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     // Classes per service: a qube named only by rules of other services is
     // interchangeable with its peers here (one service's requests read only its rules).
     const classes = qubeClasses(merged.map((i) => rules[i]), info);
+    const n = classes.length;
     const classOfName = new Map<string, number>();
     const byTag = new Map<string, number[]>();
     const byType = new Map<string, number[]>();
+    const dispvmTemplates: number[] = [];
     classes.forEach((k, i) => {
       k.members.forEach((m) => classOfName.set(m, i));
       for (const tag of k.info.tags) byTag.set(tag, [...(byTag.get(tag) ?? []), i]);
       byType.set(k.info.type, [...(byType.get(k.info.type) ?? []), i]);
+      if (k.info.templateForDispvms) dispvmTemplates.push(i);
     });
-    const decidedBy = new Int32Array(classes.length);
+    /** The classes a source column, or a target column for a request naming a qube, matches. */
+    const classesOf = (t: string): ClassSet => {
+      if (t === '*' || t === '@anyvm') return 'all';
+      if (!t.startsWith('@')) {
+        const d = classOfName.get(t);
+        return d === undefined ? NONE : [d];
+      }
+      if (t.startsWith('@tag:')) return byTag.get(t.slice(5)) ?? NONE;
+      if (t.startsWith('@type:')) return byType.get(t.slice(6)) ?? NONE;
+      return NONE;
+    };
+    const nonEmpty = (x: ClassSet) => x === 'all' ? n > 0 : x.length > 0;
     // No channel without an allow or ask rule whose source is one of the qubes.
     // (A rule that can only reach dom0 opens nothing: calls to dom0 are Qubes' own.)
     const toDom0 = (t: string) => t === 'dom0' || t === '@adminvm';
-    const opens = merged.some((i) => rules[i].action !== 'deny' && !toDom0(rules[i].redirect ?? rules[i].target) && classes.some((k) => columnMatches(rules[i].source, k.info)));
-    if (!opens) continue;
+    if (!merged.some((i) => rules[i].action !== 'deny' && !toDom0(rules[i].redirect ?? rules[i].target) && nonEmpty(classesOf(rules[i].source)))) continue;
+
+    // The rules whose source matches a class, by source token.
+    const anySource: number[] = [];
+    const bySourceName = new Map<string, number[]>();
+    const bySourceTag = new Map<string, number[]>();
+    const bySourceType = new Map<string, number[]>();
+    const push = (m: Map<string, number[]>, k: string, i: number) => {
+      const l = m.get(k);
+      if (l) l.push(i);
+      else m.set(k, [i]);
+    };
+    for (const i of merged) {
+      const t = rules[i].source;
+      if (t === '*' || t === '@anyvm') anySource.push(i);
+      else if (!t.startsWith('@')) push(bySourceName, t, i);
+      else if (t.startsWith('@tag:')) push(bySourceTag, t.slice(5), i);
+      else if (t.startsWith('@type:')) push(bySourceType, t.slice(6), i);
+      // Other tokens (`@adminvm`, `dom0`, `@dispvm…`) match no qube of a class.
+    }
+    const matching = (c: number): number[] => {
+      const rep = classes[c].info;
+      const lists = [anySource, bySourceName.get(rep.name), bySourceType.get(rep.type), ...rep.tags.map((tag) => bySourceTag.get(tag))].filter((l): l is number[] => l !== undefined && l.length > 0);
+      if (lists.length === 1) return lists[0];
+      return [...new Set(lists.flat())].sort((a, b) => a - b);
+    };
+
+    // Focus: the target classes that can matter to a source class.
+    const focusOf = (c: number): readonly number[] | undefined => {
+      const f = q.focus?.(classes[c].members);
+      if (f === undefined) return undefined;
+      const set = new Set<number>();
+      for (const name of f) {
+        const d = classOfName.get(name);
+        if (d !== undefined) set.add(d);
+      }
+      return [...set].sort((a, b) => a - b);
+    };
+
     // Arguments: `+` stands for every argument no rule names (or, when a rule names `+`
     // itself, ANY_ARGUMENT does); a named argument can only change what happens to
     // the source classes one of its own rules matches, so only those are evaluated.
-    const runs: { argument: string; sources: (c: number) => boolean }[] = [{ argument: '+', sources: () => true }];
-    if (args.includes('+') && merged.some((i) => rules[i].argument === '+')) runs.push({ argument: ANY_ARGUMENT, sources: () => true });
+    const runs: { argument: string; sources?: ReadonlySet<number> }[] = [{ argument: '+' }];
+    if (args.includes('+') && merged.some((i) => rules[i].argument === '+')) runs.push({ argument: ANY_ARGUMENT });
     for (const a of args) {
       if (a === '+') continue;
-      const own = merged.filter((i) => rules[i].argument === a);
-      runs.push({ argument: a, sources: (c) => own.some((i) => columnMatches(rules[i].source, classes[c].info)) });
+      const set = new Set<number>();
+      for (const i of merged) {
+        if (rules[i].argument !== a) continue;
+        const cs = classesOf(rules[i].source);
+        if (cs === 'all') for (let c = 0; c < n; c++) set.add(c);
+        else for (const c of cs) set.add(c);
+      }
+      runs.push({ argument: a, sources: set });
     }
+
+    const decidedBy = new Int32Array(n);
+    const inFocus = new Uint8Array(n);
+    const listed = new Int8Array(n);
+    const listedDisposable = new Int8Array(n);
+    const matchCache = new Map<number, number[]>();
+    const focusCache = new Map<number, readonly number[] | undefined>();
     for (const { argument, sources } of runs) {
-      const candidates = merged.filter((i) => argumentMatches(rules[i].argument, argument));
-      for (let c = 0; c < classes.length; c++) {
-        if (!sources(c)) continue;
-        const src = classes[c].info;
-        decidedBy.fill(-1);
-        let remaining = classes.length - (classes[c].members.length < 2 ? 1 : 0);
-        if (classes[c].members.length < 2) decidedBy[c] = -2; // the only member would be a loopback
-        for (const i of candidates) {
-          if (remaining === 0) break;
-          const r = rules[i];
-          if (!columnMatches(r.source, src)) continue;
-          // The target column decides a known set of classes: one by name, those of a tag or type, or all.
-          const t = r.target;
-          const decide = (d: number) => {
-            if (decidedBy[d] === -1) {
-              decidedBy[d] = i;
-              remaining--;
-            }
-          };
-          if (t === '*' || t === '@anyvm') for (let d = 0; d < classes.length; d++) decide(d);
-          else if (!t.startsWith('@')) {
-            const d = classOfName.get(t);
-            if (d !== undefined) decide(d);
-          } else if (t.startsWith('@tag:')) for (const d of byTag.get(t.slice(5)) ?? []) decide(d);
-          else if (t.startsWith('@type:')) for (const d of byType.get(t.slice(6)) ?? []) decide(d);
-        }
+      for (let c = 0; c < n; c++) {
+        if (sources && !sources.has(c)) continue;
+        let m = matchCache.get(c);
+        if (!m) matchCache.set(c, (m = matching(c)));
+        const order = m.filter((i) => argumentMatches(rules[i].argument, argument));
+        if (order.length === 0) continue; // no rule matches: every request is denied
+        if (!focusCache.has(c)) focusCache.set(c, focusOf(c));
+        const focus = focusCache.get(c);
+        if (focus !== undefined && focus.length === 0) continue;
         const members = classes[c].members;
         const rep = members[0];
+        const src = classes[c].info;
+        inFocus.fill(focus === undefined ? 1 : 0);
+        if (focus !== undefined) for (const d of focus) inFocus[d] = 1;
+
+        // Named requests: the first rule whose target column matches decides each target class.
+        // Every class is decided, not only those in focus: a request to a qube that does not
+        // matter can still open a dialog that lists one that does, or be redirected to it.
+        decidedBy.fill(-1);
+        let remaining = n;
+        if (members.length < 2) {
+          decidedBy[c] = -2; // the only member would be a loopback
+          remaining--;
+        }
+        for (const i of order) {
+          if (remaining === 0) break;
+          const cs = classesOf(rules[i].target);
+          if (cs === 'all') {
+            for (let d = 0; d < n; d++) {
+              if (decidedBy[d] === -1) {
+                decidedBy[d] = i;
+                remaining--;
+              }
+            }
+          } else {
+            for (const d of cs) {
+              if (decidedBy[d] === -1) {
+                decidedBy[d] = i;
+                remaining--;
+              }
+            }
+          }
+        }
+
+        // The ask list as Qubes builds it (collect_targets_for_ask), restricted to the focus:
+        // the first rule (in file order) whose target (allow/ask: its `target=`) expands to a
+        // qube decides whether the dialog lists it. Built on first use.
+        let askList: string[] | undefined;
+        let exact = false;
+        const buildAskList = (): void => {
+          listed.fill(0);
+          listedDisposable.fill(0);
+          let dispvm = 0;
+          const mark = (arr: Int8Array, d: number, v: number) => {
+            if (arr[d] === 0 && inFocus[d]) arr[d] = v;
+          };
+          for (const i of order) {
+            const r = rules[i];
+            const v = r.action === 'deny' ? 2 : 1;
+            const tok = r.action !== 'deny' && r.redirect !== undefined ? r.redirect : r.target;
+            if (tok === '*' || tok === '@anyvm') {
+              const all = (d: number) => {
+                mark(listed, d, v);
+                if (classes[d].info.templateForDispvms) mark(listedDisposable, d, v);
+              };
+              if (focus === undefined) for (let d = 0; d < n; d++) all(d);
+              else for (const d of focus) all(d);
+              if (dispvm === 0) dispvm = v;
+            } else if (tok === '@dispvm') {
+              if (dispvm === 0) dispvm = v;
+            } else if (tok.startsWith('@dispvm:@tag:')) {
+              const tag = tok.slice(13);
+              for (const d of dispvmTemplates) if (classes[d].info.tags.includes(tag)) mark(listedDisposable, d, v);
+            } else if (tok.startsWith('@dispvm:')) {
+              const name = tok.slice(8);
+              if (name.startsWith('@')) continue;
+              const dom = info.domains.get(name);
+              if (dom === undefined) {
+                exact = true; // Qubes fails on it (`DispVMTemplate.expand`): let the evaluator say how
+                return;
+              }
+              const d = classOfName.get(name);
+              if (d !== undefined && dom.templateForDispvms) mark(listedDisposable, d, v);
+            } else if (tok.startsWith('@tag:') || tok.startsWith('@type:') || !tok.startsWith('@')) {
+              const cs = classesOf(tok);
+              if (cs !== 'all') for (const d of cs) mark(listed, d, v);
+            }
+            // `@adminvm`, `dom0` and `@default` list no qube of a class.
+          }
+          const list: string[] = [];
+          // With interchangeable qubes (`key`), two of a key are enough: one stays when the
+          // caller is the other. Not with `autostart=no`, which tells running qubes apart.
+          const perKey = keyOf && !order.some((i) => rules[i].autostart === false) ? new Map<string, number>() : undefined;
+          const take = (x: string): boolean => {
+            if (!perKey) return true;
+            const k = keyOf!(x);
+            const seen = perKey.get(k) ?? 0;
+            if (seen >= 2) return false;
+            perKey.set(k, seen + 1);
+            return true;
+          };
+          const visit = (d: number) => {
+            if (listed[d] === 1) for (const x of classes[d].members) if (x !== rep && take(x)) list.push(x);
+            if (listedDisposable[d] === 1) for (const x of classes[d].members) list.push(`@dispvm:${x}`);
+          };
+          if (focus === undefined) for (let d = 0; d < n; d++) visit(d);
+          else for (const d of focus) visit(d);
+          if (dispvm === 1 && src.defaultDispvm !== null) {
+            // R4.3+ fails on a default_dispvm that names no qube: let the evaluator say how.
+            if (!r42 && !info.domains.has(src.defaultDispvm)) {
+              exact = true;
+              return;
+            }
+            const dd = `@dispvm:${src.defaultDispvm}`;
+            if (!list.includes(dd)) list.push(dd);
+          }
+          // Sorted once here; the evaluator's own sort of each copy then finds it in order.
+          askList = list.sort();
+        };
+        const lister: AskLister = (rule) => {
+          // R4.2 denies an ask whose default target is not offered: that needs the whole list.
+          if (r42 && rule.defaultTarget !== undefined) return undefined;
+          if (askList === undefined && !exact) buildAskList();
+          return exact ? undefined : [...askList!];
+        };
+        const evaluate = (target: string) => evaluateOrdered(rules, order, info, { service, argument, source: rep, target }, q.release, lister);
+
         /** Emits, per source member, the listed targets it may reach; members with equal lists share a channel. */
-        const emit = (listed: readonly string[], requested: string, action: 'allow' | 'ask', rule: number, disposable: boolean) => {
+        const emit = (listedTargets: readonly string[], requested: string, action: 'allow' | 'ask', rule: number, disposable: boolean) => {
           // The list was computed for the representative, which qrexec leaves out of its own
           // list; the other members are interchangeable with it, so they list it too.
-          const withRep = !disposable && listed.some((t) => t !== rep && classOfName.get(t) === c) ? [...listed, rep] : listed;
+          const withRep = !disposable && listedTargets.some((t) => t !== rep && classOfName.get(t) === c) ? [...listedTargets, rep] : listedTargets;
           const groups = new Map<string, { sources: string[]; targets: string[] }>();
-          for (const m of members) {
-            const targets = withRep.filter((t) => t !== m && q.relevant(m, t));
+          const seenSources = keyOf ? new Set<string>() : undefined;
+          for (const mem of members) {
+            if (seenSources) {
+              const k = keyOf!(mem);
+              if (seenSources.has(k)) continue;
+              seenSources.add(k);
+            }
+            let targets: string[];
+            if (keyOf) {
+              const seen = new Set<string>();
+              targets = [];
+              for (const t of withRep) {
+                if (t === mem) continue;
+                const k = keyOf(t);
+                if (seen.has(k) || !q.relevant(mem, t)) continue;
+                seen.add(k);
+                targets.push(t);
+              }
+            } else targets = withRep.filter((t) => t !== mem && q.relevant(mem, t));
             if (targets.length === 0) continue;
             const key = targets.join(' ');
             const g = groups.get(key);
-            if (g) g.sources.push(m);
-            else groups.set(key, { sources: [m], targets });
+            if (g) g.sources.push(mem);
+            else groups.set(key, { sources: [mem], targets });
           }
           for (const g of groups.values()) out.push({ service, argument, sources: g.sources, targets: g.targets, requested, action, rule, ...(disposable ? { disposable: true } : {}) });
         };
-        const askCache = new Map<number, { named: string[]; disposables: string[] }>();
-        const split = (listed: readonly string[]) => ({
-          named: listed.filter((t) => !t.startsWith('@') && info.domains.has(t)),
-          disposables: listed.filter((t) => t.startsWith('@dispvm:') && info.domains.get(t.slice(8))?.templateForDispvms === true).map((t) => t.slice(8)),
+        const split = (targets: readonly string[]) => ({
+          named: targets.filter((t) => !t.startsWith('@') && info.domains.has(t)),
+          disposables: targets.filter((t) => t.startsWith('@dispvm:') && info.domains.get(t.slice(8))?.templateForDispvms === true).map((t) => t.slice(8)),
         });
-        for (let d = 0; d < classes.length; d++) {
+        /** Rules whose outcome does not depend on the requested qube (a dialog, a redirect), done once per source class. */
+        const once = new Set<number>();
+        for (let d = 0; d < n; d++) {
           const i = decidedBy[d];
           if (i < 0) continue;
           const r = rules[i];
           if (r.action === 'deny') continue;
+          // A plain allow reaches the requested qube only: nothing to see outside the focus.
+          if (r.action === 'allow' && r.redirect === undefined && !inFocus[d]) continue;
           const requested = d === c ? members[1] : classes[d].members[0];
           if (r.action === 'ask') {
-            // The dialog offers more than the requested qube: ask the evaluator once per rule.
-            // The list depends only on the rule, so each rule's dialog is counted once per source class.
-            if (askCache.has(i)) continue;
-            const decision = evaluate({ service, argument, source: rep, target: requested });
+            // The dialog offers more than the requested qube; its list depends only on the
+            // rule, so each rule's dialog is counted once per source class.
+            if (once.has(i)) continue;
+            once.add(i);
+            const decision = evaluate(requested);
             const lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
-            askCache.set(i, lists);
             if (lists.named.length) emit(lists.named, requested, 'ask', i, false);
             if (lists.disposables.length) emit(lists.disposables, requested, 'ask', i, true);
             continue;
+          }
+          if (r.redirect !== undefined) {
+            if (once.has(i)) continue;
+            once.add(i);
           }
           const resolved = resolveAllow(r, requested, src, info);
           if (resolved === undefined) continue;
@@ -236,7 +450,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         }
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {
-          const decision = evaluate({ service, argument, source: rep, target: requested });
+          const decision = evaluate(requested);
           if (decision.action === 'deny' || decision.rule === undefined) continue;
           const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
           if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);

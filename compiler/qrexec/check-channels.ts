@@ -154,7 +154,6 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
       : diag('QP3030', at, { service: c.service, verb, source: who(cx, s), target: who(cx, t) }, {
           related,
           help: ours ? 'remove the rule, or say why the channel is wanted with `because "…"`' : 'this channel comes from a rule qpc did not write; a rule of yours before it can deny it',
-          ...(c.targets.length > 1 || c.sources.length > 1 ? { notes: [`${c.sources.length} source and ${c.targets.length} target qube(s) alike`] } : {}),
           subject: s,
         });
     if (ours && r.origin.because !== undefined) ctx.report({ ...d, severity: 'warning', waivedBecause: r.origin.because });
@@ -188,6 +187,12 @@ function torSource(cx: Context, source: string): boolean {
 function columnSet(token: string, info: SystemInfo, column: 'source' | 'target'): Set<string> | 'all' {
   if (token === '*') return 'all';
   const out = new Set<string>();
+  // A qube's name matches that qube only (dom0's aliases go the general way).
+  if (!token.startsWith('@') && token !== 'dom0') {
+    const d = info.domains.get(token);
+    if (d !== undefined && columnMatches(token, d)) out.add(token);
+    return out;
+  }
   for (const d of info.domains.values()) if (columnMatches(token, d)) out.add(d.name);
   if (column === 'target') {
     if (token === '@anyvm') ['@default', '@dispvm', '@dispvm:*'].forEach((x) => out.add(x));
@@ -215,8 +220,18 @@ function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
  * "Every request" is judged over the declared qubes.
  */
 function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter): void {
-  const sets = rules.map((r) => ({ src: columnSet(r.source, cx.info, 'source'), tgt: columnSet(r.target, cx.info, 'target') }));
-  const broad: number[] = [];
+  const memo = new Map<string, Set<string> | 'all'>();
+  const set = (token: string, column: 'source' | 'target') => {
+    const key = `${column}|${token}`;
+    let v = memo.get(key);
+    if (v === undefined) memo.set(key, (v = columnSet(token, cx.info, column)));
+    return v;
+  };
+  const sets = rules.map((r) => ({ src: set(r.source, 'source'), tgt: set(r.target, 'target') }));
+  // Earlier rules that match more than one exact request, indexed by the qubes their source
+  // matches: a rule can only be covered by one whose source includes its own first qube.
+  const broadBySource = new Map<string, number[]>();
+  const broadAnySource: number[] = [];
   const exact = new Map<string, number>();
   /** Stock rules each of our rules makes unreachable. */
   const victims = new Map<number, number[]>();
@@ -229,17 +244,23 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
     const e = exact.get(key);
     if (e !== undefined) by = e;
     else {
-      for (const i of broad) {
-        const p = rules[i];
-        if (p.service !== '*' && p.service !== r.service) continue;
-        if (p.argument !== '*' && p.argument !== r.argument) continue;
-        const own = sets[j].src;
-        const tgt = sets[j].tgt;
-        // A rule that matches no declared qube is inapplicable here, not shadowed.
-        const empty = (own !== 'all' && own.size === 0) || (tgt !== 'all' && tgt.size === 0);
-        if (!empty && covers(sets[i].src, own) && covers(sets[i].tgt, sets[j].tgt)) {
-          by = i;
-          break;
+      const own = sets[j].src;
+      const tgt = sets[j].tgt;
+      // A rule that matches no declared qube is inapplicable here, not shadowed.
+      const empty = (own !== 'all' && own.size === 0) || (tgt !== 'all' && tgt.size === 0);
+      if (!empty) {
+        const a = own === 'all' ? [] : (broadBySource.get(own.values().next().value as string) ?? []);
+        const b = broadAnySource;
+        // Both lists ascend: walk them merged, so the first cover found is the earliest rule.
+        for (let x = 0, y = 0; x < a.length || y < b.length; ) {
+          const i = y >= b.length || (x < a.length && a[x] < b[y]) ? a[x++] : b[y++];
+          const p = rules[i];
+          if (p.service !== '*' && p.service !== r.service) continue;
+          if (p.argument !== '*' && p.argument !== r.argument) continue;
+          if (covers(sets[i].src, own) && covers(sets[i].tgt, tgt)) {
+            by = i;
+            break;
+          }
         }
       }
     }
@@ -255,7 +276,16 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
     }
     if (!exact.has(key)) exact.set(key, j);
     const plain = (t: string) => !t.startsWith('@') && t !== '*' && cx.program.decls.get(t)?.form !== 'identity';
-    if (!(plain(r.source) && plain(r.target))) broad.push(j);
+    if (!(plain(r.source) && plain(r.target))) {
+      const src = sets[j].src;
+      if (src === 'all') broadAnySource.push(j);
+      else
+        for (const q of src) {
+          const l = broadBySource.get(q);
+          if (l) l.push(j);
+          else broadBySource.set(q, [j]);
+        }
+    }
   }
   for (const [by, list] of victims) {
     const p = rules[by];
@@ -327,13 +357,34 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   };
   // Only services a stock rule allows or asks for can have stock channels to close.
   const stockServices = new Set(base.filter((r) => r.origin.stock && r.action !== 'deny').map((r) => r.service));
+  // The targets that can matter to a source outside every Tor identity: the qubes of Tor
+  // identities, and the other side of each `require` it is on.
+  const sideMembers = new Map<number, string[]>();
+  for (const [q, ks] of sides) for (const k of ks) sideMembers.set(k, [...(sideMembers.get(k) ?? []), q]);
+  const focusCache = new Map<string, ReadonlySet<string>>();
+  const focus = (withRequires: boolean) => (sources: readonly string[]): ReadonlySet<string> | undefined => {
+    if (sources.some((m) => cx.torQube.has(m))) return undefined;
+    const ks = withRequires ? [...new Set(sources.flatMap((m) => sides.get(m) ?? []))].sort((a, b) => a - b) : [];
+    if (ks.length === 0) return cx.torQube;
+    const key = ks.join(' ');
+    let set = focusCache.get(key);
+    if (!set) {
+      const s = new Set(cx.torQube);
+      for (const k of ks) for (const q of sideMembers.get(k ^ 1) ?? []) s.add(q);
+      focusCache.set(key, (set = s));
+    }
+    return set;
+  };
+  // Channels are reported per pair of identities (and per qube a `require` names on its own).
+  const named = new Set(requirePairs.flat());
+  const key = (q: string) => (named.has(q) ? q : (cx.identityOf(q) ?? q));
   const first = program.decls.size > 0 && [...program.decls.values()].some((d) => d.form === 'identity' && cx.isTorIdentity(d.name))
-    ? findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t), services: stockServices })
+    ? findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t), services: stockServices, focus: focus(false), key })
     : [];
   const generated = closingRules(cx, base, first);
   const rules = insertRules(base, generated);
   const policy: EvaluatedPolicy = { rules, info, release };
-  const channels = findChannels({ rules, info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t) });
+  const channels = findChannels({ rules, info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });
   reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);
   reportDanger(cx, rules, ctx);
   reportShadowed(cx, rules, ctx);

@@ -301,6 +301,23 @@ export function evaluateIndexed(index: RuleIndex, info: SystemInfo, request: Req
   return evaluateIn(index.rules, index.byService.get(request.service) ?? index.anyService, info, request, release);
 }
 
+/**
+ * An ask list supplied by the caller for an `ask` rule without `target=`
+ * (the channel analysis computes lists per class of qubes); undefined lets
+ * the evaluator build it as Qubes does.
+ */
+export type AskLister = (rule: QrexecRule) => string[] | undefined;
+
+/**
+ * {@link evaluate} over the rules at `order` (ascending positions), which
+ * must include every rule whose service, argument and source match the
+ * request: the decision is then the same as over all rules. With `lister`,
+ * ask lists come from the caller.
+ */
+export function evaluateOrdered(rules: readonly QrexecRule[], order: readonly number[], info: SystemInfo, request: Request, release: QubesRelease, lister?: AskLister): Decision {
+  return evaluateIn(rules, order, info, request, release, lister);
+}
+
 /** `order`: positions of the rules to read, ascending; undefined = all. */
 function evaluateIn(
   rules: readonly QrexecRule[],
@@ -308,6 +325,7 @@ function evaluateIn(
   info: SystemInfo,
   request: Request,
   release: QubesRelease,
+  lister?: AskLister,
 ): Decision {
   const r42 = release === '4.2';
   const t = intendedTarget(request.target, info, r42);
@@ -326,7 +344,7 @@ function evaluateIn(
     if (m === CRASH) return deny(i, `qrexec error: \`${rule.target}\` cannot be matched against \`${t}\` from \`${source}\``, false, rule);
     if (rule.action === 'deny') return deny(i, undefined, rule.notify ?? true, rule);
     if (rule.action === 'allow') return allow(rule, i, t, source, info, r42);
-    return ask(rules, order, rule, i, service, argument, source, info, r42);
+    return ask(rules, order, rule, i, service, argument, source, info, r42, lister);
   }
   return deny(undefined, 'no matching rule', true);
 }
@@ -379,6 +397,7 @@ function ask(
   source: string,
   info: SystemInfo,
   r42: boolean,
+  lister?: AskLister,
 ): Decision {
   const notify = rule.notify ?? false;
   const autostart = rule.autostart ?? true;
@@ -388,7 +407,7 @@ function ask(
     const x = parsed(rule.redirect, r42);
     targets = [!r42 && isDom0(x) ? 'dom0' : x];
   } else {
-    const collected = collectTargetsForAsk(rules, order, service, argument, source, info, r42);
+    const collected = lister?.(rule) ?? collectTargetsForAsk(rules, order, service, argument, source, info, r42);
     if (typeof collected === 'string') return deny(i, collected, false, rule);
     targets = collected;
   }

@@ -10,13 +10,15 @@ import type { BoundRule, Decl, Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import { whonixRole } from '../passes/check-network.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
+import type { QubeClass } from '../model.js';
 
 /** The Qubes tag that marks the qubes of an identity. */
 export function identityTag(identity: string): string {
   return `identity-${identity}`;
 }
 
-const classOf: Record<Decl['form'], string> = {
+/** The Qubes class of each declaration form (`qvm-create --class`). */
+export const classOf: Record<Decl['form'], QubeClass> = {
   adminvm: 'AdminVM',
   template: 'TemplateVM',
   gateway: 'AppVM',

@@ -1,6 +1,7 @@
 /** Runs the command line in-process with captured streams. */
 import { runCli, type CliIo } from '../../compiler/cli/main.js';
 import { nodeHost, type CompilerHost } from '../../compiler/host.js';
+import { nodeOutputFs, type OutputFs } from '../../compiler/cli/output.js';
 
 export interface CliRun {
   readonly code: number;
@@ -9,7 +10,7 @@ export interface CliRun {
   readonly written: ReadonlyMap<string, string>;
 }
 
-export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; stdin?: string; isTTY?: boolean; writeFails?: boolean } = {}): CliRun {
+export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; stdin?: string; isTTY?: boolean; writeFails?: boolean; output?: OutputFs } = {}): CliRun {
   let stdout = '';
   let stderr = '';
   const written = new Map<string, string>();
@@ -19,6 +20,7 @@ export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; std
     stdin: () => opts.stdin ?? '',
     isTTY: opts.isTTY ?? false,
     host: opts.host ?? nodeHost,
+    output: opts.output ?? nodeOutputFs,
     writeFile: (p, text) => {
       if (opts.writeFails) throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
       written.set(p, text);

@@ -12,7 +12,7 @@ import { ANY_ARGUMENT, findChannels, OTHER_SERVICE } from '../../compiler/qrexec
 import { evaluate } from '../../compiler/qrexec/evaluate.js';
 import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from '../../compiler/qrexec/types.js';
 
-const RUNS = 300;
+const RUNS = Number(process.env.QPC_PROPERTY_RUNS ?? 300);
 
 const span = { file: 'channels.qpol', start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
 
@@ -28,6 +28,13 @@ interface Scenario {
   readonly rules: readonly QrexecRule[];
   /** Ordered pairs (source, target) of non-dom0 qubes whose calls matter. */
   readonly relevant: ReadonlySet<string>;
+  /** Whether the analysis is told which targets can matter to each source. */
+  readonly focus: boolean;
+  /**
+   * Qubes of one group are interchangeable (`key`): relevance is the same for
+   * every pair of groups, and facts are compared per group. Absent: no key.
+   */
+  readonly groups?: ReadonlyMap<string, string>;
 }
 
 // ---------------------------------------------------------------- printing
@@ -55,6 +62,8 @@ function scenarioText(s: Scenario): string {
     'rules:',
     ...s.rules.map((r, i) => `  [${i}] ${ruleText(r)}`),
     `relevant: ${[...s.relevant].map((p) => p.replace('|', '->')).join(' ') || '(none)'}`,
+    ...(s.groups ? [`groups: ${[...s.groups].map(([q, g]) => `${q}=${g}`).join(' ')}`] : []),
+    `focus: ${s.focus}`,
   ].join('\n');
 }
 
@@ -90,6 +99,9 @@ const rawScenario = fc.record({
     maxLength: MAX_DOMAINS,
   }),
   rules: fc.array(rawRule, { maxLength: 12 }),
+  focus: fc.boolean(),
+  // Per domain slot, its group when keyed (null: not keyed).
+  groups: fc.oneof(fc.constant(null), fc.array(fc.nat({ max: 2 }), { minLength: MAX_DOMAINS, maxLength: MAX_DOMAINS })),
   // Mostly relevant (3 in 4); shrinks to irrelevant.
   relevant: fc.array(fc.nat({ max: 3 }), { minLength: MAX_DOMAINS * MAX_DOMAINS, maxLength: MAX_DOMAINS * MAX_DOMAINS }),
 });
@@ -141,12 +153,15 @@ function buildScenario(raw: typeof rawScenario extends fc.Arbitrary<infer T> ? T
   });
 
   const relevant = new Set<string>();
+  const groups = raw.groups === null ? undefined : new Map(names.map((n, i) => [n, `g${raw.groups![i]}`]));
   names.forEach((s, i) =>
     names.forEach((t, j) => {
-      if (s !== t && raw.relevant[i * MAX_DOMAINS + j] !== 0) relevant.add(`${s}|${t}`);
+      // Keyed: relevance depends on the two groups only.
+      const at = groups ? Number(groups.get(s)!.slice(1)) * MAX_DOMAINS + Number(groups.get(t)!.slice(1)) : i * MAX_DOMAINS + j;
+      if (s !== t && raw.relevant[at] !== 0) relevant.add(`${s}|${t}`);
     }),
   );
-  const scenario: Scenario = { release: raw.release, domains, rules, relevant };
+  const scenario: Scenario = { release: raw.release, domains, rules, relevant, focus: raw.focus, ...(groups ? { groups } : {}) };
   // fast-check prints counterexamples with this.
   Object.defineProperty(scenario, fc.toStringMethod, { value: () => `\n${scenarioText(scenario)}\n`, enumerable: false });
   return scenario;
@@ -170,9 +185,14 @@ function infoOf(s: Scenario): SystemInfo {
 function optimized(s: Scenario): Set<Fact> {
   const info = infoOf(s);
   const out = new Set<Fact>();
-  const channels = findChannels({ rules: s.rules, info, release: s.release, relevant: (a, b) => s.relevant.has(`${a}|${b}`) });
+  // With a focus (every target relevant to a source, plus some that are not), or without.
+  const focus = s.focus
+    ? (sources: readonly string[]) => new Set(s.domains.map((d) => d.name).filter((t, i) => sources.some((src) => s.relevant.has(`${src}|${t}`)) || i % 3 === 0))
+    : undefined;
+  const key = s.groups ? (q: string) => s.groups!.get(q) ?? q : undefined;
+  const channels = findChannels({ rules: s.rules, info, release: s.release, relevant: (a, b) => s.relevant.has(`${a}|${b}`), ...(focus ? { focus } : {}), ...(key ? { key } : {}) });
   for (const c of channels) {
-    for (const a of c.sources) for (const b of c.targets) if (a !== b) out.add(fact(c.service, c.argument, a, b, c.action));
+    for (const a of c.sources) for (const b of c.targets) if (a !== b) out.add(fact(c.service, c.argument, key ? key(a) : a, key ? key(b) : b, c.action));
   }
   return out;
 }
@@ -205,7 +225,7 @@ function bruteForce(s: Scenario): Set<Fact> {
             // A new disposable of a qube that is no disposable template cannot be started: no call.
             if (x.startsWith('@dispvm:') && !dom.templateForDispvms) continue;
             if (!s.relevant.has(`${source}|${name}`)) continue;
-            out.add(fact(service, argument, source, name, d.action));
+            out.add(fact(service, argument, s.groups?.get(source) ?? source, s.groups?.get(name) ?? name, d.action));
           }
         }
       }
@@ -263,10 +283,15 @@ const dvm1 = domain('dvm1', 'AppVM', { templateForDispvms: true, tags: ['t1'] })
 function scenario(release: QubesRelease, domains: DomainInfo[], rules: string[], relevant?: string[]): Scenario {
   const all = domains.filter((d) => d.type !== 'AdminVM').map((d) => d.name);
   const pairs = relevant ?? all.flatMap((a) => all.filter((b) => b !== a).map((b) => `${a}|${b}`));
-  return { release, domains, rules: rules.map(rule), relevant: new Set(pairs) };
+  return { release, domains, rules: rules.map(rule), relevant: new Set(pairs), focus: false };
 }
 
 const counterexamples: readonly (readonly [string, Scenario])[] = [
+  [
+    // A request to a qube that does not matter opens a dialog that lists a disposable that does.
+    'an ask list reached through an irrelevant target lists a relevant disposable',
+    scenario('4.2', [dom0, dvm1, domain('app1', 'AppVM'), domain('app2', 'AppVM', { tags: ['t1'] })], ['s.A * @anyvm @dispvm:dvm1 allow', 's.A * @anyvm app1 ask'], ['app2|dvm1']),
+  ],
   [
     // Qubes 4.2 fails the call when default_target is not offered; dom0 is not in the list of `@anyvm`.
     'R4.2 ask whose default_target is not offered is denied',
@@ -312,8 +337,10 @@ const counterexamples: readonly (readonly [string, Scenario])[] = [
 
 for (const [name, s] of counterexamples) {
   test(`counterexample: ${name}`, (t) => {
-    const d = disagreement(s);
-    if (d === undefined) t.pass();
-    else t.fail(`findChannels and evaluate disagree\n${d}`);
+    for (const focus of [false, true]) {
+      const d = disagreement({ ...s, focus });
+      if (d === undefined) t.pass();
+      else t.fail(`findChannels and evaluate disagree (${focus ? 'with' : 'without'} a focus)\n${d}`);
+    }
   });
 }

@@ -25,8 +25,10 @@ const ranges: Readonly<Record<string, { readonly purpose: string; readonly emitt
   '1': { purpose: 'syntax', emitters: ['compiler/syntax/', 'grammar/'] },
   '2': { purpose: 'names and binding', emitters: ['compiler/passes/', 'compiler/pipeline.ts'] },
   '3': { purpose: 'graph and security invariants', emitters: ['compiler/passes/check-network.ts', 'compiler/passes/allocate-socks.ts', 'compiler/graph/', 'compiler/qrexec/'] },
+  '4': { purpose: 'targets', emitters: ['targets/'] },
   // pipeline.ts reads the entry file that was named on the command line.
-  '5': { purpose: 'command line and I/O', emitters: ['compiler/cli/', 'compiler/pipeline.ts'] },
+  // compile.ts checks the `--target` list it is given.
+  '5': { purpose: 'command line and I/O', emitters: ['compiler/cli/', 'compiler/pipeline.ts', 'compiler/compile.ts'] },
   '9': { purpose: 'internal', emitters: ['compiler/cli/', 'compiler/index.ts'] },
 };
 
@@ -44,6 +46,7 @@ function emissions(): { code: string; file: string }[] {
     }
   };
   scan('compiler', '.ts', /\bdiag\(\s*'(QP\d{4})'/g);
+  scan('targets', '.ts', /\bdiag\(\s*'(QP\d{4})'/g);
   scan('grammar', '.peggy', /\berror\(\s*"(QP\d{4}):/g);
   return out;
 }

@@ -62,9 +62,12 @@ test('the lock keeps ports when apps are added or removed', (t) => {
 });
 
 test('lock files round-trip and bad ones are refused', (t) => {
-  const lock = { apps: { 'q/b': 9153, 'q/a': 9152 }, listeners: { gw: { '9231': ['client-protocol'], '9112': [] } } };
+  const lock = { apps: { 'q/b': 9153, 'q/a': 9152 }, listeners: { gw: { '9231': ['client-protocol'], '9112': [] } }, qubes: { q: 2, gw: 1 } };
   const text = lockText(lock);
-  t.deepEqual(parseLock(text), { apps: { 'q/a': 9152, 'q/b': 9153 }, listeners: { gw: { '9112': [], '9231': ['client-protocol'] } } });
+  t.deepEqual(parseLock(text), { apps: { 'q/a': 9152, 'q/b': 9153 }, listeners: { gw: { '9112': [], '9231': ['client-protocol'] } }, qubes: { gw: 1, q: 2 } });
+  // Lock files written before qube numbers were recorded still read.
+  t.deepEqual(parseLock('{"version": 1, "apps": {}, "listeners": {}}'), { apps: {}, listeners: {}, qubes: {} });
+  t.regex(parseLock('{"version": 1, "apps": {}, "listeners": {}, "qubes": {"q": -1}}') as string, /qubes/);
   t.is(lockText(parseLock(text) as never), text);
   t.regex(parseLock('{') as string, /not JSON/);
   t.regex(parseLock('{"version": 2}') as string, /version 1/);

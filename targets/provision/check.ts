@@ -1,0 +1,95 @@
+/**
+ * What the provision target refuses before it writes a line (QP4001 for what
+ * it cannot express, QP4002 for a value outside the allow-lists below). Every
+ * name and value the script passes to a `qvm-*` command or writes into YAML
+ * is checked here against a strict pattern, so single quotes in the script
+ * are a second wall, not the only one.
+ */
+import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
+import type { ModelQube, PolicyModel } from '../../compiler/model.js';
+import type { Span } from '../../compiler/source.js';
+import { provisionScriptPath } from '../paths.js';
+
+/** Qube names (reference §1.8; dots only from R4.3, which the checker enforces per release). */
+export const qubeNamePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
+/** Tags: `Tags.validate_tag` (reference §1.8). */
+export const tagPattern = /^[A-Za-z0-9_-]+$/;
+/** The labels Qubes ships (reference §1.8). */
+export const labels: ReadonlySet<string> = new Set(['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black']);
+/** Feature keys (`service.x`, `menu-items`, …) and service names. */
+export const featureKeyPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+export const serviceNamePattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/**
+ * Feature values and kernel options: printable ASCII without quotes,
+ * backslash, `$`, backquote, `#`, `;`, `&`, `|`, `<`, `>` and without a leading
+ * dash or space (argparse would read a leading dash as an option). Empty is
+ * allowed (a false feature).
+ */
+export const textValuePattern = /^(?:[A-Za-z0-9_.,:/@+=%][A-Za-z0-9_.,:/@+=% -]*)?$/;
+/** A kernel version as `qvm-prefs kernel` takes it: a directory name under /var/lib/qubes/vm-kernels, no slash. */
+export const kernelPattern = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** Qubes refuses longer kernel options (reference §3.2). */
+export const maxKerneloptsLength = 512;
+
+const artifact = provisionScriptPath;
+
+function unsafe(span: Span, what: string, value: string): Diagnostic {
+  return diag('QP4002', span, { what, value, artifact });
+}
+
+function checkQube(q: ModelQube, out: Diagnostic[]): void {
+  const at = (key: string): Span => q.spans[key] ?? q.span;
+  if (!qubeNamePattern.test(q.name)) out.push(unsafe(q.span, 'qube name', q.name));
+  for (const [key, v] of [['template', q.template], ['netvm', q.netvm], ['default-disposable', q.defaultDispvm]] as const) {
+    if (typeof v === 'string' && !qubeNamePattern.test(v)) out.push(unsafe(at(key), `${key} name`, v));
+  }
+  if (q.label !== undefined && !labels.has(q.label)) out.push(unsafe(at('label'), 'label', q.label));
+  for (const t of q.tags) if (!tagPattern.test(t)) out.push(unsafe(at('tag'), 'tag', t));
+  for (const f of q.features) {
+    if (!featureKeyPattern.test(f.key)) out.push(unsafe(f.span, 'feature name', f.key));
+    if (!textValuePattern.test(f.value)) out.push(unsafe(f.span, 'feature value', f.value));
+  }
+  for (const s of q.services) if (!serviceNamePattern.test(s.name)) out.push(unsafe(s.span, 'service name', s.name));
+  if (typeof q.kernel === 'string' && !kernelPattern.test(q.kernel)) out.push(unsafe(at('kernel'), 'kernel', q.kernel));
+  if (q.kernelopts !== undefined && (!textValuePattern.test(q.kernelopts) || q.kernelopts.length > maxKerneloptsLength)) {
+    out.push(unsafe(at('kernelopts'), 'kernel options', q.kernelopts));
+  }
+  for (const [key, v] of [['memory', q.memory], ['maxmem', q.maxmem], ['vcpus', q.vcpus]] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) out.push(unsafe(at(key === 'maxmem' ? 'memory' : key), key, String(v)));
+  }
+
+  // Device assignment: `qvm-device` lists and assigns differently on R4.2
+  // (`attach --persistent`) and R4.3 (`assign`, new device API), and neither
+  // listing tells a halted qube's persistent assignment apart reliably enough
+  // for an idempotent script. Refused rather than half-done.
+  for (const d of q.devices) {
+    const what = `device assignment \`${d.deviceClass}${d.id ? ' ' + d.id : ''}\` (assign it in dom0 with \`qvm-device ${d.deviceClass}\`)`;
+    out.push(diag('QP4001', d.span, { target: 'provision', what }));
+  }
+
+  if (q.preexisting) return;
+  // Only qubes qpc creates from here on.
+  if (q.klass === 'TemplateVM' || q.klass === 'AdminVM') {
+    out.push(diag('QP4001', q.span, { target: 'provision', what: `the creation of ${q.klass} \`${q.name}\` (install templates with qvm-template)` }));
+  }
+  if (q.label === undefined) {
+    // `qvm-create` refuses to run without `--label` (reference §3.1) and no
+    // default colour would say anything true about the qube's trust level.
+    out.push(diag('QP4001', q.span, { target: 'provision', what: `qube \`${q.name}\` without a label (\`qvm-create\` needs one: give the qube or its identity a \`label\`)` }));
+  }
+  if (q.klass === 'DispVM' && q.template === undefined) {
+    out.push(diag('QP4001', q.span, { target: 'provision', what: `named disposable \`${q.name}\` without its disposable template` }));
+  }
+}
+
+/** The provision target's check: QP4001/QP4002 at the spans that wrote the values. */
+export function checkProvision(model: PolicyModel): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const q of model.qubes) checkQube(q, out);
+  for (const i of model.identities) if (!tagPattern.test(i.tag)) out.push(unsafe(i.span, 'identity tag', i.tag));
+  for (const f of model.policyFiles) {
+    // Policy Admin API names (`^[\w-]+$`, reference §1.1) and the daemon's filename charset.
+    if (!/^[0-9a-z_-]+$/.test(f.name)) out.push(diag('QP4002', undefined, { what: 'policy file name', value: f.name, artifact }));
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/**
+ * The `provision` target (DESIGN §5): `qubes/provision.sh` (an idempotent,
+ * verifying POSIX sh script for dom0) and `qubes/salt/qpc.sls` + `qpc.top`
+ * (the same configuration as Salt states). It installs what the `qrexec`
+ * and `whonix` targets emit, which `qpc compile` passes in as `inputs`.
+ */
+import type { Artifact, Target } from '../types.js';
+import { provisionScriptPath, saltStatePath, saltTopPath } from '../paths.js';
+import { checkProvision } from './check.js';
+import { collectInputs } from './inputs.js';
+import { saltStates, saltTop } from './salt.js';
+import { provisionScript } from './script.js';
+
+export const provisionTarget: Target = {
+  name: 'provision',
+  summary: 'dom0 provisioning: qubes/provision.sh (qvm-* commands, policy install, Whonix files) and Salt states',
+  requires: ['qrexec', 'whonix'],
+  check: checkProvision,
+  emit(model, inputs): readonly Artifact[] {
+    const collected = collectInputs(model, inputs);
+    return [
+      { path: provisionScriptPath, contents: provisionScript(model, collected), executable: true },
+      { path: saltStatePath, contents: saltStates(model, collected) },
+      { path: saltTopPath, contents: saltTop(model) },
+    ];
+  },
+};

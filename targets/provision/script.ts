@@ -1,0 +1,367 @@
+/**
+ * `qubes/provision.sh`: a POSIX sh script that brings dom0 to the model,
+ * idempotently, after verifying every file it installs against
+ * `manifest.json`. Facts on the `qvm-*` commands: reference
+ * qrexec-and-provisioning §3.1-3.2; policy installation §1.1.
+ */
+import type { ModelQube, PolicyModel } from '../../compiler/model.js';
+import { manifestPath, policyDirectory } from '../paths.js';
+import { reloadsOf, type DeployInput, type Inputs } from './inputs.js';
+import { identityTags, prefsOf, provisioningOrder } from './plan.js';
+
+/** Single-quotes one shell word. Every value was validated by the allow-lists of check.ts/inputs.ts; this is the second wall. */
+export function sq(s: string): string {
+  if (s.includes("'")) throw new Error(`provision: a value with a single quote reached the script: ${JSON.stringify(s)}`);
+  return `'${s}'`;
+}
+
+/**
+ * Quotes any word of printable ASCII, tabs and newlines for a POSIX shell
+ * (`'` becomes `'\\''`). Only for reload commands, which are programs of the
+ * whonix target, not values from the policy.
+ */
+export function shellWord(s: string): string {
+  if (!/^[\x20-\x7e\t\n]*$/.test(s)) throw new Error(`provision: a reload command word with control characters: ${JSON.stringify(s)}`);
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A comment-safe rendering of the entry path. */
+function commentSafe(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?');
+}
+
+const preamble = String.raw`set -eu
+
+usage() {
+  printf '%s\n' 'usage: sh qubes/provision.sh [--dry-run]' \
+    '  --dry-run, -n  print what would change; change nothing, start no qube'
+}
+
+dry_run=0
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run | -n) dry_run=1 ;;
+    --help | -h) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+
+script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
+out_dir=$(CDPATH='' cd -- "$script_dir/.." && pwd -P)
+manifest="$out_dir/manifest.json"
+policy_dir="${"$"}{QPC_POLICY_DIR:-${policyDirectory}}"
+planned=' '
+
+say() { printf 'qpc: %s\n' "$*"; }
+die() { printf 'qpc: error: %s\n' "$*" >&2; exit 1; }
+
+# change DESCRIPTION COMMAND...: runs a command that changes dom0, or only
+# prints it in a dry run.
+change() {
+  if [ "$dry_run" = 1 ]; then
+    say "would $1"
+    return 0
+  fi
+  say "$1"
+  shift
+  "$@"
+}
+
+# manifest_sha256 PATH: the sha256 manifest.json records for PATH. qpc compile
+# writes one artifact per line, '    { "path": "P", "sha256": "H" },', so
+# awk can read it without a JSON parser (dom0 has neither Node.js nor jq).
+manifest_sha256() {
+  awk -v want="$1" '
+    $0 == "  \"artifacts\": [" { inside = 1; next }
+    inside && substr($0, 1, 3) == "  ]" { inside = 0 }
+    inside {
+      prefix = "    { \"path\": \"" want "\", \"sha256\": \""
+      if (substr($0, 1, length(prefix)) == prefix) {
+        hash = substr($0, length(prefix) + 1, 64)
+        tail = substr($0, length(prefix) + 65)
+        if (length(hash) == 64 && hash !~ /[^0-9a-f]/ && (tail == "\" }" || tail == "\" },")) { print hash; found++ }
+      }
+    }
+    END { if (found != 1) exit 1 }
+  ' "$manifest"
+}
+
+# verify PATH SHA256: the artifact exists and its bytes match both
+# manifest.json and the hash this script was compiled with.
+verify() {
+  [ -f "$out_dir/$1" ] || die "missing artifact $1 in $out_dir; nothing was changed"
+  recorded=$(manifest_sha256 "$1") || die "manifest.json does not list $1 exactly once; nothing was changed"
+  [ "$recorded" = "$2" ] || die "manifest.json and provision.sh disagree on $1 (files of two compilations?); nothing was changed"
+  actual=$(sha256sum < "$out_dir/$1")
+  actual=${"$"}{actual%% *}
+  [ "$actual" = "$2" ] || die "sha256 of $1 does not match manifest.json: the file changed after qpc compile; nothing was changed"
+}
+
+exists() { qvm-check "$1" > /dev/null 2>&1; }
+
+is_planned() {
+  case "$planned" in
+    *" $1 "*) return 0 ;;
+  esac
+  return 1
+}
+
+# need QUBE CLASS: a qube the policy expects to be installed already.
+need() {
+  exists "$1" || die "qube $1 does not exist; the policy expects an installed $2 of that name"
+  klass=$(qvm-prefs "$1" klass) || die "cannot read the class of $1"
+  [ "$klass" = "$2" ] || die "qube $1 is a $klass; the policy declares a $2"
+}
+
+# create QUBE CLASS LABEL TEMPLATE PROPERTY=VALUE...: creates a missing qube
+# (TEMPLATE '' for Qubes' default). Properties are set by qvm-create itself,
+# in the given order, before the command returns, so the new qube never has
+# Qubes' default netvm while it could be started.
+create() {
+  if exists "$1"; then
+    need "$1" "$2"
+    return 0
+  fi
+  new_name=$1
+  new_class=$2
+  new_label=$3
+  new_template=$4
+  shift 4
+  count=$#
+  while [ "$count" -gt 0 ]; do
+    set -- "$@" --property "$1"
+    shift
+    count=$((count - 1))
+  done
+  if [ -n "$new_template" ]; then
+    set -- --template "$new_template" "$@"
+  fi
+  change "create $new_class $new_name" qvm-create --class "$new_class" --label "$new_label" "$@" "$new_name"
+  if [ "$dry_run" = 1 ]; then
+    planned="$planned$new_name "
+  fi
+}
+
+# pref QUBE PROPERTY VALUE: sets a property whose value differs.
+pref() {
+  current='(new qube)'
+  if ! is_planned "$1"; then
+    current=$(qvm-prefs "$1" "$2") || die "cannot read property $2 of $1"
+    if [ "$current" = "$3" ]; then
+      return 0
+    fi
+  fi
+  change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
+}
+
+# tag QUBE TAG: adds a missing tag.
+tag() {
+  if ! is_planned "$1" && qvm-tags "$1" list "$2" > /dev/null 2>&1; then
+    return 0
+  fi
+  change "add tag $2 to $1" qvm-tags "$1" add "$2"
+}
+
+# untag_stale QUBE 'KEEP...': removes the tags of other identities, so a qube
+# moved out of an identity no longer matches that identity's @tag: rules.
+untag_stale() {
+  if is_planned "$1"; then
+    return 0
+  fi
+  tags_now=$(qvm-tags "$1" list) || die "cannot list the tags of $1"
+  printf '%s\n' "$tags_now" | while IFS= read -r old_tag; do
+    case " $identity_tags " in
+      *" $old_tag "*) ;;
+      *) continue ;;
+    esac
+    case " $2 " in
+      *" $old_tag "*) continue ;;
+    esac
+    change "remove tag $old_tag from $1 (an identity it no longer belongs to)" qvm-tags "$1" del "$old_tag"
+  done
+}
+
+# feature QUBE KEY VALUE: sets a feature whose value differs or is unset.
+feature() {
+  if ! is_planned "$1" && current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; then
+    return 0
+  fi
+  change "set feature $2 of $1 to '$3'" qvm-features "$1" "$2" "$3"
+}
+
+# service QUBE NAME on|off: qvm-service prints on/off, and fails when unset.
+service() {
+  if ! is_planned "$1" && current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; then
+    return 0
+  fi
+  change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
+}
+
+replace_policy() { qubes-policy --replace "$1" < "$2"; }
+
+# Without qubes-policy: write a dot-file beside the target (the policy daemon
+# ignores names starting with a dot) and rename it into place, so the daemon
+# never reads half a file.
+write_policy() {
+  tmp="$policy_dir/.$1.policy.qpc-new"
+  cp "$2" "$tmp"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$policy_dir/$1.policy"
+}
+
+# policy NAME: installs qubes/policy.d/NAME.policy unless dom0 has these bytes.
+policy() {
+  src="$out_dir/qubes/policy.d/$1.policy"
+  dest="$policy_dir/$1.policy"
+  if [ -f "$dest" ] && cmp -s "$src" "$dest"; then
+    return 0
+  fi
+  if command -v qubes-policy > /dev/null 2>&1; then
+    change "install $dest with qubes-policy --replace (qubesd checks the whole policy directory first)" replace_policy "$1" "$src"
+  else
+    change "install $dest (renamed into place)" write_policy "$1" "$src"
+  fi
+}
+
+# Commands run by the qube's shell. They take the path, mode and sha256 as
+# "$1", "$2" and "$3" and contain no single quote, so they are passed
+# single-quoted and no value of ours is parsed as shell code inside the qube.
+# Beside each file a dot-file records the sha256 of the artifact pushed there:
+# reload commands may rewrite the file in place (the Tor gateway's address is
+# filled in inside the qube), so the file's own hash cannot tell whether the
+# artifact changed. Tor's %include and the Whonix firewall skip dot-files.
+# shellcheck disable=SC2016 # expanded inside the qube, not here
+in_qube_read='s="${"$"}{1%/*}/.${"$"}{1##*/}.qpc-sha256"; if [ -f "$1" ] && [ -f "$s" ]; then m=$(stat -c %a "$1") && h=$(cat "$s") && printf "%s %s\n" "$m" "$h"; fi'
+# shellcheck disable=SC2016 # expanded inside the qube, not here
+in_qube_write='d=${"$"}{1%/*} && mkdir -p "$d" && t="$d/.qpc-new.${"$"}{1##*/}" && umask 077 && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1" && printf "%s\n" "$3" > "$d/.${"$"}{1##*/}.qpc-sha256"'
+
+push_file() { qvm-run --pass-io --no-gui --user root "$1" "sh -c '$in_qube_write' sh '$2' '$3' '$4'" < "$5"; }
+
+# push QUBE PATH MODE 'MODE SHA256' ARTIFACT: copies an artifact into a qube
+# unless the qube has that file with those bytes and that mode.
+push() {
+  if [ "$dry_run" = 1 ] && ! qvm-check --running "$1" > /dev/null 2>&1; then
+    say "would push $5 to $1:$2 unless it is there already ($1 is not running; a dry run does not start it)"
+    pushed=1
+    return 0
+  fi
+  have=$(qvm-run --pass-io --no-gui --user root "$1" "sh -c '$in_qube_read' sh '$2'") || die "cannot read $2 in $1"
+  if [ "$have" = "$4" ]; then
+    return 0
+  fi
+  change "push $5 to $1:$2 (mode $3)" push_file "$1" "$2" "$3" "${"$"}{4#* }" "$out_dir/$5"
+  pushed=1
+}
+
+# reload QUBE 'COMMAND': runs a reload command as root in a qube.
+reload() { change "run in $1: $2" qvm-run --pass-io --no-gui --user root "$1" "$2"; }
+`;
+
+function prefLines(q: ModelQube, late: boolean): string[] {
+  return prefsOf(q)
+    .filter((p) => (p.late ?? false) === late)
+    .map((p) => `pref ${sq(q.name)} ${sq(p.name)} ${sq(p.value)}`);
+}
+
+function createLine(q: ModelQube): string {
+  const props: string[] = [];
+  if (q.providesNetwork) props.push('provides_network=True');
+  if (q.templateForDispvms && q.klass !== 'DispVM') props.push('template_for_dispvms=True');
+  props.push(`netvm=${q.netvm ?? ''}`);
+  return `create ${[q.name, q.klass, q.label ?? '', q.template ?? '', ...props].map(sq).join(' ')}`;
+}
+
+function pushBlock(qube: string, deploys: readonly DeployInput[]): string[] {
+  const lines = [`pushed=0`];
+  for (const d of deploys) {
+    lines.push(`push ${[qube, d.target, d.mode, `${d.statMode} ${d.sha256}`, d.path].map(sq).join(' ')}`);
+  }
+  const reloads = reloadsOf(deploys);
+  if (reloads.length > 0) {
+    lines.push('if [ "$pushed" = 1 ]; then');
+    for (const argv of reloads) {
+      const word = shellWord(argv.map(shellWord).join(' '));
+      // A program for the qube's shell, quoted twice on purpose; its `$` and
+      // quotes belong to the qube.
+      if (/[$'`\\]/.test(word.slice(1, -1))) lines.push('  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there');
+      lines.push(`  reload ${sq(qube)} ${word}`);
+    }
+    lines.push('fi');
+  }
+  return lines;
+}
+
+/** The text of `qubes/provision.sh`. */
+export function provisionScript(model: PolicyModel, inputs: Inputs): string {
+  const order = provisioningOrder(model);
+  const L: string[] = [];
+  const section = (title: string, why: string[]): void => {
+    L.push('', `# ---- ${title}`, ...why.map((w) => `# ${w}`));
+  };
+
+  L.push(
+    '#!/bin/sh',
+    `# generated by qpc from ${commentSafe(model.entry)}; do not edit`,
+    '#',
+    '# Brings dom0 to this policy: creates the missing qubes, sets their',
+    '# properties, tags, features and services, installs the qrexec policy files',
+    '# and pushes the Whonix files into their qubes. Run it in dom0 as root, from',
+    '# any directory (it finds the output directory from its own location):',
+    '#',
+    '#     sudo sh OUT/qubes/provision.sh [--dry-run]',
+    '#',
+    '# Before it changes anything it checks every file it installs against',
+    `# ${manifestPath} (sha256) and stops on any mismatch. It reads every value`,
+    '# before changing it and changes only what differs, printing each change, so',
+    '# a second run changes nothing. --dry-run prints what would change.',
+    '#',
+    '# Order matters for anonymity: every qube is created and configured (netvm',
+    '# above all) before the first qvm-run, because qvm-run starts its qube and a',
+    '# qube started before its netvm is final could send its first packets over',
+    '# the wrong network. Nothing before the pushes starts a qube: qvm-create,',
+    '# qvm-prefs, qvm-tags, qvm-features and qvm-service only change qubesd state.',
+    '#',
+    `# QPC_POLICY_DIR (default ${policyDirectory}) is where the script compares`,
+    '# the installed policy files and, when dom0 lacks qubes-policy, writes them.',
+    '# qubes-policy always writes the real directory: leave it unset in dom0.',
+    preamble.trimEnd(),
+  );
+
+  const tagsOfIdentities = identityTags(model);
+  L.push('', `identity_tags=${sq(tagsOfIdentities.join(' '))}`);
+
+  section('1. verify the artifacts', ['Every file this script installs, before anything changes.', 'provision.sh is listed in the manifest too but cannot vouch for itself.']);
+  L.push(`[ -f "$manifest" ] || die "$manifest not found: run this script from the qpc compile output"`);
+  for (const p of inputs.policies) L.push(`verify ${sq(p.path)} ${sq(p.sha256)}`);
+  for (const d of inputs.deploys) L.push(`verify ${sq(d.path)} ${sq(d.sha256)}`);
+  L.push('if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then', '  die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"', 'fi');
+
+  section('2. qubes that must exist, and qubes to create', ['Templates before the qubes based on them, gateways before their clients,', 'disposable templates before the named disposables based on them.']);
+  for (const q of order) {
+    if (q.preexisting) L.push(`need ${sq(q.name)} ${sq(q.klass)}`);
+    else L.push(createLine(q));
+  }
+
+  section('3. properties', ['Flags first (a netvm must provide network, a default disposable must be a', 'disposable template before a qube may name it), default_dispvm last.']);
+  for (const q of order) L.push(...prefLines(q, false));
+  for (const q of order) L.push(...prefLines(q, true));
+
+  section('4. tags, features, services', ['Tags are only added, except the tags of other identities, which are removed.']);
+  for (const q of order) {
+    for (const t of q.tags) L.push(`tag ${sq(q.name)} ${sq(t)}`);
+    if (tagsOfIdentities.length > 0 && q.klass !== 'AdminVM') L.push(`untag_stale ${sq(q.name)} ${sq(q.tags.join(' '))}`);
+    for (const f of q.features) L.push(`feature ${sq(q.name)} ${sq(f.key)} ${sq(f.value)}`);
+    for (const s of q.services) L.push(`service ${sq(q.name)} ${sq(s.name)} ${sq(s.enabled ? 'on' : 'off')}`);
+  }
+
+  section('5. qrexec policy', ['After the qubes and their tags exist, so the rules name real qubes.']);
+  for (const p of inputs.policies) L.push(`policy ${sq(p.name)}`);
+
+  section('6. files inside qubes', ['The first qvm-run of the script: every netvm above is final.', "Each qube's reload commands run once, and only when one of its files changed."]);
+  const qubesWithFiles = [...new Set(inputs.deploys.map((d) => d.qube))];
+  for (const qube of qubesWithFiles) L.push(...pushBlock(qube, inputs.deploys.filter((d) => d.qube === qube)));
+
+  L.push('', 'if [ "$dry_run" = 1 ]; then', '  say "dry run: nothing was changed"', 'else', '  say "done"', 'fi');
+  return L.join('\n') + '\n';
+}
+

@@ -1,0 +1,42 @@
+/**
+ * `whonix/ports.json`: every bound app with its gateway, port and isolation
+ * flags, for review and for configuring an app by hand.
+ */
+import type { PolicyModel } from '../../compiler/model.js';
+import { launcherDeployPath } from './names.js';
+import { socksCredentials } from './launcher.js';
+import { torIsolationFlags } from './torrc.js';
+
+/** JSON with object keys sorted at every level, two-space indent, final newline. */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v === null || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+        .map((k) => [k, sort(o[k])]),
+    );
+  };
+  return JSON.stringify(sort(value), null, 2) + '\n';
+}
+
+/** The map, keyed `qube/app`. */
+export function portsText(model: PolicyModel): string {
+  const apps: Record<string, unknown> = {};
+  for (const a of model.socks) {
+    apps[`${a.qube}/${a.app}`] = {
+      qube: a.qube,
+      app: a.app,
+      gateway: a.gateway,
+      port: a.port,
+      mode: a.mode,
+      isolate: [...a.isolate],
+      torFlags: a.isolate.map((f) => torIsolationFlags[f]),
+      launcher: launcherDeployPath(a.app),
+      ...(a.mode === 'auth' ? { socksCredentials: socksCredentials(a.qube, a.app) } : {}),
+    };
+  }
+  return canonicalJson({ version: 1, source: model.entry, apps });
+}

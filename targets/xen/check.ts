@@ -1,0 +1,79 @@
+/**
+ * What the xen target refuses before it writes anything: QP4001 for what
+ * xl.cfg or libvirt cannot express, QP4002 for any value outside the strict
+ * allow-lists below (a quote, comma or newline could add an xl key, a vif
+ * argument or an XML element). Things the checker already refuses (PVH with
+ * PCI devices, QP3014; a netvm that provides no network) are not repeated.
+ */
+import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
+import type { ModelQube, PolicyModel } from '../../compiler/model.js';
+import { blockIdPattern, domainQubes, pciIdPattern } from './domain.js';
+
+/** Qubes qube names (dots from Qubes 4.3); also what xl and libvirt take as a domain name. */
+export const namePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
+
+/** A kernel directory name under `vm-kernels`: no `/`, no leading dot. */
+export const kernelPattern = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
+
+/**
+ * Kernel options: words of letters, digits and the punctuation kernel
+ * parameters use. The command line is one quoted xl string and one XML text
+ * node, so a comma is harmless (`console=ttyS0,115200`); quotes, backslashes,
+ * `#`, `<`, `>`, `&` and control characters are not allowed.
+ */
+export const kerneloptsPattern = /^[A-Za-z0-9 _.,:=+/@%~-]{0,512}$/;
+
+/** The address Qubes gives a qube (`10.137.x.y`, §1.2). */
+export const ipPattern = /^10\.137\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$/;
+
+/** At most xvdi … xvdz for assigned block devices. */
+const MAX_BLOCK_DEVICES = 18;
+
+const cfg = 'an xl domain configuration';
+
+function checkQube(model: PolicyModel, q: ModelQube, out: Diagnostic[]): void {
+  const known = new Set(model.qubes.map((x) => x.name));
+  if (!namePattern.test(q.name)) out.push(diag('QP4002', q.span, { what: 'domain name', value: q.name, artifact: cfg }));
+  if (q.netvm !== null && !namePattern.test(q.netvm)) out.push(diag('QP4002', q.spans['netvm'] ?? q.span, { what: 'netvm name', value: q.netvm, artifact: cfg }));
+  if (q.netvm !== null && !ipPattern.test(q.ip)) out.push(diag('QP4002', q.span, { what: 'address', value: q.ip, artifact: cfg }));
+  if (typeof q.kernel === 'string' && !kernelPattern.test(q.kernel)) {
+    out.push(diag('QP4002', q.spans['kernel'] ?? q.span, { what: 'kernel version', value: q.kernel, artifact: cfg }, { help: 'name a directory of `/var/lib/qubes/vm-kernels` (letters, digits, `.`, `_`, `+`, `-`)' }));
+  }
+  if (q.kernelopts !== undefined && !kerneloptsPattern.test(q.kernelopts)) {
+    out.push(
+      diag('QP4002', q.spans['kernelopts'] ?? q.span, { what: 'kernel command line', value: q.kernelopts, artifact: cfg }, { help: 'kernel options may use letters, digits, spaces and `_ . , : = + / @ % ~ -`, no quotes' }),
+    );
+  }
+  let blocks = 0;
+  for (const d of q.devices) {
+    const id = d.id ?? '';
+    if (d.deviceClass === 'pci') {
+      if (!pciIdPattern.test(id)) {
+        if (/^[A-Za-z][A-Za-z0-9_.-]*:/.test(id) && !id.startsWith('dom0:')) {
+          out.push(diag('QP4001', d.span, { target: 'xen', what: `the PCI device \`${id}\`: Xen passes through only devices that dom0 owns` }, { help: 'write it as `qvm-pci` lists it, `dom0:BB_SS.F`' }));
+        } else {
+          out.push(diag('QP4002', d.span, { what: 'PCI device', value: id, artifact: cfg }, { help: 'write it as `qvm-pci` lists it: `dom0:BB_SS.F` in lower-case hex, such as `dom0:00_14.3`' }));
+        }
+      }
+    } else if (d.deviceClass === 'block') {
+      const m = blockIdPattern.exec(id);
+      if (!m || id.includes('__')) {
+        out.push(diag('QP4002', d.span, { what: 'block device', value: id, artifact: cfg }, { help: 'write it as `qvm-block` lists it, such as `sys-usb:sda1`' }));
+      } else if (m[1] !== 'dom0' && !known.has(m[1]!)) {
+        out.push(diag('QP4001', d.span, { target: 'xen', what: `a block device of \`${m[1]}\`, which this policy does not declare` }, { help: 'xl resolves the backend by name when the domain starts; declare that qube' }));
+      } else if (m[1] === q.name) {
+        out.push(diag('QP4001', d.span, { target: 'xen', what: `a block device that \`${q.name}\` serves to itself` }));
+      } else if (++blocks > MAX_BLOCK_DEVICES) {
+        out.push(diag('QP4001', d.span, { target: 'xen', what: `more than ${MAX_BLOCK_DEVICES} block devices on one qube` }));
+      }
+    }
+    // USB devices and the microphone are attached through qrexec and the audio qube, not in the domain's configuration.
+  }
+}
+
+/** The xen target's findings for a model. */
+export function checkXen(model: PolicyModel): readonly Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const q of domainQubes(model)) checkQube(model, q, out);
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * The xen target's check: QP4001 for what xl.cfg or libvirt cannot express,
+ * QP4002 for values outside the allow-lists, each at the span of the item
+ * that wrote it; and the refusals it leaves to the checker.
+ */
+import test from 'ava';
+import type { ModelQube, PolicyModel } from '../../../../compiler/model.js';
+import { xenTarget } from '../../../../targets/xen/index.js';
+import { checkPolicy, examples, modelOf, policy } from './support.js';
+
+const entry = 'xen-check.qpol';
+
+/** The xen findings of a policy, as `CODE underlined-text`. */
+function findings(body: string): string[] {
+  const text = policy(body);
+  const model = modelOf(entry, text);
+  return xenTarget.check(model).map((d) => `${d.code} ${d.span && d.span.file === entry ? text.slice(d.span.start, d.span.end) : '?'}`);
+}
+
+test('the examples need nothing refused', (t) => {
+  for (const e of examples) t.deepEqual(xenTarget.check(modelOf(e)), [], e);
+});
+
+test('QP4002: kernel options with a quote, a backslash or XML markup, at the kernelopts item', (t) => {
+  const id = 'identity work { network clearnet via sys-firewall; label blue }';
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; kernelopts "quiet x='1'" }`), [`QP4002 kernelopts "quiet x='1'"`]);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; kernelopts "a\\\\b" }`), ['QP4002 kernelopts "a\\\\b"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; kernelopts "x=<y>" }`), ['QP4002 kernelopts "x=<y>"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; kernelopts "console=ttyS0,115200 quiet" }`), []);
+});
+
+test('PCI ids: QP4002 for a malformed id, QP4001 for a device not owned by dom0, at the device item', (t) => {
+  const id = 'identity work { network clearnet via sys-firewall; label blue }';
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device pci "dom0:00_1F.3" }`), ['QP4002 device pci "dom0:00_1F.3"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device pci "dom0:00_14.3:7" }`), ['QP4002 device pci "dom0:00_14.3:7"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device pci "dom0:00_34.0" }`), ['QP4002 device pci "dom0:00_34.0"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device pci "sys-net:00_14.3" }`), ['QP4001 device pci "sys-net:00_14.3"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device pci "dom0:0000_00_14.3" }`), []);
+});
+
+test('block devices: QP4001 for a backend the policy does not declare or the qube itself, QP4002 for a path trick', (t) => {
+  const id = 'identity work { network clearnet via sys-firewall; label blue }';
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device block "sys-usb:sda" }`), ['QP4001 device block "sys-usb:sda"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device block "a:sda" }`), ['QP4001 device block "a:sda"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device block "sys-net:mapper__x" }`), ['QP4002 device block "sys-net:mapper__x"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device block "sys-net:.._sda" }`), ['QP4002 device block "sys-net:.._sda"']);
+  t.deepEqual(findings(`${id}\nqube a in work { template debian-12-xfce; device block "dom0:mapper_luks-1" }`), []);
+});
+
+/** A model with one qube changed, for values the checker already refuses (the target must not rely on that). */
+function mutate(model: PolicyModel, name: string, change: Partial<ModelQube>): PolicyModel {
+  return { ...model, qubes: model.qubes.map((q) => (q.name === name ? { ...q, ...change } : q)) };
+}
+
+test('QP4002 also for values that reach the model past the checker: a comma in a kernel, a newline in options, a comma in a device id, a quote in a netvm', (t) => {
+  const model = modelOf('examples/journalist.qpol');
+  const work = model.qubes.find((q) => q.name === 'work-web')!;
+  const codes = (m: PolicyModel) => xenTarget.check(m).map((d) => `${d.code} ${d.message}`);
+  t.deepEqual(codes(mutate(model, 'work-web', { kernel: '6.1,backend=dom0' })), ['QP4002 kernel version `6.1,backend=dom0` cannot be written safely into an xl domain configuration']);
+  t.regex(codes(mutate(model, 'work-web', { kernelopts: 'quiet\nvif = [ "" ]' })).join(), /^QP4002 kernel command line/);
+  t.regex(codes(mutate(model, 'work-web', { devices: [{ deviceClass: 'pci', id: 'dom0:00_14.3,permissive=1', span: work.span }] })).join(), /^QP4002 PCI device/);
+  t.regex(codes(mutate(model, 'work-web', { netvm: 'sys-firewall",backend=dom0' })).join(), /^QP4002 netvm name/);
+  t.regex(codes(mutate(model, 'work-web', { name: 'work web' })).join(), /^QP4002 domain name/);
+});
+
+test('the checker already refuses PVH with PCI devices and a netvm that provides no network; the target does not repeat it', (t) => {
+  const id = 'identity work { network clearnet via sys-firewall; label blue }';
+  const pvh = checkPolicy(entry, policy(`${id}\nqube a in work { template debian-12-xfce; virt-mode pvh; device pci "dom0:00_14.3" }`));
+  t.truthy(pvh.diagnostics.find((d) => d.code === 'QP3014' && d.severity === 'error'));
+  t.is(pvh.model, undefined);
+  const net = checkPolicy(entry, policy(`${id}\nqube a in work { template debian-12-xfce }\nqube b in work { template debian-12-xfce; netvm a }`));
+  t.truthy(net.diagnostics.find((d) => d.severity === 'error'), 'a netvm that is not a gateway is an error');
+  t.is(net.model, undefined);
+});
