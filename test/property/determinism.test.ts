@@ -10,13 +10,13 @@ import { deepStrictEqual, ok } from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import test from 'ava';
 import fc from 'fast-check';
-import { check, format, type Diagnostic } from '../../compiler/index.js';
+import { check, compile, format, type Diagnostic } from '../../compiler/index.js';
 import { nodeHost, overlayHost } from '../../compiler/host.js';
 import { SourceFile } from '../../compiler/source.js';
 import type { Statement } from '../../compiler/syntax/ast.js';
 import { parseFile } from '../../compiler/syntax/parse.js';
 
-const RUNS = { twice: 150, reorder: 150, reorderEdited: 200, topologies: 300 } as const;
+const RUNS = { twice: 150, reorder: 150, reorderEdited: 200, topologies: 300, compile: 15 } as const;
 
 interface Policy {
   readonly path: string;
@@ -239,6 +239,28 @@ test('reordering the declarations of a random network topology finds the same co
       deepStrictEqual(codes(after), codes(before), `before:\n${describe(before)}\nafter:\n${describe(after)}\n--- text\n${text}--- reordered\n${shuffled}`);
     }),
     { numRuns: RUNS.topologies },
+  );
+  t.pass();
+});
+
+// ---------------------------------------------------------------- compile
+
+/** Every artifact of a compile except the manifest (which hashes the source text itself). */
+function artifactsOf(path: string, text: string): Map<string, string> {
+  const r = compile(path, { host: overlayHost(new Map([[path, text]])) });
+  ok(r.artifacts, `${path} does not compile:\n${describe(r.diagnostics)}`);
+  return new Map(r.artifacts.filter((a) => a.path !== 'manifest.json').map((a) => [a.path, a.contents]));
+}
+
+test('compile writes the same bytes whatever the order of declarations', (t) => {
+  const baseline = examples.map((e) => artifactsOf(e.path, e.text));
+  fc.assert(
+    fc.property(shuffled, ([e, order]) => {
+      const { path, text } = examples[e];
+      const moved = reorder(text, statementsOf(path, text)!, order);
+      deepStrictEqual(artifactsOf(path, moved), baseline[e]);
+    }),
+    { numRuns: RUNS.compile },
   );
   t.pass();
 });
