@@ -107,8 +107,13 @@ export interface ModelPolicyFile {
 }
 
 export interface PolicyModel {
-  /** The entry file's display path. */
+  /** The entry file's display path (as given; for diagnostics). */
   readonly entry: string;
+  /**
+   * The entry file's name without its folder: what artifacts say they were
+   * generated from, so that their bytes do not depend on where qpc ran.
+   */
+  readonly source: string;
   readonly settings: Settings;
   /** Every qube-like declaration (dom0, templates, gateways, qubes …), sorted by name. */
   readonly qubes: readonly ModelQube[];

@@ -2,6 +2,7 @@
  * Lowers a checked program to the policy model targets read (compiler/model.ts).
  * Runs only after a check without errors; pure.
  */
+import * as path from 'node:path';
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import type { ModelListener, ModelQube, PolicyModel } from '../model.js';
 import { lastItem, type Decl, type Program } from '../program.js';
@@ -123,6 +124,7 @@ export function lowerModel(program: Program, g: PolicyGraph, policy: EvaluatedPo
     }));
   return {
     entry: program.entry,
+    source: path.basename(program.entry),
     settings: program.settings,
     qubes,
     identities,

@@ -67,7 +67,7 @@ export function checkQrexec(model: PolicyModel): Diagnostic[] {
   const unsafe = (span: Span | undefined, what: string, value: string, artifact: string) => out.push(diag('QP4002', span, { what, value: visible(value), artifact }));
   const cannot = (span: Span | undefined, what: string) => out.push(diag('QP4001', span, { target: 'qrexec', what }));
 
-  const shown = sourceName(model.entry);
+  const shown = sourceName(model.source);
   if (shown === '' || !COMMENT_TEXT.test(shown)) unsafe(entrySpan(model), 'source file name', shown, 'the header of every policy file');
 
   const stockFiles = new Set(qubesOwnedFiles);

@@ -22,8 +22,8 @@ export function checkWhonix(model: PolicyModel): Diagnostic[] {
   const out: Diagnostic[] = [];
   const qubes = new Map<string, ModelQube>(model.qubes.map((q) => [q.name, q]));
 
-  if (!SOURCE_PATH.test(model.entry)) {
-    out.push(diag('QP4002', undefined, { what: 'source path', value: model.entry, artifact: 'the header comment of the Whonix files' }, { help: 'name the policy with a path of printable ASCII characters' }));
+  if (!SOURCE_PATH.test(model.source)) {
+    out.push(diag('QP4002', undefined, { what: 'source path', value: model.source, artifact: 'the header comment of the Whonix files' }, { help: 'name the policy with a path of printable ASCII characters' }));
   }
 
   const badQube = (name: string, span: Span | undefined, artifact: string): boolean => {

@@ -17,8 +17,8 @@ function assertSafe(ok: boolean, what: string): void {
 }
 
 export function emitWhonix(model: PolicyModel): Artifact[] {
-  assertSafe(SOURCE_PATH.test(model.entry), 'source path');
-  const source = model.entry;
+  assertSafe(SOURCE_PATH.test(model.source), 'source path');
+  const source = model.source;
   const out: Artifact[] = [];
   const qubes = new Map(model.qubes.map((q) => [q.name, q]));
 

@@ -38,5 +38,5 @@ export function portsText(model: PolicyModel): string {
       ...(a.mode === 'auth' ? { socksCredentials: socksCredentials(a.qube, a.app) } : {}),
     };
   }
-  return canonicalJson({ version: 1, source: model.entry, apps });
+  return canonicalJson({ version: 1, source: model.source, apps });
 }

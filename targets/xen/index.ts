@@ -15,8 +15,8 @@ function emitXen(model: PolicyModel): readonly Artifact[] {
   const out: Artifact[] = [];
   for (const q of domainQubes(model)) {
     const d = resolveDomain(model, q);
-    out.push({ path: xlConfigPath(q.name), contents: xlConfig(d, model.entry) });
-    out.push({ path: libvirtPath(q.name), contents: libvirtXml(d, model.entry) });
+    out.push({ path: xlConfigPath(q.name), contents: xlConfig(d, model.source) });
+    out.push({ path: libvirtPath(q.name), contents: libvirtXml(d, model.source) });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -158,7 +158,7 @@ test('check: an added listener on a port Whonix binds is QP4001 (Tor would not s
 
 test('check: a qube name that would collide with ports.json, and an unsafe source path, are QP4002', (t) => {
   const ds = whonixTarget.check(mutated((m) => ({
-    entry: 'a\nb.qpol',
+    source: 'a\nb.qpol',
     socks: m.socks.map((s) => (s.qube === 'anon-b' ? { ...s, qube: 'ports.json' } : s)),
   })));
   t.deepEqual(ds.map((d) => [d.code, d.message]), [
