@@ -130,6 +130,18 @@ function servicesOf(rules: readonly QrexecRule[], extra: readonly string[]): Map
 /** Classes a column token names: `all`, or a list (possibly empty). */
 type ClassSet = 'all' | readonly number[];
 
+/**
+ * What a rule's target does to an ask list (`collect_targets_for_ask`): every
+ * qube and disposable template, the caller's `@dispvm`, disposables of some
+ * disposable templates, some qubes; or Qubes fails on it.
+ */
+type Listing =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'dispvm' }
+  | { readonly kind: 'disposables'; readonly classes: readonly number[] }
+  | { readonly kind: 'qubes'; readonly classes: readonly number[] }
+  | { readonly kind: 'fails' };
+
 const NONE: readonly number[] = [];
 
 /**
@@ -145,7 +157,7 @@ const NONE: readonly number[] = [];
  */
 export function findChannels(q: ChannelQuery, extraServices: readonly string[] = []): Channel[] {
   const { rules, info } = q;
-  const keyOf = q.key;
+  const keyed = q.key ? keyedRelevance(q.key, q.relevant, info) : undefined;
   const r42 = q.release === '4.2';
   const byService = new Map<string, number[]>();
   const wildcard: number[] = [];
@@ -193,6 +205,40 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const toDom0 = (t: string) => t === 'dom0' || t === '@adminvm';
     if (!merged.some((i) => rules[i].action !== 'deny' && !toDom0(rules[i].redirect ?? rules[i].target) && nonEmpty(classesOf(rules[i].source)))) continue;
 
+    // Each rule of the service read once: the classes its target column names (for requests
+    // naming a qube), what its target (`target=` for allow/ask) adds to or removes from ask
+    // lists, and whether it can match a `@default` or a `@dispvm` request at all.
+    const targetOf = new Map<number, ClassSet>();
+    const listing = new Map<number, Listing>();
+    const scansDefault = new Set<number>();
+    const scansDispvm = new Set<number>();
+    for (const i of merged) {
+      const r = rules[i];
+      targetOf.set(i, classesOf(r.target));
+      const t = r.target;
+      if (t === '*' || t === '@anyvm' || t === '@default') scansDefault.add(i);
+      if (t === '*' || t === '@anyvm' || t === '@dispvm' || t.startsWith('@dispvm:')) scansDispvm.add(i);
+      const tok = r.action !== 'deny' && r.redirect !== undefined ? r.redirect : r.target;
+      let l: Listing;
+      if (tok === '*' || tok === '@anyvm') l = { kind: 'all' };
+      else if (tok === '@dispvm') l = { kind: 'dispvm' };
+      else if (tok.startsWith('@dispvm:@tag:')) {
+        const tag = tok.slice(13);
+        l = { kind: 'disposables', classes: dispvmTemplates.filter((d) => classes[d].info.tags.includes(tag)) };
+      } else if (tok.startsWith('@dispvm:')) {
+        const name = tok.slice(8);
+        const dom = name.startsWith('@') ? undefined : info.domains.get(name);
+        const d = classOfName.get(name);
+        // Qubes fails on a `@dispvm:Q` naming no qube (`DispVMTemplate.expand`): the evaluator says how.
+        if (!name.startsWith('@') && dom === undefined) l = { kind: 'fails' };
+        else l = { kind: 'disposables', classes: dom?.templateForDispvms && d !== undefined ? [d] : NONE };
+      } else if (tok.startsWith('@tag:') || tok.startsWith('@type:') || !tok.startsWith('@')) {
+        const cs = classesOf(tok);
+        l = { kind: 'qubes', classes: cs === 'all' ? NONE : cs };
+      } else l = { kind: 'qubes', classes: NONE }; // `@adminvm`, `dom0` and `@default` list no qube of a class
+      listing.set(i, l);
+    }
+
     // The rules whose source matches a class, by source token.
     const anySource: number[] = [];
     const bySourceName = new Map<string, number[]>();
@@ -211,23 +257,39 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       else if (t.startsWith('@type:')) push(bySourceType, t.slice(6), i);
       // Other tokens (`@adminvm`, `dom0`, `@dispvm…`) match no qube of a class.
     }
+    // A rule is in one bucket (its source token), so the buckets of a class are disjoint and
+    // ascending: merged, they are its rules in file order. Classes without rules of their own
+    // (same type and tags) share the result.
+    const matchingByBuckets = new Map<string, number[]>();
     const matching = (c: number): number[] => {
       const rep = classes[c].info;
-      const lists = [anySource, bySourceName.get(rep.name), bySourceType.get(rep.type), ...rep.tags.map((tag) => bySourceTag.get(tag))].filter((l): l is number[] => l !== undefined && l.length > 0);
-      if (lists.length === 1) return lists[0];
-      return [...new Set(lists.flat())].sort((a, b) => a - b);
+      const own = bySourceName.get(rep.name);
+      const signature = `${own ? rep.name : ''}|${rep.type}|${rep.tags.join(',')}`;
+      const known = matchingByBuckets.get(signature);
+      if (known) return known;
+      const lists = [anySource, own, bySourceType.get(rep.type), ...rep.tags.map((tag) => bySourceTag.get(tag))].filter((l): l is number[] => l !== undefined && l.length > 0);
+      let merged: number[] = lists.length === 0 ? [] : lists[0];
+      for (let k = 1; k < lists.length; k++) merged = mergeSorted(merged, lists[k]);
+      matchingByBuckets.set(signature, merged);
+      return merged;
     };
 
     // Focus: the target classes that can matter to a source class.
+    // The same set of names (a focus is usually shared by many sources) maps to the same classes.
+    const focusClasses = new Map<ReadonlySet<string>, readonly number[]>();
     const focusOf = (c: number): readonly number[] | undefined => {
       const f = q.focus?.(classes[c].members);
       if (f === undefined) return undefined;
-      const set = new Set<number>();
-      for (const name of f) {
-        const d = classOfName.get(name);
-        if (d !== undefined) set.add(d);
+      let list = focusClasses.get(f);
+      if (!list) {
+        const set = new Set<number>();
+        for (const name of f) {
+          const d = classOfName.get(name);
+          if (d !== undefined) set.add(d);
+        }
+        focusClasses.set(f, (list = [...set].sort((a, b) => a - b)));
       }
-      return [...set].sort((a, b) => a - b);
+      return list;
     };
 
     // Arguments: `+` stands for every argument no rule names (or, when a rule names `+`
@@ -248,6 +310,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     }
 
     const decidedBy = new Int32Array(n);
+    const covered = new Uint8Array(n);
     const inFocus = new Uint8Array(n);
     const listed = new Int8Array(n);
     const listedDisposable = new Int8Array(n);
@@ -270,33 +333,41 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         if (focus !== undefined) for (const d of focus) inFocus[d] = 1;
 
         // Named requests: the first rule whose target column matches decides each target class.
-        // Every class is decided, not only those in focus: a request to a qube that does not
-        // matter can still open a dialog that lists one that does, or be redirected to it.
+        // Classes in focus are decided one by one. Elsewhere only one thing matters: whether
+        // a dialog or a redirect decides some request (it can list or reach a qube in focus),
+        // so the rules are read once, keeping the classes earlier rules already decide.
         decidedBy.fill(-1);
-        let remaining = n;
-        if (members.length < 2) {
-          decidedBy[c] = -2; // the only member would be a loopback
-          remaining--;
-        }
+        const loopback = members.length < 2 ? c : -1; // a request to the only member is a loopback
+        const dialogs: { rule: number; target: number }[] = [];
+        const touched: number[] = [];
         for (const i of order) {
-          if (remaining === 0) break;
-          const cs = classesOf(rules[i].target);
+          const r = rules[i];
+          const cs = targetOf.get(i)!;
+          const opens = r.action === 'ask' || (r.action === 'allow' && r.redirect !== undefined);
           if (cs === 'all') {
-            for (let d = 0; d < n; d++) {
-              if (decidedBy[d] === -1) {
-                decidedBy[d] = i;
-                remaining--;
-              }
+            if (opens) {
+              let d = 0;
+              while (d < n && (covered[d] || d === loopback)) d++;
+              if (d < n) dialogs.push({ rule: i, target: d });
             }
-          } else {
-            for (const d of cs) {
-              if (decidedBy[d] === -1) {
-                decidedBy[d] = i;
-                remaining--;
-              }
-            }
+            if (focus === undefined) {
+              for (let d = 0; d < n; d++) if (decidedBy[d] === -1 && d !== loopback) decidedBy[d] = i;
+            } else for (const d of focus) if (decidedBy[d] === -1 && d !== loopback) decidedBy[d] = i;
+            break; // every later rule is read for nothing
           }
+          let first = -1;
+          for (const d of cs) {
+            if (d === loopback) continue;
+            if (!covered[d]) {
+              if (first < 0) first = d;
+              covered[d] = 1;
+              touched.push(d);
+            }
+            if (decidedBy[d] === -1 && inFocus[d]) decidedBy[d] = i;
+          }
+          if (opens && first >= 0) dialogs.push({ rule: i, target: first });
         }
+        for (const d of touched) covered[d] = 0;
 
         // The ask list as Qubes builds it (collect_targets_for_ask), restricted to the focus:
         // the first rule (in file order) whose target (allow/ask: its `target=`) expands to a
@@ -311,10 +382,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             if (arr[d] === 0 && inFocus[d]) arr[d] = v;
           };
           for (const i of order) {
-            const r = rules[i];
-            const v = r.action === 'deny' ? 2 : 1;
-            const tok = r.action !== 'deny' && r.redirect !== undefined ? r.redirect : r.target;
-            if (tok === '*' || tok === '@anyvm') {
+            const v = rules[i].action === 'deny' ? 2 : 1;
+            const l = listing.get(i)!;
+            if (l.kind === 'all') {
               const all = (d: number) => {
                 mark(listed, d, v);
                 if (classes[d].info.templateForDispvms) mark(listedDisposable, d, v);
@@ -322,34 +392,24 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
               if (focus === undefined) for (let d = 0; d < n; d++) all(d);
               else for (const d of focus) all(d);
               if (dispvm === 0) dispvm = v;
-            } else if (tok === '@dispvm') {
+            } else if (l.kind === 'dispvm') {
               if (dispvm === 0) dispvm = v;
-            } else if (tok.startsWith('@dispvm:@tag:')) {
-              const tag = tok.slice(13);
-              for (const d of dispvmTemplates) if (classes[d].info.tags.includes(tag)) mark(listedDisposable, d, v);
-            } else if (tok.startsWith('@dispvm:')) {
-              const name = tok.slice(8);
-              if (name.startsWith('@')) continue;
-              const dom = info.domains.get(name);
-              if (dom === undefined) {
-                exact = true; // Qubes fails on it (`DispVMTemplate.expand`): let the evaluator say how
-                return;
-              }
-              const d = classOfName.get(name);
-              if (d !== undefined && dom.templateForDispvms) mark(listedDisposable, d, v);
-            } else if (tok.startsWith('@tag:') || tok.startsWith('@type:') || !tok.startsWith('@')) {
-              const cs = classesOf(tok);
-              if (cs !== 'all') for (const d of cs) mark(listed, d, v);
+            } else if (l.kind === 'disposables') {
+              for (const d of l.classes) mark(listedDisposable, d, v);
+            } else if (l.kind === 'qubes') {
+              for (const d of l.classes) mark(listed, d, v);
+            } else {
+              exact = true;
+              return;
             }
-            // `@adminvm`, `dom0` and `@default` list no qube of a class.
           }
           const list: string[] = [];
           // With interchangeable qubes (`key`), two of a key are enough: one stays when the
           // caller is the other. Not with `autostart=no`, which tells running qubes apart.
-          const perKey = keyOf && !order.some((i) => rules[i].autostart === false) ? new Map<string, number>() : undefined;
+          const perKey = keyed && !order.some((i) => rules[i].autostart === false) ? new Map<number, number>() : undefined;
           const take = (x: string): boolean => {
             if (!perKey) return true;
-            const k = keyOf!(x);
+            const k = keyed!.of(x);
             const seen = perKey.get(k) ?? 0;
             if (seen >= 2) return false;
             perKey.set(k, seen + 1);
@@ -379,7 +439,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           if (askList === undefined && !exact) buildAskList();
           return exact ? undefined : [...askList!];
         };
-        const evaluate = (target: string) => evaluateOrdered(rules, order, info, { service, argument, source: rep, target }, q.release, lister);
+        const evaluate = (target: string, scan?: readonly number[]) => evaluateOrdered(rules, order, info, { service, argument, source: rep, target }, q.release, lister, scan);
 
         /** Emits, per source member, the listed targets it may reach; members with equal lists share a channel. */
         const emit = (listedTargets: readonly string[], requested: string, action: 'allow' | 'ask', rule: number, disposable: boolean) => {
@@ -387,23 +447,21 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           // list; the other members are interchangeable with it, so they list it too.
           const withRep = !disposable && listedTargets.some((t) => t !== rep && classOfName.get(t) === c) ? [...listedTargets, rep] : listedTargets;
           const groups = new Map<string, { sources: string[]; targets: string[] }>();
-          const seenSources = keyOf ? new Set<string>() : undefined;
+          const seenSources = keyed ? new Set<number>() : undefined;
           for (const mem of members) {
-            if (seenSources) {
-              const k = keyOf!(mem);
-              if (seenSources.has(k)) continue;
-              seenSources.add(k);
-            }
             let targets: string[];
-            if (keyOf) {
-              const seen = new Set<string>();
+            if (keyed) {
+              const ks = keyed.of(mem);
+              if (seenSources!.has(ks)) continue;
+              seenSources!.add(ks);
+              const stamp = ++keyed.generation;
               targets = [];
               for (const t of withRep) {
                 if (t === mem) continue;
-                const k = keyOf(t);
-                if (seen.has(k) || !q.relevant(mem, t)) continue;
-                seen.add(k);
-                targets.push(t);
+                const kt = keyed.of(t);
+                if (keyed.seen[kt] === stamp) continue;
+                keyed.seen[kt] = stamp;
+                if (keyed.relevant(ks, kt, mem, t)) targets.push(t);
               }
             } else targets = withRep.filter((t) => t !== mem && q.relevant(mem, t));
             if (targets.length === 0) continue;
@@ -419,38 +477,40 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           disposables: targets.filter((t) => t.startsWith('@dispvm:') && info.domains.get(t.slice(8))?.templateForDispvms === true).map((t) => t.slice(8)),
         });
         /** Rules whose outcome does not depend on the requested qube (a dialog, a redirect), done once per source class. */
-        const once = new Set<number>();
-        for (let d = 0; d < n; d++) {
-          const i = decidedBy[d];
-          if (i < 0) continue;
+        // Dialogs and redirects, once per rule and source class: what they offer or reach
+        // does not depend on the requested qube.
+        for (const { rule: i, target: d } of dialogs) {
           const r = rules[i];
-          if (r.action === 'deny') continue;
-          // A plain allow reaches the requested qube only: nothing to see outside the focus.
-          if (r.action === 'allow' && r.redirect === undefined && !inFocus[d]) continue;
           const requested = d === c ? members[1] : classes[d].members[0];
           if (r.action === 'ask') {
-            // The dialog offers more than the requested qube; its list depends only on the
-            // rule, so each rule's dialog is counted once per source class.
-            if (once.has(i)) continue;
-            once.add(i);
             const decision = evaluate(requested);
             const lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
             if (lists.named.length) emit(lists.named, requested, 'ask', i, false);
             if (lists.disposables.length) emit(lists.disposables, requested, 'ask', i, true);
             continue;
           }
-          if (r.redirect !== undefined) {
-            if (once.has(i)) continue;
-            once.add(i);
-          }
           const resolved = resolveAllow(r, requested, src, info);
           if (resolved === undefined) continue;
-          if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
-          else emit(r.redirect === undefined ? classes[d].members : [resolved.name], requested, 'allow', i, false);
+          emit([resolved.name], requested, 'allow', i, resolved.disposable);
         }
+        // Plain allows reach the requested qube only: the classes in focus.
+        const visitAllow = (d: number) => {
+          const i = decidedBy[d];
+          if (i < 0) return;
+          const r = rules[i];
+          if (r.action !== 'allow' || r.redirect !== undefined) return;
+          const requested = d === c ? members[1] : classes[d].members[0];
+          const resolved = resolveAllow(r, requested, src, info);
+          if (resolved === undefined) return;
+          if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
+          else emit(classes[d].members, requested, 'allow', i, false);
+        };
+        if (focus === undefined) for (let d = 0; d < n; d++) visitAllow(d);
+        else for (const d of focus) visitAllow(d);
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {
-          const decision = evaluate(requested);
+          const scans = requested === '@default' ? scansDefault : scansDispvm;
+          const decision = evaluate(requested, order.filter((i) => scans.has(i)));
           if (decision.action === 'deny' || decision.rule === undefined) continue;
           const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
           if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);
@@ -460,6 +520,35 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     }
   }
   return out;
+}
+
+/**
+ * Keys as numbers, and `relevant` asked once per pair of keys (the caller
+ * promises that it treats the qubes of a key alike).
+ */
+function keyedRelevance(key: (qube: string) => string, relevant: (s: string, t: string) => boolean, info: SystemInfo) {
+  const ids = new Map<string, number>();
+  const of = new Map<string, number>();
+  for (const name of info.domains.keys()) {
+    const k = key(name);
+    let id = ids.get(k);
+    if (id === undefined) ids.set(k, (id = ids.size));
+    of.set(name, id);
+  }
+  const n = ids.size;
+  const answers = new Int8Array(n * n);
+  return {
+    of: (qube: string): number => of.get(qube) ?? -1,
+    /** For "seen" marks without clearing: a mark equal to the current generation is set. */
+    seen: new Int32Array(n),
+    generation: 0,
+    relevant: (ks: number, kt: number, s: string, t: string): boolean => {
+      if (ks < 0 || kt < 0) return relevant(s, t);
+      const at = ks * n + kt;
+      if (answers[at] === 0) answers[at] = relevant(s, t) ? 1 : 2;
+      return answers[at] === 1;
+    },
+  };
 }
 
 /**

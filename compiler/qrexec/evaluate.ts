@@ -312,10 +312,12 @@ export type AskLister = (rule: QrexecRule) => string[] | undefined;
  * {@link evaluate} over the rules at `order` (ascending positions), which
  * must include every rule whose service, argument and source match the
  * request: the decision is then the same as over all rules. With `lister`,
- * ask lists come from the caller.
+ * ask lists come from the caller. `scan`, when given, is the part of `order`
+ * that can match the request's target (a rule left out must not match it);
+ * the first match is looked for there, ask lists are still built from `order`.
  */
-export function evaluateOrdered(rules: readonly QrexecRule[], order: readonly number[], info: SystemInfo, request: Request, release: QubesRelease, lister?: AskLister): Decision {
-  return evaluateIn(rules, order, info, request, release, lister);
+export function evaluateOrdered(rules: readonly QrexecRule[], order: readonly number[], info: SystemInfo, request: Request, release: QubesRelease, lister?: AskLister, scan?: readonly number[]): Decision {
+  return evaluateIn(rules, order, info, request, release, lister, scan);
 }
 
 /** `order`: positions of the rules to read, ascending; undefined = all. */
@@ -326,6 +328,7 @@ function evaluateIn(
   request: Request,
   release: QubesRelease,
   lister?: AskLister,
+  scan: readonly number[] | undefined = order,
 ): Decision {
   const r42 = release === '4.2';
   const t = intendedTarget(request.target, info, r42);
@@ -333,9 +336,9 @@ function evaluateIn(
   const service = request.service;
   const argument = argumentOf(request);
   const source = request.source;
-  const n = order === undefined ? rules.length : order.length;
+  const n = scan === undefined ? rules.length : scan.length;
   for (let k = 0; k < n; k++) {
-    const i = order === undefined ? k : order[k];
+    const i = scan === undefined ? k : scan[k];
     const rule = rules[i];
     if (!matchesButTarget(rule, service, argument, source, info, r42)) continue;
     const m = targetMatches(rule.target, t, source, info, r42);
