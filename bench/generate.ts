@@ -37,7 +37,7 @@ export function generate(target: number): Generated {
     out.push(`# ---------------------------------------------------------------- group ${g}`, '');
     if (!tor) out.push(`template ${tpl} {`, '  memory 400', '}', '');
     // A Tor gateway serves one identity (DESIGN §4.1), so each Tor group has its own.
-    if (tor) out.push(`gateway ${id}-gw {`, '  tor', '  template whonix-gateway-18', '  netvm sys-firewall', '  memory 500', '}', '');
+    if (tor) out.push(`gateway ${id}-gw {`, '  tor', '  template whonix-gateway-18', '  netvm sys-firewall', '  label black', '  memory 500', '}', '');
     out.push(`identity ${id} {`, `  network ${tor ? `tor via ${id}-gw` : net}`, `  label ${LABELS[g % LABELS.length]}`, `  disposable ${id}-dvm`, ...(tor ? ['  isolation per-app'] : []), '}', '');
     out.push(`disposable ${id}-dvm in ${id} {`, `  template ${tpl}`, '}', '');
     for (let k = 0; k < 10; k++) {
@@ -54,6 +54,8 @@ export function generate(target: number): Generated {
       const to = q((r * 7 + 3) % 10);
       const svc = SERVICES[r % SERVICES.length];
       const line =
+        // A `deny * from A to B` leaves the ask dialogs' new disposables of B's templates open.
+        r % 20 === 19 ? `deny  * from ${id} to @dispvm:id-${g + 1}-dvm` :
         r % 10 === 9 ? `deny  * from ${id} to id-${g + 1}` :
         r % 10 === 8 ? `allow qubes.OpenURL from ${from} to @dispvm` :
         r % 10 === 7 ? `allow qubes.ConnectTCP +${1000 + r} from ${from} to @default target ${to}` :
@@ -67,7 +69,7 @@ export function generate(target: number): Generated {
   }
   // `deny * from id-G to id-(G+1)` and `require` may name the group after the last: declare it.
   const last = `id-${identities}`;
-  out.push(`identity ${last} {`, '  network none', '}', `qube ${last}-q in ${last} {`, '  template tpl-0', '}', '');
+  out.push(`identity ${last} {`, '  network none', '  label gray', `  disposable ${last}-dvm`, '}', `disposable ${last}-dvm in ${last} {`, '  template tpl-0', '}', `qube ${last}-q in ${last} {`, '  template tpl-0', '}', '');
   identities++;
   qubes++;
   const text = out.join('\n');

@@ -577,7 +577,7 @@ export const codes = {
   QP3036: {
     slug: 'requirement-violated',
     severity: 'error',
-    template: 'requirement `{requirement}` does not hold: the policy {verb} `{service}` from `{source}` to `{target}`',
+    template: 'requirement `{requirement}` does not hold: the policy {verb} `{service}` from `{source}` to {target}',
     summary: 'A `require` statement is violated by the complete policy or the topology.',
     explanation: {
       rationale: '`require A isolated-from B` means no qrexec channel between A and B in either direction (allowed or asked, after evaluating the complete policy), no shared first-hop gateway other than a Tor gateway, and no shared disposable template; `require A never-reaches B` means no channel from A to B. The finding names one call that breaks it.',

@@ -320,7 +320,7 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
     }
     if (found) {
       const { c, s, t } = found;
-      ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: c.service, source: s, target: t, verb: c.action === 'allow' ? 'allows' : 'asks for' }, { label: 'does not hold', related: [{ span: rules[c.rule].origin.span, message: `decided by \`${ruleText(rules[c.rule])}\` in ${ruleWhere(rules[c.rule])}` }], subject: a }));
+      ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: c.service, source: s, target: c.disposable ? `a new disposable of \`${t}\`` : `\`${t}\``, verb: c.action === 'allow' ? 'allows' : 'asks for' }, { label: 'does not hold', related: [{ span: rules[c.rule].origin.span, message: `decided by \`${ruleText(rules[c.rule])}\` in ${ruleWhere(rules[c.rule])}` }], subject: a }));
       continue;
     }
     if (both) {
@@ -330,7 +330,7 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
       const dispsB = disps(b);
       const gw = [...firstHop(a)].find((g) => hopsB.has(g));
       const dv = [...disps(a)].find((g) => dispsB.has(g));
-      if (gw || dv) ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: gw ? 'netvm' : 'default disposable', source: a, target: b, verb: `share ${gw ? `the gateway \`${gw}\`` : `the disposable template \`${dv}\``}, which` }, { label: 'does not hold', subject: a }));
+      if (gw || dv) ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: gw ? 'netvm' : 'default disposable', source: a, target: `\`${b}\``, verb: `share ${gw ? `the gateway \`${gw}\`` : `the disposable template \`${dv}\``}, which` }, { label: 'does not hold', subject: a }));
     }
   }
 }

@@ -100,3 +100,21 @@ test('a false expect fails with the actual decision and the rule', (t) => {
   expectDiagnostics(t, base + 'expect qubes.Filecopy from anon-chat to anon-web: deny\n', [{ code: 'QP3035', message: /gives ask/ }]);
   expectDiagnostics(t, base + 'expect qubes.Filecopy from anon-chat to work-email: deny\nexpect qubes.OpenURL from anon-chat to @dispvm: allow target @dispvm:anon-dvm\n', []);
 });
+
+test('a `require` names a dialog that offers a new disposable of the other side as such', (t) => {
+  // `deny * from work to keys` removes keys' qubes from the file-copy dialog, not new disposables of its template.
+  const policy = `use "qubes"
+template deb
+amend sys-net { template deb }
+amend sys-firewall { template deb }
+identity work { network clearnet via sys-firewall; label blue }
+identity keys { network none; label black; disposable keys-dvm }
+disposable keys-dvm in keys { template deb }
+qube work-email in work { template deb }
+qube vault in keys { template deb }
+deny * from work to keys
+require work never-reaches keys
+`;
+  expectDiagnostics(t, policy, [{ code: 'QP3036', message: /asks for `qubes\.\w+` from `work-email` to a new disposable of `keys-dvm`$/ }]);
+  expectDiagnostics(t, policy.replace('deny * from work to keys\n', 'deny * from work to keys\ndeny * from work to @dispvm:keys-dvm\n'), []);
+});
