@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Entry point of the `qpc` command: runs the compiled command line.
-import { runCli, processIo } from '../dist/compiler/cli/main.js';
+import { main } from '../dist/compiler/cli/main.js';
 
-process.exitCode = runCli(process.argv.slice(2), processIo());
+main();

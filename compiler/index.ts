@@ -13,7 +13,6 @@ import { SourceFile } from './source.js';
 import { parseFile } from './syntax/parse.js';
 import { format as print } from './syntax/print.js';
 import { compileChecked, type CompileResult } from './compile.js';
-import { targets as registry } from '../targets/index.js';
 import type { Artifact, Target } from '../targets/types.js';
 import type { PolicyModel } from './model.js';
 
@@ -39,16 +38,30 @@ export function check(entry: string, opts: { host?: CompilerHost; until?: 'bind'
 }
 
 /**
- * Checks the policy set and, when nothing is wrong, runs the targets (all,
- * or those named and the ones they require): the artifacts and
- * `manifest.json`, in path order. Writes nothing. Never throws.
+ * Checks the policy set and, when nothing is wrong, runs the targets of
+ * `registry` (all, or those named and the ones they require): the artifacts
+ * and `manifest.json`, in path order. Writes nothing. Never throws.
  */
-export function compile(entry: string, opts: { host?: CompilerHost; targets?: readonly string[]; registry?: readonly Target[] } = {}): CompileResult {
+export function compileWith(entry: string, registry: readonly Target[], opts: { host?: CompilerHost; targets?: readonly string[] } = {}): CompileResult {
   try {
-    return compileChecked(check(entry, opts.host ? { host: opts.host } : {}), entry, opts.registry ?? registry, opts.targets);
+    return compileChecked(check(entry, opts.host ? { host: opts.host } : {}), entry, registry, opts.targets);
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
   }
+}
+
+/**
+ * {@link compileWith} over every target qpc has (targets/index.ts). The
+ * targets are loaded on first use, so that `check` does not pay for them.
+ */
+export async function compile(entry: string, opts: { host?: CompilerHost; targets?: readonly string[] } = {}): Promise<CompileResult> {
+  let registry: readonly Target[];
+  try {
+    registry = (await import('../targets/index.js')).targets;
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: new Map() };
+  }
+  return compileWith(entry, registry, opts);
 }
 
 export interface FormatResult {

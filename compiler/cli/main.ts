@@ -157,12 +157,10 @@ function settleLock(io: CliIo, o: Options, r: CheckResult): Diagnostic[] {
   }
 }
 
-function runCompile(io: CliIo, o: Options): number {
-  if (o.files.length !== 1) throw new UsageError('`qpc compile` needs exactly one FILE (the entry of the policy set)');
-  if (o.output === undefined) throw new UsageError('`qpc compile` needs an output directory: `-o DIR`');
+async function runCompile(io: CliIo, o: Options): Promise<number> {
   const file = o.files[0];
-  const dir = o.output;
-  const r = compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}) });
+  const dir = o.output!;
+  const r = await compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}) });
   const ds: Diagnostic[] = [...r.diagnostics];
   if (r.artifacts) {
     // The lock only changes with a compile whose artifacts are written (or, under --check, compared).
@@ -321,8 +319,8 @@ function runExplain(io: CliIo, o: Options): number {
   return rc;
 }
 
-/** Runs the command line; returns the exit code. Never throws. */
-export function runCli(argv: readonly string[], io: CliIo): number {
+/** Runs the command line; returns the exit code (a promise of it for `compile`). Never throws. */
+export function runCli(argv: readonly string[], io: CliIo): number | Promise<number> {
   let o: Options | 'help' | 'version';
   try {
     o = parseArgs(argv);
@@ -338,7 +336,13 @@ export function runCli(argv: readonly string[], io: CliIo): number {
       case 'check':
         return runCheck(io, o);
       case 'compile':
-        return runCompile(io, o);
+        if (o.files.length !== 1) throw new UsageError('`qpc compile` needs exactly one FILE (the entry of the policy set)');
+        if (o.output === undefined) throw new UsageError('`qpc compile` needs an output directory: `-o DIR`');
+      {
+        // Asynchronous: the targets are loaded only for this command.
+        const opts = o;
+        return runCompile(io, opts).catch((e: unknown) => failure(io, opts, e));
+      }
       case 'fmt':
         return runFmt(io, o);
       case 'explain':
@@ -356,14 +360,19 @@ export function runCli(argv: readonly string[], io: CliIo): number {
         throw new UsageError(`unknown command \`${o.command}\`; expected check, compile, fmt, query, explain or lsp`);
     }
   } catch (e) {
-    const opts: Options = typeof o! === 'object' ? o : { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
-    if (e instanceof UsageError) {
-      emit(io, opts, [diag('QP5002', undefined, { message: e.message }, { help: 'run `qpc --help` for usage' })], new Map());
-      return 2;
-    }
-    emit(io, opts, [diag('QP9001', undefined, { message: e instanceof Error ? e.message : String(e) }, { notes: ['this is a bug in qpc; please report it'] })], new Map());
-    return 3;
+    return failure(io, typeof o! === 'object' ? (o as Options) : undefined, e);
   }
+}
+
+/** A usage error (exit 2) or a bug (exit 3), reported in the requested format. */
+function failure(io: CliIo, o: Options | undefined, e: unknown): number {
+  const opts: Options = o ?? { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
+  if (e instanceof UsageError) {
+    emit(io, opts, [diag('QP5002', undefined, { message: e.message }, { help: 'run `qpc --help` for usage' })], new Map());
+    return 2;
+  }
+  emit(io, opts, [diag('QP9001', undefined, { message: e instanceof Error ? e.message : String(e) }, { notes: ['this is a bug in qpc; please report it'] })], new Map());
+  return 3;
 }
 
 /** The real process's streams and file system. */
@@ -383,6 +392,11 @@ export function processIo(): CliIo {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = runCli(process.argv.slice(2), processIo());
+/** Runs the command line in this process and sets its exit code. */
+export function main(): void {
+  const code = runCli(process.argv.slice(2), processIo());
+  if (typeof code === 'number') process.exitCode = code;
+  else void code.then((c) => void (process.exitCode = c));
 }
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();

@@ -9,7 +9,7 @@ import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { expectGolden } from '../helpers/golden.js';
-import { runQpc } from '../helpers/cli.js';
+import { runQpcAsync } from '../helpers/cli.js';
 import type { CompilerHost } from '../../compiler/host.js';
 import { nodeHost } from '../../compiler/host.js';
 
@@ -21,13 +21,13 @@ const brokenHost: CompilerHost = { readFile: () => undefined as unknown as strin
 for (const name of readdirSync(root).sort()) {
   const dir = path.posix.join(root, name);
   if (!existsSync(path.join(dir, 'expected.txt')) && !existsSync(path.join(dir, 'input.qpol')) && !existsSync(path.join(dir, 'command'))) continue;
-  test(`diagnostic ${name}`, (t) => {
+  test(`diagnostic ${name}`, async (t) => {
     const code = name.slice(0, 6);
     const argv = existsSync(path.join(dir, 'command'))
       ? readFileSync(path.join(dir, 'command'), 'utf8').split('\n').filter((l) => l !== '').map((l) => l.replaceAll('$DIR', dir))
       : ['check', '--error-format', 'plain', path.posix.join(dir, 'input.qpol')];
     const host = existsSync(path.join(dir, 'broken-host')) ? brokenHost : nodeHost;
-    const r = runQpc(argv, { host, writeFails: existsSync(path.join(dir, 'write-fails')) });
+    const r = await runQpcAsync(argv, { host, writeFails: existsSync(path.join(dir, 'write-fails')) });
     expectGolden(t, path.join(dir, 'expected.txt'), `exit: ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
     t.true(r.stdout.includes(code) || r.stderr.includes(code), `the case must report ${code}`);
   });

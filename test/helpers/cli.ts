@@ -10,7 +10,15 @@ export interface CliRun {
   readonly written: ReadonlyMap<string, string>;
 }
 
-export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; stdin?: string; isTTY?: boolean; writeFails?: boolean; output?: OutputFs } = {}): CliRun {
+export interface CliOptions {
+  readonly host?: CompilerHost;
+  readonly stdin?: string;
+  readonly isTTY?: boolean;
+  readonly writeFails?: boolean;
+  readonly output?: OutputFs;
+}
+
+function start(argv: readonly string[], opts: CliOptions): { code: number | Promise<number>; result: (code: number) => CliRun } {
   let stdout = '';
   let stderr = '';
   const written = new Map<string, string>();
@@ -26,6 +34,18 @@ export function runQpc(argv: readonly string[], opts: { host?: CompilerHost; std
       written.set(p, text);
     },
   };
-  const code = runCli(argv, io);
-  return { code, stdout, stderr, written };
+  return { code: runCli(argv, io), result: (code) => ({ code, stdout, stderr, written }) };
+}
+
+/** A command that answers at once (every command but `compile`). */
+export function runQpc(argv: readonly string[], opts: CliOptions = {}): CliRun {
+  const { code, result } = start(argv, opts);
+  if (typeof code !== 'number') throw new Error(`\`qpc ${argv[0]}\` answers asynchronously: use runQpcAsync`);
+  return result(code);
+}
+
+/** Any command, `compile` included. */
+export async function runQpcAsync(argv: readonly string[], opts: CliOptions = {}): Promise<CliRun> {
+  const { code, result } = start(argv, opts);
+  return result(await code);
 }

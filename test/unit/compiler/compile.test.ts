@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compile } from '../../../compiler/index.js';
+import { compileWith } from '../../../compiler/index.js';
 import { overlayHost } from '../../../compiler/host.js';
 import { diag } from '../../../compiler/diagnostics/diagnostic.js';
 import { manifestText, selectTargets, sha256 } from '../../../compiler/compile.js';
@@ -56,7 +56,7 @@ test('selecting targets pulls in what they require, in registry order', (t) => {
 });
 
 test('compile returns every artifact in path order with a manifest of their hashes', (t) => {
-  const r = compile('p.qpol', { host: host(), registry, targets: ['listing'] });
+  const r = compileWith('p.qpol', registry, { host: host(), targets: ['listing'] });
   t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
   const paths = r.artifacts!.map((a) => a.path);
   t.deepEqual(paths, ['listing.txt', 'manifest.json', 'names/work-mail.txt', 'names/work-web.txt']);
@@ -75,10 +75,10 @@ test('the manifest has one entry per line, which provision.sh reads with sed', (
 });
 
 test('nothing is compiled when a target cannot express the policy, nor when the check fails', (t) => {
-  const r = compile('p.qpol', { host: host(), registry });
+  const r = compileWith('p.qpol', registry, { host: host() });
   t.is(r.artifacts, undefined);
   t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['QP4001']);
-  const bad = compile('p.qpol', { host: host(policy + 'qube broken in nowhere {}\n'), registry, targets: ['names'] });
+  const bad = compileWith('p.qpol', registry, { host: host(policy + 'qube broken in nowhere {}\n'), targets: ['names'] });
   t.is(bad.artifacts, undefined);
   t.true(bad.diagnostics.some((d) => d.code === 'QP2001'));
 });
@@ -87,8 +87,8 @@ test('compile output does not depend on declaration order', (t) => {
   const lines = policy.split('\n');
   const swapped = [...lines.slice(0, 8), lines[9], lines[8], ...lines.slice(10)].join('\n');
   t.not(swapped, policy);
-  const a = compile('p.qpol', { host: host(), registry, targets: ['listing'] }).artifacts!;
-  const b = compile('p.qpol', { host: host(swapped), registry, targets: ['listing'] }).artifacts!;
+  const a = compileWith('p.qpol', registry, { host: host(), targets: ['listing'] }).artifacts!;
+  const b = compileWith('p.qpol', registry, { host: host(swapped), targets: ['listing'] }).artifacts!;
   t.deepEqual(
     a.filter((x) => x.path !== 'manifest.json'),
     b.filter((x) => x.path !== 'manifest.json'),

@@ -8,7 +8,7 @@ import test from 'ava';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runQpc } from '../../../helpers/cli.js';
+import { runQpcAsync as qpc } from '../../../helpers/cli.js';
 import { nodeHost, overlayHost } from '../../../../compiler/host.js';
 
 const examples = readdirSync('examples').filter((f) => f.endsWith('.qpol')).sort();
@@ -18,69 +18,69 @@ function temp(): string {
 }
 
 for (const example of examples) {
-  test(`examples/${example} compiles, and --check accepts what it wrote`, (t) => {
+  test(`examples/${example} compiles, and --check accepts what it wrote`, async (t) => {
     const dir = temp();
     const out = path.join(dir, 'out');
-    const r = runQpc(['compile', `examples/${example}`, '-o', out, '--frozen']);
+    const r = await qpc(['compile', `examples/${example}`, '-o', out, '--frozen']);
     t.is(r.code, 0, r.stderr);
     t.regex(r.stdout, /wrote \d+ files/);
     const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { artifacts: { path: string }[] };
     const paths = manifest.artifacts.map((a) => a.path);
     for (const prefix of ['qubes/policy.d/', 'qubes/system-info.json', 'qubes/provision.sh', 'qubes/salt/qpc.sls', 'xen/', 'whonix/ports.json']) t.true(paths.some((p) => p.startsWith(prefix)), `${prefix} is written`);
     for (const p of paths) t.true(existsSync(path.join(out, p)), `${p} is on disk`);
-    t.is(runQpc(['compile', `examples/${example}`, '-o', out, '--check']).code, 0);
+    t.is((await qpc(['compile', `examples/${example}`, '-o', out, '--check'])).code, 0);
     // A second compile replaces the set with the same bytes.
-    t.is(runQpc(['compile', `examples/${example}`, '-o', out]).code, 0);
-    t.is(runQpc(['compile', `examples/${example}`, '-o', out, '--check']).code, 0);
+    t.is((await qpc(['compile', `examples/${example}`, '-o', out])).code, 0);
+    t.is((await qpc(['compile', `examples/${example}`, '-o', out, '--check'])).code, 0);
     writeFileSync(path.join(out, 'qubes/provision.sh'), '#!/bin/sh\necho edited\n');
-    const drift = runQpc(['compile', `examples/${example}`, '-o', out, '--check', '--error-format', 'plain']);
+    const drift = await qpc(['compile', `examples/${example}`, '-o', out, '--check', '--error-format', 'plain']);
     t.is(drift.code, 1);
     t.regex(drift.stderr, /QP5010.*provision\.sh` differs/);
     rmSync(dir, { recursive: true });
   });
 }
 
-test('nothing is written when the policy has an error', (t) => {
+test('nothing is written when the policy has an error', async (t) => {
   const dir = temp();
   const policy = path.join(dir, 'p.qpol');
   writeFileSync(policy, 'use "qubes"\nqube q in nowhere {}\n');
   const out = path.join(dir, 'out');
-  const r = runQpc(['compile', policy, '-o', out, '--error-format', 'plain']);
+  const r = await qpc(['compile', policy, '-o', out, '--error-format', 'plain']);
   t.is(r.code, 1);
   t.regex(r.stderr, /QP2001/);
   t.false(existsSync(out));
   rmSync(dir, { recursive: true });
 });
 
-test('--target picks targets and pulls in the ones they need; an unknown one is a usage error', (t) => {
+test('--target picks targets and pulls in the ones they need; an unknown one is a usage error', async (t) => {
   const dir = temp();
   const out = path.join(dir, 'out');
-  t.is(runQpc(['compile', 'examples/journalist.qpol', '-o', out, '--target', 'xen', '--frozen']).code, 0);
+  t.is((await qpc(['compile', 'examples/journalist.qpol', '-o', out, '--target', 'xen', '--frozen'])).code, 0);
   t.deepEqual(readdirSync(out).sort(), ['manifest.json', 'xen']);
-  t.is(runQpc(['compile', 'examples/journalist.qpol', '-o', out, '--target', 'provision', '--frozen']).code, 0);
+  t.is((await qpc(['compile', 'examples/journalist.qpol', '-o', out, '--target', 'provision', '--frozen'])).code, 0);
   t.deepEqual(readdirSync(out).sort(), ['manifest.json', 'qubes', 'whonix']);
-  const bad = runQpc(['compile', 'examples/journalist.qpol', '-o', out, '--target', 'xne', '--error-format', 'plain']);
+  const bad = await qpc(['compile', 'examples/journalist.qpol', '-o', out, '--target', 'xne', '--error-format', 'plain']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /unknown target `xne`/);
-  t.is(runQpc(['compile', 'examples/journalist.qpol']).code, 2, '-o is required');
+  t.is((await qpc(['compile', 'examples/journalist.qpol'])).code, 2, '-o is required');
   rmSync(dir, { recursive: true });
 });
 
-test('adding an app moves no other app and renumbers no qube; --frozen refuses the change', (t) => {
+test('adding an app moves no other app and renumbers no qube; --frozen refuses the change', async (t) => {
   const dir = temp();
   cpSync('examples/journalist.qpol', path.join(dir, 'j.qpol'));
   cpSync('examples/journalist.qpol.lock', path.join(dir, 'j.qpol.lock'));
   const before = path.join(dir, 'before');
-  t.is(runQpc(['compile', path.join(dir, 'j.qpol'), '-o', before, '--frozen']).code, 0);
+  t.is((await qpc(['compile', path.join(dir, 'j.qpol'), '-o', before, '--frozen'])).code, 0);
   const text = readFileSync(path.join(dir, 'j.qpol'), 'utf8').replace('  app gajim { socks dedicated isolate dest-addr dest-port }\n', '  app gajim { socks dedicated isolate dest-addr dest-port }\n  app irssi { socks dedicated isolate dest-addr dest-port }\n  app pidgin { socks dedicated isolate client-protocol }\n') + '\nqube source-extra in source-contact {\n  template whonix-workstation-18\n}\n';
   writeFileSync(path.join(dir, 'j.qpol'), text);
-  const frozen = runQpc(['compile', path.join(dir, 'j.qpol'), '-o', path.join(dir, 'x'), '--frozen', '--error-format', 'plain']);
+  const frozen = await qpc(['compile', path.join(dir, 'j.qpol'), '-o', path.join(dir, 'x'), '--frozen', '--error-format', 'plain']);
   t.is(frozen.code, 1);
   t.regex(frozen.stderr, /QP5006/);
   // The real CLI writes the lock through its io; do the same with the file system.
   const after = path.join(dir, 'after');
   const host = overlayHost(new Map(), nodeHost);
-  const r = runQpc(['compile', path.join(dir, 'j.qpol'), '-o', after], { host });
+  const r = await qpc(['compile', path.join(dir, 'j.qpol'), '-o', after], { host });
   t.is(r.code, 0, r.stderr);
   const ports = (d: string) => (JSON.parse(readFileSync(path.join(d, 'whonix/ports.json'), 'utf8')) as { apps: Record<string, { port: number }> }).apps;
   const old = ports(before);
