@@ -138,7 +138,8 @@ export function resolveRef(r: Resolver, word: Word, kinds: readonly DeclKind[], 
       const module = r.stdNames().get(name);
       if (module && !r.usedModules.has(module)) help = `\`${name}\` is declared by the standard library: add \`use "${module}"\``;
     }
-    ctx.report(diag('QP2001', word.span, { what, name }, { label: 'not declared in this policy set', ...(help ? { help } : {}), related }));
+    const fixes = s === undefined ? [] : [{ title: `Replace with \`${s}\``, edits: [{ span: word.span, newText: s }] }];
+    ctx.report(diag('QP2001', word.span, { what, name }, { label: 'not declared in this policy set', ...(help ? { help } : {}), related, fixes }));
     return undefined;
   }
   if (!kinds.includes(d.form)) {
@@ -155,7 +156,9 @@ export function resolveRef(r: Resolver, word: Word, kinds: readonly DeclKind[], 
 /** Checks a word against a closed set of values; reports QP2013 with "did you mean". */
 export function checkChoice(word: Word, choices: readonly string[], what: string, ctx: Reporter): boolean {
   if (choices.includes(word.text)) return true;
+  const s = suggest(word.text, choices);
   const help = didYouMean(word.text, choices) ?? `expected ${choices.map((c) => `\`${c}\``).join(', ')}`;
-  ctx.report(diag('QP2013', word.span, { value: word.text, what }, { help }));
+  const fixes = s === undefined ? [] : [{ title: `Replace with \`${s}\``, edits: [{ span: word.span, newText: s }] }];
+  ctx.report(diag('QP2013', word.span, { value: word.text, what }, { help, fixes }));
   return false;
 }
