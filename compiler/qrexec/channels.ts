@@ -331,6 +331,23 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         const src = classes[c].info;
         inFocus.fill(focus === undefined ? 1 : 0);
         if (focus !== undefined) for (const d of focus) inFocus[d] = 1;
+        // A named argument's run differs from the run of arguments no rule names (`+`, or
+        // ANY_ARGUMENT when rules name `+`) only by the argument's own rules. When those only
+        // deny, or allow named qubes outside the focus, everything they add cannot matter:
+        // they decide no request in focus, no `@default`/`@dispvm` request, list nothing in focus.
+        if (sources && focus !== undefined) {
+          const own = order.filter((i) => rules[i].argument === argument);
+          const harmless = own.every((i) => {
+            const r = rules[i];
+            if (r.action === 'deny') return true;
+            if (r.action !== 'allow' || r.redirect !== undefined) return false;
+            const t = r.target;
+            if (t === '*' || (t.startsWith('@') && !t.startsWith('@tag:') && !t.startsWith('@type:'))) return false;
+            const cs = targetOf.get(i)!;
+            return cs !== 'all' && cs.every((d) => !inFocus[d]);
+          });
+          if (harmless) continue;
+        }
 
         // Named requests: the first rule whose target column matches decides each target class.
         // Classes in focus are decided one by one. Elsewhere only one thing matters: whether
@@ -453,16 +470,22 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             if (keyed) {
               const ks = keyed.of(mem);
               if (seenSources!.has(ks)) continue;
-              seenSources!.add(ks);
               const stamp = ++keyed.generation;
               targets = [];
+              // A member that is not among the targets reaches every key its peers of the same
+              // key reach; one that is (it cannot call itself) may miss one, so its peers follow.
+              let self = false;
               for (const t of withRep) {
-                if (t === mem) continue;
+                if (t === mem) {
+                  self = true;
+                  continue;
+                }
                 const kt = keyed.of(t);
                 if (keyed.seen[kt] === stamp) continue;
                 keyed.seen[kt] = stamp;
                 if (keyed.relevant(ks, kt, mem, t)) targets.push(t);
               }
+              if (!self) seenSources!.add(ks);
             } else targets = withRep.filter((t) => t !== mem && q.relevant(mem, t));
             if (targets.length === 0) continue;
             const key = targets.join(' ');

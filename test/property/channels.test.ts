@@ -288,6 +288,14 @@ function scenario(release: QubesRelease, domains: DomainInfo[], rules: string[],
 
 const counterexamples: readonly (readonly [string, Scenario])[] = [
   [
+    // dvm2 and dvm1 are one class and one key; `@dispvm` from dvm1 opens dvm1 itself (no call), from dvm2 it does not.
+    'with a key, a member that is its own target does not stand for its peers',
+    {
+      ...scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true, defaultDispvm: 'dvm1' }), domain('dvm2', 'AppVM', { templateForDispvms: true, defaultDispvm: 'dvm1' }), domain('app1', 'AppVM')], ['s.A * @anyvm @dispvm allow']),
+      groups: new Map([['dvm1', 'g0'], ['dvm2', 'g0'], ['app1', 'g0']]),
+    },
+  ],
+  [
     // A request to a qube that does not matter opens a dialog that lists a disposable that does.
     'an ask list reached through an irrelevant target lists a relevant disposable',
     scenario('4.2', [dom0, dvm1, domain('app1', 'AppVM'), domain('app2', 'AppVM', { tags: ['t1'] })], ['s.A * @anyvm @dispvm:dvm1 allow', 's.A * @anyvm app1 ask'], ['app2|dvm1']),
