@@ -10,7 +10,8 @@
 import * as path from 'node:path';
 import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
 import { isCode } from './diagnostics/codes.js';
-import { ioReason, nodeHost, standardLibraryDir, type CompilerHost } from './host.js';
+import { ioReason, nodeHost, standardLibraryDir, standardLibraryPath, type CompilerHost } from './host.js';
+import { cachedStdlibTree } from './stdlib-cache.js';
 import { bindProgram } from './passes/bind-program.js';
 import { checkItems } from './passes/check-items.js';
 import { checkRules } from './passes/check-rules.js';
@@ -83,7 +84,8 @@ function stdDeclarations(module: string): readonly string[] {
     names = [];
     try {
       const text = nodeHost.readFile(path.join(standardLibraryDir(), `${module}.qpol`));
-      const ast = parseFile(new SourceFile(module, text)).ast;
+      const source = new SourceFile(standardLibraryPath(module), text);
+      const ast = cachedStdlibTree(source) ?? parseFile(source).ast;
       for (const st of ast?.statements ?? []) if (st.kind === 'Declaration' && st.form !== 'amend') (names as string[]).push(st.name.text);
     } catch {
       // The standard library is part of the package; if it is missing, the help is simply not given.

@@ -10,6 +10,7 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { ioReason, nodeHost, standardLibraryDir, standardLibraryPath, type CompilerHost } from '../host.js';
 import { SourceFile } from '../source.js';
 import type { PolicyFile, UseStatement } from '../syntax/ast.js';
+import { cachedStdlibTree } from '../stdlib-cache.js';
 import { parseFile } from '../syntax/parse.js';
 
 /** The standard library modules `use "NAME"` accepts. */
@@ -44,7 +45,9 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
   const onStack = new Set<string>();
 
   const open = (key: string, source: SourceFile, std: boolean): void => {
-    const parsed = parseFile(source);
+    // The standard library's trees usually come ready from the build.
+    const tree = std ? cachedStdlibTree(source) : undefined;
+    const parsed = tree ? { ast: tree, diagnostics: [] } : parseFile(source);
     for (const d of parsed.diagnostics) ctx.report(d);
     sources.set(source.path, source);
     const uses = parsed.ast ? parsed.ast.statements.filter((st): st is UseStatement => st.kind === 'UseStatement') : [];

@@ -1,0 +1,72 @@
+/**
+ * The standard library's syntax trees, prepared by the build (DESIGN §7,
+ * start-up). In a fresh process peggy takes about 60 ms to parse the
+ * standard library (its code is not compiled yet); reading the same trees
+ * as JSON takes about 5. `npm run build` writes `dist/stdlib.ast.json`, and a
+ * tree from it is used only while the file's text is the one it was made
+ * from, so an edited standard library is simply parsed again.
+ *
+ * Run as a program (`node dist/compiler/stdlib-cache.js`) it writes the file.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { standardLibraryDir } from './host.js';
+import { SourceFile } from './source.js';
+import type { PolicyFile } from './syntax/ast.js';
+import { parseFile } from './syntax/parse.js';
+
+export interface CacheFile {
+  readonly version: 1;
+  /** By display path (`policies/qubes.qpol`). */
+  readonly files: Readonly<Record<string, { readonly sha256: string; readonly ast: PolicyFile }>>;
+}
+
+/** Beside the compiled compiler: `dist/stdlib.ast.json`. */
+const cachePath = fileURLToPath(new URL('../stdlib.ast.json', import.meta.url));
+
+let cache: CacheFile | null | undefined;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function load(): CacheFile | null {
+  if (cache !== undefined) return cache;
+  try {
+    const c = JSON.parse(readFileSync(cachePath, 'utf8')) as CacheFile;
+    cache = c.version === 1 && typeof c.files === 'object' && c.files !== null ? c : null;
+  } catch {
+    cache = null; // no build cache (running from the sources): parse
+  }
+  return cache;
+}
+
+/** The tree a cache holds for exactly this file and text, if any. */
+export function treeFrom(c: CacheFile | null, source: SourceFile): PolicyFile | undefined {
+  const entry = c?.files[source.path];
+  if (entry === undefined || entry.sha256 !== sha256(source.text)) return undefined;
+  return entry.ast;
+}
+
+/** The prepared tree of a standard library file, if the build made one for exactly this text. */
+export function cachedStdlibTree(source: SourceFile): PolicyFile | undefined {
+  return treeFrom(load(), source);
+}
+
+/** The trees of every standard library file, as the build writes them; files with a syntax error are left out. */
+export function buildStdlibCache(dir: string = standardLibraryDir()): CacheFile {
+  const files: Record<string, { sha256: string; ast: PolicyFile }> = {};
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.qpol')).sort()) {
+    const display = `policies/${name}`;
+    const text = readFileSync(path.join(dir, name), 'utf8');
+    const r = parseFile(new SourceFile(display, text));
+    if (r.ast && r.diagnostics.length === 0) files[display] = { sha256: sha256(text), ast: r.ast };
+  }
+  return { version: 1, files };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  writeFileSync(cachePath, JSON.stringify(buildStdlibCache()));
+}
