@@ -50,6 +50,13 @@ export interface ChannelQuery {
    * key instead of all of them. Undefined: every qube is its own key.
    */
   readonly key?: (qube: string) => string;
+  /** Called with each channel as it is found. */
+  readonly onChannel?: (c: Channel) => void;
+  /**
+   * Whether the caller has learnt all it needs about a service: the rest of
+   * its requests are skipped (the result then lacks their channels).
+   */
+  readonly enough?: (service: string) => boolean;
 }
 
 /** An argument no rule names; stands for all of them when `+` (the empty argument) is named. */
@@ -316,8 +323,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const listedDisposable = new Int8Array(n);
     const matchCache = new Map<number, number[]>();
     const focusCache = new Map<number, readonly number[] | undefined>();
-    for (const { argument, sources } of runs) {
+    runs: for (const { argument, sources } of runs) {
       for (let c = 0; c < n; c++) {
+        if (q.enough?.(service)) break runs;
         if (sources && !sources.has(c)) continue;
         let m = matchCache.get(c);
         if (!m) matchCache.set(c, (m = matching(c)));
@@ -493,7 +501,11 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             if (g) g.sources.push(mem);
             else groups.set(key, { sources: [mem], targets });
           }
-          for (const g of groups.values()) out.push({ service, argument, sources: g.sources, targets: g.targets, requested, action, rule, ...(disposable ? { disposable: true } : {}) });
+          for (const g of groups.values()) {
+            const channel: Channel = { service, argument, sources: g.sources, targets: g.targets, requested, action, rule, ...(disposable ? { disposable: true } : {}) };
+            out.push(channel);
+            q.onChannel?.(channel);
+          }
         };
         const split = (targets: readonly string[]) => ({
           named: targets.filter((t) => !t.startsWith('@') && info.domains.has(t)),

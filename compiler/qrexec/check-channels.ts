@@ -68,19 +68,21 @@ function exempt(cx: Context, c: Channel): boolean {
   return gw(c.sources[0]) || c.targets.every(gw);
 }
 
-/** The generated rules that close the stock channels of the Tor identities. */
-function closingRules(cx: Context, base: readonly QrexecRule[], channels: readonly Channel[]): QrexecRule[] {
-  const pairs = new Map<string, Set<string>>();
-  for (const c of channels) {
-    if (!base[c.rule].origin.stock || exempt(cx, c)) continue;
-    for (const q of [c.sources[0], ...c.targets]) {
-      const id = cx.identityOf(q);
-      if (!cx.isTorIdentity(id)) continue;
-      const set = pairs.get(id!) ?? new Set();
-      set.add(c.service);
-      pairs.set(id!, set);
-    }
+/** Records the Tor identities a stock channel touches, per identity the services to close. */
+function markStockChannel(cx: Context, base: readonly QrexecRule[], c: Channel, pairs: Map<string, Set<string>>, reached: Map<string, number>): void {
+  if (!base[c.rule].origin.stock || exempt(cx, c)) return;
+  for (const q of [c.sources[0], ...c.targets]) {
+    const id = cx.identityOf(q);
+    if (!cx.isTorIdentity(id)) continue;
+    const set = pairs.get(id!) ?? new Set();
+    if (!set.has(c.service)) reached.set(c.service, (reached.get(c.service) ?? 0) + 1);
+    set.add(c.service);
+    pairs.set(id!, set);
   }
+}
+
+/** The generated rules that close the stock channels of the Tor identities (`pairs`: identity → services). */
+function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>): QrexecRule[] {
   const stock = base.filter((r) => r.origin.stock);
   const out: QrexecRule[] = [];
   const file = cx.program.settings.policyFile;
@@ -378,10 +380,25 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   // Channels are reported per pair of identities (and per qube a `require` names on its own).
   const named = new Set(requirePairs.flat());
   const key = (q: string) => (named.has(q) ? q : (cx.identityOf(q) ?? q));
-  const first = program.decls.size > 0 && [...program.decls.values()].some((d) => d.form === 'identity' && cx.isTorIdentity(d.name))
-    ? findChannels({ rules: base, info, release, relevant: (s, t) => torRelevant(cx, s, t), services: stockServices, focus: focus(false), key })
-    : [];
-  const generated = closingRules(cx, base, first);
+  // The first pass only asks which Tor identities each stock service reaches: once it reaches
+  // all of them, the rest of that service is skipped.
+  const torIdentities = [...program.decls.values()].filter((d) => d.form === 'identity' && cx.isTorIdentity(d.name)).map((d) => d.name);
+  const pairs = new Map<string, Set<string>>();
+  const reached = new Map<string, number>();
+  if (torIdentities.length > 0) {
+    findChannels({
+      rules: base,
+      info,
+      release,
+      relevant: (s, t) => torRelevant(cx, s, t),
+      services: stockServices,
+      focus: focus(false),
+      key,
+      onChannel: (c) => markStockChannel(cx, base, c, pairs, reached),
+      enough: (service) => reached.get(service) === torIdentities.length,
+    });
+  }
+  const generated = closingRules(cx, base, pairs);
   const rules = insertRules(base, generated);
   const policy: EvaluatedPolicy = { rules, info, release };
   const channels = findChannels({ rules, info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });

@@ -352,3 +352,17 @@ for (const [name, s] of counterexamples) {
     }
   });
 }
+
+test('onChannel sees every channel found; enough stops a service early', (t) => {
+  const s = counterexamples[0][1];
+  const info = infoOf(s);
+  const seen: unknown[] = [];
+  const all = findChannels({ rules: s.rules, info, release: s.release, relevant: () => true, onChannel: (c) => seen.push(c) });
+  t.true(all.length > 0);
+  t.deepEqual(seen, all);
+  t.deepEqual(findChannels({ rules: s.rules, info, release: s.release, relevant: () => true, enough: () => true }), []);
+  // Enough after the first channel: exactly one source class is analysed.
+  let found = 0;
+  const few = findChannels({ rules: s.rules, info, release: s.release, relevant: () => true, onChannel: () => void found++, enough: () => found > 0 });
+  t.true(few.length > 0 && few.length <= all.length);
+});
