@@ -206,8 +206,9 @@ function columnSet(token: string, info: SystemInfo, column: 'source' | 'target')
 }
 
 function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
-  if (a === 'all') return true;
-  if (b === 'all') return false;
+  // Sets are made once per token: the same token is the same set.
+  if (a === 'all' || a === b) return true;
+  if (b === 'all' || b.size > a.size + (a.has('@dispvm:*') ? b.size : 0)) return false;
   for (const x of b) {
     if (a.has(x)) continue;
     if (x.startsWith('@dispvm:') && a.has('@dispvm:*')) continue;
