@@ -1,7 +1,11 @@
 /**
  * "Did you mean" suggestions: the closest candidate by edit distance
- * (insertions, deletions, substitutions and adjacent transpositions).
+ * (insertions, deletions, substitutions and adjacent transpositions), and
+ * the fix that writes it in (for `--fix` and the language server's code
+ * actions).
  */
+import type { Fix } from './diagnostic.js';
+import type { Span } from '../source.js';
 
 /** Optimal string alignment distance, stopping early once above `limit`. */
 export function editDistance(a: string, b: string, limit = Infinity): number {
@@ -49,4 +53,24 @@ export function suggest(name: string, candidates: Iterable<string>): string | un
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   const s = suggest(name, candidates);
   return s === undefined ? undefined : `did you mean \`${s}\`?`;
+}
+
+/** The part `[from, to)` of a span on one line (offsets into the span's text). */
+export function subSpan(span: Span, from: number, to: number): Span {
+  return { ...span, start: span.start + from, end: span.start + to, endLine: span.line, column: span.column + from, endColumn: span.column + to };
+}
+
+/** Writes `text` over `at`: the fix of a suggestion. */
+export function replaceFix(at: Span, text: string): Fix {
+  return { title: `Replace with \`${text}\``, edits: [{ span: at, newText: text }] };
+}
+
+/**
+ * The help and fix for a misspelt `name` written at `at`: "did you mean
+ * `X`?" and the edit writing X there (`write` renders it, e.g. quoted).
+ */
+export function suggestion(name: string, candidates: Iterable<string>, at: Span, write: (s: string) => string = (s) => s): { help?: string; fixes: Fix[] } {
+  const s = suggest(name, candidates);
+  if (s === undefined) return { fixes: [] };
+  return { help: `did you mean \`${s}\`?`, fixes: [replaceFix(at, write(s))] };
 }

@@ -66,34 +66,11 @@ export interface LspFix {
   readonly edits: readonly { readonly uri: string; readonly range: Range; readonly newText: string }[];
 }
 
-/**
- * The fixes of a diagnostic: those the compiler attached, and for a "did you
- * mean `X`?" help on a diagnostic whose span is the misspelt word, replacing
- * that word with X (the suggestion `suggest.ts` made; for a token such as
- * `@tagg:work` only the misspelt head before `:` is replaced).
- */
-export function fixesOf(d: Diagnostic, sources: ReadonlyMap<string, SourceFile>, uriOf: UriOf): LspFix[] {
-  const out: LspFix[] = d.fixes
+/** The fixes the compiler attached to a diagnostic, as edits of open documents (none in the standard library). */
+export function fixesOf(d: Diagnostic, uriOf: UriOf): LspFix[] {
+  return d.fixes
     .filter((f) => f.edits.every((e) => !isStd(e.span.file)))
     .map((f) => ({ title: f.title, edits: f.edits.map((e) => ({ uri: uriOf(e.span.file), range: toRange(e.span), newText: e.newText })) }));
-  const m = d.help ? /^did you mean `([^`\n]+)`\?$/.exec(d.help) : null;
-  const src = d.span ? sources.get(d.span.file) : undefined;
-  if (m && d.span && src && !isStd(d.span.file)) {
-    const written = src.text.slice(d.span.start, d.span.end);
-    const suggestion = m[1];
-    let span: Span | undefined;
-    let newText = suggestion;
-    if (/^"[^"\s]*"$/.test(written)) newText = JSON.stringify(suggestion), (span = d.span);
-    else if (!/\s/.test(written) && written !== '') {
-      const colon = written.indexOf(':');
-      if (suggestion.endsWith(':') && colon > 0) span = { ...d.span, end: d.span.start + colon + 1, endLine: d.span.line, endColumn: d.span.column + colon + 1 };
-      else span = d.span;
-    }
-    if (span && src.text.slice(span.start, span.end) !== newText && !out.some((f) => f.title.includes(`\`${suggestion}\``))) {
-      out.push({ title: `Replace with \`${suggestion}\``, edits: [{ uri: uriOf(span.file), range: toRange(span), newText }] });
-    }
-  }
-  return out;
 }
 
 const severities = { error: DiagnosticSeverity.Error, warning: DiagnosticSeverity.Warning, info: DiagnosticSeverity.Information } as const;
@@ -120,7 +97,7 @@ export function toLspDiagnostics(result: CheckResult, entry: string, uriOf: UriO
     const file = d.span?.file ?? entry;
     if (isStd(file)) continue; // the standard library is not the author's to fix; its findings show at the importing line
     const range = d.span ? toRange(d.span) : { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-    const fixes = fixesOf(d, result.sources, uriOf);
+    const fixes = fixesOf(d, uriOf);
     const lsp: LspDiagnostic = {
       range,
       severity: severities[d.severity],

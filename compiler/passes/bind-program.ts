@@ -5,7 +5,7 @@
  * QP2013 (setting values), QP2022.
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
-import { didYouMean } from '../diagnostics/suggest.js';
+import { suggestion } from '../diagnostics/suggest.js';
 import { defaultSettings, qubesReleases, whonixVersions, type BoundRule, type Decl, type Program, type QubesRelease, type Settings } from '../program.js';
 import type { Declaration, Expect, PolicyFile, Require, Setting, Waive } from '../syntax/ast.js';
 import type { SourceFile } from '../source.js';
@@ -126,8 +126,8 @@ export function bindProgram(input: BindInput, ctx: Reporter): Program {
     const name = substitute(a.node.name.text, settings.whonix);
     const target = decls.get(name);
     if (!target) {
-      const help = didYouMean(name, [...decls.values()].filter((d) => d.decl.form !== 'identity').map((d) => d.decl.name));
-      ctx.report(diag('QP2001', a.node.name.span, { what: 'qube', name }, { label: 'nothing to amend', ...(help ? { help } : {}) }));
+      const s = suggestion(name, [...decls.values()].filter((d) => d.decl.form !== 'identity').map((d) => d.decl.name), a.node.name.span);
+      ctx.report(diag('QP2001', a.node.name.span, { what: 'qube', name }, { label: 'nothing to amend', ...(s.help ? { help: s.help } : {}), fixes: s.fixes }));
       continue;
     }
     if (target.decl.form === 'identity' || target.decl.form === 'adminvm') {

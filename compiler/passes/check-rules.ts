@@ -6,7 +6,7 @@
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { allCodes, isCode } from '../diagnostics/codes.js';
-import { didYouMean } from '../diagnostics/suggest.js';
+import { subSpan, suggestion } from '../diagnostics/suggest.js';
 import type { Endpoint, Rule, StringLit, Word } from '../syntax/ast.js';
 import { qubeKinds, resolveRef, substitute, type Resolver } from './names.js';
 
@@ -78,7 +78,9 @@ function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter, 
   const f = endpointForm(e.text);
   if (f.form === 'invalid') {
     const head = e.text.includes(':') ? e.text.slice(0, e.text.indexOf(':') + 1) : e.text;
-    ctx.report(diag('QP2013', e.span, { value: e.text, what: 'qrexec token' }, { help: didYouMean(head, TOKENS) ?? `qrexec knows ${TOKENS.map((t) => (t.endsWith(':') ? `\`${t}…\`` : `\`${t}\``)).join(', ')}` }));
+    // The fix rewrites the misspelt head only (`@tagg:` of `@tagg:work`).
+    const s = suggestion(head, TOKENS, subSpan(e.span, 0, head.length));
+    ctx.report(diag('QP2013', e.span, { value: e.text, what: 'qrexec token' }, { help: s.help ?? `qrexec knows ${TOKENS.map((t) => (t.endsWith(':') ? `\`${t}…\`` : `\`${t}\``)).join(', ')}`, fixes: s.fixes }));
     return;
   }
   if (!allowedForms[column].includes(f.form)) {
@@ -109,7 +111,10 @@ function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter, 
       return;
     case 'type': {
       const types = r.program.settings.qubes === '4.2' ? qubeTypes : [...qubeTypes, 'RemoteVM'];
-      if (!types.includes(f.value)) ctx.report(diag('QP2013', e.span, { value: f.value, what: 'qube class for `@type:`' }, { help: didYouMean(f.value, types) ?? `Qubes has ${types.map((t) => `\`${t}\``).join(', ')}` }));
+      if (!types.includes(f.value)) {
+        const s = suggestion(f.value, types, subSpan(e.span, e.text.length - f.value.length, e.text.length));
+        ctx.report(diag('QP2013', e.span, { value: f.value, what: 'qube class for `@type:`' }, { help: s.help ?? `Qubes has ${types.map((t) => `\`${t}\``).join(', ')}`, fixes: s.fixes }));
+      }
       return;
     }
     default:
@@ -200,7 +205,10 @@ export function checkRules(r: Resolver, ctx: Reporter): void {
     for (const w of [q.subject, q.object]) resolveRef(r, w, ['identity', 'qube', 'gateway', 'disposable', 'named-disposable', 'standalone', 'template'], '`require`', ctx);
   }
   for (const w of r.program.waives) {
-    if (!isCode(w.code.text)) ctx.report(diag('QP2020', w.code.span, { code: w.code.text }, { help: didYouMean(w.code.text.toUpperCase(), allCodes) ?? 'run `qpc explain` to list the codes' }));
+    if (!isCode(w.code.text)) {
+      const s = suggestion(w.code.text.toUpperCase(), allCodes, w.code.span);
+      ctx.report(diag('QP2020', w.code.span, { code: w.code.text }, { help: s.help ?? 'run `qpc explain` to list the codes', fixes: s.fixes }));
+    }
     const name = substitute(w.subject.text, r.program.settings.whonix);
     if (!r.program.decls.has(name)) resolveRef(r, w.subject, ['identity', 'qube', 'gateway', 'template', 'disposable', 'named-disposable', 'standalone', 'adminvm'], '`waive`', ctx);
     checkReason('waive', w.reason, ctx);

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
-import { didYouMean } from '../diagnostics/suggest.js';
+import { suggestion } from '../diagnostics/suggest.js';
 import { ioReason, nodeHost, standardLibraryDir, standardLibraryPath, type CompilerHost } from '../host.js';
 import { SourceFile } from '../source.js';
 import type { PolicyFile, UseStatement } from '../syntax/ast.js';
@@ -70,8 +70,9 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
       std = fromStd;
     } else {
       if (!(standardModules as readonly string[]).includes(p)) {
-        const help = didYouMean(p, standardModules) ?? (p.endsWith('.qpol') ? `a file of your own is imported with a relative path: \`use "./${p}"\`` : `the standard library has ${standardModules.map((m) => `\`${m}\``).join(' and ')}`);
-        ctx.report(diag('QP2005', use.path.span, { name: p }, { help }));
+        const s = suggestion(p, standardModules, use.path.span, (m) => JSON.stringify(m));
+        const help = s.help ?? (p.endsWith('.qpol') ? `a file of your own is imported with a relative path: \`use "./${p}"\`` : `the standard library has ${standardModules.map((m) => `\`${m}\``).join(' and ')}`);
+        ctx.report(diag('QP2005', use.path.span, { name: p }, { help, fixes: s.fixes }));
         return;
       }
       display = standardLibraryPath(p);

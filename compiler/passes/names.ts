@@ -3,7 +3,7 @@
  * Qubes' rules for qube names: qubes-core-admin `qubes/vm/__init__.py validate_name`.
  */
 import { diag, type Diagnostic, type Reporter } from '../diagnostics/diagnostic.js';
-import { didYouMean, suggest } from '../diagnostics/suggest.js';
+import { replaceFix, suggest, suggestion } from '../diagnostics/suggest.js';
 import type { Decl, DeclKind, Program, QubesRelease } from '../program.js';
 import type { Span } from '../source.js';
 import type { Word } from '../syntax/ast.js';
@@ -138,7 +138,7 @@ export function resolveRef(r: Resolver, word: Word, kinds: readonly DeclKind[], 
       const module = r.stdNames().get(name);
       if (module && !r.usedModules.has(module)) help = `\`${name}\` is declared by the standard library: add \`use "${module}"\``;
     }
-    const fixes = s === undefined ? [] : [{ title: `Replace with \`${s}\``, edits: [{ span: word.span, newText: s }] }];
+    const fixes = s === undefined ? [] : [replaceFix(word.span, s)];
     ctx.report(diag('QP2001', word.span, { what, name }, { label: 'not declared in this policy set', ...(help ? { help } : {}), related, fixes }));
     return undefined;
   }
@@ -156,9 +156,7 @@ export function resolveRef(r: Resolver, word: Word, kinds: readonly DeclKind[], 
 /** Checks a word against a closed set of values; reports QP2013 with "did you mean". */
 export function checkChoice(word: Word, choices: readonly string[], what: string, ctx: Reporter): boolean {
   if (choices.includes(word.text)) return true;
-  const s = suggest(word.text, choices);
-  const help = didYouMean(word.text, choices) ?? `expected ${choices.map((c) => `\`${c}\``).join(', ')}`;
-  const fixes = s === undefined ? [] : [{ title: `Replace with \`${s}\``, edits: [{ span: word.span, newText: s }] }];
-  ctx.report(diag('QP2013', word.span, { value: word.text, what }, { help, fixes }));
+  const s = suggestion(word.text, choices, word.span);
+  ctx.report(diag('QP2013', word.span, { value: word.text, what }, { help: s.help ?? `expected ${choices.map((c) => `\`${c}\``).join(', ')}`, fixes: s.fixes }));
   return false;
 }
