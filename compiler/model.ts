@@ -10,7 +10,7 @@
  * that walk the model in order emit the same bytes whatever the declaration
  * order of the source.
  */
-import type { Allocation, SocksAssignment } from './passes/allocate-socks.js';
+import type { SocksAssignment } from './passes/allocate-socks.js';
 import type { DeclKind, Settings } from './program.js';
 import type { QrexecRule, SystemInfo } from './qrexec/types.js';
 import type { Span } from './source.js';
@@ -126,7 +126,6 @@ export interface PolicyModel {
   /** What `internal.GetSystemInfo` will report for the declared qubes. */
   readonly systemInfo: SystemInfo;
   readonly torGateways: readonly ModelTorGateway[];
-  /** SOCKS assignments of apps, sorted by qube then app. */
+  /** SOCKS assignments of apps, sorted by qube then app (the listeners qpc adds are in `torGateways`). */
   readonly socks: readonly SocksAssignment[];
-  readonly allocation: Allocation;
 }

@@ -8,10 +8,10 @@
  *
  * Run as a program (`node dist/compiler/stdlib-cache.js`) it writes the file.
  */
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sha256 } from './compile.js';
 import { standardLibraryDir } from './host.js';
 import { SourceFile } from './source.js';
 import type { PolicyFile } from './syntax/ast.js';
@@ -27,10 +27,6 @@ export interface CacheFile {
 const cachePath = fileURLToPath(new URL('../stdlib.ast.json', import.meta.url));
 
 let cache: CacheFile | null | undefined;
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
 
 function load(): CacheFile | null {
   if (cache !== undefined) return cache;

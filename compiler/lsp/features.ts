@@ -24,6 +24,7 @@ import { explain, type CheckResult, type Diagnostic } from '../index.js';
 import { standardLibraryDir } from '../host.js';
 import { lastItem, type Decl, type Program } from '../program.js';
 import type { SourceFile, Span } from '../source.js';
+import { qubeLabels, qubeNameSyntax } from '../qubes-values.js';
 import type { Declaration, PolicyFile, Rule, Statement } from '../syntax/ast.js';
 import { showPath } from '../graph/policy-graph.js';
 import { kindWords, substitute } from '../passes/names.js';
@@ -142,7 +143,6 @@ export function references(program: Program, file: string, offset: number, inclu
 }
 
 /** Names Qubes accepts (names.ts `checkQubeName` checks the rest when the policy is checked again). */
-const NEW_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 
 /** The name under the cursor if it can be renamed from this policy, else why not. */
 export function renamable(program: Program, file: string, offset: number): Occurrence | string {
@@ -161,7 +161,7 @@ export function renamable(program: Program, file: string, offset: number): Occur
 export function rename(program: Program, file: string, offset: number, newName: string, uriOf: UriOf): WorkspaceEdit | string {
   const o = renamable(program, file, offset);
   if (typeof o === 'string') return o;
-  if (!NEW_NAME.test(newName)) return `\`${newName}\` is not a name Qubes accepts: a letter, then letters, digits, \`_\`, \`.\` or \`-\`, at most 31 characters`;
+  if (!qubeNameSyntax.test(newName)) return `\`${newName}\` is not a name Qubes accepts: a letter, then letters, digits, \`_\`, \`.\` or \`-\`, at most 31 characters`;
   if (newName !== o.name && program.decls.has(substitute(newName, program.settings.whonix))) return `\`${newName}\` is already declared`;
   const changes: Record<string, TextEdit[]> = {};
   for (const r of referencesOf(symbolIndex(program), o.name, true)) (changes[uriOf(r.span.file)] ??= []).push({ range: toRange(r.span), newText: newName });
@@ -315,7 +315,6 @@ const ITEM_KEYWORDS = [
 ];
 const RULE_KEYWORDS = ['from', 'to', 'target', 'targets', 'default', 'user', 'notify', 'no-notify', 'no-autostart', 'because', 'isolated-from', 'never-reaches', 'on', 'in', 'stock', 'for'];
 const SETTING_KEYWORDS = ['qubes', 'whonix', 'policy-file', 'default-disposable'];
-const LABELS = ['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black'];
 
 /** Qubes tokens of rule columns (reference qubes-policy; `@tag:`/`@type:` take a value). */
 export const TOKENS = ['@anyvm', '@default', '@dispvm', '@dispvm:', '@tag:', '@type:', '@adminvm'];
@@ -372,7 +371,7 @@ export function completion(program: Program | undefined, text: string, offset: n
     case 'amend':
       return names(qubeForms.filter((f) => f !== 'adminvm'));
     case 'label':
-      return words(LABELS, CompletionItemKind.Color);
+      return words(qubeLabels, CompletionItemKind.Color);
     case 'allow':
     case 'ask':
     case 'deny':

@@ -6,6 +6,7 @@
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
+import { qubeLabels } from '../qubes-values.js';
 import { itemKey, type Decl, type DeclKind } from '../program.js';
 import type { Declaration, IntLit, Item, Word } from '../syntax/ast.js';
 import { checkChoice, kindWords, resolveRef, type Resolver } from './names.js';
@@ -27,8 +28,6 @@ export const itemsByForm: Readonly<Record<DeclKind, readonly string[]>> = {
 /** Items that may appear several times (keyed ones once per key). */
 const MULTI = new Set(['device', 'tag', 'feature', 'service', 'app', 'listener']);
 
-/** Qubes labels (qubes-core-admin default labels). */
-export const labels = ['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black'];
 export const virtModes = ['pvh', 'hvm', 'pv'];
 export const isolationModes = ['per-app', 'per-qube'];
 export const whonixRoles = ['gateway', 'workstation'];
@@ -79,7 +78,7 @@ function checkOne(r: Resolver, d: Decl, owner: Declaration, i: Item, ctx: Report
     case 'ValueItem':
       switch (i.key) {
         case 'label':
-          checkChoice(i.value, labels, 'Qubes label', ctx);
+          checkChoice(i.value, qubeLabels, 'Qubes label', ctx);
           return;
         case 'virt-mode':
           checkChoice(i.value, virtModes, 'virtualisation mode', ctx);

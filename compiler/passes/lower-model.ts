@@ -133,6 +133,5 @@ export function lowerModel(program: Program, g: PolicyGraph, policy: EvaluatedPo
     systemInfo: policy.info,
     torGateways,
     socks: allocation.apps,
-    allocation,
   };
 }

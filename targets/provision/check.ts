@@ -9,13 +9,10 @@ import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js'
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import type { Span } from '../../compiler/source.js';
 import { provisionScriptPath } from '../paths.js';
+import { qubeLabels, qubeNameSyntax } from '../../compiler/qubes-values.js';
 
-/** Qube names (reference §1.8; dots only from R4.3, which the checker enforces per release). */
-export const qubeNamePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 /** Tags: `Tags.validate_tag` (reference §1.8). */
 export const tagPattern = /^[A-Za-z0-9_-]+$/;
-/** The labels Qubes ships (reference §1.8). */
-export const labels: ReadonlySet<string> = new Set(['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black']);
 /** Feature keys (`service.x`, `menu-items`, …) and service names. */
 export const featureKeyPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const serviceNamePattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -39,11 +36,11 @@ function unsafe(span: Span, what: string, value: string): Diagnostic {
 
 function checkQube(q: ModelQube, out: Diagnostic[]): void {
   const at = (key: string): Span => q.spans[key] ?? q.span;
-  if (!qubeNamePattern.test(q.name)) out.push(unsafe(q.span, 'qube name', q.name));
+  if (!qubeNameSyntax.test(q.name)) out.push(unsafe(q.span, 'qube name', q.name));
   for (const [key, v] of [['template', q.template], ['netvm', q.netvm], ['default-disposable', q.defaultDispvm]] as const) {
-    if (typeof v === 'string' && !qubeNamePattern.test(v)) out.push(unsafe(at(key), `${key} name`, v));
+    if (typeof v === 'string' && !qubeNameSyntax.test(v)) out.push(unsafe(at(key), `${key} name`, v));
   }
-  if (q.label !== undefined && !labels.has(q.label)) out.push(unsafe(at('label'), 'label', q.label));
+  if (q.label !== undefined && !qubeLabels.includes(q.label)) out.push(unsafe(at('label'), 'label', q.label));
   for (const t of q.tags) if (!tagPattern.test(t)) out.push(unsafe(at('tag'), 'tag', t));
   for (const f of q.features) {
     if (!featureKeyPattern.test(f.key)) out.push(unsafe(f.span, 'feature name', f.key));

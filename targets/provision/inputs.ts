@@ -4,10 +4,10 @@
  * They come from our own targets, so a value outside the allow-lists here is
  * a bug in qpc: emit throws (QP9001) instead of writing it into a script.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../compiler/compile.js';
 import type { PolicyModel } from '../../compiler/model.js';
 import type { Artifact } from '../types.js';
-import { qubeNamePattern } from './check.js';
+import { qubeNameSyntax } from '../../compiler/qubes-values.js';
 
 export interface PolicyInput {
   /** `30-qpc`: the name `qubes-policy --replace` takes (`.policy` appended by qubesd). */
@@ -51,10 +51,6 @@ const modePattern = /^0?[0-7]{3}$/;
  */
 const argvWordPattern = /^[\x20-\x7e\t\n]+$/;
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
 function bug(message: string): never {
   throw new Error(`provision: ${message}`);
 }
@@ -75,7 +71,7 @@ export function collectInputs(model: PolicyModel, inputs: readonly Artifact[]): 
     }
     const d = a.deploy;
     if (!d) continue;
-    if (!qubeNamePattern.test(d.qube) || !qubes.has(d.qube)) bug(`artifact ${a.path} is deployed to ${JSON.stringify(d.qube)}, which is not a qube of the policy`);
+    if (!qubeNameSyntax.test(d.qube) || !qubes.has(d.qube)) bug(`artifact ${a.path} is deployed to ${JSON.stringify(d.qube)}, which is not a qube of the policy`);
     if (!qubePathPattern.test(d.path) || d.path.split('/').some((s) => s === '.' || s === '..')) bug(`unsafe path ${JSON.stringify(d.path)} in qube ${d.qube}`);
     if (!modePattern.test(d.mode)) bug(`unsafe mode ${JSON.stringify(d.mode)} for ${a.path}`);
     for (const argv of d.reload ?? []) {

@@ -11,6 +11,7 @@ import type { PolicyModel } from '../../compiler/model.js';
 import type { QrexecRule, QubesRelease } from '../../compiler/qrexec/types.js';
 import type { Span } from '../../compiler/source.js';
 import { policyFilePath, systemInfoPath } from '../paths.js';
+import { qubeLabels } from '../../compiler/qubes-values.js';
 import { ARGUMENT, COMMENT_TEXT, isQubeName, MAX_DESCRIPTOR, nameProblem, paramsOf, POLICY_FILE, qubeClasses, SERVICE, TAG, tokenProblem, USER, visible, type Column } from './syntax.js';
 
 /**
@@ -40,20 +41,6 @@ export const qubesOwnedFiles: readonly string[] = [
   '91-admin-default-deny',
 ];
 
-/** Qubes' label names (reference §1.8). */
-export const labels: readonly string[] = ['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black'];
-
-/**
- * How the header names the source: the entry's display path when it is
- * relative and stays below the working directory, else its file name, so
- * that no path of the compiling machine ends up in dom0.
- */
-export function sourceName(entry: string): string {
-  const parts = entry.split(/[\\/]/);
-  const absolute = entry.startsWith('/') || entry.startsWith('\\') || /^[A-Za-z]:/.test(entry) || entry.startsWith('~');
-  if (absolute || parts.includes('..')) return parts[parts.length - 1];
-  return parts.filter((p) => p !== '' && p !== '.').join('/');
-}
 
 /** A span at the start of the entry file, for findings about the file as a whole. */
 function entrySpan(model: PolicyModel): Span {
@@ -67,7 +54,8 @@ export function checkQrexec(model: PolicyModel): Diagnostic[] {
   const unsafe = (span: Span | undefined, what: string, value: string, artifact: string) => out.push(diag('QP4002', span, { what, value: visible(value), artifact }));
   const cannot = (span: Span | undefined, what: string) => out.push(diag('QP4001', span, { target: 'qrexec', what }));
 
-  const shown = sourceName(model.source);
+  // The model names the source by its file name only, so no path of the compiling machine reaches dom0.
+  const shown = model.source;
   if (shown === '' || !COMMENT_TEXT.test(shown)) unsafe(entrySpan(model), 'source file name', shown, 'the header of every policy file');
 
   const stockFiles = new Set(qubesOwnedFiles);
@@ -155,7 +143,7 @@ function checkSystemInfo(model: PolicyModel, release: QubesRelease, unsafe: Unsa
       if (p.code === 'QP4002') unsafe(span, p.what, d.defaultDispvm, systemInfoPath);
       else cannot(span, p.what);
     }
-    if (q?.label !== undefined && !labels.includes(q.label)) unsafe(span, 'label', q.label, systemInfoPath);
+    if (q?.label !== undefined && !qubeLabels.includes(q.label)) unsafe(span, 'label', q.label, systemInfoPath);
   }
   for (const q of model.qubes) if (!model.systemInfo.domains.has(q.name)) cannot(q.span, `the qube \`${q.name}\`, which is missing from the system information`);
 }

@@ -6,6 +6,7 @@
  * `qrexec/policy/parser.py` (v4.2.25, v4.3.12) and reference §1.2–1.4, §1.8.
  */
 import type { QubesRelease } from '../../compiler/qrexec/types.js';
+import { qubeNameSyntaxOf } from '../../compiler/qubes-values.js';
 
 /**
  * A service name: qrexec's `RPCNAME_ALLOWED_CHARSET` without `+` (reference
@@ -21,8 +22,6 @@ export const ARGUMENT = /^\+[A-Za-z0-9._+-]*$/;
 export const MAX_DESCRIPTOR = 65000;
 
 /** Qube names (qubesd `validate_name`, reference §1.8): R4.2 without dots, R4.3+ with. */
-const NAME_42 = /^[A-Za-z][A-Za-z0-9_-]{0,30}$/;
-const NAME_43 = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 
 /** Tags (qubesd `Tags.validate_tag`, reference §1.8). */
 export const TAG = /^[A-Za-z0-9_-]+$/;
@@ -47,7 +46,7 @@ export function qubeClasses(release: QubesRelease): readonly string[] {
 
 /** Whether a string is a qube name Qubes accepts in this release. */
 export function isQubeName(name: string, release: QubesRelease): boolean {
-  return (release === '4.2' ? NAME_42 : NAME_43).test(name);
+  return qubeNameSyntaxOf(release).test(name);
 }
 
 /**

@@ -7,7 +7,8 @@
 import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import type { Span } from '../../compiler/source.js';
-import { APP_NAME, launcherName, QUBE_NAME, SOURCE_PATH } from './names.js';
+import { APP_NAME, launcherName, SOURCE_PATH } from './names.js';
+import { qubeNameSyntax } from '../../compiler/qubes-values.js';
 import { torIsolationFlags, torListenerOptions } from './torrc.js';
 
 const TARGET = 'whonix';
@@ -27,7 +28,7 @@ export function checkWhonix(model: PolicyModel): Diagnostic[] {
   }
 
   const badQube = (name: string, span: Span | undefined, artifact: string): boolean => {
-    if (QUBE_NAME.test(name) && name !== 'ports.json') return false;
+    if (qubeNameSyntax.test(name) && name !== 'ports.json') return false;
     out.push(diag('QP4002', span, { what: 'qube name', value: name, artifact }, { help: 'qube names used by the whonix target start with a letter and use letters, digits, `_`, `.` and `-` (not `ports.json`)', subject: name }));
     return true;
   };

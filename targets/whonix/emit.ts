@@ -7,7 +7,8 @@
 import type { PolicyModel } from '../../compiler/model.js';
 import type { Artifact } from '../types.js';
 import { launcherText } from './launcher.js';
-import { APP_NAME, firewallArtifactPath, launcherArtifactPath, launcherDeployPath, portsPath, QUBE_NAME, SOURCE_PATH, torrcArtifactPath } from './names.js';
+import { APP_NAME, firewallArtifactPath, launcherArtifactPath, launcherDeployPath, portsPath, SOURCE_PATH, torrcArtifactPath } from './names.js';
+import { qubeNameSyntax } from '../../compiler/qubes-values.js';
 import { portsText } from './ports.js';
 import { firewallDeployPath, firewallReload, firewallText, torrcDeployPath, torrcText, torReload } from './torrc.js';
 
@@ -26,7 +27,7 @@ export function emitWhonix(model: PolicyModel): Artifact[] {
     // Only Whonix reads these directories; a Tor gateway of another kind gets
     // no files (check refuses it when it would need listeners).
     if (qubes.get(gw.name)?.whonixRole !== 'gateway') continue;
-    assertSafe(QUBE_NAME.test(gw.name), 'gateway name');
+    assertSafe(qubeNameSyntax.test(gw.name), 'gateway name');
     const users = new Map<number, string[]>();
     for (const a of model.socks) {
       if (a.gateway !== gw.name) continue;
@@ -47,7 +48,7 @@ export function emitWhonix(model: PolicyModel): Artifact[] {
   }
 
   for (const a of model.socks) {
-    assertSafe(QUBE_NAME.test(a.qube) && APP_NAME.test(a.app), 'qube or app name');
+    assertSafe(qubeNameSyntax.test(a.qube) && APP_NAME.test(a.app), 'qube or app name');
     out.push({
       path: launcherArtifactPath(a.qube, a.app),
       contents: launcherText(source, a),

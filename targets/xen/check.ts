@@ -8,9 +8,9 @@
 import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import { blockIdPattern, domainQubes, pciIdPattern } from './domain.js';
+import { qubeNameSyntax } from '../../compiler/qubes-values.js';
 
 /** Qubes qube names (dots from Qubes 4.3); also what xl and libvirt take as a domain name. */
-export const namePattern = /^[A-Za-z][A-Za-z0-9_.-]{0,30}$/;
 
 /** A kernel directory name under `vm-kernels`: no `/`, no leading dot. */
 export const kernelPattern = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/;
@@ -33,8 +33,8 @@ const cfg = 'an xl domain configuration';
 
 function checkQube(model: PolicyModel, q: ModelQube, out: Diagnostic[]): void {
   const known = new Set(model.qubes.map((x) => x.name));
-  if (!namePattern.test(q.name)) out.push(diag('QP4002', q.span, { what: 'domain name', value: q.name, artifact: cfg }));
-  if (q.netvm !== null && !namePattern.test(q.netvm)) out.push(diag('QP4002', q.spans['netvm'] ?? q.span, { what: 'netvm name', value: q.netvm, artifact: cfg }));
+  if (!qubeNameSyntax.test(q.name)) out.push(diag('QP4002', q.span, { what: 'domain name', value: q.name, artifact: cfg }));
+  if (q.netvm !== null && !qubeNameSyntax.test(q.netvm)) out.push(diag('QP4002', q.spans['netvm'] ?? q.span, { what: 'netvm name', value: q.netvm, artifact: cfg }));
   if (q.netvm !== null && !ipPattern.test(q.ip)) out.push(diag('QP4002', q.span, { what: 'address', value: q.ip, artifact: cfg }));
   if (typeof q.kernel === 'string' && !kernelPattern.test(q.kernel)) {
     out.push(diag('QP4002', q.spans['kernel'] ?? q.span, { what: 'kernel version', value: q.kernel, artifact: cfg }, { help: 'name a directory of `/var/lib/qubes/vm-kernels` (letters, digits, `.`, `_`, `+`, `-`)' }));

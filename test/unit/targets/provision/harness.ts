@@ -4,7 +4,7 @@
  * hand-made ones otherwise), a complete output directory with manifest.json,
  * and a fake dom0 (test/fixtures/qubes-dom0/qvm-fake) to run provision.sh in.
  */
-import { createHash } from 'node:crypto';
+import { manifestText, sha256 } from '../../../../compiler/compile.js';
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,17 +86,12 @@ export async function inputsFor(model: PolicyModel): Promise<{ inputs: Artifact[
   return { inputs, real: true };
 }
 
-export function sha256(text: string | Buffer): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 };
 
-/** manifest.json in the exact one-artifact-per-line shape `qpc compile` writes. */
+/** manifest.json as `qpc compile` writes it. */
 export function manifest(artifacts: readonly Artifact[]): string {
-  const lines = ['{', '  "qpc": "0.1.0",', '  "sources": [', '    { "path": "examples/x.qpol", "sha256": "' + '0'.repeat(64) + '" }', '  ],', '  "artifacts": ['];
   const sorted = [...artifacts].sort((a, b) => (a.path < b.path ? -1 : 1));
-  sorted.forEach((a, i) => lines.push(`    { "path": "${a.path}", "sha256": "${sha256(a.contents)}" }${i < sorted.length - 1 ? ',' : ''}`));
-  lines.push('  ]', '}');
-  return lines.join('\n') + '\n';
+  return manifestText([{ path: 'x.qpol', sha256: '0'.repeat(64) }], sorted);
 }
 
 /** Writes the artifacts and manifest.json into `dir`. */
