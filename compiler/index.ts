@@ -5,7 +5,7 @@
 import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
 import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { nodeHost, type CompilerHost } from './host.js';
-import { runPipeline, type LockState, type StageResult } from './pipeline.js';
+import { analyse, runPipeline, type LockState, type StageResult } from './pipeline.js';
 import type { PolicyGraph } from './graph/policy-graph.js';
 import type { Allocation } from './passes/allocate-socks.js';
 import type { Program } from './program.js';
@@ -62,6 +62,21 @@ export async function compile(entry: string, opts: { host?: CompilerHost; target
     return { diagnostics: [internal(e)], sources: new Map() };
   }
   return compileWith(entry, registry, opts);
+}
+
+/**
+ * The whole check of a policy whose check stopped after binding (`until:
+ * 'bind'`): goes on from the bound program instead of reading and parsing
+ * again. A result that is already complete is returned as it is. Never throws.
+ */
+export function continueCheck(result: CheckResult, opts: { host?: CompilerHost } = {}): CheckResult {
+  if (!result.bound) return result;
+  try {
+    const r = analyse(result.bound, opts.host ?? nodeHost);
+    return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: result.sources };
+  }
 }
 
 export interface FormatResult {

@@ -56,6 +56,8 @@ export interface StageResult {
   readonly policy?: EvaluatedPolicy;
   /** The model targets read: only when the policy has no error. */
   readonly model?: PolicyModel;
+  /** When the check stopped after binding without an error: where the whole check goes on from. */
+  readonly bound?: Bound;
 }
 
 /** The lock file of a policy: `POLICY.qpol.lock` beside it. */
@@ -95,9 +97,28 @@ function stdDeclarations(module: string): readonly string[] {
   return names;
 }
 
-/** Runs the load and bind stages for one entry file. */
 /** Runs the stages for one entry file; `until` stops after an earlier stage (benchmarks, quick feedback). */
-export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'graph' | 'all' = 'all'): StageResult {
+export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all'): StageResult {
+  const bound = loadAndBind(entry, host);
+  if (!('raw' in bound)) return bound;
+  if (until === 'bind' || hasErrors(bound.raw)) {
+    const r: StageResult = { diagnostics: applyWaivers(bound.program, bound.raw), sources: bound.sources, program: bound.program };
+    return until === 'bind' && !hasErrors(bound.raw) ? { ...r, bound } : r;
+  }
+  return analyse(bound, host);
+}
+
+/** What loading and binding leave for the analysis: enough to go on without reading or parsing again. */
+export interface Bound {
+  readonly entry: string;
+  readonly program: Program;
+  readonly sources: ReadonlyMap<string, SourceFile>;
+  /** Load and bind diagnostics before waivers (which apply to all stages at once). */
+  readonly raw: readonly Diagnostic[];
+}
+
+/** The load and bind stages; a result when loading failed. */
+function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
   let text: string;
   try {
     text = host.readFile(entry);
@@ -129,21 +150,25 @@ export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | '
   checkRules(resolver, bind);
   for (const f of files) checkText(f.source, f.ast, bind);
   checkUnused(program, bind);
-  if (bind.hasErrors || until === 'bind') return { diagnostics: applyWaivers(program, [...load.items, ...bind.items]), sources: loaded.sources, program };
+  return { entry, program, sources: loaded.sources, raw: [...load.items, ...bind.items] };
+}
 
+/** The graph stage over a bound program without errors: network, SOCKS, qrexec, the model. */
+export function analyse(bound: Bound, host: CompilerHost): StageResult {
+  const { entry, program, raw, sources } = bound;
   const graphStage = new DiagnosticBag();
   const graph = buildGraph(program);
   checkNetwork(graph, graphStage);
   const lp = lockPath(entry);
   const read = readLock(lp, host);
-  if ('code' in read) return { diagnostics: [...load.items, ...bind.items, read], sources: loaded.sources, program, graph };
+  if ('code' in read) return { diagnostics: [...raw, read], sources, program, graph };
   const { allocation, lock } = allocateSocks(graph, read.lock, graphStage);
   const policy = checkChannels(program, graph, graphStage);
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
-  const diagnostics = applyWaivers(program, [...load.items, ...bind.items, ...graphStage.items]);
+  const diagnostics = applyWaivers(program, [...raw, ...graphStage.items]);
   const model = hasErrors(diagnostics) ? undefined : lowerModel(program, graph, policy, allocation, lock.qubes);
-  return { diagnostics, sources: loaded.sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
+  return { diagnostics, sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   type TextDocumentContentChangeEvent,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { check, format, nodeHost, type CheckResult } from '../index.js';
+import { check, continueCheck, format, nodeHost, type CheckResult } from '../index.js';
 import { overlayHost, type CompilerHost } from '../host.js';
 import type { Program } from '../program.js';
 import { SourceFile } from '../source.js';
@@ -167,7 +167,8 @@ class QpcServer {
     const key = this.keyOf(uri);
     const a = this.analyses.get(uri);
     if (a && a.key === key && (a.level === 'all' || level === 'bind')) return a.result;
-    const result = check(this.pathOf(uri), { host: this.host(), until: level });
+    // The whole check goes on from this text's load-and-bind result rather than parsing again.
+    const result = a && a.key === key && a.result.bound ? continueCheck(a.result, { host: this.host() }) : check(this.pathOf(uri), { host: this.host(), until: level });
     this.remember(uri, key, level, result);
     return result;
   }
