@@ -146,10 +146,18 @@ type Listing =
   | { readonly kind: 'all' }
   | { readonly kind: 'dispvm' }
   | { readonly kind: 'disposables'; readonly classes: readonly number[] }
-  | { readonly kind: 'qubes'; readonly classes: readonly number[] }
+  | { readonly kind: 'qubes'; readonly cover: Cover }
   | { readonly kind: 'fails' };
 
 const NONE: readonly number[] = [];
+
+/** What a target column covers: every class, a tag's or a type's classes (kept whole), or some classes. */
+type Cover =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'tag' | 'type'; readonly id: number }
+  | { readonly kind: 'classes'; readonly classes: readonly number[] };
+
+const ALL: Cover = { kind: 'all' };
 
 /**
  * Every allowed or asked call between relevant qubes, found class by class.
@@ -186,13 +194,31 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const classes = qubeClasses(merged.map((i) => rules[i]), info);
     const n = classes.length;
     const classOfName = new Map<string, number>();
-    const byTag = new Map<string, number[]>();
-    const byType = new Map<string, number[]>();
+    // Tags and types by number, with their classes (ascending) and each class's own.
+    const tagId = new Map<string, number>();
+    const typeId = new Map<string, number>();
+    const byTag: number[][] = [];
+    const byType: number[][] = [];
+    const tagsOf: number[][] = [];
+    const typeOf = new Int32Array(n);
     const dispvmTemplates: number[] = [];
+    const idOf = (ids: Map<string, number>, lists: number[][], key: string): number => {
+      let id = ids.get(key);
+      if (id === undefined) {
+        ids.set(key, (id = lists.length));
+        lists.push([]);
+      }
+      return id;
+    };
     classes.forEach((k, i) => {
       k.members.forEach((m) => classOfName.set(m, i));
-      for (const tag of k.info.tags) byTag.set(tag, [...(byTag.get(tag) ?? []), i]);
-      byType.set(k.info.type, [...(byType.get(k.info.type) ?? []), i]);
+      tagsOf.push(k.info.tags.map((tag) => {
+        const id = idOf(tagId, byTag, tag);
+        byTag[id].push(i);
+        return id;
+      }));
+      typeOf[i] = idOf(typeId, byType, k.info.type);
+      byType[typeOf[i]].push(i);
       if (k.info.templateForDispvms) dispvmTemplates.push(i);
     });
     /** The classes a source column, or a target column for a request naming a qube, matches. */
@@ -202,10 +228,28 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         const d = classOfName.get(t);
         return d === undefined ? NONE : [d];
       }
-      if (t.startsWith('@tag:')) return byTag.get(t.slice(5)) ?? NONE;
-      if (t.startsWith('@type:')) return byType.get(t.slice(6)) ?? NONE;
+      if (t.startsWith('@tag:')) {
+        const id = tagId.get(t.slice(5));
+        return id === undefined ? NONE : byTag[id];
+      }
+      if (t.startsWith('@type:')) {
+        const id = typeId.get(t.slice(6));
+        return id === undefined ? NONE : byType[id];
+      }
       return NONE;
     };
+    /** A target column as what it covers: a tag or a type is kept whole, marked once rather than class by class. */
+    const coverOfToken = (t: string): Cover => {
+      if (t === '*' || t === '@anyvm') return ALL;
+      if (t.startsWith('@tag:') || t.startsWith('@type:')) {
+        const tag = t.startsWith('@tag:');
+        const id = (tag ? tagId : typeId).get(t.slice(tag ? 5 : 6));
+        return id === undefined ? { kind: 'classes', classes: NONE } : { kind: tag ? 'tag' : 'type', id };
+      }
+      const cs = classesOf(t);
+      return { kind: 'classes', classes: cs === 'all' ? NONE : cs };
+    };
+    const membersOf = (cv: Cover): readonly number[] => cv.kind === 'tag' ? byTag[cv.id] : cv.kind === 'type' ? byType[cv.id] : cv.kind === 'classes' ? cv.classes : NONE;
     const nonEmpty = (x: ClassSet) => x === 'all' ? n > 0 : x.length > 0;
     // No channel without an allow or ask rule whose source is one of the qubes.
     // (A rule that can only reach dom0 opens nothing: calls to dom0 are Qubes' own.)
@@ -216,12 +260,14 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     // naming a qube), what its target (`target=` for allow/ask) adds to or removes from ask
     // lists, and whether it can match a `@default` or a `@dispvm` request at all.
     const targetOf = new Map<number, ClassSet>();
+    const targetCover = new Map<number, Cover>();
     const listing = new Map<number, Listing>();
     const scansDefault = new Set<number>();
     const scansDispvm = new Set<number>();
     for (const i of merged) {
       const r = rules[i];
       targetOf.set(i, classesOf(r.target));
+      targetCover.set(i, coverOfToken(r.target));
       const t = r.target;
       if (t === '*' || t === '@anyvm' || t === '@default') scansDefault.add(i);
       if (t === '*' || t === '@anyvm' || t === '@dispvm' || t.startsWith('@dispvm:')) scansDispvm.add(i);
@@ -239,10 +285,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         // Qubes fails on a `@dispvm:Q` naming no qube (`DispVMTemplate.expand`): the evaluator says how.
         if (!name.startsWith('@') && dom === undefined) l = { kind: 'fails' };
         else l = { kind: 'disposables', classes: dom?.templateForDispvms && d !== undefined ? [d] : NONE };
-      } else if (tok.startsWith('@tag:') || tok.startsWith('@type:') || !tok.startsWith('@')) {
-        const cs = classesOf(tok);
-        l = { kind: 'qubes', classes: cs === 'all' ? NONE : cs };
-      } else l = { kind: 'qubes', classes: NONE }; // `@adminvm`, `dom0` and `@default` list no qube of a class
+      } else l = { kind: 'qubes', cover: coverOfToken(tok) }; // `@adminvm`, `dom0` and `@default` list no qube of a class
       listing.set(i, l);
     }
 
@@ -283,20 +326,29 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
 
     // Focus: the target classes that can matter to a source class.
     // The same set of names (a focus is usually shared by many sources) maps to the same classes.
-    const focusClasses = new Map<ReadonlySet<string>, readonly number[]>();
-    const focusOf = (c: number): readonly number[] | undefined => {
+    interface Focus {
+      /** The classes in focus, ascending; undefined: all. */
+      readonly list: readonly number[] | undefined;
+      /** 1 for a class in focus. */
+      readonly flags: Uint8Array;
+    }
+    const everywhere: Focus = { list: undefined, flags: new Uint8Array(n).fill(1) };
+    const focusClasses = new Map<ReadonlySet<string>, Focus>();
+    const focusOf = (c: number): Focus => {
       const f = q.focus?.(classes[c].members);
-      if (f === undefined) return undefined;
-      let list = focusClasses.get(f);
-      if (!list) {
-        const set = new Set<number>();
+      if (f === undefined) return everywhere;
+      let known = focusClasses.get(f);
+      if (!known) {
+        const flags = new Uint8Array(n);
         for (const name of f) {
           const d = classOfName.get(name);
-          if (d !== undefined) set.add(d);
+          if (d !== undefined) flags[d] = 1;
         }
-        focusClasses.set(f, (list = [...set].sort((a, b) => a - b)));
+        const list: number[] = [];
+        for (let d = 0; d < n; d++) if (flags[d]) list.push(d);
+        focusClasses.set(f, (known = { list, flags }));
       }
-      return list;
+      return known;
     };
 
     // Arguments: `+` stands for every argument no rule names (or, when a rule names `+`
@@ -316,13 +368,24 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       runs.push({ argument: a, sources: set });
     }
 
-    const decidedBy = new Int32Array(n);
-    const covered = new Uint8Array(n);
-    const inFocus = new Uint8Array(n);
-    const listed = new Int8Array(n);
-    const listedDisposable = new Int8Array(n);
+    // Per source class, what rules decide is recorded per token: a class, a tag, a type, and
+    // the rule for every other class (`@anyvm`/`*`), stamped with the iteration (`round`)
+    // instead of cleared. The work per source then follows its rules, not the number of qubes:
+    // a rule naming a tag marks the tag once, and a class's decision is the earliest rule
+    // among its own mark, its tags' and its type's.
+    let round = 0;
+    const marks = (size: number) => ({ at: new Int32Array(size), by: new Int32Array(size) });
+    /** Named requests: the first rule whose target column matches. */
+    const dClass = marks(n);
+    const dTag = marks(byTag.length);
+    const dType = marks(byType.length);
+    /** Ask lists: the first rule whose target (allow/ask: its `target=`) expands to the qube, and its disposables. */
+    const lClass = marks(n);
+    const lTag = marks(byTag.length);
+    const lType = marks(byType.length);
+    const lDisposable = marks(n);
     const matchCache = new Map<number, number[]>();
-    const focusCache = new Map<number, readonly number[] | undefined>();
+    const focusCache = new Map<number, Focus>();
     runs: for (const { argument, sources } of runs) {
       for (let c = 0; c < n; c++) {
         if (q.enough?.(service)) break runs;
@@ -331,14 +394,15 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         if (!m) matchCache.set(c, (m = matching(c)));
         const order = m.filter((i) => argumentMatches(rules[i].argument, argument));
         if (order.length === 0) continue; // no rule matches: every request is denied
-        if (!focusCache.has(c)) focusCache.set(c, focusOf(c));
-        const focus = focusCache.get(c);
+        let f = focusCache.get(c);
+        if (!f) focusCache.set(c, (f = focusOf(c)));
+        const focus = f.list;
+        const inFocus = f.flags;
         if (focus !== undefined && focus.length === 0) continue;
         const members = classes[c].members;
         const rep = members[0];
         const src = classes[c].info;
-        inFocus.fill(focus === undefined ? 1 : 0);
-        if (focus !== undefined) for (const d of focus) inFocus[d] = 1;
+        const stamp = ++round;
         // A named argument's run differs from the run of arguments no rule names (`+`, or
         // ANY_ARGUMENT when rules name `+`) only by the argument's own rules. When those only
         // deny, or allow named qubes outside the focus, everything they add cannot matter:
@@ -357,42 +421,73 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           if (harmless) continue;
         }
 
+        /** The earliest rule among a class's own mark, its tags' and its type's; -1 if none (`rest` not included). */
+        const earliest = (cls: ReturnType<typeof marks>, tags: ReturnType<typeof marks>, types: ReturnType<typeof marks>, d: number): number => {
+          let best = cls.at[d] === stamp ? cls.by[d] : -1;
+          for (const t of tagsOf[d]) if (tags.at[t] === stamp && (best < 0 || tags.by[t] < best)) best = tags.by[t];
+          const ty = typeOf[d];
+          if (types.at[ty] === stamp && (best < 0 || types.by[ty] < best)) best = types.by[ty];
+          return best;
+        };
+        const markToken = (cls: ReturnType<typeof marks>, tags: ReturnType<typeof marks>, types: ReturnType<typeof marks>, cv: Cover, i: number) => {
+          if (cv.kind === 'tag' || cv.kind === 'type') {
+            const m = cv.kind === 'tag' ? tags : types;
+            if (m.at[cv.id] !== stamp) {
+              m.at[cv.id] = stamp;
+              m.by[cv.id] = i;
+            }
+          } else if (cv.kind === 'classes') {
+            for (const d of cv.classes) {
+              if (cls.at[d] !== stamp) {
+                cls.at[d] = stamp;
+                cls.by[d] = i;
+              }
+            }
+          }
+        };
+
         // Named requests: the first rule whose target column matches decides each target class.
-        // Classes in focus are decided one by one. Elsewhere only one thing matters: whether
-        // a dialog or a redirect decides some request (it can list or reach a qube in focus),
-        // so the rules are read once, keeping the classes earlier rules already decide.
-        decidedBy.fill(-1);
+        // Only plain allows are followed class by class (they are what reaches the requested
+        // qube); other rules mark their token. Elsewhere only one thing matters: whether a
+        // dialog or a redirect decides some request (it can list or reach a qube in focus).
         const loopback = members.length < 2 ? c : -1; // a request to the only member is a loopback
+        const decidedRule = (d: number) => earliest(dClass, dTag, dType, d);
         const dialogs: { rule: number; target: number }[] = [];
-        const touched: number[] = [];
+        /** Classes in focus a plain allow decides, in the order decided. */
+        const decided: number[] = [];
+        /** The rule that decides every other class (its target is `@anyvm` or `*`), if any. */
+        let rest = -1;
         for (const i of order) {
           const r = rules[i];
-          const cs = targetOf.get(i)!;
+          const cv = targetCover.get(i)!;
           const opens = r.action === 'ask' || (r.action === 'allow' && r.redirect !== undefined);
-          if (cs === 'all') {
+          if (cv.kind === 'all') {
             if (opens) {
               let d = 0;
-              while (d < n && (covered[d] || d === loopback)) d++;
+              while (d < n && (d === loopback || decidedRule(d) >= 0)) d++;
               if (d < n) dialogs.push({ rule: i, target: d });
             }
-            if (focus === undefined) {
-              for (let d = 0; d < n; d++) if (decidedBy[d] === -1 && d !== loopback) decidedBy[d] = i;
-            } else for (const d of focus) if (decidedBy[d] === -1 && d !== loopback) decidedBy[d] = i;
+            rest = i;
             break; // every later rule is read for nothing
           }
-          let first = -1;
-          for (const d of cs) {
-            if (d === loopback) continue;
-            if (!covered[d]) {
+          // A tag or type an earlier rule names is decided already, class by class.
+          const whole = (cv.kind === 'tag' && dTag.at[cv.id] === stamp) || (cv.kind === 'type' && dType.at[cv.id] === stamp);
+          if (!whole && (opens || r.action === 'allow')) {
+            let first = -1;
+            for (const d of membersOf(cv)) {
+              if (d === loopback || decidedRule(d) >= 0) continue;
               if (first < 0) first = d;
-              covered[d] = 1;
-              touched.push(d);
+              if (!opens && inFocus[d]) {
+                dClass.at[d] = stamp;
+                dClass.by[d] = i;
+                decided.push(d);
+              }
+              if (opens) break;
             }
-            if (decidedBy[d] === -1 && inFocus[d]) decidedBy[d] = i;
+            if (opens && first >= 0) dialogs.push({ rule: i, target: first });
           }
-          if (opens && first >= 0) dialogs.push({ rule: i, target: first });
+          markToken(dClass, dTag, dType, cv, i);
         }
-        for (const d of touched) covered[d] = 0;
 
         // The ask list as Qubes builds it (collect_targets_for_ask), restricted to the focus:
         // the first rule (in file order) whose target (allow/ask: its `target=`) expands to a
@@ -400,34 +495,43 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         let askList: string[] | undefined;
         let exact = false;
         const buildAskList = (): void => {
-          listed.fill(0);
-          listedDisposable.fill(0);
           let dispvm = 0;
-          const mark = (arr: Int8Array, d: number, v: number) => {
-            if (arr[d] === 0 && inFocus[d]) arr[d] = v;
-          };
+          /** The rule listing every qube (`@anyvm`, `*`), if any: it decides every class no earlier rule marked. */
+          let restRule = -1;
+          /** Rules that list (allow/ask) some qubes, whose qubes are the candidates. */
+          const listing1: Cover[] = [];
+          const disposables1: number[] = [];
           for (const i of order) {
-            const v = rules[i].action === 'deny' ? 2 : 1;
             const l = listing.get(i)!;
-            if (l.kind === 'all') {
-              const all = (d: number) => {
-                mark(listed, d, v);
-                if (classes[d].info.templateForDispvms) mark(listedDisposable, d, v);
-              };
-              if (focus === undefined) for (let d = 0; d < n; d++) all(d);
-              else for (const d of focus) all(d);
-              if (dispvm === 0) dispvm = v;
-            } else if (l.kind === 'dispvm') {
-              if (dispvm === 0) dispvm = v;
-            } else if (l.kind === 'disposables') {
-              for (const d of l.classes) mark(listedDisposable, d, v);
-            } else if (l.kind === 'qubes') {
-              for (const d of l.classes) mark(listed, d, v);
-            } else {
+            if (l.kind === 'fails') {
               exact = true;
               return;
             }
+            if (restRule >= 0) continue; // every qube is listed or not already; only a failing rule still matters
+            const lists = rules[i].action !== 'deny';
+            if (l.kind === 'all') {
+              restRule = i;
+              if (dispvm === 0) dispvm = lists ? 1 : 2;
+            } else if (l.kind === 'dispvm') {
+              if (dispvm === 0) dispvm = lists ? 1 : 2;
+            } else if (l.kind === 'disposables') {
+              for (const d of l.classes) {
+                if (lDisposable.at[d] === stamp) continue;
+                lDisposable.at[d] = stamp;
+                lDisposable.by[d] = i;
+                if (lists) disposables1.push(d);
+              }
+            } else {
+              if (lists) listing1.push(l.cover);
+              markToken(lClass, lTag, lType, l.cover, i);
+            }
           }
+          const listsAt = (i: number) => i >= 0 && rules[i].action !== 'deny';
+          const listedRule = (d: number) => {
+            const e = earliest(lClass, lTag, lType, d);
+            return e >= 0 ? e : restRule;
+          };
+          const disposableRule = (d: number) => (lDisposable.at[d] === stamp ? lDisposable.by[d] : classes[d].info.templateForDispvms ? restRule : -1);
           const list: string[] = [];
           // With interchangeable qubes (`key`), two of a key are enough: one stays when the
           // caller is the other. Not with `autostart=no`, which tells running qubes apart.
@@ -441,11 +545,19 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             return true;
           };
           const visit = (d: number) => {
-            if (listed[d] === 1) for (const x of classes[d].members) if (x !== rep && take(x)) list.push(x);
-            if (listedDisposable[d] === 1) for (const x of classes[d].members) list.push(`@dispvm:${x}`);
+            if (listsAt(listedRule(d))) for (const x of classes[d].members) if (x !== rep && take(x)) list.push(x);
+            if (listsAt(disposableRule(d))) for (const x of classes[d].members) list.push(`@dispvm:${x}`);
           };
-          if (focus === undefined) for (let d = 0; d < n; d++) visit(d);
-          else for (const d of focus) visit(d);
+          // In class order, as `take` keeps the first two of a key; every class in focus only
+          // when the rule for the rest lists them, else the candidates the listing rules name.
+          if (listsAt(restRule)) {
+            if (focus === undefined) for (let d = 0; d < n; d++) visit(d);
+            else for (const d of focus) visit(d);
+          } else {
+            const candidates = new Set<number>(disposables1);
+            for (const cv of listing1) for (const d of membersOf(cv)) candidates.add(d);
+            for (const d of [...candidates].sort((a, b) => a - b)) if (inFocus[d]) visit(d);
+          }
           if (dispvm === 1 && src.defaultDispvm !== null) {
             // R4.3+ fails on a default_dispvm that names no qube: let the evaluator say how.
             if (!r42 && !info.domains.has(src.defaultDispvm)) {
@@ -530,7 +642,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         }
         // Plain allows reach the requested qube only: the classes in focus.
         const visitAllow = (d: number) => {
-          const i = decidedBy[d];
+          if (d === loopback) return;
+          const e = decidedRule(d);
+          const i = e >= 0 ? e : rest;
           if (i < 0) return;
           const r = rules[i];
           if (r.action !== 'allow' || r.redirect !== undefined) return;
@@ -540,7 +654,10 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
           else emit(classes[d].members, requested, 'allow', i, false);
         };
-        if (focus === undefined) for (let d = 0; d < n; d++) visitAllow(d);
+        // In class order (the channels' order); every class only when the rule for the rest allows.
+        const restAllows = rest >= 0 && rules[rest].action === 'allow' && rules[rest].redirect === undefined;
+        if (!restAllows) for (const d of decided.sort((a, b) => a - b)) visitAllow(d);
+        else if (focus === undefined) for (let d = 0; d < n; d++) visitAllow(d);
         else for (const d of focus) visitAllow(d);
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {

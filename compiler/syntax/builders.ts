@@ -1,51 +1,68 @@
 /**
  * Node constructors called by the grammar's actions, so the grammar holds
- * syntax only. Each takes peggy's location and returns a frozen-shape node.
+ * syntax only. Each takes the node's span and returns a frozen-shape node.
  */
 import type { Span } from '../source.js';
 import type * as A from './ast.js';
 
-/** The location object peggy passes to actions. */
-export interface PeggyLocation {
-  readonly source: unknown;
-  readonly start: { readonly offset: number; readonly line: number; readonly column: number };
-  readonly end: { readonly offset: number; readonly line: number; readonly column: number };
+/** Where each line starts (offsets), for {@link spanAt}. */
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
 }
 
-/** Converts a peggy location to a span. */
-export function span(loc: PeggyLocation): Span {
+/** The line (1-based) holding `offset`. */
+function lineOf(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo + 1;
+}
+
+/**
+ * The span of peggy's `range()` (offsets only; its `location()` walks the
+ * text for each node): line and column from the line starts, columns 1-based
+ * in UTF-16 code units, as peggy counts them.
+ */
+export function spanAt(range: { readonly source: unknown; readonly start: number; readonly end: number }, starts: readonly number[]): Span {
+  const line = lineOf(starts, range.start);
+  const endLine = range.end === range.start ? line : lineOf(starts, range.end);
   return {
-    file: String(loc.source ?? ''),
-    start: loc.start.offset,
-    end: loc.end.offset,
-    line: loc.start.line,
-    column: loc.start.column,
-    endLine: loc.end.line,
-    endColumn: loc.end.column,
+    file: String(range.source ?? ''),
+    start: range.start,
+    end: range.end,
+    line,
+    column: range.start - starts[line - 1] + 1,
+    endLine,
+    endColumn: range.end - starts[endLine - 1] + 1,
   };
 }
 
-export function word(text: string, loc: PeggyLocation): A.Word {
-  return { kind: 'Word', text, span: span(loc) };
+export function word(text: string, loc: Span): A.Word {
+  return { kind: 'Word', text, span: loc };
 }
 
 /** Resolves the escapes `\"`, `\\`, `\n`, `\t` of a string body. */
-export function string(body: string, loc: PeggyLocation): A.StringLit {
+export function string(body: string, loc: Span): A.StringLit {
   const value = body.replace(/\\(["\\nt])/g, (_m, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
-  return { kind: 'StringLit', value, span: span(loc) };
+  return { kind: 'StringLit', value, span: loc };
 }
 
-export function int(text: string, loc: PeggyLocation): A.IntLit {
-  return { kind: 'IntLit', value: Number(text), text, span: span(loc) };
+export function int(text: string, loc: Span): A.IntLit {
+  return { kind: 'IntLit', value: Number(text), text, span: loc };
 }
 
-export function comment(text: string, loc: PeggyLocation): A.Comment {
-  return { kind: 'Comment', text, span: span(loc) };
+export function comment(text: string, loc: Span): A.Comment {
+  return { kind: 'Comment', text, span: loc };
 }
 
-export function file(statements: readonly (A.Statement | null)[], comments: readonly A.Comment[], loc: PeggyLocation): A.PolicyFile {
-  const s = span(loc);
-  return { kind: 'PolicyFile', path: s.file, statements: statements.filter((x): x is A.Statement => x !== null), comments, span: s };
+export function file(statements: readonly (A.Statement | null)[], comments: readonly A.Comment[], loc: Span): A.PolicyFile {
+  return { kind: 'PolicyFile', path: loc.file, statements: statements.filter((x): x is A.Statement => x !== null), comments, span: loc };
 }
 
 export function declaration(
@@ -53,7 +70,7 @@ export function declaration(
   name: A.Word,
   identity: A.Word | null,
   items: readonly A.Item[] | null,
-  loc: PeggyLocation,
+  loc: Span,
 ): A.Declaration {
   return {
     kind: 'Declaration',
@@ -62,14 +79,14 @@ export function declaration(
     ...(identity ? { identity } : {}),
     items: items ?? [],
     block: items !== null,
-    span: span(loc),
+    span: loc,
   };
 }
 
 /** Generic node builder: adds `span` to the given fields, dropping nulls. */
-export function node<T extends { kind: string }>(fields: Record<string, unknown>, loc: PeggyLocation): T {
+export function node<T extends { kind: string }>(fields: Record<string, unknown>, loc: Span): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) out[k] = v;
-  out.span = span(loc);
+  out.span = loc;
   return out as T;
 }

@@ -301,66 +301,66 @@ function peg$parse(input, options) {
   const peg$e73 = peg$literalExpectation("because", false);
 
   function peg$f0(s) {    return s;  }
-  function peg$f1(stmts) {    return b.file(stmts, comments, location());  }
-  function peg$f2(text) {    comments.push(b.comment(text, location()));  }
-  function peg$f3(text) {    return b.word(text, location());  }
-  function peg$f4(text) {    return b.int(text, location());  }
+  function peg$f1(stmts) {    return b.file(stmts, comments, at());  }
+  function peg$f2(text) {    comments.push(b.comment(text, at()));  }
+  function peg$f3(text) {    return b.word(text, at());  }
+  function peg$f4(text) {    return b.int(text, at());  }
   function peg$f5(from, t) {    return t;  }
   function peg$f6(from, to) {    return { from, to };  }
-  function peg$f7(text) {    return b.int(text, location());  }
-  function peg$f8(body) {    return b.string(body, location());  }
+  function peg$f7(text) {    return b.int(text, at());  }
+  function peg$f8(body) {    return b.string(body, at());  }
   function peg$f9() {    error("QP1002: unterminated string: add a closing `\"` before the end of the line");  }
-  function peg$f10(text) {    return b.word(text, location());  }
-  function peg$f11(text) {    return b.word(text, location());  }
-  function peg$f12(text) {    return b.word(text, location());  }
-  function peg$f13(text) {    return b.node({ kind: "Endpoint", text }, location());  }
-  function peg$f14(text) {    return b.node({ kind: "Endpoint", text }, location());  }
+  function peg$f10(text) {    return b.word(text, at());  }
+  function peg$f11(text) {    return b.word(text, at());  }
+  function peg$f12(text) {    return b.word(text, at());  }
+  function peg$f13(text) {    return b.node({ kind: "Endpoint", text }, at());  }
+  function peg$f14(text) {    return b.node({ kind: "Endpoint", text }, at());  }
   function peg$f15(s) {    return s;  }
   function peg$f16(k) {    return is(k, "use", "settings", "adminvm", "template", "gateway", "identity", "qube", "disposable", "named-disposable", "standalone", "amend", "allow", "ask", "deny", "policy-file", "require", "expect", "waive");  }
-  function peg$f17(path) {    return b.node({ kind: "UseStatement", path }, location());  }
+  function peg$f17(path) {    return b.node({ kind: "UseStatement", path }, at());  }
   function peg$f18(s) {    return s;  }
-  function peg$f19(settings) {    return b.node({ kind: "SettingsBlock", settings }, location());  }
-  function peg$f20(key, value) {    return b.node({ kind: "Setting", key, value }, location());  }
-  function peg$f21(text) {    return b.word(text, location());  }
+  function peg$f19(settings) {    return b.node({ kind: "SettingsBlock", settings }, at());  }
+  function peg$f20(key, value) {    return b.node({ kind: "Setting", key, value }, at());  }
+  function peg$f21(text) {    return b.word(text, at());  }
   function peg$f22(form, name, i) {    return i;  }
-  function peg$f23(form, name, items) {    return b.declaration(form, name, null, items, location());  }
+  function peg$f23(form, name, items) {    return b.declaration(form, name, null, items, at());  }
   function peg$f24(form, name, identity, i) {    return i;  }
-  function peg$f25(form, name, identity, items) {    return b.declaration(form, name, identity, items, location());  }
+  function peg$f25(form, name, identity, items) {    return b.declaration(form, name, identity, items, at());  }
   function peg$f26(i) {    return i;  }
   function peg$f27(items) {    return items;  }
   function peg$f28(i) {    return i;  }
   function peg$f29(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "listener");  }
-  function peg$f30(text) {    return b.word(text, location());  }
+  function peg$f30(text) {    return b.word(text, at());  }
   function peg$f31(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
-  function peg$f32(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, location());  }
+  function peg$f32(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
   function peg$f33() {    return null;  }
   function peg$f34(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "tag");  }
-  function peg$f35(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, location());  }
+  function peg$f35(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, at());  }
   function peg$f36(k) {    return is(k, "memory");  }
   function peg$f37(k, memory, m) {    return m;  }
-  function peg$f38(k, memory, max) {    return b.node({ kind: "MemoryItem", keySpan: k.span, memory, max }, location());  }
+  function peg$f38(k, memory, max) {    return b.node({ kind: "MemoryItem", keySpan: k.span, memory, max }, at());  }
   function peg$f39(k) {    return is(k, "vcpus");  }
-  function peg$f40(k, value) {    return b.node({ kind: "CountItem", key: k.text, keySpan: k.span, value }, location());  }
+  function peg$f40(k, value) {    return b.node({ kind: "CountItem", key: k.text, keySpan: k.span, value }, at());  }
   function peg$f41(k) {    return is(k, "kernelopts", "kernel");  }
   function peg$f42(k) {    return null;  }
-  function peg$f43(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, location());  }
+  function peg$f43(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, at());  }
   function peg$f44(k) {    return is(k, "device");  }
   function peg$f45(k, deviceClass, s) {    return s;  }
-  function peg$f46(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, location());  }
+  function peg$f46(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, at());  }
   function peg$f47(k) {    return is(k, "feature");  }
-  function peg$f48(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, location());  }
+  function peg$f48(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
   function peg$f49(k) {    return is(k, "service");  }
   function peg$f50(k, service, s) {    return s;  }
-  function peg$f51(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, location());  }
-  function peg$f52(text) {    return b.word(text, location());  }
+  function peg$f51(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
+  function peg$f52(text) {    return b.word(text, at());  }
   function peg$f53(k) {    return is(k, "autostart", "tor", "uplink");  }
-  function peg$f54(k) {    return b.node({ kind: "FlagItem", flag: k.text }, location());  }
+  function peg$f54(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
   function peg$f55(k) {    return is(k, "network");  }
   function peg$f56(k, mode, g) {    return g;  }
-  function peg$f57(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, location());  }
+  function peg$f57(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
   function peg$f58(name, s) {    return s;  }
-  function peg$f59(name, socks) {    return b.node({ kind: "AppItem", name, socks }, location());  }
-  function peg$f60(m) {    return b.node({ kind: "SocksBinding", ...m }, location());  }
+  function peg$f59(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
+  function peg$f60(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
   function peg$f61(m) {    return m;  }
   function peg$f62(k) {    return is(k, "dedicated", "port", "auth", "none");  }
   function peg$f63(k) {    return is(k, "dedicated");  }
@@ -375,42 +375,42 @@ function peg$parse(input, options) {
   function peg$f72(flags) {    return flags;  }
   function peg$f73(k) {    return is(k, "listener");  }
   function peg$f74(k, listenerKind, ports, o) {    return o;  }
-  function peg$f75(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, location());  }
+  function peg$f75(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
   function peg$f76(k) {    return is(k, "allow", "ask", "deny");  }
   function peg$f77(k, service, a) {    return a;  }
   function peg$f78(k, service, argument, source, target, p) {    return p;  }
-  function peg$f79(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, location());  }
+  function peg$f79(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
   function peg$f80(p) {    return p;  }
   function peg$f81(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
   function peg$f82(k) {    return is(k, "target", "default");  }
-  function peg$f83(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, location());  }
+  function peg$f83(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
   function peg$f84(k) {    return is(k, "user");  }
-  function peg$f85(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, location());  }
+  function peg$f85(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
   function peg$f86(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
-  function peg$f87(k) {    return b.node({ kind: "FlagParam", flag: k.text }, location());  }
+  function peg$f87(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
   function peg$f88(k) {    return is(k, "because");  }
-  function peg$f89(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, location());  }
+  function peg$f89(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
   function peg$f90(name, k) {    return is(k, "stock");  }
   function peg$f91(name, k) {    return true;  }
   function peg$f92(name, stock, v) {    return v;  }
   function peg$f93(name, stock, vs) {    return vs;  }
   function peg$f94(name, stock, releases, r) {    return r;  }
-  function peg$f95(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock ?? false, releases: releases ?? [], rules }, location());  }
+  function peg$f95(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock ?? false, releases: releases ?? [], rules }, at());  }
   function peg$f96(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f97(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, location());  }
+  function peg$f97(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
   function peg$f98(service, a) {    return a;  }
   function peg$f99(service, argument, source, target, d, p) {    return p;  }
-  function peg$f100(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, location());  }
+  function peg$f100(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
   function peg$f101(k) {    return is(k, "allow", "ask", "deny");  }
   function peg$f102(p) {    return p;  }
   function peg$f103(k) {    return is(k, "target", "targets", "default", "user");  }
   function peg$f104(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f105(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, location());  }
+  function peg$f105(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
   function peg$f106(k) {    return is(k, "user");  }
-  function peg$f107(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, location());  }
+  function peg$f107(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
   function peg$f108(head, e) {    return e;  }
   function peg$f109(head, tail) {    return [head, ...tail];  }
-  function peg$f110(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, location());  }
+  function peg$f110(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -4401,6 +4401,8 @@ function peg$parse(input, options) {
 
 
   const comments = [];
+  const starts = b.lineStarts(input);
+  const at = () => b.spanAt(range(), starts);
   const is = (k, ...words) => words.includes(k.text);
 
   peg$result = peg$startRuleFunction();
