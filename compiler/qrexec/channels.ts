@@ -87,13 +87,20 @@ function namedQubes(rules: readonly QrexecRule[]): Set<string> {
   return named;
 }
 
+/** The qubes a policy can call (dom0's calls bypass the policy; calls to it are Qubes' own), by name, each with its class key. */
+function callers(info: SystemInfo): { readonly domain: DomainInfo; readonly key: string }[] {
+  return [...info.domains.values()]
+    .filter((d) => d.type !== 'AdminVM')
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((d) => ({ domain: d, key: `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}` }));
+}
+
 /** Interchangeable qubes: same type, tags and default disposable, and named by no rule. */
-export function qubeClasses(rules: readonly QrexecRule[], info: SystemInfo): Klass[] {
+function qubeClasses(rules: readonly QrexecRule[], all: ReturnType<typeof callers>): Klass[] {
   const named = namedQubes(rules);
   const byKey = new Map<string, { members: string[]; info: DomainInfo }>();
-  for (const d of [...info.domains.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (d.type === 'AdminVM') continue; // dom0's calls bypass the policy; calls to it are Qubes' own
-    const key = named.has(d.name) ? `=${d.name}` : `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}`;
+  for (const { domain: d, key: shared } of all) {
+    const key = named.has(d.name) ? `=${d.name}` : shared;
     const k = byKey.get(key);
     if (k) k.members.push(d.name);
     else byKey.set(key, { members: [d.name], info: d });
@@ -185,13 +192,14 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     }
   });
   const out: Channel[] = [];
+  const all = callers(info);
   for (const [service, args] of servicesOf(rules, extraServices)) {
     if (q.services && !q.services.has(service)) continue;
     const own = byService.get(service) ?? [];
     const merged = mergeSorted(own, wildcard);
     // Classes per service: a qube named only by rules of other services is
     // interchangeable with its peers here (one service's requests read only its rules).
-    const classes = qubeClasses(merged.map((i) => rules[i]), info);
+    const classes = qubeClasses(merged.map((i) => rules[i]), all);
     const n = classes.length;
     const classOfName = new Map<string, number>();
     // Tags and types by number, with their classes (ascending) and each class's own.

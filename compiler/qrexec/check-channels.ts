@@ -304,22 +304,51 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
 }
 
 function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: readonly Channel[], ctx: Reporter): void {
+  if (cx.program.requires.length === 0) return;
+  // A qube is on the side of its own name and of its identity's: each (channel, source) is
+  // listed under both, in channel order, so a requirement reads only the channels of its sides.
+  const bySide = new Map<string, { c: number; s: number }[]>();
+  const push = <T>(m: Map<string, T[]>, k: string, v: T) => {
+    const l = m.get(k);
+    if (l) l.push(v);
+    else m.set(k, [v]);
+  };
+  const sidesOf = (qube: string): string[] => {
+    const id = cx.identityOf(qube);
+    return id === undefined || id === qube ? [qube] : [qube, id];
+  };
+  channels.forEach((c, ci) => c.sources.forEach((src, si) => sidesOf(src).forEach((k) => push(bySide, k, { c: ci, s: si }))));
+  // Shared gateways (other than Tor) and default disposables per side, in the order of the qubes.
+  let shared: { hops: Map<string, string[]>; disposables: Map<string, string[]> } | undefined;
+  const sharedBySide = () => {
+    if (shared) return shared;
+    shared = { hops: new Map(), disposables: new Map() };
+    for (const f of cx.graph.allFacts()) {
+      for (const k of sidesOf(f.decl.name)) {
+        if (f.netvm !== null && !cx.graph.isTor(f.netvm)) push(shared.hops, k, f.netvm);
+        if (f.defaultDisposable) push(shared.disposables, k, f.defaultDisposable);
+      }
+    }
+    return shared;
+  };
+  const none: readonly { c: number; s: number }[] = [];
   for (const q of cx.program.requires) {
     const a = substitute(q.subject.text, cx.program.settings.whonix);
     const b = substitute(q.object.text, cx.program.settings.whonix);
     const inSide = (side: string, qube: string) => qube === side || cx.identityOf(qube) === side;
     const both = q.relation === 'isolated-from';
     let found: { c: Channel; s: string; t: string } | undefined;
-    for (const c of channels) {
-      for (const src of c.sources) {
-        const other = inSide(a, src) ? b : both && inSide(b, src) ? a : undefined;
-        const t = other === undefined ? undefined : c.targets.find((x) => inSide(other, x));
-        if (t !== undefined) {
-          found = { c, s: src, t };
-          break;
-        }
-      }
-      if (found) break;
+    // The (channel, source) pairs on either side, in channel and source order.
+    const fromA = bySide.get(a) ?? none;
+    const fromB = both && b !== a ? (bySide.get(b) ?? none) : none;
+    for (let x = 0, y = 0; !found && (x < fromA.length || y < fromB.length); ) {
+      const useA = y >= fromB.length || (x < fromA.length && (fromA[x].c < fromB[y].c || (fromA[x].c === fromB[y].c && fromA[x].s <= fromB[y].s)));
+      const e = useA ? fromA[x++] : fromB[y++];
+      const c = channels[e.c];
+      const src = c.sources[e.s];
+      const other = inSide(a, src) ? b : a;
+      const t = c.targets.find((x) => inSide(other, x));
+      if (t !== undefined) found = { c, s: src, t };
     }
     if (found) {
       const { c, s, t } = found;
@@ -327,12 +356,11 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
       continue;
     }
     if (both) {
-      const firstHop = (side: string) => new Set(cx.graph.allFacts().filter((f) => inSide(side, f.decl.name) && f.netvm !== null && !cx.graph.isTor(f.netvm)).map((f) => f.netvm!));
-      const disps = (side: string) => new Set(cx.graph.allFacts().filter((f) => inSide(side, f.decl.name) && f.defaultDisposable).map((f) => f.defaultDisposable!));
-      const hopsB = firstHop(b);
-      const dispsB = disps(b);
-      const gw = [...firstHop(a)].find((g) => hopsB.has(g));
-      const dv = [...disps(a)].find((g) => dispsB.has(g));
+      const { hops, disposables } = sharedBySide();
+      const hopsB = new Set(hops.get(b) ?? []);
+      const dispsB = new Set(disposables.get(b) ?? []);
+      const gw = (hops.get(a) ?? []).find((g) => hopsB.has(g));
+      const dv = (disposables.get(a) ?? []).find((g) => dispsB.has(g));
       if (gw || dv) ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: gw ? 'netvm' : 'default disposable', source: a, target: `\`${b}\``, verb: `share ${gw ? `the gateway \`${gw}\`` : `the disposable template \`${dv}\``}, which` }, { label: 'does not hold', subject: a }));
     }
   }

@@ -469,26 +469,52 @@ function collectTargetsForAsk(
 ): string[] | string {
   // R4.3+ reads the caller's UUID first (`info[source]["uuid"]`).
   if (!r42 && !info.domains.has(source)) return `qrexec error: no such qube \`${source}\``;
-  const set = new Set<string>();
-  const add = (x: string): unknown => set.add(x);
-  const del = (x: string): unknown => set.delete(x);
+  // Read first to last: an element ends in the set iff the first rule (in file order) whose
+  // expansion holds it adds it, which is what the last operation of Qubes' backward loop does.
+  // Large expansions are not copied into `decided`: their cached sets are asked instead.
+  const decided = new Set<string>();
+  const large: ReadonlySet<string>[] = [];
+  const isDecided = (x: string): boolean => {
+    if (decided.has(x)) return true;
+    for (const l of large) if (l.has(x)) return true;
+    return false;
+  };
+  const out: string[] = [];
+  /** Qubes fails on the first failing rule of its backward loop: the last one here. */
+  let error: string | undefined;
+  let complete = false; // after `*`, every element is decided: only failures still matter
   const n = order === undefined ? rules.length : order.length;
-  for (let k = n - 1; k >= 0; k--) {
+  for (let k = 0; k < n; k++) {
     const rule = rules[order === undefined ? k : order[k]];
     if (!matchesButTarget(rule, service, argument, source, info, r42)) continue;
     const remove = rule.action === 'deny';
     // `getattr(rule.action, "target", None) or rule.target`: Deny has no redirect.
     const tok = parsed(!remove && rule.redirect !== undefined ? rule.redirect : rule.target, r42);
-    const bad = expand(tok, info, r42, remove ? del : add);
-    if (bad !== undefined) return bad;
+    const e = expansion(tok, info, r42);
+    if (e.error !== undefined) error = e.error;
+    if (complete || error !== undefined) continue;
+    for (const x of e.list) {
+      if (isDecided(x)) continue;
+      if (!remove) out.push(x);
+      if (e.list.length <= LARGE) decided.add(x);
+    }
+    if (e.list.length > LARGE) large.push(e.set);
+    if (tok === '*') complete = true;
   }
-  if (set.delete(DISPVM)) {
+  if (error !== undefined) return error;
+  const has = (x: string) => out.includes(x);
+  const drop = (x: string): boolean => {
+    const at = out.indexOf(x);
+    if (at < 0) return false;
+    out.splice(at, 1);
+    return true;
+  };
+  if (drop(DISPVM)) {
     const dd = defaultDispvm(source, info);
-    if (dd !== null) set.add(DISPVM_PREFIX + dd);
+    if (dd !== null && !has(DISPVM_PREFIX + dd)) out.push(DISPVM_PREFIX + dd);
   }
-  if (set.delete(ADMINVM)) set.add('dom0');
-  set.delete(source);
-  const out = [...set];
+  if (drop(ADMINVM) && !has('dom0')) out.push('dom0');
+  drop(source);
   if (!r42) {
     // R4.3+ drops qubes with feature `internal` (not modelled: DomainInfo has no such field) and
     // reads each target's info first: a `default_dispvm` naming no qube fails there (KeyError).
@@ -498,6 +524,9 @@ function collectTargetsForAsk(
   }
   return out;
 }
+
+/** Expansions longer than this are looked up in their cached set rather than copied. */
+const LARGE = 32;
 
 /**
  * A qube name as `expand()` yields it: `IntendedTarget(name)`, which on R4.2
@@ -513,13 +542,20 @@ function named(name: string, r42: boolean): string {
  * `qrexec error` reason where Qubes raises (`DispVMTemplate.expand` on a
  * qube that does not exist).
  */
-const expansions = new WeakMap<SystemInfo, Map<string, { readonly list: readonly string[]; readonly error?: string }>>();
+const expansions = new WeakMap<SystemInfo, Map<string, Expansion>>();
+
+interface Expansion {
+  /** Sorted, so that ask lists built from it are nearly sorted already. */
+  readonly list: readonly string[];
+  readonly set: ReadonlySet<string>;
+  readonly error?: string;
+}
 
 /**
- * Expands a token over the system's qubes, as `expand` below, memoized per
- * system: the channel analysis builds many ask lists over the same qubes.
+ * The token's `expand()` over the system's qubes (see `expandOnce`), memoized
+ * per system: the channel analysis builds many ask lists over the same qubes.
  */
-function expand(tok: string, info: SystemInfo, r42: boolean, put: (x: string) => unknown): string | undefined {
+function expansion(tok: string, info: SystemInfo, r42: boolean): Expansion {
   let cache = expansions.get(info);
   if (!cache) expansions.set(info, (cache = new Map()));
   const key = (r42 ? '2|' : '3|') + tok;
@@ -527,11 +563,12 @@ function expand(tok: string, info: SystemInfo, r42: boolean, put: (x: string) =>
   if (!e) {
     const list: string[] = [];
     const error = expandOnce(tok, info, r42, (x) => list.push(x));
-    e = error === undefined ? { list } : { list, error };
+    list.sort();
+    const set = new Set(list);
+    e = error === undefined ? { list, set } : { list, set, error };
     cache.set(key, e);
   }
-  for (const x of e.list) put(x);
-  return e.error;
+  return e;
 }
 
 function expandOnce(tok: string, info: SystemInfo, r42: boolean, put: (x: string) => unknown): string | undefined {
