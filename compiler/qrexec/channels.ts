@@ -415,12 +415,15 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         // ANY_ARGUMENT when rules name `+`) only by the argument's own rules. When those only
         // deny, or allow named qubes outside the focus, everything they add cannot matter:
         // they decide no request in focus, no `@default`/`@dispvm` request, list nothing in focus.
+        // (On R4.2 an allow can also offer an ask rule's default target, which decides whether
+        // that dialog opens at all: with such a rule, an allow is never harmless.)
         if (sources && focus !== undefined) {
           const own = order.filter((i) => rules[i].argument === argument);
+          const defaultAsk = r42 && order.some((i) => rules[i].action === 'ask' && rules[i].defaultTarget !== undefined);
           const harmless = own.every((i) => {
             const r = rules[i];
             if (r.action === 'deny') return true;
-            if (r.action !== 'allow' || r.redirect !== undefined) return false;
+            if (r.action !== 'allow' || r.redirect !== undefined || defaultAsk) return false;
             const t = r.target;
             if (t === '*' || (t.startsWith('@') && !t.startsWith('@tag:') && !t.startsWith('@type:'))) return false;
             const cs = targetOf.get(i)!;
@@ -502,6 +505,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         // qube decides whether the dialog lists it. Built on first use.
         let askList: string[] | undefined;
         let exact = false;
+        /** Whether the whole ask list (not only the part in focus) offers a qube of this class. */
+        let offers: ((d: number) => boolean) | undefined;
         const buildAskList = (): void => {
           let dispvm = 0;
           /** The rule listing every qube (`@anyvm`, `*`), if any: it decides every class no earlier rule marked. */
@@ -540,6 +545,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             return e >= 0 ? e : restRule;
           };
           const disposableRule = (d: number) => (lDisposable.at[d] === stamp ? lDisposable.by[d] : classes[d].info.templateForDispvms ? restRule : -1);
+          offers = (d) => d !== c && listsAt(listedRule(d));
           const list: string[] = [];
           // With interchangeable qubes (`key`), two of a key are enough: one stays when the
           // caller is the other. Not with `autostart=no`, which tells running qubes apart.
@@ -579,10 +585,18 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           askList = list.sort();
         };
         const lister: AskLister = (rule) => {
-          // R4.2 denies an ask whose default target is not offered: that needs the whole list.
-          if (r42 && rule.defaultTarget !== undefined) return undefined;
           if (askList === undefined && !exact) buildAskList();
-          return exact ? undefined : [...askList!];
+          if (exact) return undefined;
+          // R4.2 denies an ask whose default target is not offered: for a qube, the list in
+          // focus is given with that qube when the whole list has it. Other default targets
+          // (dom0, disposables) need the whole list from the evaluator.
+          if (r42 && rule.defaultTarget !== undefined) {
+            const dt = rule.defaultTarget;
+            const d = dt.startsWith('@') ? undefined : classOfName.get(dt);
+            if (d === undefined) return undefined;
+            return offers!(d) && !askList!.includes(dt) ? [...askList!, dt] : [...askList!];
+          }
+          return [...askList!];
         };
         const evaluate = (target: string, scan?: readonly number[]) => evaluateOrdered(rules, order, info, { service, argument, source: rep, target }, q.release, lister, scan);
 

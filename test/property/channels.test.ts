@@ -341,6 +341,12 @@ const counterexamples: readonly (readonly [string, Scenario])[] = [
     'a redirect to @dispvm that resolves to the requested qube is spread over its class',
     scenario('4.3', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true, defaultDispvm: 'dvm2' }), domain('dvm2', 'AppVM', { templateForDispvms: true, defaultDispvm: 'dvm2' })], ['s.A * @anyvm @anyvm allow target=@dispvm']),
   ],
+  [
+    // With argument +x, the allow to dom0 (which reaches no qube that matters) puts dom0 in the ask list,
+    // so R4.2 offers the default target and the dialog opens; without +x it is denied.
+    'an allow that reaches nothing that matters still offers the default target of an R4.2 dialog',
+    scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true }), domain('dvm2', 'AppVM', { templateForDispvms: true }), domain('app1', 'AppVM')], ['s.B * @anyvm @anyvm ask default_target=dom0', 's.B +x @anyvm dom0 allow']),
+  ],
 ];
 
 for (const [name, s] of counterexamples) {
