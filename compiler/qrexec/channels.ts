@@ -167,6 +167,94 @@ type Cover =
 const ALL: Cover = { kind: 'all' };
 
 /**
+ * The first rule (lowest index) that names each class, tag and type, for one
+ * source class at a time: entries count only when stamped with the current
+ * round, so nothing is cleared between rounds, and the classes marked in the
+ * round are listed.
+ */
+class Marks {
+  private readonly classAt: Int32Array;
+  private readonly classBy: Int32Array;
+  private readonly tagAt: Int32Array;
+  private readonly tagBy: Int32Array;
+  private readonly typeAt: Int32Array;
+  private readonly typeBy: Int32Array;
+  private round = 0;
+  /** Classes marked in this round, in the order marked. */
+  readonly marked: number[] = [];
+
+  constructor(classes: number, tags: number, types: number) {
+    this.classAt = new Int32Array(classes);
+    this.classBy = new Int32Array(classes);
+    this.tagAt = new Int32Array(tags);
+    this.tagBy = new Int32Array(tags);
+    this.typeAt = new Int32Array(types);
+    this.typeBy = new Int32Array(types);
+  }
+
+  /** Starts a round (`round` above every earlier one). */
+  start(round: number): void {
+    this.round = round;
+    this.marked.length = 0;
+  }
+
+  hasClass(d: number): boolean {
+    return this.classAt[d] === this.round;
+  }
+
+  /** The rule that marked class `d` itself, if any. */
+  own(d: number): number | undefined {
+    return this.classAt[d] === this.round ? this.classBy[d] : undefined;
+  }
+
+  /** Marks class `d` with rule `i` unless an earlier rule did. */
+  markClass(d: number, i: number): void {
+    if (this.classAt[d] === this.round) return;
+    this.classAt[d] = this.round;
+    this.classBy[d] = i;
+    this.marked.push(d);
+  }
+
+  /** Marks what a column covers (not `all`, which the caller keeps as the rule for the rest). */
+  mark(cv: Cover, i: number): void {
+    if (cv.kind === 'tag') {
+      if (this.tagAt[cv.id] !== this.round) {
+        this.tagAt[cv.id] = this.round;
+        this.tagBy[cv.id] = i;
+      }
+    } else if (cv.kind === 'type') {
+      if (this.typeAt[cv.id] !== this.round) {
+        this.typeAt[cv.id] = this.round;
+        this.typeBy[cv.id] = i;
+      }
+    } else if (cv.kind === 'classes') for (const d of cv.classes) this.markClass(d, i);
+  }
+
+  hasTag(t: number): boolean {
+    return this.tagAt[t] === this.round;
+  }
+
+  hasType(t: number): boolean {
+    return this.typeAt[t] === this.round;
+  }
+
+  /** The first rule among these tags' and this type's marks; -1 if none. */
+  group(tags: readonly number[], type: number): number {
+    let best = this.typeAt[type] === this.round ? this.typeBy[type] : -1;
+    for (const t of tags) if (this.tagAt[t] === this.round && (best < 0 || this.tagBy[t] < best)) best = this.tagBy[t];
+    return best;
+  }
+
+  /** The first rule among the class's own mark and its tags' and type's; -1 if none. */
+  first(d: number, tags: readonly number[], type: number): number {
+    const g = this.group(tags, type);
+    if (this.classAt[d] !== this.round) return g;
+    const own = this.classBy[d];
+    return g < 0 || own < g ? own : g;
+  }
+}
+
+/**
  * Every allowed or asked call between relevant qubes, found class by class.
  *
  * For one service, argument and source class, the rules whose service,
@@ -339,12 +427,33 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       readonly list: readonly number[] | undefined;
       /** 1 for a class in focus. */
       readonly flags: Uint8Array;
+      /**
+       * The classes in focus by type and tags (each group ascending): a rule naming a tag or a
+       * type decides for a whole group, so what a rule for every qube leaves is found group by group.
+       */
+      readonly groups: readonly { readonly tags: readonly number[]; readonly type: number; readonly classes: readonly number[] }[];
+      /** The disposable templates in focus, ascending. */
+      readonly templates: readonly number[];
     }
-    const everywhere: Focus = { list: undefined, flags: new Uint8Array(n).fill(1) };
+    const focusWith = (list: readonly number[] | undefined, flags: Uint8Array): Focus => {
+      const groups = new Map<string, { tags: readonly number[]; type: number; classes: number[] }>();
+      const templates: number[] = [];
+      for (let d = 0; d < n; d++) {
+        if (!flags[d]) continue;
+        const key = `${typeOf[d]}|${tagsOf[d].join(',')}`;
+        const g = groups.get(key);
+        if (g) g.classes.push(d);
+        else groups.set(key, { tags: tagsOf[d], type: typeOf[d], classes: [d] });
+        if (classes[d].info.templateForDispvms) templates.push(d);
+      }
+      return { list, flags, groups: [...groups.values()], templates };
+    };
+    let everywhereFocus: Focus | undefined;
+    const everywhere = (): Focus => (everywhereFocus ??= focusWith(undefined, new Uint8Array(n).fill(1)));
     const focusClasses = new Map<ReadonlySet<string>, Focus>();
     const focusOf = (c: number): Focus => {
       const f = q.focus?.(classes[c].members);
-      if (f === undefined) return everywhere;
+      if (f === undefined) return everywhere();
       let known = focusClasses.get(f);
       if (!known) {
         const flags = new Uint8Array(n);
@@ -354,7 +463,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         }
         const list: number[] = [];
         for (let d = 0; d < n; d++) if (flags[d]) list.push(d);
-        focusClasses.set(f, (known = { list, flags }));
+        focusClasses.set(f, (known = focusWith(list, flags)));
       }
       return known;
     };
@@ -382,16 +491,11 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     // a rule naming a tag marks the tag once, and a class's decision is the earliest rule
     // among its own mark, its tags' and its type's.
     let round = 0;
-    const marks = (size: number) => ({ at: new Int32Array(size), by: new Int32Array(size) });
     /** Named requests: the first rule whose target column matches. */
-    const dClass = marks(n);
-    const dTag = marks(byTag.length);
-    const dType = marks(byType.length);
+    const decision = new Marks(n, byTag.length, byType.length);
     /** Ask lists: the first rule whose target (allow/ask: its `target=`) expands to the qube, and its disposables. */
-    const lClass = marks(n);
-    const lTag = marks(byTag.length);
-    const lType = marks(byType.length);
-    const lDisposable = marks(n);
+    const listingMarks = new Marks(n, byTag.length, byType.length);
+    const disposableMarks = new Marks(n, 0, 0);
     const matchCache = new Map<number, number[]>();
     const focusCache = new Map<number, Focus>();
     runs: for (const { argument, sources } of runs) {
@@ -432,29 +536,26 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           if (harmless) continue;
         }
 
-        /** The earliest rule among a class's own mark, its tags' and its type's; -1 if none (`rest` not included). */
-        const earliest = (cls: ReturnType<typeof marks>, tags: ReturnType<typeof marks>, types: ReturnType<typeof marks>, d: number): number => {
-          let best = cls.at[d] === stamp ? cls.by[d] : -1;
-          for (const t of tagsOf[d]) if (tags.at[t] === stamp && (best < 0 || tags.by[t] < best)) best = tags.by[t];
-          const ty = typeOf[d];
-          if (types.at[ty] === stamp && (best < 0 || types.by[ty] < best)) best = types.by[ty];
-          return best;
-        };
-        const markToken = (cls: ReturnType<typeof marks>, tags: ReturnType<typeof marks>, types: ReturnType<typeof marks>, cv: Cover, i: number) => {
-          if (cv.kind === 'tag' || cv.kind === 'type') {
-            const m = cv.kind === 'tag' ? tags : types;
-            if (m.at[cv.id] !== stamp) {
-              m.at[cv.id] = stamp;
-              m.by[cv.id] = i;
-            }
-          } else if (cv.kind === 'classes') {
-            for (const d of cv.classes) {
-              if (cls.at[d] !== stamp) {
-                cls.at[d] = stamp;
-                cls.by[d] = i;
-              }
-            }
+        decision.start(stamp);
+        listingMarks.start(stamp);
+        disposableMarks.start(stamp);
+        /**
+         * The classes in focus (but `skip`) whose rule (their first mark, else `rest`) `accept`s,
+         * ascending. Read group by group: a group a tag or type rule decides is passed over whole.
+         */
+        const decidedIn = (m: Marks, rest: number, accept: (rule: number) => boolean, skip: number): number[] => {
+          const out: number[] = [];
+          for (const g of f!.groups) {
+            const first = m.group(g.tags, g.type);
+            if (!accept(first >= 0 ? first : rest)) continue;
+            for (const d of g.classes) if (d !== skip && !m.hasClass(d)) out.push(d);
           }
+          for (const d of m.marked) {
+            if (d === skip || !inFocus[d]) continue;
+            const first = m.first(d, tagsOf[d], typeOf[d]);
+            if (accept(first >= 0 ? first : rest)) out.push(d);
+          }
+          return out.sort((a, b) => a - b);
         };
 
         // Named requests: the first rule whose target column matches decides each target class.
@@ -462,7 +563,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         // qube); other rules mark their token. Elsewhere only one thing matters: whether a
         // dialog or a redirect decides some request (it can list or reach a qube in focus).
         const loopback = members.length < 2 ? c : -1; // a request to the only member is a loopback
-        const decidedRule = (d: number) => earliest(dClass, dTag, dType, d);
+        const decidedRule = (d: number) => decision.first(d, tagsOf[d], typeOf[d]);
         const dialogs: { rule: number; target: number }[] = [];
         /** Classes in focus a plain allow decides, in the order decided. */
         const decided: number[] = [];
@@ -482,22 +583,21 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             break; // every later rule is read for nothing
           }
           // A tag or type an earlier rule names is decided already, class by class.
-          const whole = (cv.kind === 'tag' && dTag.at[cv.id] === stamp) || (cv.kind === 'type' && dType.at[cv.id] === stamp);
+          const whole = (cv.kind === 'tag' && decision.hasTag(cv.id)) || (cv.kind === 'type' && decision.hasType(cv.id));
           if (!whole && (opens || r.action === 'allow')) {
             let first = -1;
             for (const d of membersOf(cv)) {
               if (d === loopback || decidedRule(d) >= 0) continue;
               if (first < 0) first = d;
               if (!opens && inFocus[d]) {
-                dClass.at[d] = stamp;
-                dClass.by[d] = i;
+                decision.markClass(d, i);
                 decided.push(d);
               }
               if (opens) break;
             }
             if (opens && first >= 0) dialogs.push({ rule: i, target: first });
           }
-          markToken(dClass, dTag, dType, cv, i);
+          decision.mark(cv, i);
         }
 
         // The ask list as Qubes builds it (collect_targets_for_ask), restricted to the focus:
@@ -511,9 +611,6 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           let dispvm = 0;
           /** The rule listing every qube (`@anyvm`, `*`), if any: it decides every class no earlier rule marked. */
           let restRule = -1;
-          /** Rules that list (allow/ask) some qubes, whose qubes are the candidates. */
-          const listing1: Cover[] = [];
-          const disposables1: number[] = [];
           for (const i of order) {
             const l = listing.get(i)!;
             if (l.kind === 'fails') {
@@ -528,23 +625,17 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             } else if (l.kind === 'dispvm') {
               if (dispvm === 0) dispvm = lists ? 1 : 2;
             } else if (l.kind === 'disposables') {
-              for (const d of l.classes) {
-                if (lDisposable.at[d] === stamp) continue;
-                lDisposable.at[d] = stamp;
-                lDisposable.by[d] = i;
-                if (lists) disposables1.push(d);
-              }
+              for (const d of l.classes) disposableMarks.markClass(d, i);
             } else {
-              if (lists) listing1.push(l.cover);
-              markToken(lClass, lTag, lType, l.cover, i);
+              listingMarks.mark(l.cover, i);
             }
           }
           const listsAt = (i: number) => i >= 0 && rules[i].action !== 'deny';
           const listedRule = (d: number) => {
-            const e = earliest(lClass, lTag, lType, d);
+            const e = listingMarks.first(d, tagsOf[d], typeOf[d]);
             return e >= 0 ? e : restRule;
           };
-          const disposableRule = (d: number) => (lDisposable.at[d] === stamp ? lDisposable.by[d] : classes[d].info.templateForDispvms ? restRule : -1);
+          const disposableRule = (d: number) => disposableMarks.own(d) ?? (classes[d].info.templateForDispvms ? restRule : -1);
           offers = (d) => d !== c && listsAt(listedRule(d));
           const list: string[] = [];
           // With interchangeable qubes (`key`), two of a key are enough: one stays when the
@@ -559,19 +650,26 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             return true;
           };
           const visit = (d: number) => {
-            if (listsAt(listedRule(d))) for (const x of classes[d].members) if (x !== rep && take(x)) list.push(x);
+            if (listsAt(listedRule(d))) {
+              // One other member of the caller's own class is kept whatever its key: it tells
+              // `emit` that the class is listed, so that its other members reach the representative.
+              let own = d === c;
+              for (const x of classes[d].members) {
+                if (x === rep || !(take(x) || own)) continue;
+                list.push(x);
+                own = false;
+              }
+            }
             if (listsAt(disposableRule(d))) for (const x of classes[d].members) list.push(`@dispvm:${x}`);
           };
-          // In class order, as `take` keeps the first two of a key; every class in focus only
-          // when the rule for the rest lists them, else the candidates the listing rules name.
-          if (listsAt(restRule)) {
-            if (focus === undefined) for (let d = 0; d < n; d++) visit(d);
-            else for (const d of focus) visit(d);
-          } else {
-            const candidates = new Set<number>(disposables1);
-            for (const cv of listing1) for (const d of membersOf(cv)) candidates.add(d);
-            for (const d of [...candidates].sort((a, b) => a - b)) if (inFocus[d]) visit(d);
-          }
+          // In class order, as `take` keeps the first two of a key: the classes in focus the
+          // list offers, and those whose new disposables it offers.
+          const offered = decidedIn(listingMarks, restRule, listsAt, -1);
+          const disposables: number[] = [];
+          if (listsAt(restRule)) for (const d of f!.templates) if (!disposableMarks.hasClass(d)) disposables.push(d);
+          for (const d of disposableMarks.marked) if (inFocus[d] && listsAt(disposableMarks.own(d)!)) disposables.push(d);
+          const candidates = disposables.length === 0 ? offered : [...new Set([...offered, ...disposables])].sort((a, b) => a - b);
+          for (const d of candidates) visit(d);
           if (dispvm === 1 && src.defaultDispvm !== null) {
             // R4.3+ fails on a default_dispvm that names no qube: let the evaluator say how.
             if (!r42 && !info.domains.has(src.defaultDispvm)) {
@@ -677,10 +775,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           else emit(classes[d].members, requested, 'allow', i, false);
         };
         // In class order (the channels' order); every class only when the rule for the rest allows.
-        const restAllows = rest >= 0 && rules[rest].action === 'allow' && rules[rest].redirect === undefined;
-        if (!restAllows) for (const d of decided.sort((a, b) => a - b)) visitAllow(d);
-        else if (focus === undefined) for (let d = 0; d < n; d++) visitAllow(d);
-        else for (const d of focus) visitAllow(d);
+        const plainAllow = (i: number) => i >= 0 && rules[i].action === 'allow' && rules[i].redirect === undefined;
+        for (const d of plainAllow(rest) ? decidedIn(decision, rest, plainAllow, loopback) : decided.sort((a, b) => a - b)) visitAllow(d);
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {
           const scans = requested === '@default' ? scansDefault : scansDispvm;

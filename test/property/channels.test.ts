@@ -347,6 +347,15 @@ const counterexamples: readonly (readonly [string, Scenario])[] = [
     'an allow that reaches nothing that matters still offers the default target of an R4.2 dialog',
     scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true }), domain('dvm2', 'AppVM', { templateForDispvms: true }), domain('app1', 'AppVM')], ['s.B * @anyvm @anyvm ask default_target=dom0', 's.B +x @anyvm dom0 allow']),
   ],
+  [
+    // dvm1 and dvm2 are one class; app1 and app2 fill the two places of key g1 in dvm1's ask list before dvm2,
+    // which must still be seen to be listed: dvm2's own list offers dvm1.
+    "with a key, the caller's own class is listed even when its key has two qubes listed already",
+    {
+      ...scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true, tags: ['t1'] }), domain('dvm2', 'AppVM', { templateForDispvms: true, tags: ['t1'] }), domain('app1', 'AppVM'), domain('app2', 'AppVM')], ['s.A * @tag:t1 @type:AppVM ask'], ['dvm2|dvm1', 'app1|dvm1', 'app2|dvm1']),
+      groups: new Map([['dvm1', 'g0'], ['dvm2', 'g1'], ['app1', 'g1'], ['app2', 'g1']]),
+    },
+  ],
 ];
 
 for (const [name, s] of counterexamples) {
