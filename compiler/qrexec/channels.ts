@@ -317,6 +317,14 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       byType[typeOf[i]].push(i);
       if (k.info.templateForDispvms) dispvmTemplates.push(i);
     });
+    /** Classes with the same type and tags share a number (a group, for rules naming tags and types). */
+    const signatureIds = new Map<string, number>();
+    const signatureOf = Int32Array.from(classes, (k, i) => {
+      const key = `${typeOf[i]}|${tagsOf[i].join(',')}`;
+      let id = signatureIds.get(key);
+      if (id === undefined) signatureIds.set(key, (id = signatureIds.size));
+      return id;
+    });
     /** The classes a source column, or a target column for a request naming a qube, matches. */
     const classesOf = (t: string): ClassSet => {
       if (t === '*' || t === '@anyvm') return 'all';
@@ -406,11 +414,11 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     // A rule is in one bucket (its source token), so the buckets of a class are disjoint and
     // ascending: merged, they are its rules in file order. Classes without rules of their own
     // (same type and tags) share the result.
-    const matchingByBuckets = new Map<string, number[]>();
+    const matchingByBuckets = new Map<string | number, number[]>();
     const matching = (c: number): number[] => {
       const rep = classes[c].info;
       const own = bySourceName.get(rep.name);
-      const signature = `${own ? rep.name : ''}|${rep.type}|${rep.tags.join(',')}`;
+      const signature = own ? `=${rep.name}` : signatureOf[c];
       const known = matchingByBuckets.get(signature);
       if (known) return known;
       const lists = [anySource, own, bySourceType.get(rep.type), ...rep.tags.map((tag) => bySourceTag.get(tag))].filter((l): l is number[] => l !== undefined && l.length > 0);
@@ -435,18 +443,21 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       /** The disposable templates in focus, ascending. */
       readonly templates: readonly number[];
     }
+    /** Groups by signature: the group's place in the list being built, plus one; reset after each use. */
+    const groupAt = new Int32Array(signatureIds.size);
     const focusWith = (list: readonly number[] | undefined, flags: Uint8Array): Focus => {
-      const groups = new Map<string, { tags: readonly number[]; type: number; classes: number[] }>();
+      const groups: { tags: readonly number[]; type: number; classes: number[] }[] = [];
       const templates: number[] = [];
-      for (let d = 0; d < n; d++) {
-        if (!flags[d]) continue;
-        const key = `${typeOf[d]}|${tagsOf[d].join(',')}`;
-        const g = groups.get(key);
-        if (g) g.classes.push(d);
-        else groups.set(key, { tags: tagsOf[d], type: typeOf[d], classes: [d] });
+      const add = (d: number) => {
+        const sig = signatureOf[d];
+        if (groupAt[sig] === 0) groupAt[sig] = groups.push({ tags: tagsOf[d], type: typeOf[d], classes: [d] });
+        else groups[groupAt[sig] - 1].classes.push(d);
         if (classes[d].info.templateForDispvms) templates.push(d);
-      }
-      return { list, flags, groups: [...groups.values()], templates };
+      };
+      if (list === undefined) for (let d = 0; d < n; d++) add(d);
+      else for (const d of list) add(d);
+      for (const g of groups) groupAt[signatureOf[g.classes[0]]] = 0;
+      return { list, flags, groups, templates };
     };
     let everywhereFocus: Focus | undefined;
     const everywhere = (): Focus => (everywhereFocus ??= focusWith(undefined, new Uint8Array(n).fill(1)));
@@ -457,12 +468,15 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       let known = focusClasses.get(f);
       if (!known) {
         const flags = new Uint8Array(n);
+        const list: number[] = [];
         for (const name of f) {
           const d = classOfName.get(name);
-          if (d !== undefined) flags[d] = 1;
+          if (d !== undefined && !flags[d]) {
+            flags[d] = 1;
+            list.push(d);
+          }
         }
-        const list: number[] = [];
-        for (let d = 0; d < n; d++) if (flags[d]) list.push(d);
+        list.sort((a, b) => a - b);
         focusClasses.set(f, (known = focusWith(list, flags)));
       }
       return known;

@@ -86,7 +86,10 @@ export function declaration(
 /** Generic node builder: adds `span` to the given fields, dropping nulls. */
 export function node<T extends { kind: string }>(fields: Record<string, unknown>, loc: Span): T {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) out[k] = v;
+  for (const k in fields) {
+    const v = fields[k];
+    if (v !== null && v !== undefined) out[k] = v;
+  }
   out.span = loc;
   return out as T;
 }

@@ -8,8 +8,10 @@ const SKIP = new Set(['span', 'keySpan', 'modeSpan', 'actionSpan', 'relationSpan
 
 export function walk(node: Node, fn: (n: Node) => void): void {
   fn(node);
-  for (const [k, v] of Object.entries(node)) {
-    if (SKIP.has(k) || v === null || typeof v !== 'object') continue;
+  const fields = node as unknown as Record<string, unknown>;
+  for (const k in fields) {
+    const v = fields[k];
+    if (v === null || typeof v !== 'object' || SKIP.has(k)) continue;
     if (Array.isArray(v)) {
       for (const c of v) if (c && typeof c === 'object' && 'kind' in c) walk(c as Node, fn);
     } else if ('kind' in v) {
