@@ -129,3 +129,12 @@ export interface PolicyModel {
   /** SOCKS assignments of apps, sorted by qube then app (the listeners qpc adds are in `torGateways`). */
   readonly socks: readonly SocksAssignment[];
 }
+
+const byName = new WeakMap<PolicyModel, ReadonlyMap<string, ModelQube>>();
+
+/** The model's qube of this name, if any (looked up in a map built once per model). */
+export function qubeNamed(model: PolicyModel, name: string): ModelQube | undefined {
+  let m = byName.get(model);
+  if (!m) byName.set(model, (m = new Map(model.qubes.map((q) => [q.name, q]))));
+  return m.get(name);
+}

@@ -6,7 +6,7 @@
  * PCI devices, QP3014; a netvm that provides no network) are not repeated.
  */
 import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
-import type { ModelQube, PolicyModel } from '../../compiler/model.js';
+import { qubeNamed, type ModelQube, type PolicyModel } from '../../compiler/model.js';
 import { blockIdPattern, domainQubes, pciIdPattern } from './domain.js';
 import { qubeNameSyntax } from '../../compiler/qubes-values.js';
 
@@ -32,7 +32,6 @@ const MAX_BLOCK_DEVICES = 18;
 const cfg = 'an xl domain configuration';
 
 function checkQube(model: PolicyModel, q: ModelQube, out: Diagnostic[]): void {
-  const known = new Set(model.qubes.map((x) => x.name));
   if (!qubeNameSyntax.test(q.name)) out.push(diag('QP4002', q.span, { what: 'domain name', value: q.name, artifact: cfg }));
   if (q.netvm !== null && !qubeNameSyntax.test(q.netvm)) out.push(diag('QP4002', q.spans['netvm'] ?? q.span, { what: 'netvm name', value: q.netvm, artifact: cfg }));
   if (q.netvm !== null && !ipPattern.test(q.ip)) out.push(diag('QP4002', q.span, { what: 'address', value: q.ip, artifact: cfg }));
@@ -59,7 +58,7 @@ function checkQube(model: PolicyModel, q: ModelQube, out: Diagnostic[]): void {
       const m = blockIdPattern.exec(id);
       if (!m || id.includes('__')) {
         out.push(diag('QP4002', d.span, { what: 'block device', value: id, artifact: cfg }, { help: 'write it as `qvm-block` lists it, such as `sys-usb:sda1`' }));
-      } else if (m[1] !== 'dom0' && !known.has(m[1]!)) {
+      } else if (m[1] !== 'dom0' && qubeNamed(model, m[1]!) === undefined) {
         out.push(diag('QP4001', d.span, { target: 'xen', what: `a block device of \`${m[1]}\`, which this policy does not declare` }, { help: 'xl resolves the backend by name when the domain starts; declare that qube' }));
       } else if (m[1] === q.name) {
         out.push(diag('QP4001', d.span, { target: 'xen', what: `a block device that \`${q.name}\` serves to itself` }));

@@ -3,7 +3,7 @@
  * qube's properties (reference xen.md §1.1), resolved once so that the xl.cfg
  * and the libvirt XML writers render the same domain. Pure.
  */
-import type { ModelDevice, ModelQube, PolicyModel } from '../../compiler/model.js';
+import { qubeNamed, type ModelDevice, type ModelQube, type PolicyModel } from '../../compiler/model.js';
 
 /** Where Qubes keeps the kernels it boots qubes with (one directory per version, §1.1). */
 export const kernelsDir = '/var/lib/qubes/vm-kernels';
@@ -100,7 +100,7 @@ function inherited<T>(model: PolicyModel, q: ModelQube, get: (q: ModelQube) => T
     const v = get(cur);
     if (v !== undefined) return v;
     seen.add(cur.name);
-    cur = cur.template ? model.qubes.find((x) => x.name === cur!.template) : undefined;
+    cur = cur.template ? qubeNamed(model, cur.template) : undefined;
   }
   return undefined;
 }
