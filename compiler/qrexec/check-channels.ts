@@ -186,15 +186,16 @@ function torSource(cx: Context, source: string): boolean {
 }
 
 /** The requests a column can receive, as names (qubes plus the request tokens). */
-function columnSet(token: string, info: SystemInfo, column: 'source' | 'target'): Set<string> | 'all' {
+function columnSet(token: string, info: SystemInfo, column: 'source' | 'target', tagged: () => ReadonlyMap<string, readonly string[]>): Set<string> | 'all' {
   if (token === '*') return 'all';
-  const out = new Set<string>();
   // A qube's name matches that qube only (dom0's aliases go the general way).
   if (!token.startsWith('@') && token !== 'dom0') {
     const d = info.domains.get(token);
-    if (d !== undefined && columnMatches(token, d)) out.add(token);
-    return out;
+    return new Set(d !== undefined && columnMatches(token, d) ? [token] : []);
   }
+  // A tag or a type: its qubes, in the order of the system's qubes.
+  if (token.startsWith('@tag:') || token.startsWith('@type:')) return new Set(tagged().get(token) ?? []);
+  const out = new Set<string>();
   for (const d of info.domains.values()) if (columnMatches(token, d)) out.add(d.name);
   if (column === 'target') {
     if (token === '@anyvm') ['@default', '@dispvm', '@dispvm:*'].forEach((x) => out.add(x));
@@ -204,6 +205,9 @@ function columnSet(token: string, info: SystemInfo, column: 'source' | 'target')
   }
   return out;
 }
+
+/** Above this many qubes, a rule's source is not indexed qube by qube. */
+const MANY = 64;
 
 function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
   // Sets are made once per token: the same token is the same set.
@@ -224,17 +228,33 @@ function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
  */
 function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter): void {
   const memo = new Map<string, Set<string> | 'all'>();
+  let byTagOrType: Map<string, string[]> | undefined;
+  const tagged = () => {
+    if (byTagOrType) return byTagOrType;
+    const m = (byTagOrType = new Map<string, string[]>());
+    const add = (k: string, name: string) => {
+      const l = m.get(k);
+      if (l) l.push(name);
+      else m.set(k, [name]);
+    };
+    for (const d of cx.info.domains.values()) {
+      add(`@type:${d.type}`, d.name);
+      for (const t of d.tags) add(`@tag:${t}`, d.name);
+    }
+    return m;
+  };
   const set = (token: string, column: 'source' | 'target') => {
     const key = `${column}|${token}`;
     let v = memo.get(key);
-    if (v === undefined) memo.set(key, (v = columnSet(token, cx.info, column)));
+    if (v === undefined) memo.set(key, (v = columnSet(token, cx.info, column, tagged)));
     return v;
   };
   const sets = rules.map((r) => ({ src: set(r.source, 'source'), tgt: set(r.target, 'target') }));
   // Earlier rules that match more than one exact request, indexed by the qubes their source
   // matches: a rule can only be covered by one whose source includes its own first qube.
   const broadBySource = new Map<string, number[]>();
-  const broadAnySource: number[] = [];
+  /** Those whose source is every qube or many, by service (`*` apart). */
+  const broadAnySource = new Map<string, number[]>();
   const exact = new Map<string, number>();
   /** Stock rules each of our rules makes unreachable. */
   const victims = new Map<number, number[]>();
@@ -252,17 +272,21 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
       // A rule that matches no declared qube is inapplicable here, not shadowed.
       const empty = (own !== 'all' && own.size === 0) || (tgt !== 'all' && tgt.size === 0);
       if (!empty) {
-        const a = own === 'all' ? [] : (broadBySource.get(own.values().next().value as string) ?? []);
-        const b = broadAnySource;
-        // Both lists ascend: walk them merged, so the first cover found is the earliest rule.
-        for (let x = 0, y = 0; x < a.length || y < b.length; ) {
-          const i = y >= b.length || (x < a.length && a[x] < b[y]) ? a[x++] : b[y++];
-          const p = rules[i];
-          if (p.service !== '*' && p.service !== r.service) continue;
-          if (p.argument !== '*' && p.argument !== r.argument) continue;
-          if (covers(sets[i].src, own) && covers(sets[i].tgt, tgt)) {
-            by = i;
-            break;
+        const a = own === 'all' ? undefined : broadBySource.get(own.values().next().value as string);
+        const b = broadAnySource.get(r.service);
+        const c = r.service === '*' ? undefined : broadAnySource.get('*');
+        // Each list ascends: the first cover in each is its earliest, and the earliest of those wins.
+        for (const list of [a, b, c]) {
+          if (list === undefined) continue;
+          for (const i of list) {
+            if (by !== undefined && i >= by) break;
+            const p = rules[i];
+            if (p.service !== '*' && p.service !== r.service) continue;
+            if (p.argument !== '*' && p.argument !== r.argument) continue;
+            if (covers(sets[i].src, own) && covers(sets[i].tgt, tgt)) {
+              by = i;
+              break;
+            }
           }
         }
       }
@@ -281,7 +305,12 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
     const plain = (t: string) => !t.startsWith('@') && t !== '*' && cx.program.decls.get(t)?.form !== 'identity';
     if (!(plain(r.source) && plain(r.target))) {
       const src = sets[j].src;
-      if (src === 'all') broadAnySource.push(j);
+      // A source of many qubes is listed with those of every qube (one list, not one per qube).
+      if (src === 'all' || src.size > MANY) {
+        const l = broadAnySource.get(r.service);
+        if (l) l.push(j);
+        else broadAnySource.set(r.service, [j]);
+      }
       else
         for (const q of src) {
           const l = broadBySource.get(q);

@@ -7,7 +7,7 @@ import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { substitute } from '../passes/names.js';
 import type { Program } from '../program.js';
 import type { Expect } from '../syntax/ast.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, evaluateIndexed, indexRules, type RuleIndex } from './evaluate.js';
 import type { Decision, QrexecRule, Request, SystemInfo } from './types.js';
 
 /** The complete policy of a checked program, ready to evaluate. */
@@ -77,6 +77,7 @@ function endpointName(program: Program, text: string): string {
 
 /** Checks every `expect` against the complete policy (QP3035). */
 export function checkExpects(program: Program, policy: EvaluatedPolicy, ctx: Reporter): void {
+  let index: RuleIndex | undefined;
   for (const e of program.expects) {
     const request: Request = {
       service: e.service.text,
@@ -84,7 +85,7 @@ export function checkExpects(program: Program, policy: EvaluatedPolicy, ctx: Rep
       source: endpointName(program, e.source.text),
       target: endpointName(program, e.target.text),
     };
-    const d = query(policy, request);
+    const d = evaluateIndexed((index ??= indexRules(policy.rules)), policy.info, request, policy.release);
     const problem = mismatch(program, e, d);
     if (problem === undefined) continue;
     const rule = d.rule !== undefined ? policy.rules[d.rule] : undefined;
