@@ -9,7 +9,7 @@
  *               time growing about linearly with size)
  *   analysis    `check()` and `compile()` (every target) on generated
  *               policies of 2,500 to 45,000 lines (22,500 lines: 1,000
- *               qubes, 100 identities, 10,000 rules), one run each
+ *               qubes, 100 identities, 10,000 rules), median of 3 runs
  *   topology    the graph checks and SOCKS allocation alone
  *   lsp         time from `didChange` to `publishDiagnostics` in
  *               `qpc lsp` on a 2,000-line document
@@ -179,26 +179,31 @@ function throughput(): void {
 /** The whole check (topology, the complete qrexec policy, closing and channel analysis) on the generated policies. */
 async function analysis(): Promise<void> {
   const rows: string[][] = [];
-  const once = (f: () => void): number => {
-    const t0 = performance.now();
-    f();
-    return performance.now() - t0;
+  const RUNS = 3;
+  /** Median of RUNS timed runs. */
+  const timed = async (f: () => unknown): Promise<number> => {
+    const xs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      await f();
+      xs.push(performance.now() - t0);
+    }
+    return median(xs);
   };
-  // Warm up the compiler's code on a small policy; the large ones are timed once each.
+  // Warm up the compiler's code on a small policy.
   const warm = overlayHost(new Map([['warm.qpol', generate(1_250).text]]));
   await compile('warm.qpol', { host: warm });
   for (const n of ANALYSIS_SIZES) {
     const g = generate(n);
     const host = overlayHost(new Map([['analysis.qpol', g.text]]));
-    const bindMs = once(() => void check('analysis.qpol', { host, until: 'bind' }));
+    const bindMs = await timed(() => check('analysis.qpol', { host, until: 'bind' }));
     let rules = 0;
-    const totalMs = once(() => void (rules = check('analysis.qpol', { host }).policy?.rules.length ?? 0));
-    const t0 = performance.now();
-    const files = (await compile('analysis.qpol', { host })).artifacts?.length ?? 0;
-    const compileMs = performance.now() - t0;
+    const totalMs = await timed(() => void (rules = check('analysis.qpol', { host }).policy?.rules.length ?? 0));
+    let files = 0;
+    const compileMs = await timed(async () => void (files = (await compile('analysis.qpol', { host })).artifacts?.length ?? 0));
     rows.push([g.lines.toLocaleString('en'), `${g.identities}/${g.qubes}/${g.rules}`, String(rules), ms(bindMs), ms(totalMs - bindMs), ms(totalMs), ((totalMs * 1000) / g.qubes).toFixed(0), ms(compileMs), String(files)]);
   }
-  console.log('\nqrexec analysis and compile: check() and compile() (every target) on the generated policies, one timed run each (target: the check of 1,000 qubes, 100 identities, 10,000 rules in about a second, growing close to linearly)\n');
+  console.log('\nqrexec analysis and compile: check() and compile() (every target) on the generated policies, median of 3 runs each (target: the check of 1,000 qubes, 100 identities, 10,000 rules in about a second, growing close to linearly)\n');
   console.log(table(['lines', 'ids/qubes/rules', 'complete policy rules', 'up to bind ms', 'graph + qrexec ms', 'check ms', 'µs/qube', 'compile ms', 'files'], rows));
 }
 
