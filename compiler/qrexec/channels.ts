@@ -363,14 +363,12 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     // Each rule of the service read once: the classes its target column names (for requests
     // naming a qube), what its target (`target=` for allow/ask) adds to or removes from ask
     // lists, and whether it can match a `@default` or a `@dispvm` request at all.
-    const targetOf = new Map<number, ClassSet>();
     const targetCover = new Map<number, Cover>();
     const listing = new Map<number, Listing>();
     const scansDefault = new Set<number>();
     const scansDispvm = new Set<number>();
     for (const i of merged) {
       const r = rules[i];
-      targetOf.set(i, classesOf(r.target));
       targetCover.set(i, coverOfToken(r.target));
       const t = r.target;
       if (t === '*' || t === '@anyvm' || t === '@default') scansDefault.add(i);
@@ -544,8 +542,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             if (r.action !== 'allow' || r.redirect !== undefined || defaultAsk) return false;
             const t = r.target;
             if (t === '*' || (t.startsWith('@') && !t.startsWith('@tag:') && !t.startsWith('@type:'))) return false;
-            const cs = targetOf.get(i)!;
-            return cs !== 'all' && cs.every((d) => !inFocus[d]);
+            const cv = targetCover.get(i)!;
+            return cv.kind !== 'all' && membersOf(cv).every((d) => !inFocus[d]);
           });
           if (harmless) continue;
         }
@@ -579,8 +577,6 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         const loopback = members.length < 2 ? c : -1; // a request to the only member is a loopback
         const decidedRule = (d: number) => decision.first(d, tagsOf[d], typeOf[d]);
         const dialogs: { rule: number; target: number }[] = [];
-        /** Classes in focus a plain allow decides, in the order decided. */
-        const decided: number[] = [];
         /** The rule that decides every other class (its target is `@anyvm` or `*`), if any. */
         let rest = -1;
         for (const i of order) {
@@ -603,10 +599,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             for (const d of membersOf(cv)) {
               if (d === loopback || decidedRule(d) >= 0) continue;
               if (first < 0) first = d;
-              if (!opens && inFocus[d]) {
-                decision.markClass(d, i);
-                decided.push(d);
-              }
+              if (!opens && inFocus[d]) decision.markClass(d, i);
               if (opens) break;
             }
             if (opens && first >= 0) dialogs.push({ rule: i, target: first });
@@ -788,9 +781,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
           else emit(classes[d].members, requested, 'allow', i, false);
         };
-        // In class order (the channels' order); every class only when the rule for the rest allows.
+        // In class order (the channels' order).
         const plainAllow = (i: number) => i >= 0 && rules[i].action === 'allow' && rules[i].redirect === undefined;
-        for (const d of plainAllow(rest) ? decidedIn(decision, rest, plainAllow, loopback) : decided.sort((a, b) => a - b)) visitAllow(d);
+        for (const d of decidedIn(decision, rest, plainAllow, loopback)) visitAllow(d);
         // Requests that name no qube go through the evaluator (ask lists, disposables).
         for (const requested of ['@default', '@dispvm']) {
           const scans = requested === '@default' ? scansDefault : scansDispvm;

@@ -7,7 +7,7 @@ import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { substitute } from '../passes/names.js';
 import type { Program } from '../program.js';
 import type { Expect } from '../syntax/ast.js';
-import { evaluate, evaluateIndexed, indexRules, type RuleIndex } from './evaluate.js';
+import { evaluateIndexed, indexRules, type RuleIndex } from './evaluate.js';
 import type { Decision, QrexecRule, Request, SystemInfo } from './types.js';
 
 /** The complete policy of a checked program, ready to evaluate. */
@@ -35,9 +35,14 @@ export function parseRequest(line: string, policy: EvaluatedPolicy): Request | s
   return { service, argument, source, target: t };
 }
 
-/** Evaluates one request against the complete policy. */
+/** The policy's rules indexed by service, built on its first query. */
+const indexes = new WeakMap<EvaluatedPolicy, RuleIndex>();
+
+/** Evaluates one request against the complete policy (reading only the rules of its service). */
 export function query(policy: EvaluatedPolicy, request: Request): Decision {
-  return evaluate(policy.rules, policy.info, request, policy.release);
+  let index = indexes.get(policy);
+  if (!index) indexes.set(policy, (index = indexRules(policy.rules)));
+  return evaluateIndexed(index, policy.info, request, policy.release);
 }
 
 /** How a rule reads in the policy language, for messages. */
@@ -77,7 +82,6 @@ function endpointName(program: Program, text: string): string {
 
 /** Checks every `expect` against the complete policy (QP3035). */
 export function checkExpects(program: Program, policy: EvaluatedPolicy, ctx: Reporter): void {
-  let index: RuleIndex | undefined;
   for (const e of program.expects) {
     const request: Request = {
       service: e.service.text,
@@ -85,7 +89,7 @@ export function checkExpects(program: Program, policy: EvaluatedPolicy, ctx: Rep
       source: endpointName(program, e.source.text),
       target: endpointName(program, e.target.text),
     };
-    const d = evaluateIndexed((index ??= indexRules(policy.rules)), policy.info, request, policy.release);
+    const d = query(policy, request);
     const problem = mismatch(program, e, d);
     if (problem === undefined) continue;
     const rule = d.rule !== undefined ? policy.rules[d.rule] : undefined;
