@@ -3,7 +3,7 @@
  * and the Salt states: the order qubes are created and configured in, and
  * the Qubes properties (spelled as `qvm-prefs` spells them) each one gets.
  */
-import type { ModelQube, PolicyModel, QubeClass } from '../../compiler/model.js';
+import { qubeNamed, type ModelQube, type PolicyModel, type QubeClass } from '../../compiler/model.js';
 
 /** A Qubes property and the value `qvm-prefs QUBE PROP` prints for it. */
 export interface Pref {
@@ -72,7 +72,6 @@ export function dependenciesOf(q: ModelQube): string[] {
  * template's default is often itself).
  */
 export function provisioningOrder(model: PolicyModel): ModelQube[] {
-  const byName = new Map(model.qubes.map((q) => [q.name, q]));
   const done = new Set<string>();
   const out: ModelQube[] = [];
   const visiting = new Set<string>();
@@ -83,7 +82,7 @@ export function provisioningOrder(model: PolicyModel): ModelQube[] {
     if (visiting.has(q.name)) throw new Error(`dependency loop through qube ${q.name}`);
     visiting.add(q.name);
     for (const d of [...dependenciesOf(q)].sort()) {
-      const dq = byName.get(d);
+      const dq = qubeNamed(model, d);
       if (dq) visit(dq);
     }
     visiting.delete(q.name);

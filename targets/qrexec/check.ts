@@ -7,7 +7,7 @@
  * caused them).
  */
 import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
-import type { PolicyModel } from '../../compiler/model.js';
+import { qubeNamed, type PolicyModel } from '../../compiler/model.js';
 import type { QrexecRule, QubesRelease } from '../../compiler/qrexec/types.js';
 import type { Span } from '../../compiler/source.js';
 import { policyFilePath, systemInfoPath } from '../paths.js';
@@ -125,9 +125,8 @@ function checkRule(rule: QrexecRule, release: QubesRelease, artifact: string, un
 
 /** The values `system-info.json` carries: names, tags, classes, disposable templates, labels. */
 function checkSystemInfo(model: PolicyModel, release: QubesRelease, unsafe: Unsafe, cannot: Cannot): void {
-  const qubes = new Map(model.qubes.map((q) => [q.name, q]));
   for (const [name, d] of model.systemInfo.domains) {
-    const q = qubes.get(name);
+    const q = qubeNamed(model, name);
     const span = q?.span;
     if (!isQubeName(name, release)) {
       const p = nameProblem(name, release, 'qube name');

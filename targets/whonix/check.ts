@@ -5,7 +5,7 @@
  * the source line that asked for it.
  */
 import { diag, type Diagnostic } from '../../compiler/diagnostics/diagnostic.js';
-import type { ModelQube, PolicyModel } from '../../compiler/model.js';
+import { qubeNamed, type PolicyModel } from '../../compiler/model.js';
 import type { Span } from '../../compiler/source.js';
 import { APP_NAME, launcherName, SOURCE_PATH } from './names.js';
 import { qubeNameSyntax } from '../../compiler/qubes-values.js';
@@ -21,7 +21,6 @@ function validPort(p: number): boolean {
 /** The checks of the whonix target. Pure. */
 export function checkWhonix(model: PolicyModel): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const qubes = new Map<string, ModelQube>(model.qubes.map((q) => [q.name, q]));
 
   if (!SOURCE_PATH.test(model.source)) {
     out.push(diag('QP4002', undefined, { what: 'source path', value: model.source, artifact: 'the header comment of the Whonix files' }, { help: 'name the policy with a path of printable ASCII characters' }));
@@ -36,7 +35,7 @@ export function checkWhonix(model: PolicyModel): Diagnostic[] {
   // Workstation side: one launcher per app.
   const launchers = new Map<string, string>();
   for (const a of model.socks) {
-    const q = qubes.get(a.qube);
+    const q = qubeNamed(model, a.qube);
     badQube(a.qube, a.span, 'a launcher path');
     if (!APP_NAME.test(a.app)) {
       out.push(diag('QP4002', a.span, { what: 'app name', value: a.app, artifact: 'a launcher file name and shell script' }, { help: 'app names start with a letter or digit and use letters, digits, `_`, `.`, `+` and `-`, at most 64 characters', subject: a.qube }));
@@ -65,7 +64,7 @@ export function checkWhonix(model: PolicyModel): Diagnostic[] {
 
   // Gateway side: the listeners qpc adds.
   for (const gw of model.torGateways) {
-    const q = qubes.get(gw.name);
+    const q = qubeNamed(model, gw.name);
     const gwSpan = q?.span;
     if (badQube(gw.name, gwSpan, 'the Whonix-Gateway file paths')) continue;
     // A listener has no span of its own: point at the first app that uses it.

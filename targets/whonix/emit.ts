@@ -4,7 +4,7 @@
  * launcher per bound app, and ports.json. Pure and deterministic: it walks
  * the model's sorted arrays and sorts by path at the end.
  */
-import type { PolicyModel } from '../../compiler/model.js';
+import { qubeNamed, type PolicyModel } from '../../compiler/model.js';
 import type { Artifact } from '../types.js';
 import { launcherText } from './launcher.js';
 import { APP_NAME, firewallArtifactPath, launcherArtifactPath, launcherDeployPath, portsPath, SOURCE_PATH, torrcArtifactPath } from './names.js';
@@ -21,12 +21,11 @@ export function emitWhonix(model: PolicyModel): Artifact[] {
   assertSafe(SOURCE_PATH.test(model.source), 'source path');
   const source = model.source;
   const out: Artifact[] = [];
-  const qubes = new Map(model.qubes.map((q) => [q.name, q]));
 
   for (const gw of model.torGateways) {
     // Only Whonix reads these directories; a Tor gateway of another kind gets
     // no files (check refuses it when it would need listeners).
-    if (qubes.get(gw.name)?.whonixRole !== 'gateway') continue;
+    if (qubeNamed(model, gw.name)?.whonixRole !== 'gateway') continue;
     assertSafe(qubeNameSyntax.test(gw.name), 'gateway name');
     const users = new Map<number, string[]>();
     for (const a of model.socks) {
