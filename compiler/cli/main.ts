@@ -10,7 +10,7 @@ import { diag } from '../diagnostics/diagnostic.js';
 import { ioReason } from '../host.js';
 import { errorFormats, isErrorFormat, render, type ErrorFormat } from '../diagnostics/render.js';
 import { summaryLine } from '../diagnostics/render-text.js';
-import { decisionText, parseRequest, query, ruleText, ruleWhere } from '../qrexec/query.js';
+import { decisionText, parseRequest, query, queryStates, ruleText, ruleWhere } from '../qrexec/query.js';
 import type { QrexecRule } from '../qrexec/types.js';
 
 import { version } from '../version.js';
@@ -266,30 +266,35 @@ function runQuery(io: CliIo, o: Options): number {
   }
   const policy = r.policy;
   const bad: Diagnostic[] = [];
-  const answers: { request: string; decision: ReturnType<typeof query>; rule?: QrexecRule }[] = [];
+  const answers: { request: string; decision: ReturnType<typeof query>; rule?: QrexecRule; running?: ReturnType<typeof query> }[] = [];
   for (const line of lines) {
     const req = parseRequest(line, policy);
     if (typeof req === 'string') {
       bad.push(diag('QP5008', undefined, { request: line, reason: req }));
       continue;
     }
-    const d = query(policy, req);
-    answers.push({ request: line, decision: d, ...(d.rule !== undefined ? { rule: policy.rules[d.rule] } : {}) });
+    const { halted: d, running } = queryStates(policy, req);
+    answers.push({ request: line, decision: d, ...(d.rule !== undefined ? { rule: policy.rules[d.rule] } : {}), ...(running ? { running } : {}) });
   }
   if (o.format === 'json') {
+    const fields = (d: ReturnType<typeof query>) => ({
+      action: d.action,
+      ...(d.target !== undefined ? { target: d.target } : {}),
+      ...(d.targets !== undefined ? { targets: d.targets } : {}),
+      ...(d.defaultTarget !== undefined ? { defaultTarget: d.defaultTarget } : {}),
+      ...(d.user !== undefined ? { user: d.user } : {}),
+      notify: d.notify,
+      autostart: d.autostart,
+      ...(d.reason !== undefined ? { reason: d.reason } : {}),
+    });
     const out = answers.map((a) => ({
       request: a.request,
-      action: a.decision.action,
-      ...(a.decision.target !== undefined ? { target: a.decision.target } : {}),
-      ...(a.decision.targets !== undefined ? { targets: a.decision.targets } : {}),
-      ...(a.decision.defaultTarget !== undefined ? { defaultTarget: a.decision.defaultTarget } : {}),
-      ...(a.decision.user !== undefined ? { user: a.decision.user } : {}),
-      notify: a.decision.notify,
-      autostart: a.decision.autostart,
-      ...(a.decision.reason !== undefined ? { reason: a.decision.reason } : {}),
+      ...fields(a.decision),
       rule: a.rule
         ? { text: ruleText(a.rule), policyFile: `${a.rule.origin.policyFile}.policy`, stock: a.rule.origin.stock, id: a.rule.origin.id, file: a.rule.origin.span.file, line: a.rule.origin.span.line, column: a.rule.origin.span.column }
         : null,
+      // The decision when the qubes the request names are running, where that differs (`no-autostart`).
+      ...(a.running ? { whenRunning: fields(a.running) } : {}),
     }));
     io.stdout(JSON.stringify(out, null, 2) + '\n');
   } else {
@@ -297,6 +302,7 @@ function runQuery(io: CliIo, o: Options): number {
       io.stdout(`${a.request}: ${decisionText(a.decision)}\n`);
       if (a.rule) io.stdout(`  rule  ${ruleText(a.rule)}\n  in    ${ruleWhere(a.rule)}\n`);
       else io.stdout('  no rule matches: qrexec denies\n');
+      if (a.running) io.stdout(`  when the qubes it names are running: ${decisionText(a.running)}\n`);
     }
   }
   emit(io, o, [...r.diagnostics, ...bad], r.sources);

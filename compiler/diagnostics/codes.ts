@@ -279,6 +279,18 @@ export const codes = {
       rationale: 'Names with dots and `uuid:` tokens exist from Qubes 4.3 on. The release is chosen with `settings { qubes 4.3 }`; the default is 4.2.',
     },
   },
+  QP2023: {
+    slug: 'stock-file-clash',
+    severity: 'error',
+    template: '{problem}',
+    summary: 'A `stock` block cannot be trusted as written: it names a file qpc writes or a standard-library file, or the machine cannot verify it.',
+    explanation: {
+      rationale:
+        "A `stock` block tells qpc that a policy file already exists in dom0 and what it says; qpc evaluates it but never writes it. The proof is only as good as that statement. A stock block named like a file qpc itself writes (the main policy file or a `policy-file` block), or like a file of the standard library (`90-default`, `80-whonix`, …), would replace what dom0 really reads with what the block claims. A stock block must also name the file's sha256, which provisioning checks on the machine before it changes anything: otherwise a deny in the block could close a channel in qpc's proof that stays open in dom0.",
+      avoid: 'policy-file 90-default stock { deny qubes.OpenURL from @anyvm to @anyvm }',
+      prefer: 'policy-file 50-config-filecopy stock sha256 "<sha256 of /etc/qubes/policy.d/50-config-filecopy.policy>" {\n  ask qubes.Filecopy from @anyvm to @anyvm\n}',
+    },
+  },
   QP3001: {
     slug: 'netvm-loop',
     severity: 'error',
@@ -462,6 +474,18 @@ export const codes = {
       rationale: '`uplink` means the gateway holds the network card and is the end of every route; a netvm as well would make its route ambiguous. Remove one of them.',
     },
   },
+  QP3018: {
+    slug: 'policy-file-after-global-config',
+    severity: 'error',
+    template: 'policy file `{file}` sorts after Global Config\'s `50-config-*` files, which qpc does not see',
+    summary: 'The main policy file, which holds the rules that close Tor identities, would be read after files qpc does not model.',
+    explanation: {
+      rationale:
+        "dom0 reads `/etc/qubes/policy.d` in file-name order and the first matching rule wins. Qubes' Global Config tool writes `50-config-*.policy` files (file copy, clipboard, open-in-VM, …) that allow and ask between qubes. qpc's main policy file holds your rules and the rules it generates to close every Tor identity; if it sorts after `50-config-`, a Global Config setting decides first, and qpc's proof no longer describes the machine. Name the main policy file so that it sorts before `50-config-` (the default is `30-qpc`).",
+      avoid: 'settings { policy-file 60-qpc }',
+      prefer: 'settings { policy-file 30-qpc }',
+    },
+  },
   QP3020: {
     slug: 'socks-port-shared',
     severity: 'error',
@@ -536,7 +560,7 @@ export const codes = {
   QP3031: {
     slug: 'dispvm-outside-identity',
     severity: 'error',
-    template: '`@dispvm` from `{source}` of Tor identity `{identity}` opens a disposable of `{target}` (identity `{other}`)',
+    template: '`{requested}` from {source} of Tor identity `{identity}` opens a disposable of {target} ({other})',
     summary: 'A Tor identity\'s request for a disposable lands in a disposable of another identity.',
     explanation: {
       rationale: '`@dispvm` resolves through the caller\'s default disposable template. A link or document from a Tor identity opened in a disposable of another identity is loaded over that identity\'s network, often the clearnet. Give the identity its own Whonix disposable template (`disposable NAME` on the identity).',

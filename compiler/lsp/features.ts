@@ -28,7 +28,7 @@ import { qubeLabels, qubeNameSyntax } from '../qubes-values.js';
 import type { Declaration, PolicyFile, Rule, Statement } from '../syntax/ast.js';
 import { showPath } from '../graph/policy-graph.js';
 import { kindWords, substitute } from '../passes/names.js';
-import { decisionText, query, ruleText, ruleWhere } from '../qrexec/query.js';
+import { decisionText, query, queryStates, ruleText, ruleWhere } from '../qrexec/query.js';
 import { definitionOf, occurrenceAt, referencesOf, symbolIndex, type Occurrence } from './symbols.js';
 
 // ---------------------------------------------------------------- places
@@ -263,11 +263,11 @@ function ruleHover(result: CheckResult, program: Program, rule: Rule): string {
         return lines.join('  \n');
       }
       const request = { service: rule.service.text, argument: rule.argument?.text ?? '+', source: s, target: t };
-      const d = query(policy, request);
+      const { halted: d, running } = queryStates(policy, request);
       const decider = d.rule !== undefined ? policy.rules[d.rule] : undefined;
       const self = decider && decider.origin.span.file === rule.span.file && decider.origin.span.start === rule.span.start;
       const by = !decider ? 'no rule matches' : self ? 'by this rule' : `by ${code(ruleText(decider))} in ${ruleWhere(decider)}`;
-      lines.push(`- ${code(s)} → ${code(t)}: **${decisionText(d)}**, ${by}`);
+      lines.push(`- ${code(s)} → ${code(t)}: **${decisionText(d)}**, ${by}${running ? `; when ${code(t)} runs: **${decisionText(running)}**` : ''}`);
     }
   }
   return lines.join('  \n');
@@ -313,7 +313,7 @@ const ITEM_KEYWORDS = [
   'network', 'clearnet', 'tor', 'none', 'via', 'isolation', 'per-app', 'per-qube', 'disposable', 'socks', 'dedicated', 'isolate', 'port', 'auth', 'uplink', 'whonix', 'listener',
   'dest-addr', 'dest-port', 'client-protocol', 'pvh', 'hvm', 'pv', 'pci', 'usb', 'block', 'mic', 'on', 'off',
 ];
-const RULE_KEYWORDS = ['from', 'to', 'target', 'targets', 'default', 'user', 'notify', 'no-notify', 'no-autostart', 'because', 'isolated-from', 'never-reaches', 'on', 'in', 'stock', 'for'];
+const RULE_KEYWORDS = ['from', 'to', 'target', 'targets', 'default', 'user', 'notify', 'no-notify', 'no-autostart', 'because', 'isolated-from', 'never-reaches', 'on', 'in', 'stock', 'sha256', 'for'];
 const SETTING_KEYWORDS = ['qubes', 'whonix', 'policy-file', 'default-disposable'];
 
 /** Qubes tokens of rule columns (reference qubes-policy; `@tag:`/`@type:` take a value). */

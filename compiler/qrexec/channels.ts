@@ -92,10 +92,10 @@ function callers(info: SystemInfo): { readonly domain: DomainInfo; readonly key:
   return [...info.domains.values()]
     .filter((d) => d.type !== 'AdminVM')
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((d) => ({ domain: d, key: `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}` }));
+    .map((d) => ({ domain: d, key: `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${d.running === true}` }));
 }
 
-/** Interchangeable qubes: same type, tags and default disposable, and named by no rule. */
+/** Interchangeable qubes: same type, tags, default disposable and power state, and named by no rule. */
 function qubeClasses(rules: readonly QrexecRule[], all: ReturnType<typeof callers>): Klass[] {
   const named = namedQubes(rules);
   const byKey = new Map<string, { members: string[]; info: DomainInfo }>();
@@ -367,12 +367,17 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const listing = new Map<number, Listing>();
     const scansDefault = new Set<number>();
     const scansDispvm = new Set<number>();
+    const scansDispvmNamed = new Set<number>();
+    const scansAdmin = new Set<number>();
     for (const i of merged) {
       const r = rules[i];
       targetCover.set(i, coverOfToken(r.target));
       const t = r.target;
       if (t === '*' || t === '@anyvm' || t === '@default') scansDefault.add(i);
       if (t === '*' || t === '@anyvm' || t === '@dispvm' || t.startsWith('@dispvm:')) scansDispvm.add(i);
+      if (t === '*' || t === '@anyvm' || t.startsWith('@dispvm:')) scansDispvmNamed.add(i);
+      // `@anyvm` never takes dom0; R4.3 also names dom0 by its UUID.
+      if (t === '*' || t === '@adminvm' || t === 'dom0' || t.startsWith('uuid:')) scansAdmin.add(i);
       const tok = r.action !== 'deny' && r.redirect !== undefined ? r.redirect : r.target;
       let l: Listing;
       if (tok === '*' || tok === '@anyvm') l = { kind: 'all' };
@@ -784,14 +789,33 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         // In class order (the channels' order).
         const plainAllow = (i: number) => i >= 0 && rules[i].action === 'allow' && rules[i].redirect === undefined;
         for (const d of decidedIn(decision, rest, plainAllow, loopback)) visitAllow(d);
-        // Requests that name no qube go through the evaluator (ask lists, disposables).
-        for (const requested of ['@default', '@dispvm']) {
-          const scans = requested === '@default' ? scansDefault : scansDispvm;
-          const decision = evaluate(requested, order.filter((i) => scans.has(i)));
+        // Requests that name no qube go through the evaluator (ask lists, disposables): `@default`,
+        // `@dispvm`, dom0 (`@adminvm`; its calls are Qubes' own, but a redirect or a dialog can
+        // send them elsewhere), and a new disposable of each disposable template in focus
+        // (`@dispvm:Q`; Q stands for its class, whose members a rule does not tell apart).
+        const requests: { requested: string; scan: readonly number[]; template?: number }[] = [
+          { requested: '@default', scan: order.filter((i) => scansDefault.has(i)) },
+          { requested: '@dispvm', scan: order.filter((i) => scansDispvm.has(i)) },
+          { requested: '@adminvm', scan: order.filter((i) => scansAdmin.has(i)) },
+        ];
+        if (dispvmTemplates.length > 0) {
+          const scan = order.filter((i) => scansDispvmNamed.has(i));
+          // A template outside the focus matters only through a dialog or a redirect, which can
+          // reach a qube in focus whatever was requested.
+          const elsewhere = scan.some((i) => rules[i].action === 'ask' || (rules[i].action === 'allow' && rules[i].redirect !== undefined));
+          for (const d of elsewhere ? dispvmTemplates : f.templates) requests.push({ requested: `@dispvm:${classes[d].members[0]}`, scan, template: d });
+        }
+        for (const { requested, scan, template } of requests) {
+          if (scan.length === 0) continue;
+          const decision = evaluate(requested, scan);
           if (decision.action === 'deny' || decision.rule === undefined) continue;
           const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
           if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);
-          if (lists.disposables.length) emit(lists.disposables, requested, decision.action, decision.rule, true);
+          if (lists.disposables.length) {
+            // A new disposable of the requested template stands for one of every member of its class.
+            const spread = template !== undefined && decision.action === 'allow' && lists.disposables[0] === classes[template].members[0] ? classes[template].members : lists.disposables;
+            emit(spread, requested, decision.action, decision.rule, true);
+          }
         }
       }
     }

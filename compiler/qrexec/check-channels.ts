@@ -18,6 +18,7 @@ import { evaluate } from './evaluate.js';
 import { completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
+import { describeStandIn, worldOf, type World } from './world.js';
 
 /** Services Whonix itself runs between a workstation and its Tor gateway (80-whonix.policy). */
 const WHONIX_SERVICES = /^(whonix\.|sdwdate\.|sdwdate-gui\.)/;
@@ -34,7 +35,10 @@ export const dangerous: readonly { readonly pattern: RegExp; readonly level: 'cr
 interface Context {
   readonly program: Program;
   readonly graph: PolicyGraph;
+  /** The declared qubes, as provisioning leaves them. */
   readonly info: SystemInfo;
+  /** What the proof reasons about: the declared qubes, running, and the stand-ins for other qubes. */
+  readonly world: World;
   readonly identityOf: (qube: string) => string | undefined;
   readonly isTorIdentity: (identity: string | undefined) => boolean;
   /** Qubes of Tor identities. */
@@ -42,17 +46,19 @@ interface Context {
   readonly admin: ReadonlySet<string>;
 }
 
-function contextOf(program: Program, graph: PolicyGraph, info: SystemInfo): Context {
+function contextOf(program: Program, graph: PolicyGraph, info: SystemInfo, world: World): Context {
   // Looked up millions of times by the analysis: precomputed.
   const ids = new Map<string, string | undefined>();
   for (const f of graph.allFacts()) ids.set(f.decl.name, f.identity?.name);
+  // A running disposable belongs to its template's identity; a qube outside the policy to none.
+  for (const [name, s] of world.standIns) ids.set(name, s.kind === 'disposable' ? ids.get(s.template) : undefined);
   const identityOf = (q: string) => ids.get(q);
   const modes = new Map<string, string>();
   for (const d of program.decls.values()) if (d.form === 'identity') modes.set(d.name, lastItem(d, 'NetworkItem')?.mode.text ?? '');
   const torQube = new Set<string>();
   for (const [q, id] of ids) if (id !== undefined && modes.get(id) === 'tor') torQube.add(q);
   const admin = new Set([...info.domains.values()].filter((d) => d.type === 'AdminVM').map((d) => d.name));
-  return { program, graph, info, identityOf, isTorIdentity: (i) => i !== undefined && modes.get(i) === 'tor', torQube, admin };
+  return { program, graph, info, world, identityOf, isTorIdentity: (i) => i !== undefined && modes.get(i) === 'tor', torQube, admin };
 }
 
 /** Calls between these qubes are channels a Tor identity must not have. */
@@ -128,7 +134,30 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
 
 function who(cx: Context, q: string): string {
   const id = cx.identityOf(q);
-  return id ? `\`${q}\` (${cx.isTorIdentity(id) ? 'Tor identity' : 'identity'} \`${id}\`)` : `\`${q}\``;
+  const n = name(cx, q);
+  return id ? `${n} (${cx.isTorIdentity(id) ? 'Tor identity' : 'identity'} \`${id}\`)` : n;
+}
+
+/** A qube's name for a message, or what a stand-in stands for. */
+function name(cx: Context, q: string): string {
+  const s = cx.world.standIns.get(q);
+  return s ? describeStandIn(s) : `\`${q}\``;
+}
+
+/** The declared name a waiver of a channel finding names: the caller, else (a stand-in) its template or the callee. */
+function subjectOf(cx: Context, s: string, t: string): string {
+  const x = cx.world.standIns.get(s);
+  if (x === undefined) return s;
+  if (x.kind === 'disposable') return x.template;
+  const y = cx.world.standIns.get(t);
+  return y === undefined ? t : y.kind === 'disposable' ? y.template : (cx.identityOf(t) ?? t);
+}
+
+/** The side of a channel findings are grouped by: the identity, else the qube; every qube outside the policy is one side. */
+function sideOf(cx: Context, q: string): string {
+  const id = cx.identityOf(q);
+  if (id !== undefined) return id;
+  return cx.world.standIns.get(q)?.kind === 'outside' ? '~outside' : q;
 }
 
 function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: readonly Channel[], ctx: Reporter): void {
@@ -142,7 +171,7 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
     const r = rules[c.rule];
     const s = c.sources[0];
     const t = c.targets[0];
-    const pair = `${c.service}|${cx.identityOf(s) ?? s}|${cx.identityOf(t) ?? t}|${c.disposable ? 'd' : ''}`;
+    const pair = `${c.service}|${sideOf(cx, s)}|${sideOf(cx, t)}|${c.disposable ? 'd' : ''}`;
     if (seen.has(pair)) continue;
     seen.add(pair);
     const verb = c.action === 'allow' ? 'allowed' : 'asked';
@@ -152,11 +181,11 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
     const related = ours ? [] : [{ span: r.origin.span, message: `decided by \`${ruleText(r)}\` in ${ruleWhere(r)}` }];
     const dispvm = c.disposable === true && c.action === 'allow' && cx.isTorIdentity(cx.identityOf(s));
     const d = dispvm
-      ? diag('QP3031', at, { source: s, identity: cx.identityOf(s)!, target: t, other: cx.identityOf(t) ?? 'none' }, { related, subject: s })
+      ? diag('QP3031', at, { requested: cx.world.standIns.has(c.requested.slice(8)) ? '@dispvm:…' : c.requested, source: name(cx, s), identity: cx.identityOf(s)!, target: name(cx, t), other: cx.identityOf(t) !== undefined ? `identity \`${cx.identityOf(t)}\`` : 'no identity' }, { related, subject: subjectOf(cx, s, t) })
       : diag('QP3030', at, { service: c.service, verb, source: who(cx, s), target: who(cx, t) }, {
           related,
           help: ours ? 'remove the rule, or say why the channel is wanted with `because "…"`' : 'this channel comes from a rule qpc did not write; a rule of yours before it can deny it',
-          subject: s,
+          subject: subjectOf(cx, s, t),
         });
     if (ours && r.origin.because !== undefined) ctx.report({ ...d, severity: 'warning', waivedBecause: r.origin.because });
     else ctx.report(d);
@@ -170,7 +199,7 @@ function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter):
       // A grant of `*` includes every dangerous service.
       if (r.service !== '*' && !d.pattern.test(r.service)) continue;
       const target = r.redirect ?? r.target;
-      if (d.toDisposableOk && target.startsWith('@dispvm')) continue;
+      if (d.toDisposableOk && ownDisposable(cx, r.source, target)) continue;
       if (d.torOnly && !torSource(cx, r.source)) continue;
       const diagnostic = diag('QP3032', r.origin.span, { level: d.level, service: r.service === '*' ? '* (every service)' : r.service, why: d.why }, { subject: r.source, help: 'remove the grant, narrow it to a disposable, or say why with `because "…"`' });
       ctx.report(r.origin.because !== undefined ? { ...diagnostic, severity: 'warning', waivedBecause: r.origin.because } : diagnostic);
@@ -179,9 +208,31 @@ function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter):
   }
 }
 
+/**
+ * Whether a grant's target is a new disposable of the caller's own identity,
+ * whoever the source column matches: `@dispvm` (the caller's default
+ * disposable, which QP3016 keeps inside its identity), or `@dispvm:Q` for a
+ * template Q of the identity every qube of the source belongs to. A
+ * disposable of another identity (or of a tag) is no exemption: a shell
+ * there runs on that identity's network with its data.
+ */
+function ownDisposable(cx: Context, source: string, target: string): boolean {
+  if (target === '@dispvm') return true;
+  if (!target.startsWith('@dispvm:') || target.startsWith('@dispvm:@')) return false;
+  const id = cx.identityOf(target.slice(8));
+  if (id === undefined) return false;
+  let any = false;
+  for (const d of cx.world.info.domains.values()) {
+    if (d.type === 'AdminVM' || !columnMatches(source, d)) continue;
+    any = true;
+    if (cx.identityOf(d.name) !== id) return false;
+  }
+  return any;
+}
+
 /** Whether a source column can match a qube of a Tor identity. */
 function torSource(cx: Context, source: string): boolean {
-  for (const d of cx.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && columnMatches(source, d)) return true;
+  for (const d of cx.world.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && columnMatches(source, d)) return true;
   return false;
 }
 
@@ -398,14 +449,15 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
 /** Closes the Tor identities' channels, verifies the complete policy, and returns it. */
 export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporter): EvaluatedPolicy {
   const info = systemInfo(graph);
-  const cx = contextOf(program, graph, info);
   const release = program.settings.qubes;
   const base = completePolicy(program);
+  const world = worldOf(info, base);
+  const cx = contextOf(program, graph, info, world);
   const requirePairs = program.requires.map((q) => [substitute(q.subject.text, program.settings.whonix), substitute(q.object.text, program.settings.whonix)] as const);
   // The sides of each `require` a qube is on, by index: calls matter between the two sides of one.
   const sides = new Map<string, number[]>();
   requirePairs.forEach(([a, b], i) => {
-    for (const q of info.domains.keys()) {
+    for (const q of world.info.domains.keys()) {
       if (q === a || cx.identityOf(q) === a) sides.set(q, [...(sides.get(q) ?? []), 2 * i]);
       if (q === b || cx.identityOf(q) === b) sides.set(q, [...(sides.get(q) ?? []), 2 * i + 1]);
     }
@@ -437,7 +489,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   };
   // Channels are reported per pair of identities (and per qube a `require` names on its own).
   const named = new Set(requirePairs.flat());
-  const key = (q: string) => (named.has(q) ? q : (cx.identityOf(q) ?? q));
+  const key = (q: string) => (named.has(q) ? q : sideOf(cx, q));
   // The first pass only asks which Tor identities each stock service reaches: once it reaches
   // all of them, the rest of that service is skipped.
   const torIdentities = [...program.decls.values()].filter((d) => d.form === 'identity' && cx.isTorIdentity(d.name)).map((d) => d.name);
@@ -446,7 +498,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   if (torIdentities.length > 0) {
     findChannels({
       rules: base,
-      info,
+      info: world.info,
       release,
       relevant: (s, t) => torRelevant(cx, s, t),
       services: stockServices,
@@ -459,7 +511,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   const generated = closingRules(cx, base, pairs);
   const rules = insertRules(base, generated);
   const policy: EvaluatedPolicy = { rules, info, release };
-  const channels = findChannels({ rules, info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });
+  const channels = findChannels({ rules, info: world.info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });
   reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);
   reportDanger(cx, rules, ctx);
   reportShadowed(cx, rules, ctx);

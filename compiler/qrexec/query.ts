@@ -36,13 +36,53 @@ export function parseRequest(line: string, policy: EvaluatedPolicy): Request | s
 }
 
 /** The policy's rules indexed by service, built on its first query. */
-const indexes = new WeakMap<EvaluatedPolicy, RuleIndex>();
+const indexes = new WeakMap<readonly QrexecRule[], RuleIndex>();
 
-/** Evaluates one request against the complete policy (reading only the rules of its service). */
+function indexOf(policy: EvaluatedPolicy): RuleIndex {
+  let index = indexes.get(policy.rules);
+  if (!index) indexes.set(policy.rules, (index = indexRules(policy.rules)));
+  return index;
+}
+
+/**
+ * Evaluates one request against the complete policy (reading only the rules
+ * of its service), with the qubes as provisioning leaves them: halted, but
+ * for dom0. See {@link queryRunning} for the other power state.
+ */
 export function query(policy: EvaluatedPolicy, request: Request): Decision {
-  let index = indexes.get(policy);
-  if (!index) indexes.set(policy, (index = indexRules(policy.rules)));
-  return evaluateIndexed(index, policy.info, request, policy.release);
+  return evaluateIndexed(indexOf(policy), policy.info, request, policy.release);
+}
+
+const running = new WeakMap<SystemInfo, SystemInfo>();
+
+/** The same qubes, every one running. */
+function allRunning(info: SystemInfo): SystemInfo {
+  let r = running.get(info);
+  if (!r) {
+    r = { domains: new Map([...info.domains].map(([n, d]) => [n, d.running === true ? d : { ...d, running: true }])) };
+    running.set(info, r);
+  }
+  return r;
+}
+
+/**
+ * The decision when every qube runs. It differs from {@link query} only
+ * where a rule says `no-autostart`: such a call succeeds only to a running
+ * qube, and a dialog offers only running ones.
+ */
+export function queryRunning(policy: EvaluatedPolicy, request: Request): Decision {
+  return evaluateIndexed(indexOf(policy), allRunning(policy.info), request, policy.release);
+}
+
+/** The decisions in both power states; `running` only when it differs from `halted`. */
+export function queryStates(policy: EvaluatedPolicy, request: Request): { readonly halted: Decision; readonly running?: Decision } {
+  const halted = query(policy, request);
+  const r = queryRunning(policy, request);
+  return sameDecision(halted, r) ? { halted } : { halted, running: r };
+}
+
+function sameDecision(a: Decision, b: Decision): boolean {
+  return a.rule === b.rule && decisionText(a) === decisionText(b);
 }
 
 /** How a rule reads in the policy language, for messages. */
@@ -89,13 +129,21 @@ export function checkExpects(program: Program, policy: EvaluatedPolicy, ctx: Rep
       source: endpointName(program, e.source.text),
       target: endpointName(program, e.target.text),
     };
-    const d = query(policy, request);
-    const problem = mismatch(program, e, d);
+    // An expectation holds in every power state: halted (as provisioning leaves the qubes) and running.
+    const states = queryStates(policy, request);
+    let d = states.halted;
+    let problem = mismatch(program, e, d);
+    let whenRunning = false;
+    if (problem === undefined && states.running !== undefined) {
+      d = states.running;
+      problem = mismatch(program, e, d);
+      whenRunning = true;
+    }
     if (problem === undefined) continue;
     const rule = d.rule !== undefined ? policy.rules[d.rule] : undefined;
     ctx.report(
-      diag('QP3035', e.span, { expected: problem.expected, actual: decisionText(d) }, {
-        label: problem.label,
+      diag('QP3035', e.span, { expected: problem.expected, actual: whenRunning ? `${decisionText(d)} when the qubes it names are running` : decisionText(d) }, {
+        label: whenRunning ? `${problem.label} when the target runs` : problem.label,
         ...(rule ? { related: [{ span: rule.origin.span, message: `decided by \`${ruleText(rule)}\` in ${ruleWhere(rule)}` }] } : { notes: ['no rule matches this request, so qrexec denies it'] }),
         subject: request.source,
       }),

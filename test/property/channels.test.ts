@@ -20,7 +20,7 @@ const TAGS = ['t1', 't2'] as const;
 const SERVICES = ['s.A', 's.B', '*'] as const;
 const ARGUMENTS = ['*', '+', '+x'] as const;
 const ACTIONS = ['allow', 'ask', 'deny'] as const;
-const MAX_DOMAINS = 7;
+const MAX_DOMAINS = 8;
 
 interface Scenario {
   readonly release: QubesRelease;
@@ -43,6 +43,7 @@ function ruleText(r: QrexecRule): string {
   let s = `${r.service} ${r.argument} ${r.source} ${r.target} ${r.action}`;
   if (r.redirect !== undefined) s += ` target=${r.redirect}`;
   if (r.defaultTarget !== undefined) s += ` default_target=${r.defaultTarget}`;
+  if (r.autostart === false) s += ' autostart=no';
   return s;
 }
 
@@ -51,6 +52,7 @@ function domainText(d: DomainInfo): string {
   if (d.templateForDispvms) parts.push('template_for_dispvms');
   if (d.tags.length > 0) parts.push(`tags=${d.tags.join(',')}`);
   parts.push(`default_dispvm=${d.defaultDispvm ?? '-'}`);
+  if (d.running) parts.push('running');
   return parts.join(' ');
 }
 
@@ -84,6 +86,8 @@ const rawRule = fc.record({
   action: fc.nat({ max: ACTIONS.length - 1 }),
   // Present 1 time in 3 (a name makes its qube a class of its own).
   redirect: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat({ max: 63 }) }),
+  // `no-autostart` 1 time in 4: the call then succeeds only to a running qube.
+  noAutostart: fc.nat({ max: 3 }).map((n) => n === 0),
   defaultTarget: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat({ max: 63 }) }),
 });
 
@@ -91,10 +95,13 @@ const rawScenario = fc.record({
   release: fc.constantFrom<QubesRelease>('4.2', '4.3'),
   dispvmTemplates: fc.integer({ min: 1, max: 2 }),
   templateVm: fc.boolean(),
+  // A running disposable (type DispVM, its template's tags) and a standalone qube, as a real dom0 has them.
+  dispVm: fc.boolean(),
+  standalone: fc.boolean(),
   appVms: fc.nat({ max: 4 }),
   // Per domain slot (dom0 excluded): its tags and its default_dispvm (0: none, k: the k-th disposable template).
   // `twin`: the same tags and default_dispvm as the slot before (so that qubes of one type often form a class).
-  slots: fc.array(fc.record({ tags: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.subarray([...TAGS]) }), defaultDispvm: fc.nat({ max: 2 }), twin: fc.boolean() }), {
+  slots: fc.array(fc.record({ tags: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 2, arbitrary: fc.subarray([...TAGS]) }), defaultDispvm: fc.nat({ max: 2 }), running: fc.boolean(), twin: fc.boolean() }), {
     minLength: MAX_DOMAINS,
     maxLength: MAX_DOMAINS,
   }),
@@ -110,6 +117,8 @@ function buildScenario(raw: typeof rawScenario extends fc.Arbitrary<infer T> ? T
   const templates = ['dvm1', 'dvm2'].slice(0, raw.dispvmTemplates);
   const names = [...templates];
   if (raw.templateVm) names.push('tpl');
+  if (raw.dispVm) names.push('disp1');
+  if (raw.standalone) names.push('sa1');
   const room = MAX_DOMAINS - 1 - names.length;
   for (let i = 1; i <= Math.min(raw.appVms, room); i++) names.push(`app${i}`);
   const domains: DomainInfo[] = [{ name: 'dom0', type: 'AdminVM', tags: [], defaultDispvm: null, templateForDispvms: false }];
@@ -120,17 +129,18 @@ function buildScenario(raw: typeof rawScenario extends fc.Arbitrary<infer T> ? T
     const dd = slot.defaultDispvm === 0 ? null : pick(templates, slot.defaultDispvm - 1);
     domains.push({
       name,
-      type: name === 'tpl' ? 'TemplateVM' : 'AppVM',
+      type: name === 'tpl' ? 'TemplateVM' : name === 'disp1' ? 'DispVM' : name === 'sa1' ? 'StandaloneVM' : 'AppVM',
       tags: slot.tags,
       defaultDispvm: dd,
       templateForDispvms: templates.includes(name),
+      running: slot.running,
     });
   });
 
   const all = domains.map((d) => d.name);
   // `@dispvm:NAME` of every disposable template, and of one qube that is not one.
   const dispvmOf = [...templates, ...names.filter((n) => n.startsWith('app')).slice(0, 1)].map((n) => `@dispvm:${n}`);
-  const sourceTokens = ['@anyvm', '@tag:t1', '@tag:t2', '@type:AppVM', 'dom0', '@adminvm', '*'];
+  const sourceTokens = ['@anyvm', '@tag:t1', '@tag:t2', '@type:AppVM', '@type:DispVM', '@type:StandaloneVM', '@type:TemplateVM', 'dom0', '@adminvm', '*'];
   const targetTokens = [...sourceTokens, '@default', '@dispvm', ...dispvmOf];
   const column = (tokens: readonly string[], i: number) => (i < NAMED ? pick(tokens, i) : pick(all, i));
   const redirects = [...all, '@dispvm', ...dispvmOf];
@@ -149,6 +159,7 @@ function buildScenario(raw: typeof rawScenario extends fc.Arbitrary<infer T> ? T
     };
     if (action !== 'deny' && r.redirect !== null) rule.redirect = pick(redirects, r.redirect);
     if (action === 'ask' && r.defaultTarget !== null) rule.defaultTarget = pick(redirects, r.defaultTarget);
+    if (action !== 'deny' && r.noAutostart) rule.autostart = false;
     return rule;
   });
 
@@ -214,7 +225,9 @@ function bruteForce(s: Scenario): Set<Fact> {
   for (const [service, argSet] of args) {
     for (const argument of argSet) {
       for (const source of qubes) {
-        for (const target of [...qubes.filter((q) => q !== source), '@default', '@dispvm']) {
+        // Every form of request target Qubes accepts: a qube, `@default`, dom0 by both names,
+        // `@dispvm` and `@dispvm:Q` (refused unless Q is a disposable template).
+        for (const target of [...qubes.filter((q) => q !== source), '@default', '@adminvm', 'dom0', '@dispvm', ...qubes.map((q) => `@dispvm:${q}`)]) {
           const d = evaluate(s.rules, info, { service, argument, source, target }, s.release);
           if (d.action === 'deny') continue;
           const reached = d.action === 'allow' ? [d.target!] : [...d.targets!];
@@ -271,6 +284,7 @@ function rule(line: string, i: number): QrexecRule {
     const [key, value] = p.split('=');
     if (key === 'target') r.redirect = value;
     else if (key === 'default_target') r.defaultTarget = value;
+    else if (key === 'autostart' && value === 'no') r.autostart = false;
     else throw new Error(`bad parameter ${p}`);
   }
   return r;
@@ -355,6 +369,21 @@ const counterexamples: readonly (readonly [string, Scenario])[] = [
       ...scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true, tags: ['t1'] }), domain('dvm2', 'AppVM', { templateForDispvms: true, tags: ['t1'] }), domain('app1', 'AppVM'), domain('app2', 'AppVM')], ['s.A * @tag:t1 @type:AppVM ask'], ['dvm2|dvm1', 'app1|dvm1', 'app2|dvm1']),
       groups: new Map([['dvm1', 'g0'], ['dvm2', 'g1'], ['app1', 'g1'], ['app2', 'g1']]),
     },
+  ],
+  [
+    // A request for a new disposable of dvm1, which is not in dvm1's focus, is redirected to dvm2, which is.
+    'a request for a new disposable of a template outside the focus is redirected into it',
+    { ...scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true }), domain('dvm2', 'AppVM', { templateForDispvms: true }), domain('app1', 'AppVM')], ['s.A * @anyvm @dispvm:dvm1 allow target=dvm2'], ['dvm1|dvm2']), focus: true },
+  ],
+  [
+    // app1 runs, app2 does not: with `autostart=no` they are not interchangeable targets.
+    'a running qube and a halted one are told apart by autostart=no',
+    scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true }), domain('app1', 'AppVM', { running: true }), domain('app2', 'AppVM')], ['s.A * @anyvm @anyvm allow autostart=no'], ['app2|app1']),
+  ],
+  [
+    // Qubes accepts `@adminvm` as a request target; a redirect sends the call elsewhere.
+    'a request to dom0 redirected to a qube',
+    scenario('4.3', [dom0, domain('app1', 'AppVM'), domain('app2', 'AppVM')], ['s.A * app1 @adminvm allow target=app2']),
   ],
 ];
 
