@@ -514,6 +514,62 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const listingMarks = new Marks(n, byTag.length, byType.length);
     const disposableMarks = new Marks(n, 0, 0);
     const matchCache = new Map<number, number[]>();
+    /**
+     * What a source class's rules (shared by every class of one signature) give each kind of
+     * request, per argument: the rules in order, the parts that can match `@default`, `@dispvm`,
+     * dom0 and `@dispvm:Q` requests, and for the last, the template classes decided one by one.
+     */
+    interface Plan {
+      readonly order: readonly number[];
+      readonly scanDefault: readonly number[];
+      readonly scanDispvm: readonly number[];
+      readonly scanAdmin: readonly number[];
+      readonly scanNamed: readonly number[];
+      /** Whether a dialog or a redirect can decide a `@dispvm:Q` request. */
+      readonly elsewhere: boolean;
+      /** Per template class, the position in `scanNamed` of the rule that decides its `@dispvm:Q` request; -1: none (denied). */
+      readonly decidedBy: Int32Array;
+    }
+    const plans = new Map<readonly number[], Map<string, Plan>>();
+    /** For each rule whose target is `@dispvm:Q` or `@dispvm:@tag:T`: the template classes it names. */
+    const dispvmTargets = new Map<number, readonly number[]>();
+    for (const i of merged) {
+      const t = rules[i].target;
+      if (t.startsWith('@dispvm:@tag:')) {
+        const tag = t.slice(13);
+        dispvmTargets.set(i, dispvmTemplates.filter((d) => classes[d].info.tags.includes(tag)));
+      } else if (t.startsWith('@dispvm:')) {
+        const d = classOfName.get(t.slice(8));
+        dispvmTargets.set(i, d === undefined ? NONE : [d]);
+      }
+    }
+    const planOf = (m: readonly number[], argument: string): Plan => {
+      let byArgument = plans.get(m);
+      if (!byArgument) plans.set(m, (byArgument = new Map()));
+      let plan = byArgument.get(argument);
+      if (plan) return plan;
+      const order = m.filter((i) => argumentMatches(rules[i].argument, argument));
+      const scanNamed = order.filter((i) => scansDispvmNamed.has(i));
+      // Rules before the first whose target is every qube (`*`, `@anyvm`) decide the templates
+      // they name (`@dispvm:Q`, `@dispvm:@tag:T`) one by one; every other template meets that
+      // rule first, with one outcome (a dialog lists the same qubes whatever was requested,
+      // an allow reaches the requested template's disposable): one request stands for them.
+      const g = scanNamed.findIndex((i) => rules[i].target === '*' || rules[i].target === '@anyvm');
+      const decidedBy = new Int32Array(n).fill(-2);
+      for (let k = 0; k < (g < 0 ? scanNamed.length : g); k++) for (const d of dispvmTargets.get(scanNamed[k]) ?? NONE) if (decidedBy[d] === -2) decidedBy[d] = k;
+      for (let d = 0; d < n; d++) if (decidedBy[d] === -2) decidedBy[d] = g;
+      plan = {
+        order,
+        scanDefault: order.filter((i) => scansDefault.has(i)),
+        scanDispvm: order.filter((i) => scansDispvm.has(i)),
+        scanAdmin: order.filter((i) => scansAdmin.has(i)),
+        scanNamed,
+        elsewhere: scanNamed.some((i) => rules[i].action === 'ask' || (rules[i].action === 'allow' && rules[i].redirect !== undefined)),
+        decidedBy,
+      };
+      byArgument.set(argument, plan);
+      return plan;
+    };
     const focusCache = new Map<number, Focus>();
     runs: for (const { argument, sources } of runs) {
       for (let c = 0; c < n; c++) {
@@ -521,7 +577,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         if (sources && !sources.has(c)) continue;
         let m = matchCache.get(c);
         if (!m) matchCache.set(c, (m = matching(c)));
-        const order = m.filter((i) => argumentMatches(rules[i].argument, argument));
+        const plan = planOf(m, argument);
+        const order = plan.order;
         if (order.length === 0) continue; // no rule matches: every request is denied
         let f = focusCache.get(c);
         if (!f) focusCache.set(c, (f = focusOf(c)));
@@ -793,29 +850,38 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         // `@dispvm`, dom0 (`@adminvm`; its calls are Qubes' own, but a redirect or a dialog can
         // send them elsewhere), and a new disposable of each disposable template in focus
         // (`@dispvm:Q`; Q stands for its class, whose members a rule does not tell apart).
-        const requests: { requested: string; scan: readonly number[]; template?: number }[] = [
-          { requested: '@default', scan: order.filter((i) => scansDefault.has(i)) },
-          { requested: '@dispvm', scan: order.filter((i) => scansDispvm.has(i)) },
-          { requested: '@adminvm', scan: order.filter((i) => scansAdmin.has(i)) },
+        /** `templates`: the disposable template classes the request stands for (`@dispvm:Q`, Q the first's representative). */
+        const requests: { requested: string; scan: readonly number[]; templates?: readonly number[] }[] = [
+          { requested: '@default', scan: plan.scanDefault },
+          { requested: '@dispvm', scan: plan.scanDispvm },
+          { requested: '@adminvm', scan: plan.scanAdmin },
         ];
-        if (dispvmTemplates.length > 0) {
-          const scan = order.filter((i) => scansDispvmNamed.has(i));
-          // A template outside the focus matters only through a dialog or a redirect, which can
-          // reach a qube in focus whatever was requested.
-          const elsewhere = scan.some((i) => rules[i].action === 'ask' || (rules[i].action === 'allow' && rules[i].redirect !== undefined));
-          for (const d of elsewhere ? dispvmTemplates : f.templates) requests.push({ requested: `@dispvm:${classes[d].members[0]}`, scan, template: d });
+        if (dispvmTemplates.length > 0 && plan.scanNamed.length > 0) {
+          // Templates whose requests one rule decides have one outcome: one request stands for
+          // them. A deny decides nothing to report; a template outside the focus matters only
+          // through a dialog or a redirect, which can reach a qube in focus whatever was requested.
+          const byRule = new Map<number, number[]>();
+          for (const d of plan.elsewhere ? dispvmTemplates : f.templates) {
+            const k = plan.decidedBy[d];
+            if (k < 0 || rules[plan.scanNamed[k]].action === 'deny') continue;
+            const l = byRule.get(k);
+            if (l) l.push(d);
+            else byRule.set(k, [d]);
+          }
+          for (const ts of byRule.values()) requests.push({ requested: `@dispvm:${classes[ts[0]].members[0]}`, scan: plan.scanNamed, templates: ts });
         }
-        for (const { requested, scan, template } of requests) {
+        for (const { requested, scan, templates } of requests) {
           if (scan.length === 0) continue;
           const decision = evaluate(requested, scan);
           if (decision.action === 'deny' || decision.rule === undefined) continue;
+          if (templates !== undefined && decision.action === 'allow' && rules[decision.rule].redirect === undefined) {
+            // A new disposable of the requested template: of every member of the classes it stands for.
+            emit(templates.flatMap((d) => classes[d].members), requested, 'allow', decision.rule, true);
+            continue;
+          }
           const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
           if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);
-          if (lists.disposables.length) {
-            // A new disposable of the requested template stands for one of every member of its class.
-            const spread = template !== undefined && decision.action === 'allow' && lists.disposables[0] === classes[template].members[0] ? classes[template].members : lists.disposables;
-            emit(spread, requested, decision.action, decision.rule, true);
-          }
+          if (lists.disposables.length) emit(lists.disposables, requested, decision.action, decision.rule, true);
         }
       }
     }

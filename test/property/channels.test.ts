@@ -385,6 +385,11 @@ const counterexamples: readonly (readonly [string, Scenario])[] = [
     'a request to dom0 redirected to a qube',
     scenario('4.3', [dom0, domain('app1', 'AppVM'), domain('app2', 'AppVM')], ['s.A * app1 @adminvm allow target=app2']),
   ],
+  [
+    // app1's `@dispvm:dvm1` request is redirected to its own default, dvm1: no other template is reached.
+    'a redirect that lands on the requested template does not stand for other templates',
+    scenario('4.2', [dom0, domain('dvm1', 'AppVM', { templateForDispvms: true }), domain('dvm2', 'AppVM', { templateForDispvms: true }), domain('app1', 'AppVM', { defaultDispvm: 'dvm1' })], ['s.A * @anyvm @anyvm allow target=@dispvm'], ['app1|dvm2']),
+  ],
 ];
 
 for (const [name, s] of counterexamples) {
