@@ -17,13 +17,15 @@ import { checkItems } from './passes/check-items.js';
 import { checkRules } from './passes/check-rules.js';
 import { checkText } from './passes/check-text.js';
 import { checkUnused } from './passes/check-unused.js';
-import { loadFiles, standardModules } from './passes/load-files.js';
+import { isFileImport, loadFiles, standardModules } from './passes/load-files.js';
 import { substitute, type Resolver, type StdNames } from './passes/names.js';
 import type { Program } from './program.js';
 import { buildGraph, type PolicyGraph } from './graph/policy-graph.js';
 import { checkNetwork } from './passes/check-network.js';
 import type { EvaluatedPolicy } from './qrexec/query.js';
 import { checkChannels } from './qrexec/check-channels.js';
+import { checkPolicyFile } from './qrexec/check-policy-file.js';
+import { checkUpdates } from './qrexec/check-updates.js';
 import { allocateSocks, emptyLock, lockText, parseLock, type Allocation, type Lock } from './passes/allocate-socks.js';
 import { SourceFile } from './source.js';
 import type { PolicyModel } from './model.js';
@@ -97,6 +99,36 @@ function stdDeclarations(module: string): readonly string[] {
   return names;
 }
 
+let stdStockCache: ReadonlyMap<string, string> | undefined;
+
+/**
+ * The stock policy files the standard library models (any release), each to
+ * the module that models it: the module's file and the files it imports with
+ * a relative `use`, whether or not a policy loads the module.
+ */
+function stdStockModules(): ReadonlyMap<string, string> {
+  if (stdStockCache) return stdStockCache;
+  const out = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const module of standardModules) {
+    const queue = [`${module}.qpol`];
+    for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
+      if (seen.has(rel)) continue;
+      seen.add(rel);
+      try {
+        const source = new SourceFile(`policies/${rel}`, nodeHost.readFile(path.join(standardLibraryDir(), rel)));
+        for (const st of (cachedStdlibTree(source) ?? parseFile(source).ast)?.statements ?? []) {
+          if (st.kind === 'PolicyFileBlock' && st.stock && !out.has(st.name.text)) out.set(st.name.text, module);
+          if (st.kind === 'UseStatement' && isFileImport(st.path.value)) queue.push(path.posix.normalize(path.posix.join(path.posix.dirname(rel), st.path.value)));
+        }
+      } catch {
+        // The standard library is part of the package; a missing file models nothing.
+      }
+    }
+  }
+  return (stdStockCache = out);
+}
+
 /** Runs the stages for one entry file; `until` stops after an earlier stage (benchmarks, quick feedback). */
 export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all'): StageResult {
   const bound = loadAndBind(entry, host);
@@ -131,7 +163,7 @@ function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
 
   const bind = new DiagnosticBag();
   const files = loaded.files.map((f) => ({ source: f.source, ast: f.ast!, std: f.std }));
-  const program = bindProgram({ entry, files }, bind);
+  const program = bindProgram({ entry, files, stdStockModule: (name) => stdStockModules().get(name) }, bind);
   const usedModules = new Set(loaded.files.filter((f) => f.std).map((f) => path.basename(f.source.path, '.qpol')));
   let std: StdNames | undefined;
   const resolver: Resolver = {
@@ -159,11 +191,13 @@ export function analyse(bound: Bound, host: CompilerHost): StageResult {
   const graphStage = new DiagnosticBag();
   const graph = buildGraph(program);
   checkNetwork(graph, graphStage);
+  checkPolicyFile(program, graphStage);
   const lp = lockPath(entry);
   const read = readLock(lp, host);
   if ('code' in read) return { diagnostics: [...raw, read], sources, program, graph };
   const { allocation, lock } = allocateSocks(graph, read.lock, graphStage);
   const policy = checkChannels(program, graph, graphStage);
+  checkUpdates(program, graph, policy, graphStage);
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
   const diagnostics = applyWaivers(program, [...raw, ...graphStage.items]);

@@ -1,9 +1,10 @@
 /**
  * Network topology checks over the policy graph (DESIGN §4.1): netvm loops,
  * offline identities, routes that bypass an identity's gateway, the Tor
- * invariant, clearnet behind Tor, shared Tor gateways, templates and updates
- * of Tor identities, devices, disposables of other identities.
- * Emits QP3001–QP3017.
+ * invariant, clearnet behind Tor, shared Tor gateways, templates of Tor
+ * identities, devices, disposables of other identities.
+ * Emits QP3001–QP3014, QP3016 and QP3017; the updates of Tor identities'
+ * templates (QP3015) are decided on the policy, in qrexec/check-updates.ts.
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { NETWORK, showPath, type PolicyGraph, type QubeFacts } from '../graph/policy-graph.js';
@@ -13,10 +14,6 @@ import { substitute } from './names.js';
 /** The Whonix role a template declares, if any. */
 export function whonixRole(d: Decl | undefined): string | undefined {
   return d ? lastItem(d, 'ValueItem', 'whonix')?.value.text : undefined;
-}
-
-function hasTag(d: Decl, tag: string): boolean {
-  return d.items.some((i) => i.kind === 'ValueItem' && i.key === 'tag' && i.value.text === tag);
 }
 
 function checkLoops(g: PolicyGraph, ctx: Reporter): void {
@@ -103,7 +100,73 @@ function checkIdentities(g: PolicyGraph, ctx: Reporter): void {
   }
 }
 
+/** A first-hop client of a Tor gateway: the Tor identities it sends there, as their own qube or for qubes behind it. */
+interface TorClient {
+  readonly identities: Set<string>;
+  readonly own: Set<string>;
+  readonly carried: Set<string>;
+}
+
+/**
+ * Where the traffic of Tor identities enters Tor: for each Tor gateway, its
+ * first-hop clients (the qubes whose netvm it is) and the Tor identities
+ * whose qubes reach it through each of them as the first Tor gateway of
+ * their route. A client is the identity's qube itself, or a gateway between
+ * the qube and Tor, which all qubes behind it share as their source address.
+ */
+function torClients(g: PolicyGraph): Map<string, Map<string, TorClient>> {
+  const out = new Map<string, Map<string, TorClient>>();
+  for (const f of g.allFacts()) {
+    if (f.mode !== 'tor' || !f.identity) continue;
+    const path = g.route(f.decl.name).path;
+    const at = path.findIndex((n, i) => i > 0 && n !== NETWORK && g.isTor(n));
+    if (at < 0) continue;
+    let byClient = out.get(path[at]);
+    if (!byClient) out.set(path[at], (byClient = new Map()));
+    const client = byClient.get(path[at - 1]) ?? { identities: new Set<string>(), own: new Set<string>(), carried: new Set<string>() };
+    client.identities.add(f.identity.name);
+    (at > 1 ? client.carried : client.own).add(f.identity.name);
+    byClient.set(path[at - 1], client);
+  }
+  return out;
+}
+
+/**
+ * QP3008: a Tor gateway that is the first Tor gateway of several Tor
+ * identities. When one client carries several of them (a VPN or firewall
+ * qube in front of the Tor gateway), Tor sees them as one client address,
+ * and `IsolateClientAddr` cannot keep their streams apart: the related span
+ * names that client. Identities that arrive from different qubes share the
+ * gateway, not an address.
+ */
+function checkSharedTorGateway(g: PolicyGraph, d: Decl, byClient: ReadonlyMap<string, TorClient> | undefined, ctx: Reporter): void {
+  if (!byClient) return;
+  const identities = [...new Set([...byClient.values()].flatMap((c) => [...c.identities]))].sort();
+  if (identities.length < 2) return;
+  const through = (i: string) => [...byClient].filter(([, c]) => c.carried.has(i)).map(([name]) => `\`${name}\``).sort();
+  const shared = [...byClient].filter(([, c]) => c.identities.size > 1).sort(([a], [b]) => (a < b ? -1 : 1));
+  ctx.report(
+    diag('QP3008', d.node.name.span, { gateway: d.name, count: identities.length, identities: identities.map((i) => `\`${i}\``).join(', ') }, {
+      related: [
+        ...identities.map((i) => {
+          const via = through(i);
+          const direct = [...byClient.values()].some((c) => c.own.has(i));
+          const how = via.length === 0 ? '' : `${direct ? ' directly and' : ''} through ${via.join(', ')}`;
+          return { span: g.program.decls.get(i)!.node.name.span, message: `\`${i}\` uses \`${d.name}\`${how}` };
+        }),
+        ...shared.map(([c, { identities: ids }]) => ({
+          span: g.facts(c)!.decl.node.name.span,
+          message: `\`${c}\` carries ${[...ids].sort().map((i) => `\`${i}\``).join(', ')} into \`${d.name}\`: Tor sees them as one client address, so \`IsolateClientAddr\` cannot keep their streams apart`,
+        })),
+      ],
+      help: `give each identity its own Tor gateway, or \`waive QP3008 on ${d.name} because "…"\``,
+      subject: d.name,
+    }),
+  );
+}
+
 function checkGateways(g: PolicyGraph, ctx: Reporter): void {
+  const clients = torClients(g);
   for (const f of g.allFacts()) {
     const d = f.decl;
     if (d.form !== 'gateway') continue;
@@ -120,18 +183,7 @@ function checkGateways(g: PolicyGraph, ctx: Reporter): void {
         }),
       );
     }
-    if (tor) {
-      const identities = [...new Set(g.served(d.name).map((q) => g.facts(q)).filter((x) => x?.mode === 'tor').map((x) => x!.identity!.name))].sort();
-      if (identities.length > 1) {
-        ctx.report(
-          diag('QP3008', d.node.name.span, { gateway: d.name, count: identities.length, identities: identities.map((i) => `\`${i}\``).join(', ') }, {
-            related: identities.map((i) => ({ span: g.program.decls.get(i)!.node.name.span, message: `\`${i}\` uses \`${d.name}\`` })),
-            help: `give each identity its own Tor gateway, or \`waive QP3008 on ${d.name} because "…"\``,
-            subject: d.name,
-          }),
-        );
-      }
-    }
+    if (tor) checkSharedTorGateway(g, d, clients.get(d.name), ctx);
   }
 }
 
@@ -191,30 +243,12 @@ function checkIdentityDisposables(g: PolicyGraph, ctx: Reporter): void {
   }
 }
 
-function checkTemplateUpdates(g: PolicyGraph, ctx: Reporter): void {
-  const reported = new Set<string>();
-  for (const f of g.allFacts()) {
-    if (f.mode !== 'tor' || !f.template || reported.has(f.template.name)) continue;
-    const t = f.template;
-    if (t.form !== 'template' || whonixRole(t) !== undefined || hasTag(t, 'whonix-updatevm')) continue;
-    reported.add(t.name);
-    ctx.report(
-      diag('QP3015', t.node.name.span, { template: t.name }, {
-        related: [{ span: f.templateOrigin!, message: `\`${f.decl.name}\` of Tor identity \`${f.identity!.name}\` is based on it` }],
-        help: 'add `tag whonix-updatevm` to the template so that Qubes routes its updates through the Whonix gateway',
-        subject: t.name,
-      }),
-    );
-  }
-}
-
 /** Runs every topology check. */
 export function checkNetwork(g: PolicyGraph, ctx: Reporter): void {
   checkLoops(g, ctx);
   checkIdentities(g, ctx);
   checkGateways(g, ctx);
   checkIdentityDisposables(g, ctx);
-  checkTemplateUpdates(g, ctx);
   const globalReported = new Set<string>();
   for (const f of g.allFacts()) {
     checkRoute(g, f, ctx);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { expectDiagnostics } from '../../../helpers/expect-diagnostics.js';
+import { checkText, expectDiagnostics } from '../../../helpers/expect-diagnostics.js';
 
 const head = `use "qubes"
 use "whonix"
@@ -70,4 +70,39 @@ test('waived findings become warnings that quote the reason', (t) => {
     head + 'identity anon2 { network tor via sys-whonix; disposable anon2-dvm }\ndisposable anon2-dvm in anon2 { template whonix-workstation-18 }\nwaive QP3008 on sys-whonix because "one persona per session"\n',
     [{ code: 'QP3008', severity: 'info' }],
   );
+});
+
+// Two Tor identities behind one intermediate gateway: Tor on the Tor gateway sees one client.
+const second = 'gateway sys-whonix-2 { tor; template whonix-gateway-18; netvm sys-firewall }\ngateway sys-vpn { template deb; netvm sys-whonix-2 }\nidentity a { network tor via sys-whonix-2 }\nidentity b { network tor via sys-whonix-2 }\n';
+
+/** The shared-gateway findings of a policy (its other findings are other tests' business). */
+const shared = (src: string) => checkText(src).filter((d) => d.code === 'QP3008');
+
+test('two Tor identities behind one gateway in front of their Tor gateway share it, and a related span names that gateway', (t) => {
+  const src = head + second + 'qube a1 in a { template whonix-workstation-18; netvm sys-vpn }\nqube b1 in b { template whonix-workstation-18; netvm sys-vpn }\n';
+  const ds = shared(src);
+  t.is(ds.length, 1);
+  const d = ds[0];
+  t.is(src.slice(d.span!.start, d.span!.end), 'sys-whonix-2');
+  t.regex(d.message, /2 identities: `a`, `b`$/);
+  const via = d.related.find((r) => r.message.includes('`sys-vpn`') && r.message.includes('client address'));
+  t.truthy(via, 'a related span names the shared gateway');
+  t.is(src.slice(via!.span.start, via!.span.end), 'sys-vpn');
+});
+
+test('identities that reach one Tor gateway from different qubes share the gateway, not a client address', (t) => {
+  // `a` through sys-vpn, `b` directly: two identities on sys-whonix-2, each from qubes of its own.
+  const src = head + second + 'qube a1 in a { template whonix-workstation-18; netvm sys-vpn }\nqube b1 in b { template whonix-workstation-18 }\n';
+  const ds = shared(src);
+  t.is(ds.length, 1);
+  t.regex(ds[0].message, /2 identities: `a`, `b`$/);
+  t.false(ds[0].related.some((r) => r.message.includes('client address')));
+  t.false(ds[0].notes.some((n) => n.includes('client address')));
+  // One identity behind a gateway of its own in front of sys-whonix: nothing is shared.
+  t.deepEqual(shared(head + 'gateway sys-vpn-b { template deb; netvm sys-whonix }\nqube c1 in anon { template whonix-workstation-18; netvm sys-vpn-b }\n'), []);
+});
+
+test('only the first Tor gateway on a route counts', (t) => {
+  // Tor over Tor: sys-whonix sees sys-whonix-3, not the identity behind it.
+  t.deepEqual(shared(head + 'gateway sys-whonix-3 { tor; template whonix-gateway-18; netvm sys-whonix }\nidentity a { network tor via sys-whonix-3 }\nqube a1 in a { template whonix-workstation-18 }\n'), []);
 });
