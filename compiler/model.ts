@@ -106,6 +106,20 @@ export interface ModelPolicyFile {
   readonly rules: readonly QrexecRule[];
 }
 
+/**
+ * A policy file dom0 already has and qpc only models (`policy-file NN-NAME
+ * stock sha256 "HEX"`): qpc's proof counts on its rules, so provisioning
+ * checks that the file is there with these bytes before it changes anything.
+ */
+export interface ModelStockFile {
+  /** `50-config-filecopy` (the file is `/etc/qubes/policy.d/50-config-filecopy.policy`). */
+  readonly name: string;
+  /** The sha256 of the file's bytes: 64 lowercase hex digits. */
+  readonly sha256: string;
+  /** The stock block's name. */
+  readonly span: Span;
+}
+
 export interface PolicyModel {
   /** The entry file's display path (as given; for diagnostics). */
   readonly entry: string;
@@ -121,6 +135,8 @@ export interface PolicyModel {
   readonly identities: readonly { readonly name: string; readonly mode: 'clearnet' | 'tor' | 'none'; readonly tag: string; readonly members: readonly string[]; readonly span: Span }[];
   /** The policy files qpc writes, sorted as dom0 reads them. Stock files are not here. */
   readonly policyFiles: readonly ModelPolicyFile[];
+  /** The stock files of this release whose sha256 the policy gives, sorted by name: provisioning verifies them. */
+  readonly verifiedStock: readonly ModelStockFile[];
   /** The complete policy the checker evaluated (ours and the stock files), in dom0's order. */
   readonly completePolicy: readonly QrexecRule[];
   /** What `internal.GetSystemInfo` will report for the declared qubes. */

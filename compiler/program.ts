@@ -3,7 +3,7 @@
  * amendments, every rule with the policy file it goes to, and the settings.
  * Built by `passes/bind-program.ts`; read-only afterwards.
  */
-import type { SourceFile } from './source.js';
+import type { SourceFile, Span } from './source.js';
 import type { Declaration, DeclarationForm, Expect, Item, PolicyFile, Require, Rule, Waive } from './syntax/ast.js';
 
 export type QubesRelease = '4.2' | '4.3';
@@ -48,6 +48,20 @@ export interface BoundRule {
   readonly stock: boolean;
 }
 
+/**
+ * A stock policy file the policy says dom0 has, with the sha256 of its bytes
+ * (`policy-file NN-NAME stock sha256 "HEX"`), for this release: provisioning
+ * verifies it before it changes anything.
+ */
+export interface VerifiedStockFile {
+  /** `50-config-filecopy` (the file is `/etc/qubes/policy.d/50-config-filecopy.policy`). */
+  readonly name: string;
+  /** 64 lowercase hex digits. */
+  readonly sha256: string;
+  /** The block's name. */
+  readonly span: Span;
+}
+
 export interface Program {
   readonly entry: string;
   readonly files: readonly { readonly source: SourceFile; readonly ast: PolicyFile; readonly std: boolean }[];
@@ -57,6 +71,8 @@ export interface Program {
   readonly requires: readonly Require[];
   readonly expects: readonly Expect[];
   readonly waives: readonly Waive[];
+  /** Stock files of this release that name their sha256, by name; each name once. */
+  readonly verifiedStock: readonly VerifiedStockFile[];
 }
 
 /** The key of an item: the property it sets. */

@@ -2,22 +2,111 @@
  * Builds the symbol table of a policy set: settings, declarations by name
  * (with `$whonix` replaced), amendments, and rules with their policy file.
  * Emits QP2001 (amend of an unknown name), QP2002, QP2003, QP2008, QP2011,
- * QP2013 (setting values), QP2022.
+ * QP2013 (setting values, policy file names, sha256 digests), QP2022, QP2023.
  */
-import { diag, type Reporter } from '../diagnostics/diagnostic.js';
+import { diag, type Related, type Reporter } from '../diagnostics/diagnostic.js';
 import { suggestion } from '../diagnostics/suggest.js';
-import { defaultSettings, qubesReleases, whonixVersions, type BoundRule, type Decl, type Program, type QubesRelease, type Settings } from '../program.js';
-import type { Declaration, Expect, PolicyFile, Require, Setting, Waive } from '../syntax/ast.js';
+import { defaultSettings, qubesReleases, whonixVersions, type BoundRule, type Decl, type Program, type QubesRelease, type Settings, type VerifiedStockFile } from '../program.js';
+import type { Declaration, Expect, PolicyFile, PolicyFileBlock, Require, Setting, Waive } from '../syntax/ast.js';
 import type { SourceFile } from '../source.js';
 import { checkQubeName, substitute } from './names.js';
 
 export interface BindInput {
   readonly entry: string;
   readonly files: readonly { readonly source: SourceFile; readonly ast: PolicyFile; readonly std: boolean }[];
+  /**
+   * The standard library module that models a stock file of this name (for
+   * any release), whether or not the policy set loads that module; asked
+   * only about the names of stock blocks outside the standard library.
+   */
+  readonly stdStockModule?: (name: string) => string | undefined;
 }
 
 /** Qubes accepts policy file names of `[0-9a-z_.-]`; the policy admin API refuses dots. We also require an `NN-` order prefix. */
 export const policyFileName = /^[0-9]{2}-[0-9a-z_-]{1,60}$/;
+
+/** A sha256 digest as `sha256sum` prints it. */
+export const sha256Digest = /^[0-9a-f]{64}$/;
+
+/**
+ * Checks the `policy-file … stock` blocks and lists the stock files of this
+ * release whose sha256 is given. A stock block outside the standard library
+ * states that dom0 has a file qpc neither writes nor models otherwise, and
+ * qpc's proof takes its rules as dom0's: so it must not name a file qpc
+ * writes (provisioning replaces it) nor one the standard library models (its
+ * rules would join that model), and it must name the file's sha256, which
+ * provisioning verifies on the machine (QP2023; QP2013 for a malformed digest).
+ */
+function bindStock(input: BindInput, settings: Settings, ctx: Reporter): VerifiedStockFile[] {
+  const written = new Map<string, PolicyFileBlock>();
+  const modelled = new Map<string, PolicyFileBlock>();
+  let mainSetting: Setting | undefined;
+  for (const f of input.files) {
+    for (const st of f.ast.statements) {
+      if (st.kind === 'SettingsBlock') mainSetting ??= st.settings.find((x) => x.key.text === 'policy-file');
+      if (st.kind !== 'PolicyFileBlock') continue;
+      const into = !st.stock ? written : f.std ? modelled : undefined;
+      if (into && !into.has(st.name.text)) into.set(st.name.text, st);
+    }
+  }
+  const named = mainSetting?.value.text === settings.policyFile ? mainSetting : undefined;
+
+  const verified = new Map<string, VerifiedStockFile>();
+  for (const f of input.files) {
+    for (const st of f.ast.statements) {
+      if (st.kind !== 'PolicyFileBlock' || !st.stock) continue;
+      const name = st.name.text;
+      const hash = st.sha256;
+      const valid = hash !== undefined && sha256Digest.test(hash.value);
+      if (hash && !valid) {
+        ctx.report(diag('QP2013', hash.span, { value: hash.value.replace(/[\x00-\x1f\x7f]/g, '?'), what: 'sha256 digest' }, { help: `write the 64 lowercase hexadecimal digits \`sha256sum /etc/qubes/policy.d/${name}.policy\` prints in dom0` }));
+      }
+      if (!f.std) {
+        const problem = (text: string, extras: { related?: Related[]; help: string }) =>
+          ctx.report(diag('QP2023', st.name.span, { problem: text }, extras));
+        const block = written.get(name);
+        const stdBlock = modelled.get(name);
+        const stdModule = stdBlock ? undefined : input.stdStockModule?.(name);
+        const rename = 'give the block the name of the file as it is in /etc/qubes/policy.d';
+        if (name === settings.policyFile) {
+          problem(`stock block \`${name}\` names the policy file qpc writes: provisioning replaces that file, so dom0 never has the rules this block claims`, {
+            ...(named ? { related: [{ span: named.value.span, message: `qpc writes \`${name}.policy\` (named here)` }] } : {}),
+            help: `${named ? '' : `\`${name}\` is the main policy file unless \`settings { policy-file … }\` names another; `}${rename}, or move the rules out of the stock block to have qpc write them`,
+          });
+        } else if (block) {
+          problem(`stock block \`${name}\` names a policy file qpc writes: provisioning replaces that file, so dom0 never has the rules this block claims`, {
+            related: [{ span: block.name.span, message: `qpc writes \`${name}.policy\` from this block` }],
+            help: `${rename}, or move the rules into the block qpc writes`,
+          });
+        } else if (stdBlock || stdModule) {
+          problem(`stock block \`${name}\` names a file the standard library models: its rules would join that model as if dom0's \`${name}.policy\` had them`, {
+            ...(stdBlock ? { related: [{ span: stdBlock.name.span, message: `the standard library models \`${name}.policy\` here` }] } : {}),
+            help: stdModule
+              ? `\`use "${stdModule}"\` models this file; rules that should decide before it belong in a file qpc writes`
+              : `rules that should decide before it belong in a file qpc writes; to model another file of dom0, ${rename}`,
+          });
+        } else if (!hash) {
+          problem(`stock block \`${name}\` names no sha256, so qpc cannot verify that dom0 has it: add \`sha256 "…"\` after \`stock\``, {
+            help: `write the digest \`sha256sum /etc/qubes/policy.d/${name}.policy\` prints in dom0; provisioning checks it before it changes anything`,
+          });
+        }
+      }
+      // A stock file of another release is not on this system.
+      if (!valid || (st.releases.length > 0 && !st.releases.some((v) => v.text === settings.qubes))) continue;
+      const first = verified.get(name);
+      if (!first) verified.set(name, { name, sha256: hash.value, span: st.name.span });
+      else if (first.sha256 !== hash.value) {
+        ctx.report(
+          diag('QP2023', st.name.span, { problem: `stock file \`${name}\` is given two different sha256 digests for Qubes ${settings.qubes}, and dom0 has only one such file` }, {
+            related: [{ span: first.span, message: 'the other digest is given in this block' }],
+            help: 'keep the digest of the file as it is in dom0, or limit each block to its release with `for`',
+          }),
+        );
+      }
+    }
+  }
+  return [...verified.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
 function bindSettings(input: BindInput, ctx: Reporter): Settings {
   const seen = new Map<string, Setting>();
@@ -61,6 +150,7 @@ function bindSettings(input: BindInput, ctx: Reporter): Settings {
 /** Binds names; the result is complete even when errors were reported. */
 export function bindProgram(input: BindInput, ctx: Reporter): Program {
   const settings = bindSettings(input, ctx);
+  const verifiedStock = bindStock(input, settings, ctx);
   const decls = new Map<string, { decl: Omit<Decl, 'amends' | 'items'>; amends: Declaration[] }>();
   const amends: { node: Declaration; file: string }[] = [];
   const rules: BoundRule[] = [];
@@ -141,5 +231,5 @@ export function bindProgram(input: BindInput, ctx: Reporter): Program {
   for (const [name, { decl, amends: am }] of decls) {
     bound.set(name, { ...decl, amends: am, items: [...decl.node.items, ...am.flatMap((a) => a.items)] });
   }
-  return { entry: input.entry, files: input.files, settings, decls: bound, rules, requires, expects, waives };
+  return { entry: input.entry, files: input.files, settings, decls: bound, rules, requires, expects, waives, verifiedStock };
 }

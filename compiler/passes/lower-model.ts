@@ -129,6 +129,7 @@ export function lowerModel(program: Program, g: PolicyGraph, policy: EvaluatedPo
     qubes,
     identities,
     policyFiles,
+    verifiedStock: program.verifiedStock.map((f) => ({ name: f.name, sha256: f.sha256, span: f.span })),
     completePolicy: policy.rules,
     systemInfo: policy.info,
     torGateways,

@@ -273,12 +273,14 @@ export type RuleParam =
   | { readonly kind: 'FlagParam'; readonly flag: 'notify' | 'no-notify' | 'no-autostart'; readonly span: Span }
   | { readonly kind: 'BecauseParam'; readonly keySpan: Span; readonly reason: StringLit; readonly span: Span };
 
-/** `policy-file NN-NAME [stock] [for RELEASE…] { rules }`. */
+/** `policy-file NN-NAME [stock [sha256 "HEX"]] [for RELEASE…] { rules }`. */
 export interface PolicyFileBlock {
   readonly kind: 'PolicyFileBlock';
   readonly name: Word;
-  /** A file Qubes ships, modelled by the standard library (not emitted). */
+  /** A file already in dom0 (Qubes ships it, or a tool wrote it): modelled, not emitted. */
   readonly stock: boolean;
+  /** `sha256 "HEX"` after `stock`: the file's bytes as they are in dom0, verified by provisioning. */
+  readonly sha256?: StringLit;
   /** The Qubes releases that have the file; empty for all. */
   readonly releases: readonly Word[];
   readonly rules: readonly Rule[];

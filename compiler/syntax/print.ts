@@ -103,7 +103,7 @@ class Printer {
       case 'SettingsBlock':
         return this.block('settings', indent, child.span.start + 'settings'.length, child, child.settings, limit);
       case 'PolicyFileBlock':
-        return this.block(policyFileHead(child), indent, (child.releases[child.releases.length - 1] ?? child.name).span.end, child, child.rules, limit);
+        return this.block(policyFileHead(child), indent, (child.releases[child.releases.length - 1] ?? child.sha256 ?? child.name).span.end, child, child.rules, limit);
     }
     // A one-line form can still hold comments (inside an `app`'s braces): they
     // move before the line, and the last one to its end if that is free.
@@ -269,7 +269,13 @@ function ruleColumns(children: readonly Child[], text: string): Map<Child, Colum
 }
 
 function policyFileHead(p: A.PolicyFileBlock): string {
-  return words('policy-file', p.name.text, ...(p.stock ? ['stock'] : []), ...(p.releases.length ? ['for', ...p.releases.map((r) => r.text)] : []));
+  return words(
+    'policy-file',
+    p.name.text,
+    ...(p.stock ? ['stock'] : []),
+    ...(p.sha256 ? ['sha256', quote(p.sha256)] : []),
+    ...(p.releases.length ? ['for', ...p.releases.map((r) => r.text)] : []),
+  );
 }
 
 function declarationHead(d: A.Declaration): string {

@@ -292,13 +292,15 @@ function peg$parse(input, options) {
   const peg$e64 = peg$literalExpectation("to", false);
   const peg$e65 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
   const peg$e66 = peg$literalExpectation("for", false);
-  const peg$e67 = peg$literalExpectation("require", false);
-  const peg$e68 = peg$literalExpectation("expect", false);
-  const peg$e69 = peg$otherExpectation("decision (allow, ask, deny)");
-  const peg$e70 = peg$otherExpectation("expectation (target, targets, default, user)");
-  const peg$e71 = peg$literalExpectation(",", false);
-  const peg$e72 = peg$literalExpectation("waive", false);
-  const peg$e73 = peg$literalExpectation("because", false);
+  const peg$e67 = peg$otherExpectation("`stock`");
+  const peg$e68 = peg$otherExpectation("`sha256`");
+  const peg$e69 = peg$literalExpectation("require", false);
+  const peg$e70 = peg$literalExpectation("expect", false);
+  const peg$e71 = peg$otherExpectation("decision (allow, ask, deny)");
+  const peg$e72 = peg$otherExpectation("expectation (target, targets, default, user)");
+  const peg$e73 = peg$literalExpectation(",", false);
+  const peg$e74 = peg$literalExpectation("waive", false);
+  const peg$e75 = peg$literalExpectation("because", false);
 
   function peg$f0(s) {    return s;  }
   function peg$f1(stmts) {    return b.file(stmts, comments, at());  }
@@ -390,27 +392,30 @@ function peg$parse(input, options) {
   function peg$f87(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
   function peg$f88(k) {    return is(k, "because");  }
   function peg$f89(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
-  function peg$f90(name, k) {    return is(k, "stock");  }
-  function peg$f91(name, k) {    return true;  }
+  function peg$f90(name, s) {    return s;  }
+  function peg$f91(name, h) {    return { sha256: h };  }
   function peg$f92(name, stock, v) {    return v;  }
   function peg$f93(name, stock, vs) {    return vs;  }
   function peg$f94(name, stock, releases, r) {    return r;  }
-  function peg$f95(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock ?? false, releases: releases ?? [], rules }, at());  }
-  function peg$f96(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f97(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
-  function peg$f98(service, a) {    return a;  }
-  function peg$f99(service, argument, source, target, d, p) {    return p;  }
-  function peg$f100(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
-  function peg$f101(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f102(p) {    return p;  }
-  function peg$f103(k) {    return is(k, "target", "targets", "default", "user");  }
-  function peg$f104(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f105(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
-  function peg$f106(k) {    return is(k, "user");  }
-  function peg$f107(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f108(head, e) {    return e;  }
-  function peg$f109(head, tail) {    return [head, ...tail];  }
-  function peg$f110(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
+  function peg$f95(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
+  function peg$f96(k) {    return is(k, "stock");  }
+  function peg$f97(value) {    return value;  }
+  function peg$f98(k) {    return is(k, "sha256");  }
+  function peg$f99(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
+  function peg$f100(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
+  function peg$f101(service, a) {    return a;  }
+  function peg$f102(service, argument, source, target, d, p) {    return p;  }
+  function peg$f103(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
+  function peg$f104(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f105(p) {    return p;  }
+  function peg$f106(k) {    return is(k, "target", "targets", "default", "user");  }
+  function peg$f107(k) {    return is(k, "targets", "target", "default");  }
+  function peg$f108(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
+  function peg$f109(k) {    return is(k, "user");  }
+  function peg$f110(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f111(head, e) {    return e;  }
+  function peg$f112(head, tail) {    return [head, ...tail];  }
+  function peg$f113(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -3701,22 +3706,23 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          s7 = peg$parseKey();
+          s7 = peg$parseStockKeyword();
           if (s7 !== peg$FAILED) {
-            peg$savedPos = peg$currPos;
-            s8 = peg$f90(s4, s7);
-            if (s8) {
-              s8 = undefined;
+            s8 = peg$currPos;
+            s9 = peg$parse_();
+            s10 = peg$parseSha256();
+            if (s10 !== peg$FAILED) {
+              peg$savedPos = s8;
+              s8 = peg$f90(s4, s10);
             } else {
+              peg$currPos = s8;
               s8 = peg$FAILED;
             }
-            if (s8 !== peg$FAILED) {
-              peg$savedPos = s5;
-              s5 = peg$f91(s4, s7);
-            } else {
-              peg$currPos = s5;
-              s5 = peg$FAILED;
+            if (s8 === peg$FAILED) {
+              s8 = null;
             }
+            peg$savedPos = s5;
+            s5 = peg$f91(s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3862,6 +3868,97 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseStockKeyword() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$parseKey();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f96(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseSha256() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    s1 = peg$parseSha256Keyword();
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      s3 = peg$parseString();
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f97(s3);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseSha256Keyword() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$parseKey();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f98(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+    }
+
+    return s0;
+  }
+
   function peg$parseRequire() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
@@ -3871,7 +3968,7 @@ function peg$parse(input, options) {
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3883,7 +3980,7 @@ function peg$parse(input, options) {
           s6 = peg$parseKey();
           if (s6 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s7 = peg$f96(s4, s6);
+            s7 = peg$f99(s4, s6);
             if (s7) {
               s7 = undefined;
             } else {
@@ -3894,7 +3991,7 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f97(s4, s6, s9);
+                s0 = peg$f100(s4, s6, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3932,7 +4029,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3945,7 +4042,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f98(s4, s7);
+            s5 = peg$f101(s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -4001,7 +4098,7 @@ function peg$parse(input, options) {
                             s24 = peg$parseExpectParam();
                             if (s24 !== peg$FAILED) {
                               peg$savedPos = s22;
-                              s22 = peg$f99(s4, s5, s10, s15, s20, s24);
+                              s22 = peg$f102(s4, s5, s10, s15, s20, s24);
                             } else {
                               peg$currPos = s22;
                               s22 = peg$FAILED;
@@ -4013,14 +4110,14 @@ function peg$parse(input, options) {
                               s24 = peg$parseExpectParam();
                               if (s24 !== peg$FAILED) {
                                 peg$savedPos = s22;
-                                s22 = peg$f99(s4, s5, s10, s15, s20, s24);
+                                s22 = peg$f102(s4, s5, s10, s15, s20, s24);
                               } else {
                                 peg$currPos = s22;
                                 s22 = peg$FAILED;
                               }
                             }
                             peg$savedPos = s0;
-                            s0 = peg$f100(s4, s5, s10, s15, s20, s21);
+                            s0 = peg$f103(s4, s5, s10, s15, s20, s21);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -4083,7 +4180,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f101(s2);
+      s3 = peg$f104(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4110,7 +4207,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     return s0;
@@ -4125,7 +4222,7 @@ function peg$parse(input, options) {
       s2 = peg$parseExpectParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f102(s2);
+        s0 = peg$f105(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4148,7 +4245,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f103(s2);
+      s3 = peg$f106(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4175,7 +4272,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -4188,7 +4285,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f104(s1);
+      s2 = peg$f107(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4199,7 +4296,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpointList();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f105(s1, s4);
+          s0 = peg$f108(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4217,7 +4314,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f106(s1);
+        s2 = peg$f109(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -4228,7 +4325,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f107(s1, s4);
+            s0 = peg$f110(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4260,14 +4357,14 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e71); }
+        if (peg$silentFails === 0) { peg$fail(peg$e73); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseEndpoint();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f108(s1, s7);
+          s3 = peg$f111(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -4285,14 +4382,14 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e71); }
+          if (peg$silentFails === 0) { peg$fail(peg$e73); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseEndpoint();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f108(s1, s7);
+            s3 = peg$f111(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -4303,7 +4400,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f109(s1, s2);
+      s0 = peg$f112(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4321,7 +4418,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4349,7 +4446,7 @@ function peg$parse(input, options) {
                   peg$currPos += 7;
                 } else {
                   s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e73); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e75); }
                 }
                 if (s11 !== peg$FAILED) {
                   s12 = peg$parseE();
@@ -4358,7 +4455,7 @@ function peg$parse(input, options) {
                     s14 = peg$parseString();
                     if (s14 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f110(s4, s9, s14);
+                      s0 = peg$f113(s4, s9, s14);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;

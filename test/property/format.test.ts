@@ -163,6 +163,8 @@ const expectation: Arb = fc
   .tuple(service, opt(fc.tuple(maybeSpace, argument).map((p) => p.join(''))), endpoint, endpoint, maybeSpace, space, action, fc.array(expectParam, { maxLength: 2 }))
   .map(([s, arg, from, to, before, after, d, ps]) => [`expect ${s}${arg} from ${from} to ${to}${before}:${after}${d}`, ...ps].join(' '));
 
+const release: Arb = fc.constantFrom('4.2', '4.3');
+
 const setting: Arb = fc.oneof(
   words(fc.constantFrom('qubes', 'whonix'), fc.constantFrom('4.2', '4.3', '18', '17')),
   words(fc.constantFrom('policy-file', 'default-disposable'), name),
@@ -185,7 +187,7 @@ const statement: Arb = fc.oneof(
   declaration,
   rule,
   rule,
-  fc.tuple(words(lit('policy-file'), name), block(rule, 0, 3)).map(([h, b]) => h + b),
+  fc.tuple(words(lit('policy-file'), name, opt(words(lit('stock'), opt(words(lit('sha256'), stringLit)))), opt(words(lit('for'), release, opt(release)))), block(rule, 0, 3)).map(([h, b]) => h + b),
   words(lit('require'), name, fc.constantFrom('isolated-from', 'never-reaches'), name),
   expectation,
   words(lit('waive'), fc.stringMatching(/^QP[0-9]{4}$/), lit('on'), name, lit('because'), stringLit),

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { expectDiagnostics } from '../../../helpers/expect-diagnostics.js';
+import { check } from '../../../../compiler/index.js';
+import { nodeHost, overlayHost } from '../../../../compiler/host.js';
+import { checkText, expectDiagnostics, testPath } from '../../../helpers/expect-diagnostics.js';
 
 const head = 'use "qubes"\nuse "whonix"\n';
 
@@ -51,4 +53,86 @@ test('amend adds to a declaration made elsewhere and must name one', (t) => {
   expectDiagnostics(t, head + 'amend sys-firewall { memory 500 }\n', []);
   expectDiagnostics(t, head + 'amend sys-firewal { memory 500 }\n', [{ code: 'QP2001', underline: 'sys-firewal', help: /sys-firewall/ }]);
   expectDiagnostics(t, head + 'amend sys-firewall { network none }\n', [{ code: 'QP2014', underline: 'network' }]);
+});
+
+// ---------------------------------------------------------------- stock blocks (QP2023)
+
+const digest = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const related = (src: string) => checkText(src).map((d) => d.related.map((r) => `${r.span.file}:${r.span.line} ${r.message}`));
+
+test('a stock block without sha256 cannot shadow a grant: QP2023 at its name', (t) => {
+  const policy = [
+    head,
+    'template debian-12-xfce',
+    'identity anon { network tor via sys-whonix; label red }',
+    'identity work { network clearnet via sys-firewall; label blue }',
+    'qube anon-chat in anon { template whonix-workstation-18 }',
+    'qube work-web in work { template debian-12-xfce }',
+    'policy-file 29-site stock {',
+    '  deny qubes.OpenURL from anon-chat to work-web',
+    '}',
+    'allow qubes.OpenURL from anon-chat to @tag:identity-work',
+    '',
+  ].join('\n');
+  expectDiagnostics(t, policy, [{ code: 'QP2023', underline: '29-site', message: /^stock block `29-site` names no sha256, so qpc cannot verify that dom0 has it: add `sha256 "…"`/, help: /sha256sum \/etc\/qubes\/policy\.d\/29-site\.policy/ }]);
+  // With the file's digest the block is accepted: provisioning verifies it.
+  const verified = policy.replace('policy-file 29-site stock {', `policy-file 29-site stock sha256 "${digest}" {`);
+  t.false(checkText(verified).some((d) => d.code === 'QP2023'));
+});
+
+test('a stock block must not name a file qpc writes', (t) => {
+  expectDiagnostics(t, head + `policy-file 30-qpc stock sha256 "${digest}" { deny qubes.Filecopy from @anyvm to @anyvm }\n`, [
+    { code: 'QP2023', underline: '30-qpc', message: /^stock block `30-qpc` names the policy file qpc writes/, help: /main policy file/ },
+  ]);
+  const named = head + `settings { policy-file 20-main }\npolicy-file 20-main stock sha256 "${digest}" {}\n`;
+  expectDiagnostics(t, named, [{ code: 'QP2023', underline: '20-main', line: 4, message: /names the policy file qpc writes/ }]);
+  t.deepEqual(related(named), [['test.qpol:3 qpc writes `20-main.policy` (named here)']]);
+  // The default name is free once settings name another main file.
+  expectDiagnostics(t, head + `settings { policy-file 20-main }\npolicy-file 30-qpc stock sha256 "${digest}" {}\n`, []);
+  const block = head + `policy-file 40-deny { deny qubes.VMShell from @anyvm to @anyvm }\npolicy-file 40-deny stock sha256 "${digest}" {}\n`;
+  expectDiagnostics(t, block, [{ code: 'QP2023', underline: '40-deny', line: 4, message: /^stock block `40-deny` names a policy file qpc writes/ }]);
+  t.deepEqual(related(block), [['test.qpol:3 qpc writes `40-deny.policy` from this block']]);
+  // In another file of the policy set too.
+  expectDiagnostics(t, head + `use "./more.qpol"\npolicy-file 40-deny stock sha256 "${digest}" {}\n`, [{ code: 'QP2023', underline: '40-deny' }], {
+    'more.qpol': 'policy-file 40-deny { deny qubes.VMShell from @anyvm to @anyvm }\n',
+  });
+});
+
+test('a stock block must not name a file the standard library models, for any release', (t) => {
+  const merged = head + `policy-file 90-default stock sha256 "${digest}" for 4.2 { allow qubes.Filecopy from @anyvm to @anyvm }\n`;
+  expectDiagnostics(t, merged, [{ code: 'QP2023', underline: '90-default', message: /^stock block `90-default` names a file the standard library models/ }]);
+  t.deepEqual(related(merged), [['policies/qubes-policy.qpol:135 the standard library models `90-default.policy` here']]);
+  // A file of another release than the policy's, and a Whonix file.
+  expectDiagnostics(t, head + `policy-file 91-admin-default-deny stock sha256 "${digest}" {}\n`, [{ code: 'QP2023', underline: '91-admin-default-deny' }]);
+  expectDiagnostics(t, head + `policy-file 80-whonix stock sha256 "${digest}" for 4.2 {}\n`, [{ code: 'QP2023', underline: '80-whonix' }]);
+  // Also when the policy does not load the module that models it.
+  expectDiagnostics(t, `use "qubes"\npolicy-file 80-whonix stock sha256 "${digest}" {}\n`, [{ code: 'QP2023', underline: '80-whonix', help: /`use "whonix"` models this file/ }]);
+  expectDiagnostics(t, `policy-file 90-default stock sha256 "${digest}" {}\n`, [{ code: 'QP2023', underline: '90-default', help: /`use "qubes"`/ }]);
+  // The standard library's own stock blocks need no digest.
+  expectDiagnostics(t, head, []);
+});
+
+test('a stock sha256 is 64 lowercase hex digits, one per file and release', (t) => {
+  expectDiagnostics(t, head + `policy-file 29-site stock sha256 "${digest.toUpperCase()}" {}\n`, [{ code: 'QP2013', underline: `"${digest.toUpperCase()}"`, message: /not a valid sha256 digest/ }]);
+  expectDiagnostics(t, head + `policy-file 29-site stock sha256 "${digest.slice(1)}" {}\n`, [{ code: 'QP2013', underline: `"${digest.slice(1)}"` }]);
+  expectDiagnostics(t, head + 'policy-file 29-site stock sha256 "" {}\n', [{ code: 'QP2013', underline: '""' }]);
+  const other = 'a'.repeat(64);
+  expectDiagnostics(t, head + `policy-file 29-site stock sha256 "${digest}" for 4.2 {}\npolicy-file 29-site stock sha256 "${other}" for 4.3 {}\n`, []);
+  expectDiagnostics(t, head + `policy-file 29-site stock sha256 "${digest}" {}\npolicy-file 29-site stock sha256 "${other}" for 4.2 {}\n`, [
+    { code: 'QP2023', underline: '29-site', line: 4, message: /two different sha256 digests for Qubes 4\.2/ },
+  ]);
+});
+
+test('the model lists the verified stock files of the release, sorted, each once', (t) => {
+  const other = 'a'.repeat(64);
+  const src = head + `policy-file 50-b stock sha256 "${digest}" { deny x from @anyvm to @anyvm }\npolicy-file 29-a stock sha256 "${other}" for 4.2 {}\npolicy-file 29-a stock sha256 "${other}" {}\npolicy-file 40-c stock sha256 "${digest}" for 4.3 {}\n`;
+  const r = check(testPath, { host: overlayHost(new Map([[testPath, src]]), nodeHost) });
+  t.truthy(r.model, r.diagnostics.map((d) => d.message).join('\n'));
+  t.deepEqual(
+    r.model!.verifiedStock.map((f) => [f.name, f.sha256, f.span.file, f.span.line]),
+    [
+      ['29-a', other, testPath, 4],
+      ['50-b', digest, testPath, 3],
+    ],
+  );
 });

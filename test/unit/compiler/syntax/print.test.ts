@@ -254,6 +254,28 @@ test(
   ),
 );
 
+const hash = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+test(
+  'stock policy-file blocks keep stock, sha256 and releases in order',
+  formats,
+  `policy-file 50-config-filecopy   stock\tsha256   "${hash}"  for 4.2   4.3 { ask qubes.Filecopy from @anyvm to @anyvm }\npolicy-file 29-site stock sha256 "${hash}" {}\npolicy-file 90-x stock for 4.3 {}`,
+  lines(
+    `policy-file 50-config-filecopy stock sha256 "${hash}" for 4.2 4.3 {`,
+    '  ask qubes.Filecopy from @anyvm to @anyvm',
+    '}',
+    `policy-file 29-site stock sha256 "${hash}" {}`,
+    'policy-file 90-x stock for 4.3 {}',
+  ),
+);
+
+test(
+  'a stock block whose sha256 string holds a brace and a hash sign keeps its comment',
+  formats,
+  'policy-file 29-site stock sha256 "{#" { # the block\n  deny a from b to c\n}',
+  lines('policy-file 29-site stock sha256 "{#" {  # the block', '  deny a from b to c', '}'),
+);
+
 test(
   'require with both relations',
   formats,
