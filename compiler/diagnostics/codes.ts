@@ -286,7 +286,7 @@ export const codes = {
     summary: 'A `stock` block cannot be trusted as written: it names a file qpc writes or a standard-library file, or the machine cannot verify it.',
     explanation: {
       rationale:
-        "A `stock` block tells qpc that a policy file already exists in dom0 and what it says; qpc evaluates it but never writes it. The proof is only as good as that statement. A stock block named like a file qpc itself writes (the main policy file or a `policy-file` block), or like a file of the standard library (`90-default`, `80-whonix`, …), would replace what dom0 really reads with what the block claims. A stock block must also name the file's sha256, which provisioning checks on the machine before it changes anything: otherwise a deny in the block could close a channel in qpc's proof that stays open in dom0.",
+        "A `stock` block tells qpc that a policy file already exists in dom0 and what it says; qpc evaluates it but never writes it. The proof is only as good as that statement. A stock block named like a file qpc itself writes (the main policy file or a `policy-file` block) describes a file that provisioning replaces, so dom0 never has its rules; one named like a file of the standard library (`90-default`, `80-whonix`, …, of any release) adds its rules to the standard library's model of that file, although dom0's file does not have them. A stock block must also name the file's sha256, which provisioning (provision.sh and the Salt states) checks on the machine before it changes anything: otherwise a deny in the block could close a channel in qpc's proof that stays open in dom0. The standard library's own stock blocks, which model the files Qubes and Whonix ship, need no sha256.",
       avoid: 'policy-file 90-default stock { deny qubes.OpenURL from @anyvm to @anyvm }',
       prefer: 'policy-file 50-config-filecopy stock sha256 "<sha256 of /etc/qubes/policy.d/50-config-filecopy.policy>" {\n  ask qubes.Filecopy from @anyvm to @anyvm\n}',
     },
@@ -380,7 +380,7 @@ export const codes = {
     summary: 'Qubes of several identities use one Tor gateway.',
     explanation: {
       rationale:
-        'Qubes behind one Tor gateway share its Tor client: entry guards, the consensus, client state and timing. Tor separates their circuits, but an observer of the guard sees one client, and a compromised gateway sees all identities. Give each persona its own gateway; waive the finding (`waive QP3008 on GATEWAY because "…"`) where sharing is accepted.',
+        'Qubes behind one Tor gateway share its Tor client: entry guards, the consensus, client state and timing. Tor separates their circuits, but an observer of the guard sees one client, and a compromised gateway sees all identities. An identity counts for the first Tor gateway on its qubes\' routes, also when it reaches it through other gateways. Where the qubes of several identities reach it through one gateway in front of it (a VPN or firewall qube), Tor sees them all as that one client address, and `IsolateClientAddr` no longer keeps their streams on separate circuits; the finding names that gateway. Give each persona its own gateway; waive the finding (`waive QP3008 on GATEWAY because "…"`) where sharing is accepted.',
     },
   },
   QP3009: {
@@ -450,7 +450,7 @@ export const codes = {
     summary: 'A template used by a Tor identity does not update through a Tor gateway.',
     explanation: {
       rationale:
-        'Templates fetch updates through the `qubes.UpdatesProxy` service; Qubes routes templates tagged `whonix-updatevm` to the Whonix gateway and all others to sys-net. Updating a template used by anonymous qubes over the clearnet tells the network which software those qubes run and that this user runs them. Whonix templates (`whonix workstation`) carry the tag; tag others with `tag whonix-updatevm`.',
+        "Templates fetch updates through the `qubes.UpdatesProxy` service, and the qrexec policy decides where that call goes. Updating a template used by anonymous qubes over the clearnet tells the network which software those qubes run and that this user runs them. qpc evaluates `qubes.UpdatesProxy` to `@default` from every template a qube of a Tor identity runs on (its own, or that of the disposable template it starts disposables from or is a named disposable of) over the complete policy: the call must be denied, or go only to Tor gateways on the Whonix gateway template (for an ask, every qube the dialog offers). The stock policy sends templates tagged `whonix-updatevm` to sys-whonix and all other templates to sys-net; Whonix templates (`whonix workstation`) carry the tag, other templates need `tag whonix-updatevm`, and a rule of yours that sends a template's updates elsewhere decides before the stock rules do.",
       avoid: 'template debian-12-xfce',
       prefer: 'template debian-12-xfce { tag whonix-updatevm }',
     },
@@ -552,7 +552,7 @@ export const codes = {
     summary: 'The complete policy opens a qrexec channel between a Tor identity and another identity or the rest of the system.',
     explanation: {
       rationale:
-        'A qrexec call between an anonymous qube and anything outside its identity is a channel the Whonix design closes: a file, a clipboard, a URL or an application started elsewhere carries data (metadata, identifiers, timing) that links the anonymous identity to the user. qpc evaluates the complete policy — your rules, the denials it generates for every Tor identity, and the stock files of the selected Qubes release — for every service and pair of qubes, and reports each channel that remains, `ask` included (one click opens it). A channel you want is declared on the rule that opens it, with `because "…"`; it is then reported as a warning that quotes the reason.',
+        'A qrexec call between an anonymous qube and anything outside its identity is a channel the Whonix design closes: a file, a clipboard, a URL or an application started elsewhere carries data (metadata, identifiers, timing) that links the anonymous identity to the user. qpc evaluates the complete policy — your rules, the denials it generates for every Tor identity, and the stock files of the selected Qubes release — for every service and pair of qubes, and reports each channel that remains, `ask` included (one click opens it). The qubes counted are the declared ones, all of them possibly running, plus what a real dom0 also has: a running disposable of every disposable template (in its identity) and qubes outside the policy of every type and tag a rule names (in no identity); a channel to or from one of those is reported as such (README, \"What the proof assumes about the machine\"). A channel you want is declared on the rule that opens it, with `because "…"`; it is then reported as a warning that quotes the reason.',
       avoid: 'allow qubes.Filecopy from anon-chat to work-email',
       prefer: 'allow qubes.Filecopy from anon-chat to work-email because "publishing the edited interview"',
     },

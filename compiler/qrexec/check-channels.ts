@@ -70,7 +70,11 @@ function torRelevant(cx: Context, s: string, t: string): boolean {
 
 function exempt(cx: Context, c: Channel): boolean {
   if (!WHONIX_SERVICES.test(c.service)) return false;
-  const gw = (q: string) => cx.graph.isTor(q);
+  // A Whonix gateway: a declared Tor gateway, or one outside the policy (a qube tagged `anon-gateway` or, from 4.3, `sdwdate-gui-server`).
+  const gw = (q: string) => {
+    const s = cx.world.standIns.get(q);
+    return s === undefined ? cx.graph.isTor(q) : s.kind === 'outside' && (s.tag === 'anon-gateway' || s.tag === 'sdwdate-gui-server');
+  };
   return gw(c.sources[0]) || c.targets.every(gw);
 }
 

@@ -10,6 +10,7 @@ import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import type { Span } from '../../compiler/source.js';
 import { provisionScriptPath } from '../paths.js';
 import { qubeLabels, qubeNameSyntax } from '../../compiler/qubes-values.js';
+import { whonixMarkerFeature } from './plan.js';
 
 /** Tags: `Tags.validate_tag` (reference §1.8). */
 export const tagPattern = /^[A-Za-z0-9_-]+$/;
@@ -29,6 +30,7 @@ export const kernelPattern = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 export const maxKerneloptsLength = 512;
 
 const artifact = provisionScriptPath;
+const whonixMarkerFeatures: ReadonlySet<string> = new Set(Object.values(whonixMarkerFeature));
 
 function unsafe(span: Span, what: string, value: string): Diagnostic {
   return diag('QP4002', span, { what, value, artifact });
@@ -45,6 +47,11 @@ function checkQube(q: ModelQube, out: Diagnostic[]): void {
   for (const f of q.features) {
     if (!featureKeyPattern.test(f.key)) out.push(unsafe(f.span, 'feature name', f.key));
     if (!textValuePattern.test(f.value)) out.push(unsafe(f.span, 'feature value', f.value));
+    // Whonix's markers are the machine's word that a template is Whonix's
+    // (provision.sh verifies them); a policy that set them would vouch for itself.
+    if (whonixMarkerFeatures.has(f.key)) {
+      out.push(diag('QP4001', f.span, { target: 'provision', what: `the Whonix marker feature \`${f.key}\` on \`${q.name}\` (a Whonix template requests it from dom0 itself; provisioning verifies it and never sets it)` }));
+    }
   }
   for (const s of q.services) if (!serviceNamePattern.test(s.name)) out.push(unsafe(s.span, 'service name', s.name));
   if (typeof q.kernel === 'string' && !kernelPattern.test(q.kernel)) out.push(unsafe(at('kernel'), 'kernel', q.kernel));
@@ -87,6 +94,11 @@ export function checkProvision(model: PolicyModel): Diagnostic[] {
   for (const f of model.policyFiles) {
     // Policy Admin API names (`^[\w-]+$`, reference §1.1) and the daemon's filename charset.
     if (!/^[0-9a-z_-]+$/.test(f.name)) out.push(diag('QP4002', undefined, { what: 'policy file name', value: f.name, artifact }));
+  }
+  for (const f of model.verifiedStock) {
+    // provision.sh and the Salt states check these files in the policy directory.
+    if (!/^[0-9a-z_-]+$/.test(f.name)) out.push(unsafe(f.span, 'stock policy file name', f.name));
+    if (!/^[0-9a-f]{64}$/.test(f.sha256)) out.push(unsafe(f.span, 'sha256 of a stock policy file', f.sha256));
   }
   return out;
 }

@@ -29,14 +29,28 @@ export function pyBool(b: boolean): string {
 }
 
 /**
+ * The `default_dispvm` provisioning writes: exactly what the qrexec analysis
+ * assumes (the system info, compiler/qrexec/lower.ts), `''` for none. Every
+ * qube but dom0 gets it, templates too (TemplateVM has the property), so no
+ * qube keeps a disposable from before (a clearnet one in a qube now of a Tor
+ * identity) or Qubes' global default where the analysis assumed none.
+ */
+export function defaultDispvmOf(model: PolicyModel, q: ModelQube): string {
+  const info = model.systemInfo.domains.get(q.name);
+  if (!info) throw new Error(`provision: qube ${q.name} is missing from the system information`);
+  return info.defaultDispvm ?? '';
+}
+
+/**
  * The properties provisioning enforces on a qube, in the order they are set.
  * Flags first (a gateway must provide network before a client names it, a
  * disposable template must be one before a qube names it), then the rest.
  * Booleans are enforced either way (their Qubes default is False, so a
- * `False` the qube already has is left alone); optional values the model
- * leaves undefined stay at Qubes' defaults.
+ * `False` the qube already has is left alone); `default_dispvm` is always
+ * written (`defaultDispvmOf`); other optional values the model leaves
+ * undefined stay at Qubes' defaults.
  */
-export function prefsOf(q: ModelQube): Pref[] {
+export function prefsOf(q: ModelQube, model: PolicyModel): Pref[] {
   if (q.klass === 'AdminVM') return [];
   const p: Pref[] = [];
   p.push({ name: 'provides_network', value: pyBool(q.providesNetwork) });
@@ -51,7 +65,7 @@ export function prefsOf(q: ModelQube): Pref[] {
   if (q.kernel !== undefined) p.push({ name: 'kernel', value: q.kernel ?? '' });
   if (q.kernelopts !== undefined) p.push({ name: 'kernelopts', value: q.kernelopts });
   p.push({ name: 'autostart', value: pyBool(q.autostart) });
-  if (q.defaultDispvm !== undefined) p.push({ name: 'default_dispvm', value: q.defaultDispvm ?? '', late: true });
+  p.push({ name: 'default_dispvm', value: defaultDispvmOf(model, q), late: true });
   return p;
 }
 
@@ -96,4 +110,59 @@ export function provisioningOrder(model: PolicyModel): ModelQube[] {
 /** Every identity tag of the model: tags provisioning removes from qubes that no longer belong to that identity. */
 export function identityTags(model: PolicyModel): string[] {
   return [...new Set(model.identities.map((i) => i.tag))].sort();
+}
+
+/**
+ * A qube's TemplateVM: its template, or its template's template for a qube
+ * based on a disposable template (a named disposable). Undefined when the
+ * chain ends elsewhere.
+ */
+export function templateVmOf(model: PolicyModel, q: ModelQube): ModelQube | undefined {
+  const seen = new Set<string>([q.name]);
+  let name = q.template;
+  while (name !== undefined && !seen.has(name)) {
+    seen.add(name);
+    const t = qubeNamed(model, name);
+    if (!t || t.klass === 'TemplateVM') return t;
+    name = t.template;
+  }
+  return undefined;
+}
+
+/**
+ * Whonix's own marker features (reference whonix-and-tor §6.2): a Whonix
+ * template requests `whonix-gw=1` or `whonix-ws=1` from dom0 itself
+ * (qubes-whonix's post-install hook, `qvm-features-request`), and the Qubes
+ * Whonix add-on stores it as `1`. The policy's `whonix gateway|workstation`
+ * is only a declaration; this is what the machine says.
+ */
+export const whonixMarkerFeature = { gateway: 'whonix-gw', workstation: 'whonix-ws' } as const;
+
+/** A template whose Whonix marker provisioning verifies before it changes anything. */
+export interface WhonixMarker {
+  readonly template: string;
+  readonly role: 'gateway' | 'workstation';
+  readonly feature: string;
+}
+
+/**
+ * The templates whose Whonix role the proof relies on: every template
+ * declared `whonix gateway` that a Tor gateway is based on, and every
+ * template declared `whonix workstation` that a qube of a Tor identity is
+ * based on (through its disposable template, for a named disposable).
+ * Sorted by template, then role.
+ */
+export function whonixMarkers(model: PolicyModel): WhonixMarker[] {
+  const tor = new Set(model.identities.filter((i) => i.mode === 'tor').map((i) => i.name));
+  const found = new Map<string, WhonixMarker>();
+  const add = (template: string, role: 'gateway' | 'workstation'): void => {
+    found.set(`${template} ${role}`, { template, role, feature: whonixMarkerFeature[role] });
+  };
+  for (const q of model.qubes) {
+    const t = templateVmOf(model, q);
+    if (!t) continue;
+    if (q.torGateway && t.whonixRole === 'gateway') add(t.name, 'gateway');
+    if (q.identity !== undefined && tor.has(q.identity) && t.whonixRole === 'workstation') add(t.name, 'workstation');
+  }
+  return [...found.values()].sort((a, b) => (a.template !== b.template ? (a.template < b.template ? -1 : 1) : a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
 }

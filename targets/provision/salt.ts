@@ -5,10 +5,11 @@
  * serialized with the yaml library, so no value can add a key or a line.
  */
 import { stringify } from 'yaml';
-import type { ModelQube, PolicyModel } from '../../compiler/model.js';
+import type { ModelQube, ModelStockFile, PolicyModel } from '../../compiler/model.js';
 import { policyDirectory } from '../paths.js';
 import type { Inputs } from './inputs.js';
-import { prefsOf, provisioningOrder } from './plan.js';
+import { defaultDispvmOf, prefsOf, provisioningOrder, whonixMarkers, type WhonixMarker } from './plan.js';
+import { sq } from './script.js';
 
 /** The `qvm.vm` keys this target writes; a subset of what `ext_state_qvm.py vm()` accepts (reference §3.3). */
 export const qvmVmKeys: readonly string[] = ['present', 'prefs', 'service', 'features', 'tags', 'require'];
@@ -33,7 +34,65 @@ function saltValue(name: string, value: string): Yaml {
   return value;
 }
 
-function qubeState(q: ModelQube, inModel: ReadonlySet<string>): Yaml[] {
+/** The id of the state that checks a stock policy file (a `:`, which no qube name has, keeps it apart from the qube states). */
+export function stockStateId(name: string): string {
+  return `qpc-stock-file:${name}`;
+}
+
+/**
+ * The precondition provision.sh checks first: a stock policy file the policy
+ * models is in dom0 with its sha256. The state fails, changing nothing,
+ * unless the file matches; every other state requires it (`requireStock`),
+ * so none is applied on a machine whose stock files are not those qpc
+ * checked the policy with.
+ */
+function stockState(f: ModelStockFile): Yaml {
+  const file = `${policyDirectory}/${f.name}.policy`;
+  return {
+    'test.fail_without_changes': [
+      { name: `stock policy file ${file} is missing or its sha256 is not ${f.sha256}, as the policy says` },
+      { unless: `echo '${f.sha256}  ${file}' | sha256sum --check --status` },
+    ],
+  };
+}
+
+/** Makes every state of `doc` but the stock checks require the stock checks. */
+function requireStock(doc: Record<string, Yaml>, model: PolicyModel): void {
+  const checks = model.verifiedStock.map((f) => stockStateId(f.name));
+  if (checks.length === 0) return;
+  for (const [id, body] of Object.entries(doc)) {
+    if (checks.includes(id)) continue;
+    for (const args of Object.values(body as Record<string, Yaml[]>)) {
+      const requisites = checks.map((c): Yaml => ({ test: c }));
+      const item = args.find((a): a is { require: Yaml[] } => typeof a === 'object' && !Array.isArray(a) && Array.isArray(a.require));
+      if (item) item.require.push(...requisites);
+      else args.push({ require: requisites });
+    }
+  }
+}
+
+/** The id of the state that checks one Whonix marker (`:` keeps it apart from qube states, as for the stock checks). */
+function markerStateId(m: WhonixMarker): string {
+  return `qpc-whonix-marker:${m.template}:${m.feature}`;
+}
+
+/**
+ * The precondition provision.sh checks first: a template the Tor proof takes
+ * for Whonix's carries Whonix's own marker feature. `test.fail_without_changes`
+ * fails, changing nothing, unless the feature is `1` (`unless` is a global
+ * state argument: the state is skipped, successfully, when the command exits
+ * 0). Every qube and policy state requires it.
+ */
+function markerState(m: WhonixMarker): Yaml {
+  return {
+    'test.fail_without_changes': [
+      { name: `template ${m.template} lacks Whonix's marker feature ${m.feature}=1, so it is not known to be the Whonix ${m.role} template the policy declares` },
+      { unless: `[ "$(qvm-features ${sq(m.template)} ${sq(m.feature)})" = 1 ]` },
+    ],
+  };
+}
+
+function qubeState(model: PolicyModel, q: ModelQube, inModel: ReadonlySet<string>, checks: readonly Yaml[]): Yaml[] {
   const state: Yaml[] = [];
   if (!q.preexisting) {
     const present: Yaml[] = [];
@@ -42,7 +101,7 @@ function qubeState(q: ModelQube, inModel: ReadonlySet<string>): Yaml[] {
     present.push({ class: q.klass });
     state.push({ present });
   }
-  const prefs = prefsOf(q).map((p): Yaml => ({ [p.name.replace(/_/g, '-')]: saltValue(p.name, p.value) }));
+  const prefs = prefsOf(q, model).map((p): Yaml => ({ [p.name.replace(/_/g, '-')]: saltValue(p.name, p.value) }));
   if (prefs.length > 0) state.push({ prefs });
   const enabled = q.services.filter((s) => s.enabled).map((s) => s.name);
   const disabled = q.services.filter((s) => !s.enabled).map((s) => s.name);
@@ -54,11 +113,14 @@ function qubeState(q: ModelQube, inModel: ReadonlySet<string>): Yaml[] {
   if (q.tags.length > 0) state.push({ tags: [{ add: [...q.tags] }] });
   // Template and netvm first (as in provision.sh); the default disposable
   // too, since Qubes refuses a default_dispvm that is not yet a disposable template.
-  const deps = [q.template, q.netvm ?? undefined, q.defaultDispvm ?? undefined].filter(
+  const dd = q.klass === 'AdminVM' ? undefined : defaultDispvmOf(model, q) || undefined;
+  const deps = [q.template, q.netvm ?? undefined, dd].filter(
     (d): d is string => d !== undefined && d !== q.name && inModel.has(d),
   );
   const unique = [...new Set(deps)].sort();
-  if (unique.length > 0) state.push({ require: unique.map((d): Yaml => ({ qvm: d })) });
+  // Nothing before the Whonix templates are verified.
+  const require = [...unique.map((d): Yaml => ({ qvm: d })), ...checks];
+  if (require.length > 0) state.push({ require });
   return state;
 }
 
@@ -72,7 +134,11 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
   const qubes = stateQubes(model);
   const inModel = new Set(qubes.map((q) => q.name));
   const doc: Record<string, Yaml> = {};
-  for (const q of qubes) doc[q.name] = { 'qvm.vm': qubeState(q, inModel) };
+  for (const f of model.verifiedStock) doc[stockStateId(f.name)] = stockState(f);
+  const markers = whonixMarkers(model);
+  for (const m of markers) doc[markerStateId(m)] = markerState(m);
+  const checks = markers.map((m): Yaml => ({ test: markerStateId(m) }));
+  for (const q of qubes) doc[q.name] = { 'qvm.vm': qubeState(model, q, inModel, checks) };
   for (const p of inputs.policies) {
     doc[`${policyDirectory}/${p.name}.policy`] = {
       'file.managed': [
@@ -83,16 +149,19 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
         // Salt writes the file only when the linter accepts it: a malformed
         // policy file would deny every qrexec call (reference §1.1).
         { check_cmd: 'qubes-policy-lint' },
-        ...(qubes.length > 0 ? [{ require: qubes.map((q): Yaml => ({ qvm: q.name })) }] : []),
+        ...(qubes.length + checks.length > 0 ? [{ require: [...qubes.map((q): Yaml => ({ qvm: q.name })), ...checks] }] : []),
       ],
     };
   }
+  requireStock(doc, model);
   const header = [
     `# generated by qpc from ${model.source.replace(/[^\x20-\x7e]/g, '?')}; do not edit`,
     '# The qubes, properties, tags, features, services and qrexec policy files of',
     '# the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with',
     '# `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.',
     '# The Whonix files inside qubes are installed by provision.sh only.',
+    ...(markers.length > 0 ? ["# Every qube and policy state requires the qpc-whonix-marker checks: the Whonix", "# templates must carry Whonix's own marker feature, or none is applied."] : []),
+    ...(model.verifiedStock.length > 0 ? ['# Every state requires the qpc-stock-file checks: the stock policy files the', '# policy models must be in dom0 with their sha256, or none is applied.'] : []),
   ];
   // One state at a time gives the same text as the whole mapping at once, about twice as fast on
   // large policies; no anchors, so equal values are written out each time.

@@ -7,7 +7,7 @@
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import { manifestPath, policyDirectory } from '../paths.js';
 import { reloadsOf, type DeployInput, type Inputs } from './inputs.js';
-import { identityTags, prefsOf, provisioningOrder } from './plan.js';
+import { identityTags, prefsOf, provisioningOrder, whonixMarkers } from './plan.js';
 
 /** Single-quotes one shell word. Every value was validated by the allow-lists of check.ts/inputs.ts; this is the second wall. */
 export function sq(s: string): string {
@@ -97,6 +97,16 @@ verify() {
   [ "$actual" = "$2" ] || die "sha256 of $1 does not match manifest.json: the file changed after qpc compile; nothing was changed"
 }
 
+# stock_file NAME SHA256: a policy file the policy models but does not install
+# (a "policy-file NAME stock sha256 ..." block) is in dom0 with these bytes:
+# qpc's checks counted on its rules.
+stock_file() {
+  [ -f "$policy_dir/$1.policy" ] || die "stock policy file $policy_dir/$1.policy is missing, but the policy models it and its checks count on its rules; nothing was changed"
+  actual=$(sha256sum < "$policy_dir/$1.policy") || die "cannot read stock policy file $policy_dir/$1.policy; nothing was changed"
+  actual=${"$"}{actual%% *}
+  [ "$actual" = "$2" ] || die "stock policy file $policy_dir/$1.policy has sha256 $actual, not $2 as the policy says: model the file as it is (rules and sha256) in the policy's stock block, or restore it; nothing was changed"
+}
+
 exists() { qvm-check "$1" > /dev/null 2>&1; }
 
 is_planned() {
@@ -111,6 +121,20 @@ need() {
   exists "$1" || die "qube $1 does not exist; the policy expects an installed $2 of that name"
   klass=$(qvm-prefs "$1" klass) || die "cannot read the class of $1"
   [ "$klass" = "$2" ] || die "qube $1 is a $klass; the policy declares a $2"
+}
+
+# whonix_marker TEMPLATE FEATURE ROLE: the template carries Whonix's own marker,
+# FEATURE=1, which a Whonix template requests from dom0 itself (its post-install
+# hook; the Qubes Whonix add-on records it). The policy declares the template
+# a Whonix ROLE; this is the machine's word for it. Reads only.
+whonix_marker() {
+  exists "$1" || die "template $1 does not exist; the policy bases Tor qubes on it as a Whonix $3 template; nothing was changed"
+  found='not set'
+  if marker=$(qvm-features "$1" "$2" 2> /dev/null); then
+    [ "$marker" = 1 ] && return 0
+    found="it is '$marker'"
+  fi
+  die "template $1 does not carry Whonix's marker feature $2=1 ($found): the policy declares it a Whonix $3 template, but a Whonix template sets that marker itself when it is installed, so this one is not known to be one; base the Tor qubes on the Whonix template (qubes-templates-community); nothing was changed"
 }
 
 # create QUBE CLASS LABEL TEMPLATE PROPERTY=VALUE...: creates a missing qube
@@ -257,8 +281,8 @@ push() {
 reload() { change "run in $1: $2" qvm-run --pass-io --no-gui --user root "$1" "$2"; }
 `;
 
-function prefLines(q: ModelQube, late: boolean): string[] {
-  return prefsOf(q)
+function prefLines(model: PolicyModel, q: ModelQube, late: boolean): string[] {
+  return prefsOf(q, model)
     .filter((p) => (p.late ?? false) === late)
     .map((p) => `pref ${sq(q.name)} ${sq(p.name)} ${sq(p.value)}`);
 }
@@ -334,7 +358,17 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
   L.push(`[ -f "$manifest" ] || die "$manifest not found: run this script from the qpc compile output"`);
   for (const p of inputs.policies) L.push(`verify ${sq(p.path)} ${sq(p.sha256)}`);
   for (const d of inputs.deploys) L.push(`verify ${sq(d.path)} ${sq(d.sha256)}`);
+  if (model.verifiedStock.length > 0) L.push('# The stock policy files the policy models but does not install: dom0 must have them, byte for byte.');
+  for (const f of model.verifiedStock) L.push(`stock_file ${sq(f.name)} ${sq(f.sha256)}`);
   L.push('if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then', '  die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"', 'fi');
+  const markers = whonixMarkers(model);
+  if (markers.length > 0) {
+    L.push(
+      '# The Whonix templates the Tor proof relies on, also in a dry run: the policy',
+      "# declares them Whonix, but only Whonix's own marker feature says they are.",
+    );
+    for (const m of markers) L.push(`whonix_marker ${sq(m.template)} ${sq(m.feature)} ${sq(m.role)}`);
+  }
 
   section('2. qubes that must exist, and qubes to create', ['Templates before the qubes based on them, gateways before their clients,', 'disposable templates before the named disposables based on them.']);
   for (const q of order) {
@@ -343,8 +377,8 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
   }
 
   section('3. properties', ['Flags first (a netvm must provide network, a default disposable must be a', 'disposable template before a qube may name it), default_dispvm last.']);
-  for (const q of order) L.push(...prefLines(q, false));
-  for (const q of order) L.push(...prefLines(q, true));
+  for (const q of order) L.push(...prefLines(model, q, false));
+  for (const q of order) L.push(...prefLines(model, q, true));
 
   section('4. tags, features, services', ['Tags are only added, except the tags of other identities, which are removed.']);
   for (const q of order) {

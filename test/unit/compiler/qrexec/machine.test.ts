@@ -132,3 +132,13 @@ test('the examples stay clean under the open world', (t) => {
     t.deepEqual(ds.map((d) => `${d.code} ${d.message}`), [], f);
   }
 });
+
+test("Whonix's own services from a workstation to its gateway stay open beside gateways outside the policy", (t) => {
+  for (const release of ['4.2', '4.3']) {
+    const src = base.replace('use "whonix"\n', `use "whonix"\nsettings { qubes ${release} }\n`);
+    const host = overlayHost(new Map([['p.qpol', src]]), nodeHost);
+    const r = runQpc(['query', '--format', 'json', 'p.qpol', 'whonix.NewStatus anon-chat sys-whonix', 'whonix.SdwdateStatus anon-chat sys-whonix'], { host });
+    t.is(r.code, 0, r.stderr);
+    for (const a of JSON.parse(r.stdout) as { rule: { stock: boolean; text: string } | null }[]) t.true(a.rule?.stock === true, `${release}: decided by ${a.rule?.text}`);
+  }
+});

@@ -48,6 +48,17 @@ test('a feature value that could break out of its quotes is QP4002', async (t) =
   t.deepEqual(provisionTarget.check(good), []);
 });
 
+test("Whonix's marker features are QP4001: provisioning verifies them, it never sets them", async (t) => {
+  for (const [feature, decl] of [
+    ['whonix-gw', 'template my-gw { whonix gateway; feature whonix-gw "1" }\ngateway my-tor { tor; template my-gw; netvm sys-firewall; label black }\nidentity anon { network tor via my-tor; label red }\nqube w in anon { template whonix-workstation-18 }\n'],
+    ['whonix-ws', 'identity plain { network clearnet via sys-firewall; label blue }\nqube box in plain { template debian-12-xfce; feature whonix-ws "1" }\n'],
+  ]) {
+    const d = provisionTarget.check(await model(decl));
+    t.deepEqual(d.map((x) => x.code), ['QP4001'], feature);
+    t.regex(d[0].message, new RegExp(`marker feature \`${feature}\``));
+  }
+});
+
 test('emit refuses an input artifact with an unsafe deploy path (a bug in another target)', async (t) => {
   const m = await model(`identity plain { network clearnet via sys-firewall; label blue }\nqube box in plain { template debian-12-xfce }\n`);
   t.throws(() => provisionTarget.emit(m, [{ path: 'whonix/box/x', contents: 'x\n', deploy: { qube: 'box', path: "/tmp/a'b", mode: '0644' } }]), { message: /unsafe path/ });

@@ -4,16 +4,17 @@
  * checked against the reference's qvm.vm key spellings.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { provisionTarget } from '../../../../targets/provision/index.js';
-import { presentKeys, qvmVmKeys, saltPrefKeys } from '../../../../targets/provision/salt.js';
+import { presentKeys, qvmVmKeys, saltPrefKeys, stockStateId } from '../../../../targets/provision/salt.js';
 import { prefsOf } from '../../../../targets/provision/plan.js';
+import type { ModelQube, PolicyModel } from '../../../../compiler/model.js';
 import { expectGolden } from '../../../helpers/golden.js';
 import { haveTool, run, toolTest } from '../../../helpers/tools.js';
-import { examples, handMadeInputs, inputsFor, modelOf, root } from './harness.js';
+import { examples, handMadeInputs, inputsFor, modelOf, modelOfText, root, sha256 } from './harness.js';
 
 const byPath = (arts: readonly { path: string; contents: string }[], p: string): string => {
   const a = arts.find((x) => x.path === p);
@@ -77,6 +78,11 @@ for (const file of examples) {
     for (const [id, body] of Object.entries(sls)) {
       const fns = Object.keys(body);
       t.is(fns.length, 1, id);
+      if (fns[0] === 'test.fail_without_changes') {
+        const keys = body[fns[0]].map((x) => Object.keys(x as object)[0]);
+        t.deepEqual(keys, ['name', 'unless'], id);
+        continue;
+      }
       if (fns[0] === 'file.managed') {
         const keys = body['file.managed'].map((x) => Object.keys(x as object)[0]);
         t.deepEqual(keys.filter((k) => !['contents', 'user', 'group', 'mode', 'check_cmd', 'require'].includes(k)), [], id);
@@ -101,7 +107,7 @@ for (const file of examples) {
       if (!state) continue;
       const get = (k: string): unknown[] => (state.find((x) => k in x)?.[k] ?? []) as unknown[];
       const prefs = Object.assign({}, ...(get('prefs') as object[])) as Record<string, unknown>;
-      for (const p of prefsOf(q)) {
+      for (const p of prefsOf(q, model)) {
         const expected = p.value === 'True' ? true : p.value === 'False' ? false : /^(memory|maxmem|vcpus)$/.test(p.name) ? Number(p.value) : p.value;
         t.deepEqual(prefs[p.name.replace(/_/g, '-')], expected, `${q.name} ${p.name}`);
       }
@@ -117,6 +123,70 @@ for (const file of examples) {
     }
     const top = parse(byPath(arts, 'qubes/salt/qpc.top'));
     t.deepEqual(top, { base: { dom0: ['qpc'] } });
+  });
+}
+
+/** The TemplateVM at the end of a qube's template chain (a named disposable's template is a disposable template). */
+function templateVmOf(model: PolicyModel, name: string | undefined): ModelQube | undefined {
+  for (let i = 0; name !== undefined && i < 4; i++) {
+    const q = model.qubes.find((x) => x.name === name);
+    if (!q || q.klass === 'TemplateVM') return q;
+    name = q.template;
+  }
+  return undefined;
+}
+
+/** What provisioning must find on the machine: Tor gateways' gateway templates, Tor identities' workstation templates. */
+function expectedMarkers(model: PolicyModel): string[] {
+  const out = new Set<string>();
+  const tor = new Set(model.identities.filter((i) => i.mode === 'tor').map((i) => i.name));
+  for (const q of model.qubes) {
+    const t = templateVmOf(model, q.template);
+    if (q.torGateway && t?.whonixRole === 'gateway') out.add(`${t.name} whonix-gw`);
+    if (q.identity !== undefined && tor.has(q.identity) && t?.whonixRole === 'workstation') out.add(`${t.name} whonix-ws`);
+  }
+  return [...out].sort();
+}
+
+for (const file of examples) {
+  test(`default_dispvm: provision.sh and the Salt states of examples/${file} write, for every qube but dom0, the system info's value`, (t) => {
+    const model = modelOf(`examples/${file}`);
+    const arts = provisionTarget.emit(model, handMadeInputs(model));
+    const script = byPath(arts, 'qubes/provision.sh');
+    const sls = parse(byPath(arts, 'qubes/salt/qpc.sls')) as Record<string, Record<string, Record<string, unknown[]>[]>>;
+    let checked = 0;
+    for (const q of model.qubes) {
+      const info = model.systemInfo.domains.get(q.name);
+      t.truthy(info, `${q.name} is in the system info`);
+      if (q.klass === 'AdminVM' || !info) continue;
+      const want = info.defaultDispvm ?? '';
+      const lines = script.split('\n').filter((l) => l.startsWith(`pref '${q.name}' 'default_dispvm' `));
+      t.deepEqual(lines, [`pref '${q.name}' 'default_dispvm' '${want}'`], `${q.name}: provision.sh`);
+      const prefs = Object.assign({}, ...((sls[q.name]?.['qvm.vm'] ?? []).find((x) => 'prefs' in x)?.prefs ?? [])) as Record<string, unknown>;
+      t.is(prefs['default-dispvm'], want, `${q.name}: qpc.sls`);
+      checked++;
+    }
+    t.is(checked, model.qubes.filter((q) => q.klass !== 'AdminVM').length);
+  });
+
+  test(`salt: every state of examples/${file} requires the checks of Whonix's marker features`, (t) => {
+    const model = modelOf(`examples/${file}`);
+    const sls = parse(byPath(provisionTarget.emit(model, handMadeInputs(model)), 'qubes/salt/qpc.sls')) as Record<string, Record<string, Record<string, unknown>[]>>;
+    const checks = Object.entries(sls).filter(([, body]) => 'test.fail_without_changes' in body);
+    const found = checks.map(([, body]) => {
+      const unless = String(body['test.fail_without_changes'].find((x) => 'unless' in x)?.unless);
+      const m = /^\[ "\$\(qvm-features '([^']+)' '(whonix-gw|whonix-ws)'\)" = 1 \]$/.exec(unless);
+      t.truthy(m, unless);
+      return m ? `${m[1]} ${m[2]}` : '';
+    });
+    t.deepEqual(found.sort(), expectedMarkers(model));
+    t.true(found.length > 0, 'every example has a Tor gateway');
+    for (const [id, body] of Object.entries(sls)) {
+      if ('test.fail_without_changes' in body) continue;
+      const [fn] = Object.keys(body);
+      const require = (body[fn].find((x) => 'require' in x)?.require ?? []) as Record<string, string>[];
+      for (const [checkId] of checks) t.true(require.some((r) => r.test === checkId), `${id} requires ${checkId}`);
+    }
   });
 }
 
@@ -141,4 +211,61 @@ toolTest('shellcheck rejects a broken variant of the script (the lint test can f
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ---- stock files: provision.sh and the Salt states check them first
+
+toolTest('stock files: provision.sh checks each before it looks at a qube, and every Salt state requires a check that fails unless the sha256 matches', ['sh', 'sha256sum'], async (t) => {
+  const fixtures = path.join(root, 'test/fixtures/qubes-dom0/policy.d');
+  const digest = sha256(readFileSync(path.join(fixtures, '50-config-filecopy.policy'), 'utf8'));
+  const other = 'a'.repeat(64);
+  const checked = await modelOfText(
+    [
+      'use "qubes"',
+      'template debian-12-xfce',
+      'amend sys-net { template debian-12-xfce }',
+      'amend sys-firewall { template debian-12-xfce }',
+      'identity work { network clearnet via sys-firewall; label blue }',
+      'qube work-web in work { template debian-12-xfce }',
+      `policy-file 50-config-filecopy stock sha256 "${digest}" { ask qubes.Filecopy from @anyvm to @anyvm }`,
+      `policy-file 40-other stock sha256 "${other}" for 4.3 {}`,
+      '',
+    ].join('\n'),
+  );
+  t.truthy(checked.model, checked.diagnostics.map((d) => `${d.code} ${d.message}`).join('\n'));
+  const model = checked.model!;
+  t.deepEqual(provisionTarget.check(model), []);
+  const arts = provisionTarget.emit(model, handMadeInputs(model));
+
+  const lines = byPath(arts, 'qubes/provision.sh').split('\n');
+  const at = lines.indexOf(`stock_file '50-config-filecopy' '${digest}'`);
+  t.true(at > 0, 'the stock file is checked');
+  t.false(lines.some((l) => l.includes('40-other')), 'a stock file of another release is not');
+  t.true(lines.reduce((last, l, i) => (l.startsWith('verify ') ? i : last), -1) < at, 'after the artifacts');
+  t.true(at < lines.findIndex((l) => /^(need|create) /.test(l)), 'before any qube is looked at');
+
+  const sls = parse(byPath(arts, 'qubes/salt/qpc.sls')) as Record<string, Record<string, Record<string, unknown>[]>>;
+  const id = stockStateId('50-config-filecopy');
+  t.is(Object.keys(sls)[0], id, 'the check comes first');
+  const check = sls[id]['test.fail_without_changes'];
+  t.deepEqual(check.map((x) => Object.keys(x)[0]), ['name', 'unless']);
+  t.regex(String(check[0].name), /50-config-filecopy\.policy/);
+  const unless = String(check[1].unless);
+  t.is(unless, `echo '${digest}  /etc/qubes/policy.d/50-config-filecopy.policy' | sha256sum --check --status`);
+  t.false(Object.keys(sls).some((k) => k.includes('40-other')));
+  for (const [state, body] of Object.entries(sls)) {
+    if (state === id) continue;
+    const [fn] = Object.keys(body);
+    const require = (body[fn].find((x) => 'require' in x)?.require ?? []) as Record<string, string>[];
+    t.true(require.some((r) => r.test === id), `${state} requires ${id}`);
+  }
+  // The condition is a real check: true for the file with that digest only.
+  const inFixtures = (cmd: string): number | null => run('sh', ['-c', cmd.replace('/etc/qubes/policy.d', fixtures)]).status;
+  t.is(inFixtures(unless), 0);
+  t.not(inFixtures(unless.replace(digest, other)), 0);
+  t.not(inFixtures(unless.replace('50-config-filecopy', '51-missing')), 0);
+
+  // A value outside the allow-lists never reaches the script (a bug elsewhere in qpc).
+  const bad = { ...model, verifiedStock: [{ ...model.verifiedStock[0], sha256: `${digest}' ; rm -rf / #` }] };
+  t.deepEqual(provisionTarget.check(bad).map((d) => d.code), ['QP4002']);
 });

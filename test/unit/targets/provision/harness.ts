@@ -113,8 +113,21 @@ export interface Dom0 {
 
 const fakeTools = ['id', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run'];
 
-/** A fake dom0 in `dir`: the model's preexisting qubes exist, with some values unlike the model's. */
-export function fakeDom0(dir: string, model: PolicyModel, opts: { qubesPolicy?: boolean } = {}): Dom0 {
+/**
+ * The marker feature Whonix's own templates request from dom0 (`qvm-features-request
+ * whonix-gw=1` / `whonix-ws=1` in qubes-whonix's post-install hook, stored as `1`
+ * by the Qubes Whonix add-on), by the role a template is declared with.
+ */
+export const whonixMarker = { gateway: 'whonix-gw', workstation: 'whonix-ws' } as const;
+
+/**
+ * A fake dom0 in `dir`: the model's preexisting qubes exist, with some values
+ * unlike the model's (every qube but dom0 starts with Qubes' global default
+ * disposable, `default-dvm`). Templates declared `whonix gateway|workstation`
+ * carry Whonix's marker feature, as a real Whonix template does, unless
+ * `whonixMarkers` is false.
+ */
+export function fakeDom0(dir: string, model: PolicyModel, opts: { qubesPolicy?: boolean; whonixMarkers?: boolean } = {}): Dom0 {
   const bin = path.join(dir, 'bin');
   const state = path.join(dir, 'state');
   const policyDir = path.join(dir, 'policy.d');
@@ -127,13 +140,14 @@ export function fakeDom0(dir: string, model: PolicyModel, opts: { qubesPolicy?: 
     for (const sub of ['prefs', 'tags', 'features', 'root']) mkdirSync(path.join(dirOf, sub), { recursive: true });
     const prefs: Record<string, string> = { klass: q.klass };
     if (q.klass !== 'AdminVM') {
-      Object.assign(prefs, { provides_network: 'False', netvm: '', autostart: 'False', default_dispvm: '', label: 'red', memory: '400', maxmem: '4000', vcpus: '2', virt_mode: 'pvh', kernel: '6.6', kernelopts: '' });
+      Object.assign(prefs, { provides_network: 'False', netvm: '', autostart: 'False', default_dispvm: 'default-dvm', label: 'red', memory: '400', maxmem: '4000', vcpus: '2', virt_mode: 'pvh', kernel: '6.6', kernelopts: '' });
       if (q.klass === 'AppVM' || q.klass === 'StandaloneVM') prefs.template_for_dispvms = 'False';
       if (q.klass === 'AppVM' || q.klass === 'DispVM') prefs.template = q.template ?? 'debian-12-xfce';
       // Gateways already provide network on a stock install.
       if (q.providesNetwork) prefs.provides_network = 'True';
     }
     for (const [k, v] of Object.entries(prefs)) writeFileSync(path.join(dirOf, 'prefs', k), v);
+    if (q.klass === 'TemplateVM' && q.whonixRole && opts.whonixMarkers !== false) writeFileSync(path.join(dirOf, 'features', whonixMarker[q.whonixRole]), '1');
   }
   writeFileSync(path.join(state, 'log'), '');
   return { bin, state, policyDir };

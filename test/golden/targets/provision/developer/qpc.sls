@@ -3,12 +3,26 @@
 # the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with
 # `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.
 # The Whonix files inside qubes are installed by provision.sh only.
+# Every qube and policy state requires the qpc-whonix-marker checks: the Whonix
+# templates must carry Whonix's own marker feature, or none is applied.
+qpc-whonix-marker:whonix-gateway-18:whonix-gw:
+  test.fail_without_changes:
+    - name: template whonix-gateway-18 lacks Whonix's marker feature whonix-gw=1, so it is not known to be the Whonix gateway template the policy declares
+    - unless: "[ \"$(qvm-features 'whonix-gateway-18' 'whonix-gw')\" = 1 ]"
+qpc-whonix-marker:whonix-workstation-18:whonix-ws:
+  test.fail_without_changes:
+    - name: template whonix-workstation-18 lacks Whonix's marker feature whonix-ws=1, so it is not known to be the Whonix workstation template the policy declares
+    - unless: "[ \"$(qvm-features 'whonix-workstation-18' 'whonix-ws')\" = 1 ]"
 debian-12-xfce:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-net:
   qvm.vm:
     - prefs:
@@ -19,8 +33,11 @@ sys-net:
         - netvm: ""
         - virt-mode: hvm
         - autostart: true
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-xfce
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-firewall:
   qvm.vm:
     - prefs:
@@ -30,9 +47,12 @@ sys-firewall:
         - label: green
         - netvm: sys-net
         - autostart: true
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-net
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 build:
   qvm.vm:
     - present:
@@ -57,6 +77,8 @@ build:
         - qvm: debian-12-xfce
         - qvm: dev-dvm
         - qvm: sys-firewall
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 dev-code:
   qvm.vm:
     - present:
@@ -81,6 +103,8 @@ dev-code:
         - qvm: debian-12-xfce
         - qvm: dev-dvm
         - qvm: sys-firewall
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 dev-dvm:
   qvm.vm:
     - present:
@@ -101,15 +125,21 @@ dev-dvm:
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 whonix-gateway-18:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
     - tags:
         - add:
             - whonix-updatevm
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-whonix:
   qvm.vm:
     - prefs:
@@ -120,21 +150,28 @@ sys-whonix:
         - netvm: sys-firewall
         - memory: 500
         - autostart: true
+        - default-dispvm: ""
     - tags:
         - add:
             - anon-gateway
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 whonix-workstation-18:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
     - tags:
         - add:
             - whonix-updatevm
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pseudo-chat:
   qvm.vm:
     - present:
@@ -159,6 +196,8 @@ pseudo-chat:
         - qvm: pseudonym-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pseudo-code:
   qvm.vm:
     - present:
@@ -184,6 +223,8 @@ pseudo-code:
         - qvm: pseudonym-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pseudo-web:
   qvm.vm:
     - present:
@@ -208,6 +249,8 @@ pseudo-web:
         - qvm: pseudonym-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pseudonym-dvm:
   qvm.vm:
     - present:
@@ -229,6 +272,8 @@ pseudonym-dvm:
     - require:
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 /etc/qubes/policy.d/30-qpc.policy:
   file.managed:
     - contents: |
@@ -252,3 +297,5 @@ pseudonym-dvm:
         - qvm: pseudo-code
         - qvm: pseudo-web
         - qvm: pseudonym-dvm
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws

@@ -89,6 +89,16 @@ verify() {
   [ "$actual" = "$2" ] || die "sha256 of $1 does not match manifest.json: the file changed after qpc compile; nothing was changed"
 }
 
+# stock_file NAME SHA256: a policy file the policy models but does not install
+# (a "policy-file NAME stock sha256 ..." block) is in dom0 with these bytes:
+# qpc's checks counted on its rules.
+stock_file() {
+  [ -f "$policy_dir/$1.policy" ] || die "stock policy file $policy_dir/$1.policy is missing, but the policy models it and its checks count on its rules; nothing was changed"
+  actual=$(sha256sum < "$policy_dir/$1.policy") || die "cannot read stock policy file $policy_dir/$1.policy; nothing was changed"
+  actual=${actual%% *}
+  [ "$actual" = "$2" ] || die "stock policy file $policy_dir/$1.policy has sha256 $actual, not $2 as the policy says: model the file as it is (rules and sha256) in the policy's stock block, or restore it; nothing was changed"
+}
+
 exists() { qvm-check "$1" > /dev/null 2>&1; }
 
 is_planned() {
@@ -103,6 +113,20 @@ need() {
   exists "$1" || die "qube $1 does not exist; the policy expects an installed $2 of that name"
   klass=$(qvm-prefs "$1" klass) || die "cannot read the class of $1"
   [ "$klass" = "$2" ] || die "qube $1 is a $klass; the policy declares a $2"
+}
+
+# whonix_marker TEMPLATE FEATURE ROLE: the template carries Whonix's own marker,
+# FEATURE=1, which a Whonix template requests from dom0 itself (its post-install
+# hook; the Qubes Whonix add-on records it). The policy declares the template
+# a Whonix ROLE; this is the machine's word for it. Reads only.
+whonix_marker() {
+  exists "$1" || die "template $1 does not exist; the policy bases Tor qubes on it as a Whonix $3 template; nothing was changed"
+  found='not set'
+  if marker=$(qvm-features "$1" "$2" 2> /dev/null); then
+    [ "$marker" = 1 ] && return 0
+    found="it is '$marker'"
+  fi
+  die "template $1 does not carry Whonix's marker feature $2=1 ($found): the policy declares it a Whonix $3 template, but a Whonix template sets that marker itself when it is installed, so this one is not known to be one; base the Tor qubes on the Whonix template (qubes-templates-community); nothing was changed"
 }
 
 # create QUBE CLASS LABEL TEMPLATE PROPERTY=VALUE...: creates a missing qube
@@ -263,6 +287,10 @@ verify 'whonix/sys-whonix/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66
 if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"
 fi
+# The Whonix templates the Tor proof relies on, also in a dry run: the policy
+# declares them Whonix, but only Whonix's own marker feature says they are.
+whonix_marker 'whonix-gateway-18' 'whonix-gw' 'gateway'
+whonix_marker 'whonix-workstation-18' 'whonix-ws' 'workstation'
 
 # ---- 2. qubes that must exist, and qubes to create
 # Templates before the qubes based on them, gateways before their clients,
@@ -386,6 +414,12 @@ pref 'work-web' 'memory' '400'
 pref 'work-web' 'maxmem' '4000'
 pref 'work-web' 'vcpus' '2'
 pref 'work-web' 'autostart' 'False'
+pref 'debian-12-xfce' 'default_dispvm' ''
+pref 'sys-net' 'default_dispvm' ''
+pref 'sys-firewall' 'default_dispvm' ''
+pref 'whonix-gateway-18' 'default_dispvm' ''
+pref 'sys-whonix' 'default_dispvm' ''
+pref 'whonix-workstation-18' 'default_dispvm' ''
 pref 'source-contact-dvm' 'default_dispvm' 'source-contact-dvm'
 pref 'source-inbox' 'default_dispvm' 'source-contact-dvm'
 pref 'source-keys' 'default_dispvm' 'source-contact-dvm'

@@ -3,12 +3,26 @@
 # the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with
 # `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.
 # The Whonix files inside qubes are installed by provision.sh only.
+# Every qube and policy state requires the qpc-whonix-marker checks: the Whonix
+# templates must carry Whonix's own marker feature, or none is applied.
+qpc-whonix-marker:whonix-gateway-18:whonix-gw:
+  test.fail_without_changes:
+    - name: template whonix-gateway-18 lacks Whonix's marker feature whonix-gw=1, so it is not known to be the Whonix gateway template the policy declares
+    - unless: "[ \"$(qvm-features 'whonix-gateway-18' 'whonix-gw')\" = 1 ]"
+qpc-whonix-marker:whonix-workstation-18:whonix-ws:
+  test.fail_without_changes:
+    - name: template whonix-workstation-18 lacks Whonix's marker feature whonix-ws=1, so it is not known to be the Whonix workstation template the policy declares
+    - unless: "[ \"$(qvm-features 'whonix-workstation-18' 'whonix-ws')\" = 1 ]"
 debian-12-xfce:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-net:
   qvm.vm:
     - prefs:
@@ -19,8 +33,11 @@ sys-net:
         - netvm: ""
         - virt-mode: hvm
         - autostart: true
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-xfce
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-firewall:
   qvm.vm:
     - prefs:
@@ -30,18 +47,25 @@ sys-firewall:
         - label: green
         - netvm: sys-net
         - autostart: true
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-net
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 whonix-gateway-18:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
     - tags:
         - add:
             - whonix-updatevm
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-whonix:
   qvm.vm:
     - prefs:
@@ -52,21 +76,28 @@ sys-whonix:
         - netvm: sys-firewall
         - memory: 500
         - autostart: true
+        - default-dispvm: ""
     - tags:
         - add:
             - anon-gateway
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 whonix-workstation-18:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
     - tags:
         - add:
             - whonix-updatevm
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 source-contact-dvm:
   qvm.vm:
     - present:
@@ -88,6 +119,8 @@ source-contact-dvm:
     - require:
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 source-inbox:
   qvm.vm:
     - present:
@@ -112,6 +145,8 @@ source-inbox:
         - qvm: source-contact-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 source-keys:
   qvm.vm:
     - present:
@@ -135,6 +170,8 @@ source-keys:
     - require:
         - qvm: source-contact-dvm
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 source-web:
   qvm.vm:
     - present:
@@ -160,6 +197,8 @@ source-web:
         - qvm: source-contact-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 vault-gpg:
   qvm.vm:
     - present:
@@ -181,6 +220,8 @@ vault-gpg:
             - identity-vault
     - require:
         - qvm: debian-12-xfce
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 vault-pass:
   qvm.vm:
     - present:
@@ -202,6 +243,8 @@ vault-pass:
             - identity-vault
     - require:
         - qvm: debian-12-xfce
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 work-dvm:
   qvm.vm:
     - present:
@@ -222,6 +265,8 @@ work-dvm:
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 work-email:
   qvm.vm:
     - present:
@@ -245,6 +290,8 @@ work-email:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
         - qvm: work-dvm
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 work-web:
   qvm.vm:
     - present:
@@ -269,6 +316,8 @@ work-web:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
         - qvm: work-dvm
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 /etc/qubes/policy.d/30-qpc.policy:
   file.managed:
     - contents: |
@@ -294,3 +343,5 @@ work-web:
         - qvm: work-dvm
         - qvm: work-email
         - qvm: work-web
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws

@@ -3,18 +3,36 @@
 # the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with
 # `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.
 # The Whonix files inside qubes are installed by provision.sh only.
+# Every qube and policy state requires the qpc-whonix-marker checks: the Whonix
+# templates must carry Whonix's own marker feature, or none is applied.
+qpc-whonix-marker:whonix-gateway-18:whonix-gw:
+  test.fail_without_changes:
+    - name: template whonix-gateway-18 lacks Whonix's marker feature whonix-gw=1, so it is not known to be the Whonix gateway template the policy declares
+    - unless: "[ \"$(qvm-features 'whonix-gateway-18' 'whonix-gw')\" = 1 ]"
+qpc-whonix-marker:whonix-workstation-18:whonix-ws:
+  test.fail_without_changes:
+    - name: template whonix-workstation-18 lacks Whonix's marker feature whonix-ws=1, so it is not known to be the Whonix workstation template the policy declares
+    - unless: "[ \"$(qvm-features 'whonix-workstation-18' 'whonix-ws')\" = 1 ]"
 debian-12-minimal:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 debian-12-xfce:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-net:
   qvm.vm:
     - prefs:
@@ -25,8 +43,11 @@ sys-net:
         - netvm: ""
         - virt-mode: hvm
         - autostart: true
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-minimal
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-firewall:
   qvm.vm:
     - prefs:
@@ -38,9 +59,12 @@ sys-firewall:
         - memory: 500
         - maxmem: 1000
         - autostart: true
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-minimal
         - qvm: sys-net
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-vpn:
   qvm.vm:
     - present:
@@ -54,9 +78,12 @@ sys-vpn:
         - label: orange
         - netvm: sys-firewall
         - autostart: false
+        - default-dispvm: ""
     - require:
         - qvm: debian-12-minimal
         - qvm: sys-firewall
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 home-bank:
   qvm.vm:
     - present:
@@ -80,6 +107,8 @@ home-bank:
         - qvm: debian-12-xfce
         - qvm: home-dvm
         - qvm: sys-vpn
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 home-dvm:
   qvm.vm:
     - present:
@@ -100,6 +129,8 @@ home-dvm:
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-vpn
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 home-web:
   qvm.vm:
     - present:
@@ -124,15 +155,21 @@ home-web:
         - qvm: debian-12-xfce
         - qvm: home-dvm
         - qvm: sys-vpn
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 whonix-gateway-18:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
     - tags:
         - add:
             - whonix-updatevm
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-whonix-2:
   qvm.vm:
     - present:
@@ -147,21 +184,28 @@ sys-whonix-2:
         - netvm: sys-firewall
         - memory: 500
         - autostart: true
+        - default-dispvm: ""
     - tags:
         - add:
             - anon-gateway
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 whonix-workstation-18:
   qvm.vm:
     - prefs:
         - provides-network: false
         - netvm: ""
         - autostart: false
+        - default-dispvm: ""
     - tags:
         - add:
             - whonix-updatevm
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 organizer-chat:
   qvm.vm:
     - present:
@@ -186,6 +230,8 @@ organizer-chat:
         - qvm: organizer-dvm
         - qvm: sys-whonix-2
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 organizer-dvm:
   qvm.vm:
     - present:
@@ -207,6 +253,8 @@ organizer-dvm:
     - require:
         - qvm: sys-whonix-2
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 organizer-web:
   qvm.vm:
     - present:
@@ -231,6 +279,8 @@ organizer-web:
         - qvm: organizer-dvm
         - qvm: sys-whonix-2
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 sys-whonix:
   qvm.vm:
     - prefs:
@@ -241,12 +291,15 @@ sys-whonix:
         - netvm: sys-firewall
         - memory: 500
         - autostart: true
+        - default-dispvm: ""
     - tags:
         - add:
             - anon-gateway
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pen-name-dvm:
   qvm.vm:
     - present:
@@ -268,6 +321,8 @@ pen-name-dvm:
     - require:
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pen-name-mail:
   qvm.vm:
     - present:
@@ -292,6 +347,8 @@ pen-name-mail:
         - qvm: pen-name-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 pen-name-web:
   qvm.vm:
     - present:
@@ -316,6 +373,8 @@ pen-name-web:
         - qvm: pen-name-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 /etc/qubes/policy.d/20-personas-deny.policy:
   file.managed:
     - contents: |
@@ -344,6 +403,8 @@ pen-name-web:
         - qvm: pen-name-dvm
         - qvm: pen-name-mail
         - qvm: pen-name-web
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
 /etc/qubes/policy.d/30-qpc.policy:
   file.managed:
     - contents: |
@@ -372,3 +433,5 @@ pen-name-web:
         - qvm: pen-name-dvm
         - qvm: pen-name-mail
         - qvm: pen-name-web
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
