@@ -13,8 +13,7 @@ import type { PolicyGraph, QubeFacts } from '../graph/policy-graph.js';
 import { whonixRole } from '../passes/check-network.js';
 import type { Decl, Program } from '../program.js';
 import type { Span } from '../source.js';
-import { evaluateOrdered } from './evaluate.js';
-import { ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
+import { queryStates, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
 import type { Decision, Request, SystemInfo } from './types.js';
 
 const SERVICE = 'qubes.UpdatesProxy';
@@ -96,26 +95,30 @@ function badTargets(g: PolicyGraph, d: Decision): { target: string; why: string 
 
 /** QP3015: a template of a Tor identity whose `qubes.UpdatesProxy` call reaches anything but a Tor gateway. */
 export function checkUpdates(program: Program, graph: PolicyGraph, policy: EvaluatedPolicy, ctx: Reporter): void {
-  const { rules, info, release } = policy;
-  // The rules that can decide the call, by position: the policy can be large, and only these are read.
-  const order: number[] = [];
-  rules.forEach((r, i) => {
-    if (r.service === SERVICE || r.service === '*') order.push(i);
-  });
+  const { rules, info } = policy;
+  /** The decision that sends updates elsewhere, halted or (a `no-autostart` grant) with the gateways running; undefined if none does. */
+  const leaking = (p: EvaluatedPolicy, request: Request): { d: Decision; bad: { target: string; why: string }[] } | undefined => {
+    const { halted, running } = queryStates(p, request);
+    for (const d of running ? [halted, running] : [halted]) {
+      const bad = badTargets(graph, d);
+      if (bad.length > 0) return { d, bad };
+    }
+    return undefined;
+  };
   for (const use of torTemplates(program, graph)) {
     const t = use.template;
     if (!info.domains.has(t.name)) continue;
     const request: Request = { service: SERVICE, argument: '+', source: t.name, target: '@default' };
-    const d = evaluateOrdered(rules, order, info, request, release);
-    const bad = badTargets(graph, d);
-    if (bad.length === 0) continue;
+    const found = leaking(policy, request);
+    if (found === undefined) continue;
+    const { d, bad } = found;
     const rule = d.rule !== undefined ? rules[d.rule] : undefined;
     const outcome = d.action === 'allow' ? `the updates go to \`${d.target}\`` : `the dialog offers ${reached(d).map((x) => `\`${x}\``).join(', ')}`;
     const related: Related[] = [{ span: use.span, message: use.message }];
     if (rule) related.push({ span: rule.origin.span, message: `decided by \`${ruleText(rule)}\` in ${ruleWhere(rule)}: ${outcome}` });
     // The cause: a missing tag when the tag alone would send the call to a Tor gateway; else the rule that decides.
     const tagged = withTag(info, t.name, UPDATE_TAG);
-    const missingTag = tagged !== info && badTargets(graph, evaluateOrdered(rules, order, tagged, request, release)).length === 0;
+    const missingTag = tagged !== info && leaking({ ...policy, info: tagged }, request) === undefined;
     const gateway = use.qube.via && graph.isTor(use.qube.via.name) ? use.qube.via.name : 'sys-whonix';
     let help: string;
     if (missingTag) {

@@ -75,3 +75,8 @@ test('a gateway marked `tor` that is not a Whonix gateway does not make updates 
   t.is(ds.length, 1);
   t.regex(ds[0].help + ds[0].notes.join(' '), /sys-fake/);
 });
+
+test('a `no-autostart` rule that sends the updates to a clearnet qube counts: the call succeeds while that qube runs', (t) => {
+  const ds = updates(head + 'allow qubes.UpdatesProxy from whonix-workstation-18 to @default target sys-firewall no-autostart\n');
+  t.true(ds.some((d) => /template `whonix-workstation-18`/.test(d.message)), JSON.stringify(ds));
+});
