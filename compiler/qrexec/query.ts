@@ -9,6 +9,7 @@ import type { Program } from '../program.js';
 import type { Expect } from '../syntax/ast.js';
 import { evaluateIndexed, indexRules, type RuleIndex } from './evaluate.js';
 import type { Decision, QrexecRule, Request, SystemInfo } from './types.js';
+import { allRunning } from './world.js';
 
 /** The complete policy of a checked program, ready to evaluate. */
 export interface EvaluatedPolicy {
@@ -51,18 +52,6 @@ function indexOf(policy: EvaluatedPolicy): RuleIndex {
  */
 export function query(policy: EvaluatedPolicy, request: Request): Decision {
   return evaluateIndexed(indexOf(policy), policy.info, request, policy.release);
-}
-
-const running = new WeakMap<SystemInfo, SystemInfo>();
-
-/** The same qubes, every one running. */
-function allRunning(info: SystemInfo): SystemInfo {
-  let r = running.get(info);
-  if (!r) {
-    r = { domains: new Map([...info.domains].map(([n, d]) => [n, d.running === true ? d : { ...d, running: true }])) };
-    running.set(info, r);
-  }
-  return r;
 }
 
 /**

@@ -77,15 +77,26 @@ function named(rules: readonly QrexecRule[]): { tags: Set<string>; types: Set<st
   return { tags, types };
 }
 
+const running = new WeakMap<SystemInfo, SystemInfo>();
+
+/** The same qubes, every one running (memoized per system). */
+export function allRunning(info: SystemInfo): SystemInfo {
+  let r = running.get(info);
+  if (!r) {
+    r = { domains: new Map([...info.domains].map(([n, d]) => [n, d.running === true ? d : { ...d, running: true }])) };
+    running.set(info, r);
+  }
+  return r;
+}
+
 /**
  * The world of a policy: `declared` (the system info provisioning makes
  * true) with every qube running, plus the stand-ins for what else a dom0 may
  * hold.
  */
 export function worldOf(declared: SystemInfo, rules: readonly QrexecRule[]): World {
-  const domains = new Map<string, DomainInfo>();
+  const domains = new Map<string, DomainInfo>(allRunning(declared).domains);
   const standIns = new Map<string, StandIn>();
-  for (const [name, d] of declared.domains) domains.set(name, d.running === true ? d : { ...d, running: true });
   const put = (name: string, d: Omit<DomainInfo, 'name' | 'running'>, s: StandIn) => {
     domains.set(name, { name, ...d, running: true });
     standIns.set(name, s);
