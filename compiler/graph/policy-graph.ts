@@ -84,7 +84,9 @@ function factsOf(program: Program, d: Decl): QubeFacts {
   } else if (idDisp) {
     defaultDisposable = idDisp.target ? nameOf(program, idDisp.target.text) : null;
     defaultDisposableOrigin = idDisp.span;
-  } else if (program.settings.defaultDisposable !== undefined && d.form !== 'template' && d.form !== 'adminvm') {
+  } else if (program.settings.defaultDisposable !== undefined) {
+    // Every qube without its own inherits Qubes' global default: templates
+    // and dom0 too (qubes-core-admin: QubesVM and AdminVM `default_dispvm`).
     defaultDisposable = program.settings.defaultDisposable;
   }
   const vm = lastItem(d, 'ValueItem', 'virt-mode');

@@ -211,7 +211,7 @@ function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter, globalReported: 
       const explicit = lastItem(d, 'RefItem', 'default-disposable');
       if (explicit) {
         ctx.report(diag('QP3016', explicit.span, { what: 'default disposable', disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
-      } else if (!f.defaultDisposableOrigin && tor && !globalReported.has(f.identity.name)) {
+      } else if (!f.defaultDisposableOrigin && !globalReported.has(f.identity.name)) {
         // Qubes' global default applies to every qube of the identity: reported once, on the identity.
         // (An identity's own `disposable` item is checked in checkIdentityDisposables.)
         globalReported.add(f.identity.name);

@@ -64,7 +64,9 @@ export function systemInfo(g: PolicyGraph): SystemInfo {
   const domains = new Map<string, DomainInfo>();
   for (const f of g.allFacts()) {
     const d = f.decl;
-    const dd = d.form === 'template' || d.form === 'adminvm' ? null : (f.defaultDisposable ?? g.program.settings.defaultDisposable ?? null);
+    // Precedence as in dom0: the qube's own, its identity's, the global one
+    // (all folded into the facts); `none` at any level stops the search.
+    const dd = f.defaultDisposable === undefined ? null : f.defaultDisposable;
     domains.set(d.name, {
       name: d.name,
       type: classOf[d.form],

@@ -124,6 +124,23 @@ function qubeState(model: PolicyModel, q: ModelQube, inModel: ReadonlySet<string
   return state;
 }
 
+/** The id of the state that sets Qubes' global default disposable (a `:` keeps it apart from the qube states). */
+export const globalStateId = 'qpc-global:default_dispvm';
+
+/**
+ * Qubes' global `default_dispvm` (`qubes-prefs`, which no `qvm.*` state
+ * sets), after the disposable template it names is one. dom0 and every qube
+ * without a value of its own inherit it; provisioning sets every declared
+ * qube's own value anyway, so this is what dom0 and the other qubes get.
+ */
+function globalDispvmState(value: string | null, inModel: ReadonlySet<string>, checks: readonly Yaml[]): Yaml {
+  const v = sq(value ?? '');
+  const require = [...(value !== null && inModel.has(value) ? [{ qvm: value } as Yaml] : []), ...checks];
+  return {
+    'cmd.run': [{ name: `qubes-prefs default_dispvm ${v}` }, { unless: `[ "$(qubes-prefs default_dispvm)" = ${v} ]` }, ...(require.length > 0 ? [{ require }] : [])],
+  };
+}
+
 /** The qube names that get a `qvm.vm` state (dom0 only when it carries tags or features). */
 function stateQubes(model: PolicyModel): ModelQube[] {
   return provisioningOrder(model).filter((q) => q.klass !== 'AdminVM' || q.tags.length > 0 || q.features.length > 0);
@@ -139,6 +156,7 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
   for (const m of markers) doc[markerStateId(m)] = markerState(m);
   const checks = markers.map((m): Yaml => ({ test: markerStateId(m) }));
   for (const q of qubes) doc[q.name] = { 'qvm.vm': qubeState(model, q, inModel, checks) };
+  if (model.settings.defaultDisposable !== undefined) doc[globalStateId] = globalDispvmState(model.settings.defaultDisposable, inModel, checks);
   for (const p of inputs.policies) {
     doc[`${policyDirectory}/${p.name}.policy`] = {
       'file.managed': [

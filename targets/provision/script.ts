@@ -178,6 +178,15 @@ pref() {
   change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
 }
 
+# global_pref PROPERTY VALUE: sets a global property (qubes-prefs) whose value differs.
+global_pref() {
+  current=$(qubes-prefs "$1") || die "cannot read global property $1"
+  if [ "$current" = "$2" ]; then
+    return 0
+  fi
+  change "set global $1: '$current' -> '$2'" qubes-prefs "$1" "$2"
+}
+
 # tag QUBE TAG: adds a missing tag.
 tag() {
   if ! is_planned "$1" && qvm-tags "$1" list "$2" > /dev/null 2>&1; then
@@ -378,6 +387,10 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
 
   section('3. properties', ['Flags first (a netvm must provide network, a default disposable must be a', 'disposable template before a qube may name it), default_dispvm last.']);
   for (const q of order) L.push(...prefLines(model, q, false));
+  if (model.settings.defaultDisposable !== undefined) {
+    L.push("# Qubes' global default disposable, which dom0 and every qube without its own inherit.");
+    L.push(`global_pref default_dispvm ${sq(model.settings.defaultDisposable ?? '')}`);
+  }
   for (const q of order) L.push(...prefLines(model, q, true));
 
   section('4. tags, features, services', ['Tags are only added, except the tags of other identities, which are removed.']);

@@ -83,6 +83,11 @@ for (const file of examples) {
         t.deepEqual(keys, ['name', 'unless'], id);
         continue;
       }
+      if (fns[0] === 'cmd.run') {
+        const keys = body[fns[0]].map((x) => Object.keys(x as object)[0]);
+        t.deepEqual(keys.filter((k) => !['name', 'unless', 'require'].includes(k)), [], id);
+        continue;
+      }
       if (fns[0] === 'file.managed') {
         const keys = body['file.managed'].map((x) => Object.keys(x as object)[0]);
         t.deepEqual(keys.filter((k) => !['contents', 'user', 'group', 'mode', 'check_cmd', 'require'].includes(k)), [], id);

@@ -111,7 +111,7 @@ export interface Dom0 {
   readonly policyDir: string;
 }
 
-const fakeTools = ['id', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run'];
+const fakeTools = ['id', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qubes-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run'];
 
 /**
  * The marker feature Whonix's own templates request from dom0 (`qvm-features-request

@@ -170,6 +170,15 @@ pref() {
   change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
 }
 
+# global_pref PROPERTY VALUE: sets a global property (qubes-prefs) whose value differs.
+global_pref() {
+  current=$(qubes-prefs "$1") || die "cannot read global property $1"
+  if [ "$current" = "$2" ]; then
+    return 0
+  fi
+  change "set global $1: '$current' -> '$2'" qubes-prefs "$1" "$2"
+}
+
 # tag QUBE TAG: adds a missing tag.
 tag() {
   if ! is_planned "$1" && qvm-tags "$1" list "$2" > /dev/null 2>&1; then
