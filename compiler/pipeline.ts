@@ -194,10 +194,12 @@ export function analyse(bound: Bound, host: CompilerHost): StageResult {
   checkPolicyFile(program, graphStage);
   const lp = lockPath(entry);
   const read = readLock(lp, host);
-  if ('code' in read) return { diagnostics: [...raw, read], sources, program, graph };
-  const { allocation, lock } = allocateSocks(graph, read.lock, graphStage);
+  // A lock file that cannot be read is one error among the stage's others: the
+  // analysis goes on as without a lock, and nothing is allocated or written.
+  const { allocation, lock } = allocateSocks(graph, 'code' in read ? emptyLock : read.lock, graphStage);
   const policy = checkChannels(program, graph, graphStage);
   checkUpdates(program, graph, policy, graphStage);
+  if ('code' in read) return { diagnostics: applyWaivers(program, [...raw, read, ...graphStage.items]), sources, program, graph, policy };
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
   const diagnostics = applyWaivers(program, [...raw, ...graphStage.items]);

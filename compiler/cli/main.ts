@@ -260,7 +260,9 @@ function runQuery(io: CliIo, o: Options): number {
   }
   const r = check(file, { host: io.host });
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !r.policy) {
+  // Answered whenever the policy binds (a failing `expect` or an open channel is when a
+  // user most needs to ask); only a policy that does not bind has nothing to evaluate.
+  if (!r.policy) {
     emit(io, o, r.diagnostics, r.sources);
     return exitCode(r.diagnostics, false) || 1;
   }
@@ -306,7 +308,8 @@ function runQuery(io: CliIo, o: Options): number {
     }
   }
   emit(io, o, [...r.diagnostics, ...bad], r.sources);
-  return bad.length > 0 ? 2 : 0;
+  if (errors.length > 0) io.stderr(`qpc: the policy has ${errors.length === 1 ? 'an error' : `${errors.length} errors`} (above); the answers are for its rules as written, which \`qpc compile\` will not emit until they are fixed\n`);
+  return bad.length > 0 ? 2 : errors.length > 0 ? 1 : 0;
 }
 
 function runExplain(io: CliIo, o: Options): number {

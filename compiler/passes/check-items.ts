@@ -16,7 +16,7 @@ const COMMON = ['template', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', '
 /** The items each declaration form takes. */
 export const itemsByForm: Readonly<Record<DeclKind, readonly string[]>> = {
   adminvm: ['label'],
-  template: ['whonix', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'tag', 'feature', 'service', 'listener'],
+  template: ['whonix', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'default-disposable', 'tag', 'feature', 'service', 'listener'],
   gateway: [...COMMON, 'device', 'autostart', 'tor', 'uplink', 'listener'],
   identity: ['network', 'label', 'disposable', 'isolation'],
   qube: [...COMMON, 'device', 'autostart', 'app'],

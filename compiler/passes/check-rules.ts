@@ -197,6 +197,8 @@ export function checkRules(r: Resolver, ctx: Reporter): void {
         if (p.key !== 'targets' && p.values.length > 1) ctx.report(diag('QP2016', p.values[1].span, { problem: `\`${p.key}\` takes one qube` }, { help: 'list the qubes an `ask` offers with `targets A, B`' }));
         if (p.key === 'targets' && e.decision !== 'ask') ctx.report(diag('QP2016', p.span, { problem: `\`targets\` goes with \`ask\`` }, { help: 'only an `ask` offers a list of targets' }));
         if (p.key === 'default' && e.decision !== 'ask') ctx.report(diag('QP2016', p.span, { problem: `\`default\` goes with \`ask\`` }));
+        // An asked call has no target until the user picks one: say what the dialog offers instead.
+        if (p.key === 'target' && e.decision !== 'allow') ctx.report(diag('QP2016', p.span, { problem: `\`target\` goes with \`allow\`` }, { help: e.decision === 'ask' ? 'an `ask` has no target until the user picks one: write `targets A, B` for what the dialog offers, `default Q` for what it preselects' : 'a denied call goes nowhere: remove `target …`' }));
         for (const v of p.values) checkEndpoint(r, v, 'redirect', ctx);
       }
     }

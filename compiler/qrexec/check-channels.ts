@@ -14,10 +14,10 @@ import { lastItem, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
 import { columnMatches, findChannels, type Channel } from './channels.js';
-import { evaluate } from './evaluate.js';
-import { completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
+import { evaluate, evaluateIndexed, indexRules } from './evaluate.js';
+import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
-import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
+import type { Decision, DomainInfo, QrexecRule, SystemInfo } from './types.js';
 import { describeStandIn, worldOf, type World } from './world.js';
 
 /** Services Whonix itself runs between a workstation and its Tor gateway (80-whonix.policy). */
@@ -91,49 +91,205 @@ function markStockChannel(cx: Context, base: readonly QrexecRule[], c: Channel, 
   }
 }
 
-/** The generated rules that close the stock channels of the Tor identities (`pairs`: identity → services). */
-function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>): QrexecRule[] {
-  const stock = base.filter((r) => r.origin.stock);
+/**
+ * Where the generated rules for `service` go: after the last file qpc writes
+ * that dom0 reads before the first stock rule that allows or asks for the
+ * service. Every rule of the user's that dom0 reads before that stock rule is
+ * then read before the generated ones, so a `deny` in a later file of the
+ * user's (a `32-…` catch-all, say) still decides first. When that last file
+ * is the main one, the rules go at its end; otherwise into a file of their
+ * own named after it (`32-catch-all_qpc` after `32-catch-all`), so a file
+ * the user's rules came from holds only those (another tool may manage it
+ * too); in the main file's place when no such name sorts in between.
+ */
+function closingFile(cx: Context, base: readonly QrexecRule[], service: string): string {
+  const main = cx.program.settings.policyFile;
+  const first = base.find((r) => r.origin.stock && r.action !== 'deny' && (r.service === service || r.service === '*'));
+  if (first === undefined) return main;
+  let best: string | undefined;
+  const files = new Set(base.map((r) => r.origin.policyFile));
+  for (const f of new Set([main, ...base.filter((r) => !r.origin.stock).map((r) => r.origin.policyFile)])) {
+    if (comparePolicyFiles(f, first.origin.policyFile) < 0 && (best === undefined || comparePolicyFiles(f, best) > 0)) best = f;
+  }
+  if (best === undefined || best === main) return main;
+  const own = `${best}_qpc`;
+  const between = [...files].some((f) => comparePolicyFiles(f, best) > 0 && comparePolicyFiles(f, own) <= 0);
+  return own.length <= 63 && !between && comparePolicyFiles(own, first.origin.policyFile) < 0 ? own : best;
+}
+
+const rank = { deny: 0, ask: 1, allow: 2 } as const;
+
+/** What a generated rule that keeps a stock behaviour may say: the strictest decision the rest of the policy takes on the requests it matches. */
+interface Kept {
+  readonly action: QrexecRule['action'];
+  readonly defaultTarget?: string;
+}
+
+/**
+ * The strictest decision `rest` (the rules dom0 reads after the generated
+ * ones) takes on `requests`: deny as soon as one is denied or decided by an
+ * `autostart=no` rule (which the generated rule cannot restate for both
+ * power states); an ask keeps its `default_target=` when every ask has the same.
+ */
+function strictest(cx: Context, rest: readonly QrexecRule[], service: string, requests: readonly (readonly [string, string])[]): Kept {
+  let action: QrexecRule['action'] = 'allow';
+  const defaults = new Set<string | undefined>();
+  for (const [source, target] of requests) {
+    const d = evaluate(rest, cx.world.info, { service, argument: '+', source, target }, cx.program.settings.qubes);
+    const r = d.rule === undefined ? undefined : rest[d.rule];
+    if (d.action === 'deny' || r === undefined || r.autostart === false) return { action: 'deny' };
+    if (rank[d.action] < rank[action]) action = d.action;
+    if (d.action === 'ask') defaults.add(r.defaultTarget);
+  }
+  if (requests.length === 0) return { action: 'deny' };
+  const [only] = defaults;
+  return action === 'ask' && defaults.size === 1 && only !== undefined ? { action, defaultTarget: only } : { action };
+}
+
+/** The qubes `rules` name in any column. */
+function namedQubes(rules: readonly QrexecRule[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of rules) for (const t of [r.source, r.target, r.redirect, r.defaultTarget]) if (t !== undefined && !t.startsWith('@') && t !== '*') out.add(t);
+  return out;
+}
+
+/**
+ * One qube per class of `qubes` that `rules` cannot tell apart (type, tags,
+ * default disposable, disposable-template flag; a qube the rules name is a
+ * class of its own), two where a class has several (for calls inside it).
+ */
+function representatives(cx: Context, qubes: readonly string[], named: ReadonlySet<string>): string[] {
+  const seen = new Map<string, number>();
+  const out: string[] = [];
+  for (const q of qubes) {
+    const d = cx.world.info.domains.get(q)!;
+    const k = named.has(q) ? `=${q}` : `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}`;
+    const n = seen.get(k) ?? 0;
+    if (n < 2) out.push(q);
+    seen.set(k, n + 1);
+  }
+  return out;
+}
+
+interface Closing {
+  readonly rules: QrexecRule[];
+  /** Per identity and service: the requests no generated rule may decide more loosely than the policy without them. */
+  readonly checks: { readonly service: string; readonly requests: readonly (readonly [string, string])[] }[];
+}
+
+/**
+ * The generated rules that close the stock channels of the Tor identities
+ * (`pairs`: identity → services). Per identity and service: the rules that
+ * keep what the stock policy grants inside the identity (its own
+ * disposables, the dialog, calls between its qubes), each no looser than
+ * the rest of the policy decides on every request it matches, then the
+ * denials to and from everything else. `dropped` are kept rules a looser
+ * cell ruled out (see {@link checkChannels}).
+ */
+function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>, dropped: ReadonlySet<string>): Closing {
   const out: QrexecRule[] = [];
-  const file = cx.program.settings.policyFile;
+  const checks: Closing['checks'] = [];
+  // Every form of request a generated rule's target can match (`@dispvm:@tag:T` also takes a `@dispvm` request, say).
+  const forms = ['@default', '@dispvm', '@adminvm', ...[...cx.world.info.domains.values()].filter((d) => d.templateForDispvms).map((d) => `@dispvm:${d.name}`)];
+  const rests = new Map<string, { rules: QrexecRule[]; named: Set<string> }>();
+  const restOf = (file: string) => {
+    let r = rests.get(file);
+    if (!r) {
+      const rules = base.filter((x) => comparePolicyFiles(x.origin.policyFile, file) > 0);
+      rests.set(file, (r = { rules, named: namedQubes(rules) }));
+    }
+    return r;
+  };
   for (const id of [...pairs.keys()].sort()) {
     const decl = cx.program.decls.get(id)!;
     const members = cx.graph.members(id).filter((m) => cx.info.domains.has(m)).sort();
+    if (members.length === 0) continue;
+    // The callers the identity's tag matches: its qubes and their running disposables.
+    const callers = [...members, ...[...cx.world.standIns].filter(([n, x]) => x.kind === 'disposable' && cx.identityOf(n) === id).map(([n]) => n)];
+    const dvms = members.filter((m) => cx.info.domains.get(m)!.templateForDispvms);
     const tag = `@tag:${identityTag(id)}`;
-    const rep = members[0];
-    if (rep === undefined) continue;
-    const repDisp = cx.info.domains.get(rep)?.defaultDispvm ?? null;
+    // Only when every qube of the identity opens its disposables inside it (else QP3016 reports the one that does not).
+    const ownDisposables = members.every((m) => {
+      const dd = cx.info.domains.get(m)?.defaultDispvm ?? null;
+      return dd === null || cx.identityOf(dd) === id;
+    });
     for (const service of [...pairs.get(id)!].sort()) {
-      const make = (action: QrexecRule['action'], source: string, target: string, why: string): QrexecRule => ({
+      const file = closingFile(cx, base, service);
+      const rest = restOf(file);
+      const from = representatives(cx, callers, rest.named);
+      const to = representatives(cx, members, rest.named);
+      const make = (kind: string, kept: Kept, source: string, target: string, why: string): QrexecRule => ({
         service,
         argument: '*',
         source,
         target,
-        action,
-        origin: { policyFile: file, stock: false, span: decl.node.name.span, id: `qpc-close-${id}-${service}-${out.length + 1}`, generated: why },
+        action: kept.action,
+        ...(kept.defaultTarget !== undefined ? { defaultTarget: kept.defaultTarget } : {}),
+        origin: { policyFile: file, stock: false, span: decl.node.name.span, id: `qpc-close-${id}-${service}-${kind}`, generated: why },
       });
-      const ask = (target: string) => evaluate(stock, cx.info, { service, argument: '+', source: rep, target }, cx.program.settings.qubes);
-      const disp = ask('@dispvm');
-      // Only when every qube of the identity opens its disposables inside it (else QP3016 reports the one that does not).
-      const ownDisposables = members.every((m) => {
-        const dd = cx.info.domains.get(m)?.defaultDispvm ?? null;
-        return dd === null || cx.identityOf(dd) === id;
-      });
-      if (disp.action !== 'deny' && repDisp !== null && ownDisposables) {
-        out.push(make(disp.action, tag, '@dispvm', `keeps ${service} to the identity's own disposables`));
-        out.push(make(disp.action, tag, `@dispvm:${tag}`, `keeps ${service} to new disposables of the identity's disposable templates`));
+      const keep = (kind: string, requests: (readonly [string, string])[], target: string, why: string, only?: QrexecRule['action']) => {
+        const kept = strictest(cx, rest.rules, service, requests);
+        if (kept.action === 'deny' || (only !== undefined && kept.action !== only)) return;
+        const rule = make(kind, kept, tag, target, why);
+        if (!dropped.has(rule.origin.id)) out.push(rule);
+      };
+      if (ownDisposables) {
+        const withDisposable = from.filter((q) => cx.world.info.domains.get(q)!.defaultDispvm !== null);
+        if (withDisposable.length > 0) keep('dispvm', withDisposable.map((q) => [q, '@dispvm'] as const), '@dispvm', `keeps ${service} to the identity's own disposables`);
+        if (dvms.length > 0) keep('new-dispvm', from.flatMap((q) => dvms.map((x) => [q, `@dispvm:${x}`] as const)), `@dispvm:${tag}`, `keeps ${service} to new disposables of the identity's disposable templates`);
       }
-      if (ask('@default').action === 'ask') out.push(make('ask', tag, '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`));
-      if (members.length > 1) {
-        const intra = ask(members[1]);
-        if (intra.action !== 'deny') out.push(make(intra.action, tag, tag, `keeps ${service} inside identity ${id} as the stock policy has it`));
-      }
-      out.push(make('deny', tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
-      out.push(make('deny', '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
-      out.push(make('deny', '@anyvm', `@dispvm:${tag}`, `closes ${service} into new disposables of Tor identity ${id}`));
+      keep('dialog', from.map((q) => [q, '@default'] as const), '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`, 'ask');
+      if (members.length > 1) keep('inside', from.flatMap((q) => to.filter((t) => t !== q).map((t) => [q, t] as const)), tag, `keeps ${service} inside identity ${id} as the rest of the policy has it`);
+      checks.push({ service, requests: from.flatMap((q) => [...to, ...forms].map((t) => [q, t] as const)) });
+      const deny = { action: 'deny' } as const;
+      out.push(make('out', deny, tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
+      out.push(make('in', deny, '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
+      out.push(make('in-dispvm', deny, '@anyvm', `@dispvm:${tag}`, `closes ${service} into new disposables of Tor identity ${id}`));
     }
   }
-  return out;
+  return { rules: out, checks };
+}
+
+/** Whether `a` (with the generated rules) grants more than `b` (without): a stronger action, or a target `b` does not offer. */
+function looser(a: Decision, b: Decision): boolean {
+  if (rank[a.action] > rank[b.action]) return true;
+  if (a.action === 'deny') return false;
+  const offered = (d: Decision) => new Set(d.action === 'allow' ? [d.target] : d.action === 'ask' ? d.targets ?? [] : []);
+  const theirs = offered(b);
+  return [...offered(a)].some((t) => !theirs.has(t));
+}
+
+/**
+ * The generated rules, and the complete policy with them. A rule that keeps
+ * a stock behaviour is computed to be no looser than the rest of the policy;
+ * this then checks it on the policy as dom0 reads it (ask lists included)
+ * and drops any that decides one of its requests more loosely than the
+ * policy without generated rules, until none does.
+ */
+function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>): { generated: QrexecRule[]; rules: QrexecRule[] } {
+  const dropped = new Set<string>();
+  const baseIndex = indexRules(base);
+  for (;;) {
+    const closing = closingRules(cx, base, pairs, dropped);
+    const rules = insertRules(base, closing.rules);
+    const index = indexRules(rules);
+    let bad: string | undefined;
+    for (const { service, requests } of closing.checks) {
+      for (const [source, target] of requests) {
+        const req = { service, argument: '+', source, target };
+        const a = evaluateIndexed(index, cx.world.info, req, cx.program.settings.qubes);
+        const by = a.rule === undefined ? undefined : rules[a.rule];
+        if (by?.origin.generated === undefined || a.action === 'deny') continue;
+        if (looser(a, evaluateIndexed(baseIndex, cx.world.info, req, cx.program.settings.qubes))) {
+          bad = by.origin.id;
+          break;
+        }
+      }
+      if (bad !== undefined) break;
+    }
+    if (bad === undefined) return { generated: closing.rules, rules };
+    dropped.add(bad);
+  }
 }
 
 function who(cx: Context, q: string): string {
@@ -348,8 +504,9 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
     }
     if (by !== undefined) {
       const p = rules[by];
-      if (ours && !p.origin.generated) {
-        ctx.report(diag('QP3033', r.origin.span, { rule: ruleText(r) }, { related: [{ span: p.origin.span, message: `\`${ruleText(p)}\` in ${ruleWhere(p)} matches every request first` }], help: 'remove the rule, or move it before the one that covers it' }));
+      if (ours) {
+        const help = p.origin.generated === undefined ? 'remove the rule, or move it before the one that covers it' : `qpc generated that rule (it ${p.origin.generated}); move yours to a file dom0 reads before ${p.origin.policyFile}.policy`;
+        ctx.report(diag('QP3033', r.origin.span, { rule: ruleText(r) }, { related: [{ span: p.origin.span, message: `\`${ruleText(p)}\` in ${ruleWhere(p)} matches every request first` }], help }));
       } else if (stockVictim && !p.origin.stock && !p.origin.generated && p.origin.because === undefined) {
         const list = victims.get(by) ?? [];
         list.push(j);
@@ -512,8 +669,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
       enough: (service) => reached.get(service) === torIdentities.length,
     });
   }
-  const generated = closingRules(cx, base, pairs);
-  const rules = insertRules(base, generated);
+  const { rules } = closePolicy(cx, base, pairs);
   const policy: EvaluatedPolicy = { rules, info, release };
   const channels = findChannels({ rules, info: world.info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });
   reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);

@@ -150,18 +150,25 @@ export function completePolicy(program: Program, extra: readonly QrexecRule[] = 
 }
 
 /**
- * Adds generated rules at the end of the file they name, in a policy already
- * in dom0's order (so the program need not be lowered again).
+ * Adds generated rules at the end of the file each names, in a policy
+ * already in dom0's order (so the program need not be lowered again); the
+ * rules of one file keep their order.
  */
 export function insertRules(policy: readonly QrexecRule[], extra: readonly QrexecRule[]): QrexecRule[] {
   if (extra.length === 0) return [...policy];
-  const file = extra[0].origin.policyFile;
-  let at = policy.length;
-  for (let i = 0; i < policy.length; i++) {
-    if (comparePolicyFiles(policy[i].origin.policyFile, file) > 0) {
-      at = i;
-      break;
-    }
+  const byFile = new Map<string, QrexecRule[]>();
+  for (const r of extra) {
+    const list = byFile.get(r.origin.policyFile);
+    if (list) list.push(r);
+    else byFile.set(r.origin.policyFile, [r]);
   }
-  return [...policy.slice(0, at), ...extra, ...policy.slice(at)];
+  const files = [...byFile.keys()].sort(comparePolicyFiles);
+  const out: QrexecRule[] = [];
+  let f = 0;
+  for (const r of policy) {
+    while (f < files.length && comparePolicyFiles(r.origin.policyFile, files[f]) > 0) out.push(...byFile.get(files[f++])!);
+    out.push(r);
+  }
+  while (f < files.length) out.push(...byFile.get(files[f++])!);
+  return out;
 }

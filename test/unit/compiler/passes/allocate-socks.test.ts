@@ -84,3 +84,17 @@ test('binding errors', (t) => {
   expectDiagnostics(t, head + none, [{ code: 'QP3024', underline: 'socks none', severity: 'warning' }]);
   expectDiagnostics(t, head.replace('disposable anon-dvm }', 'disposable anon-dvm; isolation per-qube }') + none, []);
 });
+
+test('a malformed lock file is reported with the stage\'s other findings, not instead of them', (t) => {
+  const host = overlayHost(
+    new Map([
+      ['p.qpol', 'use "qubes"\ntemplate deb\ngateway a { template deb; netvm b }\ngateway b { template deb; netvm a }\n'],
+      ['p.qpol.lock', 'garbage'],
+    ]),
+    nodeHost,
+  );
+  const r = check('p.qpol', { host });
+  t.deepEqual([...new Set(r.diagnostics.map((d) => d.code))].sort(), ['QP3001', 'QP5007']);
+  t.truthy(r.policy, 'the qrexec policy is still evaluated');
+  t.is(r.model, undefined);
+});

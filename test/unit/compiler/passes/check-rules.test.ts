@@ -47,3 +47,12 @@ test('require and waive resolve their names and codes', (t) => {
   expectDiagnostics(t, head + 'require work isolated-from wrk\n', [{ code: 'QP2001', underline: 'wrk', help: /did you mean `work`/ }]);
   expectDiagnostics(t, head + 'waive QP9999 on mail because "x"\n', [{ code: 'QP2020', underline: 'QP9999' }]);
 });
+
+test('an expectation of an asked or denied call names no target', (t) => {
+  // The evaluator records no target for an ask, so `: ask target Q` could never hold.
+  expectDiagnostics(t, head + 'ask qubes.Gpg from @anyvm to @default target vault default vault\nexpect qubes.Gpg from mail to @default: ask target vault\n', [
+    { code: 'QP2016', underline: 'target vault', message: /`target` goes with `allow`/, help: /targets A, B/ },
+  ]);
+  expectDiagnostics(t, head + 'expect qubes.Gpg from mail to vault: deny target vault\n', [{ code: 'QP2016', underline: 'target vault' }]);
+  expectDiagnostics(t, head + 'ask qubes.Gpg from @anyvm to @default target vault default vault\nexpect qubes.Gpg from mail to @default: ask targets vault default vault\n', []);
+});

@@ -108,3 +108,14 @@ test('provision.sh sets the global default disposable on a dom0 that has another
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a template may name its own default disposable, or none, over the global one', (t) => {
+  const r = checked(policy + 'amend whonix-gateway-18 { default-disposable none }\namend deb { default-disposable none }\nexpect qubes.VMShell from whonix-gateway-18 to @dispvm: deny\n');
+  t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`), []);
+  t.is(r.model!.systemInfo.domains.get('whonix-gateway-18')!.defaultDispvm, null);
+  t.is(r.model!.systemInfo.domains.get('deb')!.defaultDispvm, null);
+  t.is(r.model!.systemInfo.domains.get('whonix-workstation-18')!.defaultDispvm, 'work-dvm');
+  // A template is in no identity: one that opens the disposables of a Tor identity is a channel into it.
+  const into = checked(policy + 'amend deb { default-disposable anon-dvm }\n').diagnostics.filter((d) => d.code === 'QP3030');
+  t.true(into.length > 0 && into.every((d) => /from `deb` to `anon-dvm`/.test(d.message)));
+});

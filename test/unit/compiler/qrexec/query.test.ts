@@ -118,3 +118,15 @@ require work never-reaches keys
   expectDiagnostics(t, policy, [{ code: 'QP3036', message: /asks for `qubes\.\w+` from `work-email` to a new disposable of `keys-dvm`$/ }]);
   expectDiagnostics(t, policy.replace('deny * from work to keys\n', 'deny * from work to keys\ndeny * from work to @dispvm:keys-dvm\n'), []);
 });
+
+test('a policy whose analysis has errors is still answered, with the errors and exit code 1', (t) => {
+  const failing = base + 'expect qubes.Filecopy from anon-chat to work-email: allow\n';
+  const host = overlayHost(new Map([['p.qpol', failing]]), nodeHost);
+  const r = runQpc(['query', '--format', 'json', 'p.qpol', 'qubes.Filecopy anon-chat work-email'], { host });
+  t.is(r.code, 1);
+  t.is(JSON.parse(r.stdout)[0].action, 'deny');
+  t.regex(r.stderr, /QP3035/);
+  t.regex(r.stderr, /the policy has an error/);
+  const once = runQpc(['query', 'p.qpol', 'qubes.Filecopy anon-chat work-email'], { host });
+  t.is(once.stderr.match(/QP3035/g)?.length, 1, 'each finding is printed once');
+});
