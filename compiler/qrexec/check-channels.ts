@@ -14,7 +14,7 @@ import { lastItem, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
 import { columnMatches, findChannels, type Channel } from './channels.js';
-import { evaluate, evaluateIndexed, indexRules } from './evaluate.js';
+import { evaluate, matchesRequest } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
 import type { Decision, DomainInfo, QrexecRule, SystemInfo } from './types.js';
@@ -173,8 +173,12 @@ function representatives(cx: Context, qubes: readonly string[], named: ReadonlyS
 
 interface Closing {
   readonly rules: QrexecRule[];
-  /** Per identity and service: the requests no generated rule may decide more loosely than the policy without them. */
-  readonly checks: { readonly service: string; readonly requests: readonly (readonly [string, string])[] }[];
+  /**
+   * Per identity and service: the requests no generated rule may decide more
+   * loosely than the policy without them, and the rules dom0 reads after the
+   * generated ones (`rest`).
+   */
+  readonly checks: { readonly service: string; readonly requests: readonly (readonly [string, string])[]; readonly rest: readonly QrexecRule[] }[];
 }
 
 /**
@@ -189,9 +193,12 @@ interface Closing {
 function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>, dropped: ReadonlySet<string>): Closing {
   const out: QrexecRule[] = [];
   const checks: Closing['checks'] = [];
-  // Every form of request a generated rule's target can match (`@dispvm:@tag:T` also takes a `@dispvm` request, say).
-  const forms = ['@default', '@dispvm', '@adminvm', ...[...cx.world.info.domains.values()].filter((d) => d.templateForDispvms).map((d) => `@dispvm:${d.name}`)];
+  // The request forms besides named qubes that a generated rule's target can match: `@dispvm`
+  // (which `@dispvm:@tag:T` also takes), new disposables of the identity's templates (no other
+  // carries its tag), the dialog, dom0.
+  const fixedForms = ['@default', '@dispvm', '@adminvm'];
   const rests = new Map<string, { rules: QrexecRule[]; named: Set<string> }>();
+  const files = new Map<string, string>();
   const restOf = (file: string) => {
     let r = rests.get(file);
     if (!r) {
@@ -214,7 +221,8 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       return dd === null || cx.identityOf(dd) === id;
     });
     for (const service of [...pairs.get(id)!].sort()) {
-      const file = closingFile(cx, base, service);
+      let file = files.get(service);
+      if (file === undefined) files.set(service, (file = closingFile(cx, base, service)));
       const rest = restOf(file);
       const from = representatives(cx, callers, rest.named);
       const to = representatives(cx, members, rest.named);
@@ -240,7 +248,8 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       }
       keep('dialog', from.map((q) => [q, '@default'] as const), '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`, 'ask');
       if (members.length > 1) keep('inside', from.flatMap((q) => to.filter((t) => t !== q).map((t) => [q, t] as const)), tag, `keeps ${service} inside identity ${id} as the rest of the policy has it`);
-      checks.push({ service, requests: from.flatMap((q) => [...to, ...forms].map((t) => [q, t] as const)) });
+      const forms = [...fixedForms, ...dvms.map((x) => `@dispvm:${x}`)];
+      checks.push({ service, requests: from.flatMap((q) => [...to, ...forms].map((t) => [q, t] as const)), rest: rest.rules });
       const deny = { action: 'deny' } as const;
       out.push(make('out', deny, tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
       out.push(make('in', deny, '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
@@ -265,29 +274,38 @@ function looser(a: Decision, b: Decision): boolean {
  * this then checks it on the policy as dom0 reads it (ask lists included)
  * and drops any that decides one of its requests more loosely than the
  * policy without generated rules, until none does.
+ *
+ * Only the rules from the generated ones on are compared: the rules before
+ * them are the same in both policies, so they decide a request that they
+ * match the same way in both, and in an ask list each qube is decided by
+ * the first rule whose expansion holds it, which is theirs in both or one
+ * of the compared ones.
  */
 function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>): { generated: QrexecRule[]; rules: QrexecRule[] } {
   const dropped = new Set<string>();
-  const baseIndex = indexRules(base);
+  const release = cx.program.settings.qubes;
   for (;;) {
     const closing = closingRules(cx, base, pairs, dropped);
-    const rules = insertRules(base, closing.rules);
-    const index = indexRules(rules);
     let bad: string | undefined;
-    for (const { service, requests } of closing.checks) {
+    for (const { service, requests, rest } of closing.checks) {
+      const ours = closing.rules.filter((r) => r.service === service && r.origin.generated !== undefined);
+      const withOurs = [...ours, ...rest];
       for (const [source, target] of requests) {
         const req = { service, argument: '+', source, target };
-        const a = evaluateIndexed(index, cx.world.info, req, cx.program.settings.qubes);
-        const by = a.rule === undefined ? undefined : rules[a.rule];
+        // Only a request a kept rule decides can differ: the first generated rule it matches tells.
+        const first = ours.find((r) => matchesRequest(r, cx.world.info, req, release));
+        if (first === undefined || first.action === 'deny') continue;
+        const a = evaluate(withOurs, cx.world.info, req, release);
+        const by = a.rule === undefined ? undefined : withOurs[a.rule];
         if (by?.origin.generated === undefined || a.action === 'deny') continue;
-        if (looser(a, evaluateIndexed(baseIndex, cx.world.info, req, cx.program.settings.qubes))) {
+        if (looser(a, evaluate(rest, cx.world.info, req, release))) {
           bad = by.origin.id;
           break;
         }
       }
       if (bad !== undefined) break;
     }
-    if (bad === undefined) return { generated: closing.rules, rules };
+    if (bad === undefined) return { generated: closing.rules, rules: insertRules(base, closing.rules) };
     dropped.add(bad);
   }
 }
