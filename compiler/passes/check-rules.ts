@@ -21,14 +21,21 @@ export const qubeTypes = ['AdminVM', 'AppVM', 'TemplateVM', 'StandaloneVM', 'Dis
 /** A parsed endpoint: a name, or a token with its value. */
 export type EndpointForm =
   | { readonly form: 'name'; readonly name: string }
-  | { readonly form: 'anyvm' | 'adminvm' | 'default' | 'dispvm' }
+  | { readonly form: 'anyvm' | 'adminvm' | 'default' | 'dispvm' | 'wildcard' }
+  | { readonly form: 'uuid'; readonly value: string }
   | { readonly form: 'dispvm-of' | 'dispvm-tag' | 'tag' | 'type'; readonly value: string }
   | { readonly form: 'invalid' };
+
+/** dom0's UUID token on Qubes 4.3 (`uuid:` and all zeros). */
+const DOM0_UUID_TOKEN = 'uuid:00000000-0000-0000-0000-000000000000';
 
 const TOKENS = ['@anyvm', '@adminvm', '@default', '@dispvm', '@dispvm:', '@tag:', '@type:'];
 
 /** Splits an endpoint's text into its form. */
 export function endpointForm(text: string): EndpointForm {
+  // qrexec's `*` (WildcardVM): any qube, dom0 included, in the source and target columns.
+  if (text === '*') return { form: 'wildcard' };
+  if (text.startsWith('uuid:')) return { form: 'uuid', value: text.slice(5) };
   if (!text.startsWith('@')) return { form: 'name', name: text };
   switch (text) {
     case '@anyvm':
@@ -59,9 +66,9 @@ const columnWords: Record<Column, string> = {
 
 /** Which endpoint forms each column accepts (qrexec `parser.py` token classes). */
 const allowedForms: Record<Column, readonly EndpointForm['form'][]> = {
-  source: ['name', 'anyvm', 'adminvm', 'tag', 'type'],
-  target: ['name', 'anyvm', 'adminvm', 'default', 'dispvm', 'dispvm-of', 'dispvm-tag', 'tag', 'type'],
-  redirect: ['name', 'adminvm', 'dispvm', 'dispvm-of'],
+  source: ['name', 'uuid', 'wildcard', 'anyvm', 'adminvm', 'tag', 'type'],
+  target: ['name', 'uuid', 'wildcard', 'anyvm', 'adminvm', 'default', 'dispvm', 'dispvm-of', 'dispvm-tag', 'tag', 'type'],
+  redirect: ['name', 'uuid', 'adminvm', 'dispvm', 'dispvm-of'],
   'request-source': ['name'],
   'request-target': ['name', 'adminvm', 'default', 'dispvm', 'dispvm-of'],
 };
@@ -104,6 +111,11 @@ function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter, 
     }
     case 'dispvm-of':
       resolveRef(r, word, ['disposable'], '`@dispvm:`', ctx);
+      return;
+    case 'uuid':
+      // Qubes 4.3 names a qube by its UUID too; qpc knows qubes by name, and only dom0's UUID is fixed.
+      if (r.program.settings.qubes === '4.2') ctx.report(diag('QP2022', e.span, { feature: 'a `uuid:` token', release: '4.3' }, { help: 'name the qube, or select the release with `settings { qubes 4.3 }`' }));
+      else if (e.text !== DOM0_UUID_TOKEN) ctx.report(diag('QP2013', e.span, { value: e.text, what: 'qube UUID qpc can resolve' }, { help: "qpc knows qubes by name, and a qube's UUID is only known on the machine (dom0's is all zeros): name the qube" }));
       return;
     case 'dispvm-tag':
     case 'tag':

@@ -92,7 +92,7 @@ function callers(info: SystemInfo): { readonly domain: DomainInfo; readonly key:
   return [...info.domains.values()]
     .filter((d) => d.type !== 'AdminVM')
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((d) => ({ domain: d, key: `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${d.running === true}` }));
+    .map((d) => ({ domain: d, key: `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${d.running === true}|${Boolean(d.internal)}` }));
 }
 
 /** Interchangeable qubes: same type, tags, default disposable and power state, and named by no rule. */

@@ -163,7 +163,7 @@ function representatives(cx: Context, qubes: readonly string[], named: ReadonlyS
   const out: string[] = [];
   for (const q of qubes) {
     const d = cx.world.info.domains.get(q)!;
-    const k = named.has(q) ? `=${q}` : `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}`;
+    const k = named.has(q) ? `=${q}` : `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${Boolean(d.internal)}`;
     const n = seen.get(k) ?? 0;
     if (n < 2) out.push(q);
     seen.set(k, n + 1);
@@ -338,20 +338,54 @@ function sideOf(cx: Context, q: string): string {
   return cx.world.standIns.get(q)?.kind === 'outside' ? '~outside' : q;
 }
 
+/** `a`, `a and b`, `a, b and c`, `a, b, c, d and 3 more`. */
+function listed(items: readonly string[]): string {
+  const shown = items.length > 5 ? items.slice(0, 4) : items;
+  const rest = items.length - shown.length;
+  if (rest > 0) return `${shown.join(', ')} and ${rest} more`;
+  return shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
+}
+
 function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: readonly Channel[], ctx: Reporter): void {
   const seen = new Set<string>();
   // Named requests first: an ask list for `@default` repeats the targets that
   // rules for named requests put there, and those rules are the ones to blame.
   const theirs = (c: Channel) => Number(rules[c.rule].origin.stock || rules[c.rule].origin.generated !== undefined);
   const ordered = [...channels].sort((a, b) => theirs(a) - theirs(b) || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
+  // One finding per asking rule and caller: the targets its dialogs offer outside the identity, together.
+  const dialogs = new Map<string, { c: Channel; targets: string[] }>();
+  const out: { c: Channel; targets: string[] }[] = [];
   for (const c of ordered) {
     if (exempt(cx, c)) continue;
+    const s = c.sources[0];
+    const dispvm = c.disposable === true && c.action === 'allow' && cx.isTorIdentity(cx.identityOf(s));
+    // Each side a call reaches is reported once per service and caller's side; an ask names one qube of each.
+    const fresh: string[] = [];
+    for (const t of c.action === 'ask' && !dispvm ? c.targets : c.targets.slice(0, 1)) {
+      if (!torRelevant(cx, s, t)) continue;
+      const pair = `${c.service}|${sideOf(cx, s)}|${sideOf(cx, t)}|${c.disposable ? 'd' : ''}`;
+      if (seen.has(pair)) continue;
+      seen.add(pair);
+      fresh.push(t);
+    }
+    if (fresh.length === 0) continue;
+    if (c.action === 'ask' && !dispvm) {
+      const key = `${c.service}|${sideOf(cx, s)}|${c.rule}`;
+      const g = dialogs.get(key);
+      if (g) {
+        g.targets.push(...fresh);
+        continue;
+      }
+      const entry = { c, targets: fresh };
+      dialogs.set(key, entry);
+      out.push(entry);
+    } else out.push({ c, targets: fresh });
+  }
+  const reported = new Set<string>();
+  for (const { c, targets } of out) {
     const r = rules[c.rule];
     const s = c.sources[0];
-    const t = c.targets[0];
-    const pair = `${c.service}|${sideOf(cx, s)}|${sideOf(cx, t)}|${c.disposable ? 'd' : ''}`;
-    if (seen.has(pair)) continue;
-    seen.add(pair);
+    const t = targets[0];
     const verb = c.action === 'allow' ? 'allowed' : 'asked';
     const ours = !r.origin.stock && !r.origin.generated;
     const torId = cx.isTorIdentity(cx.identityOf(s)) ? cx.identityOf(s)! : cx.identityOf(t)!;
@@ -360,11 +394,15 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
     const dispvm = c.disposable === true && c.action === 'allow' && cx.isTorIdentity(cx.identityOf(s));
     const d = dispvm
       ? diag('QP3031', at, { requested: cx.world.standIns.has(c.requested.slice(8)) ? '@dispvm:…' : c.requested, source: name(cx, s), identity: cx.identityOf(s)!, target: name(cx, t), other: cx.identityOf(t) !== undefined ? `identity \`${cx.identityOf(t)}\`` : 'no identity' }, { related, subject: subjectOf(cx, s, t) })
-      : diag('QP3030', at, { service: c.service, verb, source: who(cx, s), target: who(cx, t) }, {
+      : diag('QP3030', at, { service: c.service, verb, source: who(cx, s), target: listed([...new Set(targets.map((x) => who(cx, x)))]) }, {
           related,
           help: ours ? 'remove the rule, or say why the channel is wanted with `because "…"`' : 'this channel comes from a rule qpc did not write; a rule of yours before it can deny it',
           subject: subjectOf(cx, s, t),
         });
+    // Two channels can read the same (a named request and the dialog it opens): said once.
+    const text = `${d.code}|${d.span?.file}:${d.span?.start}|${d.message}`;
+    if (reported.has(text)) continue;
+    reported.add(text);
     if (ours && r.origin.because !== undefined) ctx.report({ ...d, severity: 'warning', waivedBecause: r.origin.because });
     else ctx.report(d);
   }
@@ -690,7 +728,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
   const { rules } = closePolicy(cx, base, pairs);
   const policy: EvaluatedPolicy = { rules, info, release };
   const channels = findChannels({ rules, info: world.info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });
-  reportChannels(cx, rules, channels.filter((c) => torRelevant(cx, c.sources[0], c.targets[0])), ctx);
+  reportChannels(cx, rules, channels.filter((c) => c.targets.some((t) => torRelevant(cx, c.sources[0], t))), ctx);
   reportDanger(cx, rules, ctx);
   reportShadowed(cx, rules, ctx);
   reportRequires(cx, rules, channels, ctx);

@@ -516,11 +516,12 @@ function collectTargetsForAsk(
   if (drop(ADMINVM) && !has('dom0')) out.push('dom0');
   drop(source);
   if (!r42) {
-    // R4.3+ drops qubes with feature `internal` (not modelled: DomainInfo has no such field) and
-    // reads each target's info first: a `default_dispvm` naming no qube fails there (KeyError).
+    // R4.3+ reads each target's info (a `default_dispvm` naming no qube fails there: KeyError)
+    // and drops the qubes whose `internal` feature is set (not empty), and new disposables of them.
     for (const x of out) {
       if (x.startsWith(DISPVM_PREFIX) && !info.domains.has(x.slice(DISPVM_PREFIX.length))) return `qrexec error: no such qube \`${x.slice(DISPVM_PREFIX.length)}\``;
     }
+    return out.filter((x) => !info.domains.get(x.startsWith(DISPVM_PREFIX) ? x.slice(DISPVM_PREFIX.length) : x)?.internal);
   }
   return out;
 }

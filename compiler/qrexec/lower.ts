@@ -67,7 +67,10 @@ export function systemInfo(g: PolicyGraph): SystemInfo {
     // Precedence as in dom0: the qube's own, its identity's, the global one
     // (all folded into the facts); `none` at any level stops the search.
     const dd = f.defaultDisposable === undefined ? null : f.defaultDisposable;
+    let internal: string | undefined;
+    for (const i of d.items) if (i.kind === 'FeatureItem' && i.key.text === 'internal') internal = i.value.value;
     domains.set(d.name, {
+      ...(internal !== undefined ? { internal } : {}),
       name: d.name,
       type: classOf[d.form],
       tags: tagsOf(g, d),

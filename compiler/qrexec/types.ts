@@ -55,6 +55,8 @@ export interface DomainInfo {
   /** `default_dispvm`, or null. */
   readonly defaultDispvm: string | null;
   readonly templateForDispvms: boolean;
+  /** The `internal` feature's value when the qube has it (Qubes 4.3 leaves a qube whose value is not empty out of ask dialogs). */
+  readonly internal?: string;
   /** Whether the qube is running (for `autostart=no`); qpc assumes halted unless told. */
   readonly running?: boolean;
 }

@@ -103,7 +103,8 @@ export function worldOf(declared: SystemInfo, rules: readonly QrexecRule[]): Wor
   };
   const templates = [...declared.domains.values()].filter((d) => d.templateForDispvms).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const t of templates) {
-    put(`${MARK}disposable of ${t.name}`, { type: 'DispVM', tags: t.tags, defaultDispvm: t.defaultDispvm, templateForDispvms: false }, { kind: 'disposable', template: t.name });
+    // Qubes copies the template's features to its disposables (`internal` among them).
+    put(`${MARK}disposable of ${t.name}`, { type: 'DispVM', tags: t.tags, defaultDispvm: t.defaultDispvm, templateForDispvms: false, ...(t.internal !== undefined ? { internal: t.internal } : {}) }, { kind: 'disposable', template: t.name });
   }
   const { tags, types } = named(rules);
   const kinds = TYPES.filter((t) => t === 'AppVM' || types.has(t));

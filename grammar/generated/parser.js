@@ -180,39 +180,40 @@ function peg$parse(input, options) {
   const peg$c10 = "+";
   const peg$c11 = "@";
   const peg$c12 = ":";
-  const peg$c13 = "use";
-  const peg$c14 = "settings";
-  const peg$c15 = "{";
-  const peg$c16 = "qubes";
-  const peg$c17 = "whonix";
-  const peg$c18 = "policy-file";
-  const peg$c19 = "default-disposable";
-  const peg$c20 = "template";
-  const peg$c21 = "gateway";
-  const peg$c22 = "identity";
-  const peg$c23 = "amend";
-  const peg$c24 = "adminvm";
-  const peg$c25 = "qube";
-  const peg$c26 = "disposable";
-  const peg$c27 = "named-disposable";
-  const peg$c28 = "standalone";
-  const peg$c29 = "in";
-  const peg$c30 = "none";
-  const peg$c31 = "max";
-  const peg$c32 = "on";
-  const peg$c33 = "off";
-  const peg$c34 = "via";
-  const peg$c35 = "app";
-  const peg$c36 = "socks";
-  const peg$c37 = "isolate";
-  const peg$c38 = "from";
-  const peg$c39 = "to";
-  const peg$c40 = "for";
-  const peg$c41 = "require";
-  const peg$c42 = "expect";
-  const peg$c43 = ",";
-  const peg$c44 = "waive";
-  const peg$c45 = "because";
+  const peg$c13 = "uuid:";
+  const peg$c14 = "use";
+  const peg$c15 = "settings";
+  const peg$c16 = "{";
+  const peg$c17 = "qubes";
+  const peg$c18 = "whonix";
+  const peg$c19 = "policy-file";
+  const peg$c20 = "default-disposable";
+  const peg$c21 = "template";
+  const peg$c22 = "gateway";
+  const peg$c23 = "identity";
+  const peg$c24 = "amend";
+  const peg$c25 = "adminvm";
+  const peg$c26 = "qube";
+  const peg$c27 = "disposable";
+  const peg$c28 = "named-disposable";
+  const peg$c29 = "standalone";
+  const peg$c30 = "in";
+  const peg$c31 = "none";
+  const peg$c32 = "max";
+  const peg$c33 = "on";
+  const peg$c34 = "off";
+  const peg$c35 = "via";
+  const peg$c36 = "app";
+  const peg$c37 = "socks";
+  const peg$c38 = "isolate";
+  const peg$c39 = "from";
+  const peg$c40 = "to";
+  const peg$c41 = "for";
+  const peg$c42 = "require";
+  const peg$c43 = "expect";
+  const peg$c44 = ",";
+  const peg$c45 = "waive";
+  const peg$c46 = "because";
 
   const peg$r0 = /^[ \t]/;
   const peg$r1 = /^[^\r\n]/;
@@ -223,7 +224,8 @@ function peg$parse(input, options) {
   const peg$r6 = /^["\\nt]/;
   const peg$r7 = /^[^\0- {};#"'+@:,\x7F]/;
   const peg$r8 = /^[^\0- {};#"'\x7F]/;
-  const peg$r9 = /^[^\0- {};#"':,\x7F]/;
+  const peg$r9 = /^[0-9A-Za-z\-]/;
+  const peg$r10 = /^[^\0- {};#"':,\x7F]/;
 
   const peg$e0 = peg$otherExpectation("end of file");
   const peg$e1 = peg$anyExpectation();
@@ -258,49 +260,51 @@ function peg$parse(input, options) {
   const peg$e30 = peg$otherExpectation("qube, identity or @token");
   const peg$e31 = peg$literalExpectation("@", false);
   const peg$e32 = peg$literalExpectation(":", false);
-  const peg$e33 = peg$classExpectation([["\0", " "], "{", "}", ";", "#", "\"", "'", ":", ",", "\x7F"], true, false, false);
-  const peg$e34 = peg$otherExpectation("statement (use, settings, adminvm, template, gateway, identity, qube, disposable, named-disposable, standalone, amend, allow, ask, deny, policy-file, require, expect, waive)");
-  const peg$e35 = peg$literalExpectation("use", false);
-  const peg$e36 = peg$literalExpectation("settings", false);
-  const peg$e37 = peg$literalExpectation("{", false);
-  const peg$e38 = peg$otherExpectation("setting (qubes, whonix, policy-file, default-disposable)");
-  const peg$e39 = peg$literalExpectation("qubes", false);
-  const peg$e40 = peg$literalExpectation("whonix", false);
-  const peg$e41 = peg$literalExpectation("policy-file", false);
-  const peg$e42 = peg$literalExpectation("default-disposable", false);
-  const peg$e43 = peg$literalExpectation("template", false);
-  const peg$e44 = peg$literalExpectation("gateway", false);
-  const peg$e45 = peg$literalExpectation("identity", false);
-  const peg$e46 = peg$literalExpectation("amend", false);
-  const peg$e47 = peg$literalExpectation("adminvm", false);
-  const peg$e48 = peg$literalExpectation("qube", false);
-  const peg$e49 = peg$literalExpectation("disposable", false);
-  const peg$e50 = peg$literalExpectation("named-disposable", false);
-  const peg$e51 = peg$literalExpectation("standalone", false);
-  const peg$e52 = peg$literalExpectation("in", false);
-  const peg$e53 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, listener)");
-  const peg$e54 = peg$literalExpectation("none", false);
-  const peg$e55 = peg$literalExpectation("max", false);
-  const peg$e56 = peg$literalExpectation("on", false);
-  const peg$e57 = peg$literalExpectation("off", false);
-  const peg$e58 = peg$literalExpectation("via", false);
-  const peg$e59 = peg$literalExpectation("app", false);
-  const peg$e60 = peg$literalExpectation("socks", false);
-  const peg$e61 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
-  const peg$e62 = peg$literalExpectation("isolate", false);
-  const peg$e63 = peg$literalExpectation("from", false);
-  const peg$e64 = peg$literalExpectation("to", false);
-  const peg$e65 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
-  const peg$e66 = peg$literalExpectation("for", false);
-  const peg$e67 = peg$otherExpectation("`stock`");
-  const peg$e68 = peg$otherExpectation("`sha256`");
-  const peg$e69 = peg$literalExpectation("require", false);
-  const peg$e70 = peg$literalExpectation("expect", false);
-  const peg$e71 = peg$otherExpectation("decision (allow, ask, deny)");
-  const peg$e72 = peg$otherExpectation("expectation (target, targets, default, user)");
-  const peg$e73 = peg$literalExpectation(",", false);
-  const peg$e74 = peg$literalExpectation("waive", false);
-  const peg$e75 = peg$literalExpectation("because", false);
+  const peg$e33 = peg$literalExpectation("uuid:", false);
+  const peg$e34 = peg$classExpectation([["0", "9"], ["A", "Z"], ["a", "z"], "-"], false, false, false);
+  const peg$e35 = peg$classExpectation([["\0", " "], "{", "}", ";", "#", "\"", "'", ":", ",", "\x7F"], true, false, false);
+  const peg$e36 = peg$otherExpectation("statement (use, settings, adminvm, template, gateway, identity, qube, disposable, named-disposable, standalone, amend, allow, ask, deny, policy-file, require, expect, waive)");
+  const peg$e37 = peg$literalExpectation("use", false);
+  const peg$e38 = peg$literalExpectation("settings", false);
+  const peg$e39 = peg$literalExpectation("{", false);
+  const peg$e40 = peg$otherExpectation("setting (qubes, whonix, policy-file, default-disposable)");
+  const peg$e41 = peg$literalExpectation("qubes", false);
+  const peg$e42 = peg$literalExpectation("whonix", false);
+  const peg$e43 = peg$literalExpectation("policy-file", false);
+  const peg$e44 = peg$literalExpectation("default-disposable", false);
+  const peg$e45 = peg$literalExpectation("template", false);
+  const peg$e46 = peg$literalExpectation("gateway", false);
+  const peg$e47 = peg$literalExpectation("identity", false);
+  const peg$e48 = peg$literalExpectation("amend", false);
+  const peg$e49 = peg$literalExpectation("adminvm", false);
+  const peg$e50 = peg$literalExpectation("qube", false);
+  const peg$e51 = peg$literalExpectation("disposable", false);
+  const peg$e52 = peg$literalExpectation("named-disposable", false);
+  const peg$e53 = peg$literalExpectation("standalone", false);
+  const peg$e54 = peg$literalExpectation("in", false);
+  const peg$e55 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, listener)");
+  const peg$e56 = peg$literalExpectation("none", false);
+  const peg$e57 = peg$literalExpectation("max", false);
+  const peg$e58 = peg$literalExpectation("on", false);
+  const peg$e59 = peg$literalExpectation("off", false);
+  const peg$e60 = peg$literalExpectation("via", false);
+  const peg$e61 = peg$literalExpectation("app", false);
+  const peg$e62 = peg$literalExpectation("socks", false);
+  const peg$e63 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
+  const peg$e64 = peg$literalExpectation("isolate", false);
+  const peg$e65 = peg$literalExpectation("from", false);
+  const peg$e66 = peg$literalExpectation("to", false);
+  const peg$e67 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
+  const peg$e68 = peg$literalExpectation("for", false);
+  const peg$e69 = peg$otherExpectation("`stock`");
+  const peg$e70 = peg$otherExpectation("`sha256`");
+  const peg$e71 = peg$literalExpectation("require", false);
+  const peg$e72 = peg$literalExpectation("expect", false);
+  const peg$e73 = peg$otherExpectation("decision (allow, ask, deny)");
+  const peg$e74 = peg$otherExpectation("expectation (target, targets, default, user)");
+  const peg$e75 = peg$literalExpectation(",", false);
+  const peg$e76 = peg$literalExpectation("waive", false);
+  const peg$e77 = peg$literalExpectation("because", false);
 
   function peg$f0(s) {    return s;  }
   function peg$f1(stmts) {    return b.file(stmts, comments, at());  }
@@ -317,105 +321,106 @@ function peg$parse(input, options) {
   function peg$f12(text) {    return b.word(text, at());  }
   function peg$f13(text) {    return b.node({ kind: "Endpoint", text }, at());  }
   function peg$f14(text) {    return b.node({ kind: "Endpoint", text }, at());  }
-  function peg$f15(s) {    return s;  }
-  function peg$f16(k) {    return is(k, "use", "settings", "adminvm", "template", "gateway", "identity", "qube", "disposable", "named-disposable", "standalone", "amend", "allow", "ask", "deny", "policy-file", "require", "expect", "waive");  }
-  function peg$f17(path) {    return b.node({ kind: "UseStatement", path }, at());  }
-  function peg$f18(s) {    return s;  }
-  function peg$f19(settings) {    return b.node({ kind: "SettingsBlock", settings }, at());  }
-  function peg$f20(key, value) {    return b.node({ kind: "Setting", key, value }, at());  }
-  function peg$f21(text) {    return b.word(text, at());  }
-  function peg$f22(form, name, i) {    return i;  }
-  function peg$f23(form, name, items) {    return b.declaration(form, name, null, items, at());  }
-  function peg$f24(form, name, identity, i) {    return i;  }
-  function peg$f25(form, name, identity, items) {    return b.declaration(form, name, identity, items, at());  }
-  function peg$f26(i) {    return i;  }
-  function peg$f27(items) {    return items;  }
-  function peg$f28(i) {    return i;  }
-  function peg$f29(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "listener");  }
-  function peg$f30(text) {    return b.word(text, at());  }
-  function peg$f31(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
-  function peg$f32(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
-  function peg$f33() {    return null;  }
-  function peg$f34(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "tag");  }
-  function peg$f35(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f36(k) {    return is(k, "memory");  }
-  function peg$f37(k, memory, m) {    return m;  }
-  function peg$f38(k, memory, max) {    return b.node({ kind: "MemoryItem", keySpan: k.span, memory, max }, at());  }
-  function peg$f39(k) {    return is(k, "vcpus");  }
-  function peg$f40(k, value) {    return b.node({ kind: "CountItem", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f41(k) {    return is(k, "kernelopts", "kernel");  }
-  function peg$f42(k) {    return null;  }
-  function peg$f43(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f44(k) {    return is(k, "device");  }
-  function peg$f45(k, deviceClass, s) {    return s;  }
-  function peg$f46(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, at());  }
-  function peg$f47(k) {    return is(k, "feature");  }
-  function peg$f48(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
-  function peg$f49(k) {    return is(k, "service");  }
-  function peg$f50(k, service, s) {    return s;  }
-  function peg$f51(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
-  function peg$f52(text) {    return b.word(text, at());  }
-  function peg$f53(k) {    return is(k, "autostart", "tor", "uplink");  }
-  function peg$f54(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
-  function peg$f55(k) {    return is(k, "network");  }
-  function peg$f56(k, mode, g) {    return g;  }
-  function peg$f57(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
-  function peg$f58(name, s) {    return s;  }
-  function peg$f59(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
-  function peg$f60(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
-  function peg$f61(m) {    return m;  }
-  function peg$f62(k) {    return is(k, "dedicated", "port", "auth", "none");  }
-  function peg$f63(k) {    return is(k, "dedicated");  }
-  function peg$f64(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
-  function peg$f65(k) {    return is(k, "port");  }
-  function peg$f66(k, port) {    return { mode: "port", modeSpan: k.span, port, isolate: [] };  }
-  function peg$f67(k) {    return is(k, "auth");  }
-  function peg$f68(k) {    return { mode: "auth", modeSpan: k.span, isolate: [] };  }
-  function peg$f69(k) {    return is(k, "none");  }
-  function peg$f70(k) {    return { mode: "none", modeSpan: k.span, isolate: [] };  }
-  function peg$f71(f) {    return f;  }
-  function peg$f72(flags) {    return flags;  }
-  function peg$f73(k) {    return is(k, "listener");  }
-  function peg$f74(k, listenerKind, ports, o) {    return o;  }
-  function peg$f75(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
-  function peg$f76(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f77(k, service, a) {    return a;  }
-  function peg$f78(k, service, argument, source, target, p) {    return p;  }
-  function peg$f79(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
-  function peg$f80(p) {    return p;  }
-  function peg$f81(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
-  function peg$f82(k) {    return is(k, "target", "default");  }
-  function peg$f83(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f84(k) {    return is(k, "user");  }
-  function peg$f85(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f86(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
-  function peg$f87(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
-  function peg$f88(k) {    return is(k, "because");  }
-  function peg$f89(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
-  function peg$f90(name, s) {    return s;  }
-  function peg$f91(name, h) {    return { sha256: h };  }
-  function peg$f92(name, stock, v) {    return v;  }
-  function peg$f93(name, stock, vs) {    return vs;  }
-  function peg$f94(name, stock, releases, r) {    return r;  }
-  function peg$f95(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
-  function peg$f96(k) {    return is(k, "stock");  }
-  function peg$f97(value) {    return value;  }
-  function peg$f98(k) {    return is(k, "sha256");  }
-  function peg$f99(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f100(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
-  function peg$f101(service, a) {    return a;  }
-  function peg$f102(service, argument, source, target, d, p) {    return p;  }
-  function peg$f103(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
-  function peg$f104(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f105(p) {    return p;  }
-  function peg$f106(k) {    return is(k, "target", "targets", "default", "user");  }
-  function peg$f107(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f108(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
-  function peg$f109(k) {    return is(k, "user");  }
-  function peg$f110(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f111(head, e) {    return e;  }
-  function peg$f112(head, tail) {    return [head, ...tail];  }
-  function peg$f113(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
+  function peg$f15(text) {    return b.node({ kind: "Endpoint", text }, at());  }
+  function peg$f16(s) {    return s;  }
+  function peg$f17(k) {    return is(k, "use", "settings", "adminvm", "template", "gateway", "identity", "qube", "disposable", "named-disposable", "standalone", "amend", "allow", "ask", "deny", "policy-file", "require", "expect", "waive");  }
+  function peg$f18(path) {    return b.node({ kind: "UseStatement", path }, at());  }
+  function peg$f19(s) {    return s;  }
+  function peg$f20(settings) {    return b.node({ kind: "SettingsBlock", settings }, at());  }
+  function peg$f21(key, value) {    return b.node({ kind: "Setting", key, value }, at());  }
+  function peg$f22(text) {    return b.word(text, at());  }
+  function peg$f23(form, name, i) {    return i;  }
+  function peg$f24(form, name, items) {    return b.declaration(form, name, null, items, at());  }
+  function peg$f25(form, name, identity, i) {    return i;  }
+  function peg$f26(form, name, identity, items) {    return b.declaration(form, name, identity, items, at());  }
+  function peg$f27(i) {    return i;  }
+  function peg$f28(items) {    return items;  }
+  function peg$f29(i) {    return i;  }
+  function peg$f30(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "listener");  }
+  function peg$f31(text) {    return b.word(text, at());  }
+  function peg$f32(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
+  function peg$f33(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
+  function peg$f34() {    return null;  }
+  function peg$f35(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "tag");  }
+  function peg$f36(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f37(k) {    return is(k, "memory");  }
+  function peg$f38(k, memory, m) {    return m;  }
+  function peg$f39(k, memory, max) {    return b.node({ kind: "MemoryItem", keySpan: k.span, memory, max }, at());  }
+  function peg$f40(k) {    return is(k, "vcpus");  }
+  function peg$f41(k, value) {    return b.node({ kind: "CountItem", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f42(k) {    return is(k, "kernelopts", "kernel");  }
+  function peg$f43(k) {    return null;  }
+  function peg$f44(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f45(k) {    return is(k, "device");  }
+  function peg$f46(k, deviceClass, s) {    return s;  }
+  function peg$f47(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, at());  }
+  function peg$f48(k) {    return is(k, "feature");  }
+  function peg$f49(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
+  function peg$f50(k) {    return is(k, "service");  }
+  function peg$f51(k, service, s) {    return s;  }
+  function peg$f52(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
+  function peg$f53(text) {    return b.word(text, at());  }
+  function peg$f54(k) {    return is(k, "autostart", "tor", "uplink");  }
+  function peg$f55(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
+  function peg$f56(k) {    return is(k, "network");  }
+  function peg$f57(k, mode, g) {    return g;  }
+  function peg$f58(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
+  function peg$f59(name, s) {    return s;  }
+  function peg$f60(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
+  function peg$f61(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
+  function peg$f62(m) {    return m;  }
+  function peg$f63(k) {    return is(k, "dedicated", "port", "auth", "none");  }
+  function peg$f64(k) {    return is(k, "dedicated");  }
+  function peg$f65(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
+  function peg$f66(k) {    return is(k, "port");  }
+  function peg$f67(k, port) {    return { mode: "port", modeSpan: k.span, port, isolate: [] };  }
+  function peg$f68(k) {    return is(k, "auth");  }
+  function peg$f69(k) {    return { mode: "auth", modeSpan: k.span, isolate: [] };  }
+  function peg$f70(k) {    return is(k, "none");  }
+  function peg$f71(k) {    return { mode: "none", modeSpan: k.span, isolate: [] };  }
+  function peg$f72(f) {    return f;  }
+  function peg$f73(flags) {    return flags;  }
+  function peg$f74(k) {    return is(k, "listener");  }
+  function peg$f75(k, listenerKind, ports, o) {    return o;  }
+  function peg$f76(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
+  function peg$f77(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f78(k, service, a) {    return a;  }
+  function peg$f79(k, service, argument, source, target, p) {    return p;  }
+  function peg$f80(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
+  function peg$f81(p) {    return p;  }
+  function peg$f82(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
+  function peg$f83(k) {    return is(k, "target", "default");  }
+  function peg$f84(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f85(k) {    return is(k, "user");  }
+  function peg$f86(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f87(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
+  function peg$f88(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
+  function peg$f89(k) {    return is(k, "because");  }
+  function peg$f90(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
+  function peg$f91(name, s) {    return s;  }
+  function peg$f92(name, h) {    return { sha256: h };  }
+  function peg$f93(name, stock, v) {    return v;  }
+  function peg$f94(name, stock, vs) {    return vs;  }
+  function peg$f95(name, stock, releases, r) {    return r;  }
+  function peg$f96(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
+  function peg$f97(k) {    return is(k, "stock");  }
+  function peg$f98(value) {    return value;  }
+  function peg$f99(k) {    return is(k, "sha256");  }
+  function peg$f100(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
+  function peg$f101(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
+  function peg$f102(service, a) {    return a;  }
+  function peg$f103(service, argument, source, target, d, p) {    return p;  }
+  function peg$f104(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
+  function peg$f105(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f106(p) {    return p;  }
+  function peg$f107(k) {    return is(k, "target", "targets", "default", "user");  }
+  function peg$f108(k) {    return is(k, "targets", "target", "default");  }
+  function peg$f109(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
+  function peg$f110(k) {    return is(k, "user");  }
+  function peg$f111(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f112(head, e) {    return e;  }
+  function peg$f113(head, tail) {    return [head, ...tail];  }
+  function peg$f114(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1576,14 +1581,46 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
-      s2 = [];
-      s3 = peg$parseNameChar();
+      s2 = peg$currPos;
+      if (input.substr(peg$currPos, 5) === peg$c13) {
+        s3 = peg$c13;
+        peg$currPos += 5;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      }
       if (s3 !== peg$FAILED) {
-        while (s3 !== peg$FAILED) {
-          s2.push(s3);
-          s3 = peg$parseNameChar();
+        s4 = [];
+        s5 = input.charAt(peg$currPos);
+        if (peg$r9.test(s5)) {
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e34); }
+        }
+        if (s5 !== peg$FAILED) {
+          while (s5 !== peg$FAILED) {
+            s4.push(s5);
+            s5 = input.charAt(peg$currPos);
+            if (peg$r9.test(s5)) {
+              peg$currPos++;
+            } else {
+              s5 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e34); }
+            }
+          }
+        } else {
+          s4 = peg$FAILED;
+        }
+        if (s4 !== peg$FAILED) {
+          s3 = [s3, s4];
+          s2 = s3;
+        } else {
+          peg$currPos = s2;
+          s2 = peg$FAILED;
         }
       } else {
+        peg$currPos = s2;
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
@@ -1596,6 +1633,30 @@ function peg$parse(input, options) {
         s1 = peg$f14(s1);
       }
       s0 = s1;
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        s1 = peg$currPos;
+        s2 = [];
+        s3 = peg$parseNameChar();
+        if (s3 !== peg$FAILED) {
+          while (s3 !== peg$FAILED) {
+            s2.push(s3);
+            s3 = peg$parseNameChar();
+          }
+        } else {
+          s2 = peg$FAILED;
+        }
+        if (s2 !== peg$FAILED) {
+          s1 = input.substring(s1, peg$currPos);
+        } else {
+          s1 = s2;
+        }
+        if (s1 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s1 = peg$f15(s1);
+        }
+        s0 = s1;
+      }
     }
     peg$silentFails--;
     if (s0 === peg$FAILED) {
@@ -1622,21 +1683,21 @@ function peg$parse(input, options) {
     }
     s2 = [];
     s3 = input.charAt(peg$currPos);
-    if (peg$r9.test(s3)) {
+    if (peg$r10.test(s3)) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s3 !== peg$FAILED) {
       while (s3 !== peg$FAILED) {
         s2.push(s3);
         s3 = input.charAt(peg$currPos);
-        if (peg$r9.test(s3)) {
+        if (peg$r10.test(s3)) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e33); }
+          if (peg$silentFails === 0) { peg$fail(peg$e35); }
         }
       }
     } else {
@@ -1685,7 +1746,7 @@ function peg$parse(input, options) {
         s3 = peg$parseEnd();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f15(s2);
+          s0 = peg$f16(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1712,7 +1773,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f16(s2);
+      s3 = peg$f17(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -1739,7 +1800,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -1749,12 +1810,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c13) {
-      s1 = peg$c13;
+    if (input.substr(peg$currPos, 3) === peg$c14) {
+      s1 = peg$c14;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -1763,7 +1824,7 @@ function peg$parse(input, options) {
         s4 = peg$parseString();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f17(s4);
+          s0 = peg$f18(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -1784,23 +1845,23 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c14) {
-      s1 = peg$c14;
+    if (input.substr(peg$currPos, 8) === peg$c15) {
+      s1 = peg$c15;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 123) {
-          s4 = peg$c15;
+          s4 = peg$c16;
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e37); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseGap();
@@ -1812,7 +1873,7 @@ function peg$parse(input, options) {
             if (s9 !== peg$FAILED) {
               s10 = peg$parseGap();
               peg$savedPos = s7;
-              s7 = peg$f18(s8);
+              s7 = peg$f19(s8);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -1830,7 +1891,7 @@ function peg$parse(input, options) {
               if (s9 !== peg$FAILED) {
                 s10 = peg$parseGap();
                 peg$savedPos = s7;
-                s7 = peg$f18(s8);
+                s7 = peg$f19(s8);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -1849,7 +1910,7 @@ function peg$parse(input, options) {
           }
           if (s7 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f19(s6);
+            s0 = peg$f20(s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1883,7 +1944,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f20(s1, s3);
+        s0 = peg$f21(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1902,36 +1963,36 @@ function peg$parse(input, options) {
     peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c16) {
-      s2 = peg$c16;
+    if (input.substr(peg$currPos, 5) === peg$c17) {
+      s2 = peg$c17;
       peg$currPos += 5;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e39); }
+      if (peg$silentFails === 0) { peg$fail(peg$e41); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 6) === peg$c17) {
-        s2 = peg$c17;
+      if (input.substr(peg$currPos, 6) === peg$c18) {
+        s2 = peg$c18;
         peg$currPos += 6;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e42); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 11) === peg$c18) {
-          s2 = peg$c18;
+        if (input.substr(peg$currPos, 11) === peg$c19) {
+          s2 = peg$c19;
           peg$currPos += 11;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e41); }
+          if (peg$silentFails === 0) { peg$fail(peg$e43); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 18) === peg$c19) {
-            s2 = peg$c19;
+          if (input.substr(peg$currPos, 18) === peg$c20) {
+            s2 = peg$c20;
             peg$currPos += 18;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e42); }
+            if (peg$silentFails === 0) { peg$fail(peg$e44); }
           }
         }
       }
@@ -1945,7 +2006,7 @@ function peg$parse(input, options) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f21(s1);
+        s0 = peg$f22(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1957,7 +2018,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e40); }
     }
 
     return s0;
@@ -1968,44 +2029,44 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c20) {
-      s2 = peg$c20;
+    if (input.substr(peg$currPos, 8) === peg$c21) {
+      s2 = peg$c21;
       peg$currPos += 8;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+      if (peg$silentFails === 0) { peg$fail(peg$e45); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 7) === peg$c21) {
-        s2 = peg$c21;
+      if (input.substr(peg$currPos, 7) === peg$c22) {
+        s2 = peg$c22;
         peg$currPos += 7;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e44); }
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 8) === peg$c22) {
-          s2 = peg$c22;
+        if (input.substr(peg$currPos, 8) === peg$c23) {
+          s2 = peg$c23;
           peg$currPos += 8;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e45); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 5) === peg$c23) {
-            s2 = peg$c23;
+          if (input.substr(peg$currPos, 5) === peg$c24) {
+            s2 = peg$c24;
             peg$currPos += 5;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+            if (peg$silentFails === 0) { peg$fail(peg$e48); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 7) === peg$c24) {
-              s2 = peg$c24;
+            if (input.substr(peg$currPos, 7) === peg$c25) {
+              s2 = peg$c25;
               peg$currPos += 7;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e47); }
+              if (peg$silentFails === 0) { peg$fail(peg$e49); }
             }
           }
         }
@@ -2027,7 +2088,7 @@ function peg$parse(input, options) {
           s7 = peg$parseBlock();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f22(s1, s4, s7);
+            s5 = peg$f23(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -2036,7 +2097,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f23(s1, s4, s5);
+          s0 = peg$f24(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2052,36 +2113,36 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
-      if (input.substr(peg$currPos, 4) === peg$c25) {
-        s2 = peg$c25;
+      if (input.substr(peg$currPos, 4) === peg$c26) {
+        s2 = peg$c26;
         peg$currPos += 4;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e48); }
+        if (peg$silentFails === 0) { peg$fail(peg$e50); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 10) === peg$c26) {
-          s2 = peg$c26;
+        if (input.substr(peg$currPos, 10) === peg$c27) {
+          s2 = peg$c27;
           peg$currPos += 10;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e51); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 16) === peg$c27) {
-            s2 = peg$c27;
+          if (input.substr(peg$currPos, 16) === peg$c28) {
+            s2 = peg$c28;
             peg$currPos += 16;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e50); }
+            if (peg$silentFails === 0) { peg$fail(peg$e52); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 10) === peg$c28) {
-              s2 = peg$c28;
+            if (input.substr(peg$currPos, 10) === peg$c29) {
+              s2 = peg$c29;
               peg$currPos += 10;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e51); }
+              if (peg$silentFails === 0) { peg$fail(peg$e53); }
             }
           }
         }
@@ -2098,12 +2159,12 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
-            if (input.substr(peg$currPos, 2) === peg$c29) {
-              s6 = peg$c29;
+            if (input.substr(peg$currPos, 2) === peg$c30) {
+              s6 = peg$c30;
               peg$currPos += 2;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e52); }
+              if (peg$silentFails === 0) { peg$fail(peg$e54); }
             }
             if (s6 !== peg$FAILED) {
               s7 = peg$parseE();
@@ -2116,7 +2177,7 @@ function peg$parse(input, options) {
                   s12 = peg$parseBlock();
                   if (s12 !== peg$FAILED) {
                     peg$savedPos = s10;
-                    s10 = peg$f24(s1, s4, s9, s12);
+                    s10 = peg$f25(s1, s4, s9, s12);
                   } else {
                     peg$currPos = s10;
                     s10 = peg$FAILED;
@@ -2125,7 +2186,7 @@ function peg$parse(input, options) {
                     s10 = null;
                   }
                   peg$savedPos = s0;
-                  s0 = peg$f25(s1, s4, s9, s10);
+                  s0 = peg$f26(s1, s4, s9, s10);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2160,11 +2221,11 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 123) {
-      s1 = peg$c15;
+      s1 = peg$c16;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseGap();
@@ -2176,7 +2237,7 @@ function peg$parse(input, options) {
         if (s6 !== peg$FAILED) {
           s7 = peg$parseGap();
           peg$savedPos = s4;
-          s4 = peg$f26(s5);
+          s4 = peg$f27(s5);
         } else {
           peg$currPos = s4;
           s4 = peg$FAILED;
@@ -2194,7 +2255,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parseGap();
             peg$savedPos = s4;
-            s4 = peg$f26(s5);
+            s4 = peg$f27(s5);
           } else {
             peg$currPos = s4;
             s4 = peg$FAILED;
@@ -2213,7 +2274,7 @@ function peg$parse(input, options) {
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f27(s3);
+        s0 = peg$f28(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2268,7 +2329,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f28(s2);
+        s0 = peg$f29(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2291,7 +2352,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f29(s2);
+      s3 = peg$f30(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -2318,7 +2379,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e53); }
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
     }
 
     return s0;
@@ -2346,7 +2407,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f30(s1);
+      s1 = peg$f31(s1);
     }
     s0 = s1;
 
@@ -2360,7 +2421,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f31(s1);
+      s2 = peg$f32(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2371,7 +2432,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNameOrNone();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f32(s1, s4);
+          s0 = peg$f33(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2392,18 +2453,18 @@ function peg$parse(input, options) {
     let s0, s1, s2;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c30) {
-      s1 = peg$c30;
+    if (input.substr(peg$currPos, 4) === peg$c31) {
+      s1 = peg$c31;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f33();
+        s0 = peg$f34();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2426,7 +2487,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f34(s1);
+      s2 = peg$f35(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2437,7 +2498,7 @@ function peg$parse(input, options) {
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f35(s1, s4);
+          s0 = peg$f36(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2461,7 +2522,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f36(s1);
+      s2 = peg$f37(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2473,12 +2534,12 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c31) {
-            s7 = peg$c31;
+          if (input.substr(peg$currPos, 3) === peg$c32) {
+            s7 = peg$c32;
             peg$currPos += 3;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e55); }
+            if (peg$silentFails === 0) { peg$fail(peg$e57); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -2487,7 +2548,7 @@ function peg$parse(input, options) {
               s10 = peg$parseInt();
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f37(s1, s4, s10);
+                s5 = peg$f38(s1, s4, s10);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -2504,7 +2565,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f38(s1, s4, s5);
+          s0 = peg$f39(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2528,7 +2589,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f39(s1);
+      s2 = peg$f40(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2539,7 +2600,7 @@ function peg$parse(input, options) {
         s4 = peg$parseInt();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f40(s1, s4);
+          s0 = peg$f41(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2563,7 +2624,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f41(s1);
+      s2 = peg$f42(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2572,18 +2633,18 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
         s4 = peg$currPos;
-        if (input.substr(peg$currPos, 4) === peg$c30) {
-          s5 = peg$c30;
+        if (input.substr(peg$currPos, 4) === peg$c31) {
+          s5 = peg$c31;
           peg$currPos += 4;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e54); }
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parseE();
           if (s6 !== peg$FAILED) {
             peg$savedPos = s4;
-            s4 = peg$f42(s1);
+            s4 = peg$f43(s1);
           } else {
             peg$currPos = s4;
             s4 = peg$FAILED;
@@ -2597,7 +2658,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f43(s1, s4);
+          s0 = peg$f44(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2621,7 +2682,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f44(s1);
+      s2 = peg$f45(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2636,7 +2697,7 @@ function peg$parse(input, options) {
           s7 = peg$parseString();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f45(s1, s4, s7);
+            s5 = peg$f46(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -2645,7 +2706,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f46(s1, s4, s5);
+          s0 = peg$f47(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2669,7 +2730,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f47(s1);
+      s2 = peg$f48(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2683,7 +2744,7 @@ function peg$parse(input, options) {
           s6 = peg$parseString();
           if (s6 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f48(s1, s4, s6);
+            s0 = peg$f49(s1, s4, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2711,7 +2772,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f49(s1);
+      s2 = peg$f50(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2726,7 +2787,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOnOff();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f50(s1, s4, s7);
+            s5 = peg$f51(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -2735,7 +2796,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f51(s1, s4, s5);
+          s0 = peg$f52(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2757,20 +2818,20 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c32) {
-      s2 = peg$c32;
+    if (input.substr(peg$currPos, 2) === peg$c33) {
+      s2 = peg$c33;
       peg$currPos += 2;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 3) === peg$c33) {
-        s2 = peg$c33;
+      if (input.substr(peg$currPos, 3) === peg$c34) {
+        s2 = peg$c34;
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e57); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2782,7 +2843,7 @@ function peg$parse(input, options) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f52(s1);
+        s0 = peg$f53(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2802,7 +2863,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f53(s1);
+      s2 = peg$f54(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2810,7 +2871,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f54(s1);
+        s0 = peg$f55(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2830,7 +2891,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f55(s1);
+      s2 = peg$f56(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2842,12 +2903,12 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c34) {
-            s7 = peg$c34;
+          if (input.substr(peg$currPos, 3) === peg$c35) {
+            s7 = peg$c35;
             peg$currPos += 3;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e58); }
+            if (peg$silentFails === 0) { peg$fail(peg$e60); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -2856,7 +2917,7 @@ function peg$parse(input, options) {
               s10 = peg$parseName();
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f56(s1, s4, s10);
+                s5 = peg$f57(s1, s4, s10);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -2873,7 +2934,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f57(s1, s4, s5);
+          s0 = peg$f58(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2894,12 +2955,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c35) {
-      s1 = peg$c35;
+    if (input.substr(peg$currPos, 3) === peg$c36) {
+      s1 = peg$c36;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -2910,11 +2971,11 @@ function peg$parse(input, options) {
           s5 = peg$currPos;
           s6 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 123) {
-            s7 = peg$c15;
+            s7 = peg$c16;
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e37); }
+            if (peg$silentFails === 0) { peg$fail(peg$e39); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseGap();
@@ -2932,7 +2993,7 @@ function peg$parse(input, options) {
                 }
                 if (s12 !== peg$FAILED) {
                   peg$savedPos = s5;
-                  s5 = peg$f58(s4, s9);
+                  s5 = peg$f59(s4, s9);
                 } else {
                   peg$currPos = s5;
                   s5 = peg$FAILED;
@@ -2953,7 +3014,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f59(s4, s5);
+          s0 = peg$f60(s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2974,12 +3035,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 5) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -2988,7 +3049,7 @@ function peg$parse(input, options) {
         s4 = peg$parseSocksMode();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f60(s4);
+          s0 = peg$f61(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3014,7 +3075,7 @@ function peg$parse(input, options) {
       s2 = peg$parseSocksModeBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f61(s2);
+        s0 = peg$f62(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3037,7 +3098,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f62(s2);
+      s3 = peg$f63(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3064,7 +3125,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
 
     return s0;
@@ -3077,7 +3138,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f63(s1);
+      s2 = peg$f64(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3089,7 +3150,7 @@ function peg$parse(input, options) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f64(s1, s3);
+        s0 = peg$f65(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3103,7 +3164,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f65(s1);
+        s2 = peg$f66(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3114,7 +3175,7 @@ function peg$parse(input, options) {
           s4 = peg$parseInt();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f66(s1, s4);
+            s0 = peg$f67(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3132,7 +3193,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f67(s1);
+          s2 = peg$f68(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3140,7 +3201,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f68(s1);
+            s0 = peg$f69(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3154,7 +3215,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f69(s1);
+            s2 = peg$f70(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3162,7 +3223,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f70(s1);
+              s0 = peg$f71(s1);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3183,12 +3244,12 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$parse_();
-    if (input.substr(peg$currPos, 7) === peg$c37) {
-      s2 = peg$c37;
+    if (input.substr(peg$currPos, 7) === peg$c38) {
+      s2 = peg$c38;
       peg$currPos += 7;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parseE();
@@ -3199,7 +3260,7 @@ function peg$parse(input, options) {
         s7 = peg$parseName();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s5;
-          s5 = peg$f71(s7);
+          s5 = peg$f72(s7);
         } else {
           peg$currPos = s5;
           s5 = peg$FAILED;
@@ -3212,7 +3273,7 @@ function peg$parse(input, options) {
             s7 = peg$parseName();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f71(s7);
+              s5 = peg$f72(s7);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -3223,7 +3284,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f72(s4);
+          s0 = peg$f73(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3247,7 +3308,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f73(s1);
+      s2 = peg$f74(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3266,12 +3327,12 @@ function peg$parse(input, options) {
             s10 = peg$currPos;
             peg$silentFails++;
             s11 = peg$currPos;
-            if (input.substr(peg$currPos, 7) === peg$c37) {
-              s12 = peg$c37;
+            if (input.substr(peg$currPos, 7) === peg$c38) {
+              s12 = peg$c38;
               peg$currPos += 7;
             } else {
               s12 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e62); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s12 !== peg$FAILED) {
               s13 = peg$parseE();
@@ -3297,7 +3358,7 @@ function peg$parse(input, options) {
               s11 = peg$parseName();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s8;
-                s8 = peg$f74(s1, s4, s6, s11);
+                s8 = peg$f75(s1, s4, s6, s11);
               } else {
                 peg$currPos = s8;
                 s8 = peg$FAILED;
@@ -3313,12 +3374,12 @@ function peg$parse(input, options) {
               s10 = peg$currPos;
               peg$silentFails++;
               s11 = peg$currPos;
-              if (input.substr(peg$currPos, 7) === peg$c37) {
-                s12 = peg$c37;
+              if (input.substr(peg$currPos, 7) === peg$c38) {
+                s12 = peg$c38;
                 peg$currPos += 7;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e62); }
+                if (peg$silentFails === 0) { peg$fail(peg$e64); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parseE();
@@ -3344,7 +3405,7 @@ function peg$parse(input, options) {
                 s11 = peg$parseName();
                 if (s11 !== peg$FAILED) {
                   peg$savedPos = s8;
-                  s8 = peg$f74(s1, s4, s6, s11);
+                  s8 = peg$f75(s1, s4, s6, s11);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3359,7 +3420,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f75(s1, s4, s6, s7, s8);
+            s0 = peg$f76(s1, s4, s6, s7, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3387,7 +3448,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f76(s1);
+      s2 = peg$f77(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3402,7 +3463,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f77(s1, s4, s7);
+            s5 = peg$f78(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3411,12 +3472,12 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c38) {
-            s7 = peg$c38;
+          if (input.substr(peg$currPos, 4) === peg$c39) {
+            s7 = peg$c39;
             peg$currPos += 4;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e65); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -3425,12 +3486,12 @@ function peg$parse(input, options) {
               s10 = peg$parseEndpoint();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c39) {
-                  s12 = peg$c39;
+                if (input.substr(peg$currPos, 2) === peg$c40) {
+                  s12 = peg$c40;
                   peg$currPos += 2;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e64); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e66); }
                 }
                 if (s12 !== peg$FAILED) {
                   s13 = peg$parseE();
@@ -3444,7 +3505,7 @@ function peg$parse(input, options) {
                       s19 = peg$parseRuleParam();
                       if (s19 !== peg$FAILED) {
                         peg$savedPos = s17;
-                        s17 = peg$f78(s1, s4, s5, s10, s15, s19);
+                        s17 = peg$f79(s1, s4, s5, s10, s15, s19);
                       } else {
                         peg$currPos = s17;
                         s17 = peg$FAILED;
@@ -3456,14 +3517,14 @@ function peg$parse(input, options) {
                         s19 = peg$parseRuleParam();
                         if (s19 !== peg$FAILED) {
                           peg$savedPos = s17;
-                          s17 = peg$f78(s1, s4, s5, s10, s15, s19);
+                          s17 = peg$f79(s1, s4, s5, s10, s15, s19);
                         } else {
                           peg$currPos = s17;
                           s17 = peg$FAILED;
                         }
                       }
                       peg$savedPos = s0;
-                      s0 = peg$f79(s1, s4, s5, s10, s15, s16);
+                      s0 = peg$f80(s1, s4, s5, s10, s15, s16);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -3513,7 +3574,7 @@ function peg$parse(input, options) {
       s2 = peg$parseRuleParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f80(s2);
+        s0 = peg$f81(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3536,7 +3597,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f81(s2);
+      s3 = peg$f82(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3563,7 +3624,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
     }
 
     return s0;
@@ -3576,7 +3637,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f82(s1);
+      s2 = peg$f83(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3587,7 +3648,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpoint();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f83(s1, s4);
+          s0 = peg$f84(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3605,7 +3666,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f84(s1);
+        s2 = peg$f85(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3616,7 +3677,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f85(s1, s4);
+            s0 = peg$f86(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3634,7 +3695,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f86(s1);
+          s2 = peg$f87(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3642,7 +3703,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f87(s1);
+            s0 = peg$f88(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3656,7 +3717,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f88(s1);
+            s2 = peg$f89(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3667,7 +3728,7 @@ function peg$parse(input, options) {
               s4 = peg$parseString();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f89(s1, s4);
+                s0 = peg$f90(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3691,12 +3752,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 11) === peg$c18) {
-      s1 = peg$c18;
+    if (input.substr(peg$currPos, 11) === peg$c19) {
+      s1 = peg$c19;
       peg$currPos += 11;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e41); }
+      if (peg$silentFails === 0) { peg$fail(peg$e43); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3713,7 +3774,7 @@ function peg$parse(input, options) {
             s10 = peg$parseSha256();
             if (s10 !== peg$FAILED) {
               peg$savedPos = s8;
-              s8 = peg$f90(s4, s10);
+              s8 = peg$f91(s4, s10);
             } else {
               peg$currPos = s8;
               s8 = peg$FAILED;
@@ -3722,7 +3783,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s5;
-            s5 = peg$f91(s4, s8);
+            s5 = peg$f92(s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3732,12 +3793,12 @@ function peg$parse(input, options) {
           }
           s6 = peg$currPos;
           s7 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c40) {
-            s8 = peg$c40;
+          if (input.substr(peg$currPos, 3) === peg$c41) {
+            s8 = peg$c41;
             peg$currPos += 3;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e66); }
+            if (peg$silentFails === 0) { peg$fail(peg$e68); }
           }
           if (s8 !== peg$FAILED) {
             s9 = peg$parseE();
@@ -3748,7 +3809,7 @@ function peg$parse(input, options) {
               s13 = peg$parseVersion();
               if (s13 !== peg$FAILED) {
                 peg$savedPos = s11;
-                s11 = peg$f92(s4, s5, s13);
+                s11 = peg$f93(s4, s5, s13);
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -3761,7 +3822,7 @@ function peg$parse(input, options) {
                   s13 = peg$parseVersion();
                   if (s13 !== peg$FAILED) {
                     peg$savedPos = s11;
-                    s11 = peg$f92(s4, s5, s13);
+                    s11 = peg$f93(s4, s5, s13);
                   } else {
                     peg$currPos = s11;
                     s11 = peg$FAILED;
@@ -3772,7 +3833,7 @@ function peg$parse(input, options) {
               }
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s6;
-                s6 = peg$f93(s4, s5, s10);
+                s6 = peg$f94(s4, s5, s10);
               } else {
                 peg$currPos = s6;
                 s6 = peg$FAILED;
@@ -3790,11 +3851,11 @@ function peg$parse(input, options) {
           }
           s7 = peg$parse_();
           if (input.charCodeAt(peg$currPos) === 123) {
-            s8 = peg$c15;
+            s8 = peg$c16;
             peg$currPos++;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e37); }
+            if (peg$silentFails === 0) { peg$fail(peg$e39); }
           }
           if (s8 !== peg$FAILED) {
             s9 = peg$parseGap();
@@ -3806,7 +3867,7 @@ function peg$parse(input, options) {
               if (s13 !== peg$FAILED) {
                 s14 = peg$parseGap();
                 peg$savedPos = s11;
-                s11 = peg$f94(s4, s5, s6, s12);
+                s11 = peg$f95(s4, s5, s6, s12);
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -3824,7 +3885,7 @@ function peg$parse(input, options) {
                 if (s13 !== peg$FAILED) {
                   s14 = peg$parseGap();
                   peg$savedPos = s11;
-                  s11 = peg$f94(s4, s5, s6, s12);
+                  s11 = peg$f95(s4, s5, s6, s12);
                 } else {
                   peg$currPos = s11;
                   s11 = peg$FAILED;
@@ -3843,7 +3904,7 @@ function peg$parse(input, options) {
             }
             if (s11 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f95(s4, s5, s6, s10);
+              s0 = peg$f96(s4, s5, s6, s10);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3876,7 +3937,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f96(s1);
+      s2 = peg$f97(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3896,7 +3957,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -3912,7 +3973,7 @@ function peg$parse(input, options) {
       s3 = peg$parseString();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f97(s3);
+        s0 = peg$f98(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3933,7 +3994,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f98(s1);
+      s2 = peg$f99(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3953,7 +4014,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
     }
 
     return s0;
@@ -3963,12 +4024,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c41) {
-      s1 = peg$c41;
+    if (input.substr(peg$currPos, 7) === peg$c42) {
+      s1 = peg$c42;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3980,7 +4041,7 @@ function peg$parse(input, options) {
           s6 = peg$parseKey();
           if (s6 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s7 = peg$f99(s4, s6);
+            s7 = peg$f100(s4, s6);
             if (s7) {
               s7 = undefined;
             } else {
@@ -3991,7 +4052,7 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f100(s4, s6, s9);
+                s0 = peg$f101(s4, s6, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4024,12 +4085,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 6) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4042,7 +4103,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f101(s4, s7);
+            s5 = peg$f102(s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -4051,12 +4112,12 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c38) {
-            s7 = peg$c38;
+          if (input.substr(peg$currPos, 4) === peg$c39) {
+            s7 = peg$c39;
             peg$currPos += 4;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e65); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -4065,12 +4126,12 @@ function peg$parse(input, options) {
               s10 = peg$parseEndpoint();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c39) {
-                  s12 = peg$c39;
+                if (input.substr(peg$currPos, 2) === peg$c40) {
+                  s12 = peg$c40;
                   peg$currPos += 2;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e64); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e66); }
                 }
                 if (s12 !== peg$FAILED) {
                   s13 = peg$parseE();
@@ -4098,7 +4159,7 @@ function peg$parse(input, options) {
                             s24 = peg$parseExpectParam();
                             if (s24 !== peg$FAILED) {
                               peg$savedPos = s22;
-                              s22 = peg$f102(s4, s5, s10, s15, s20, s24);
+                              s22 = peg$f103(s4, s5, s10, s15, s20, s24);
                             } else {
                               peg$currPos = s22;
                               s22 = peg$FAILED;
@@ -4110,14 +4171,14 @@ function peg$parse(input, options) {
                               s24 = peg$parseExpectParam();
                               if (s24 !== peg$FAILED) {
                                 peg$savedPos = s22;
-                                s22 = peg$f102(s4, s5, s10, s15, s20, s24);
+                                s22 = peg$f103(s4, s5, s10, s15, s20, s24);
                               } else {
                                 peg$currPos = s22;
                                 s22 = peg$FAILED;
                               }
                             }
                             peg$savedPos = s0;
-                            s0 = peg$f103(s4, s5, s10, s15, s20, s21);
+                            s0 = peg$f104(s4, s5, s10, s15, s20, s21);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -4180,7 +4241,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f104(s2);
+      s3 = peg$f105(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4207,7 +4268,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
 
     return s0;
@@ -4222,7 +4283,7 @@ function peg$parse(input, options) {
       s2 = peg$parseExpectParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f105(s2);
+        s0 = peg$f106(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4245,7 +4306,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f106(s2);
+      s3 = peg$f107(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4272,7 +4333,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
 
     return s0;
@@ -4285,7 +4346,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f107(s1);
+      s2 = peg$f108(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4296,7 +4357,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpointList();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f108(s1, s4);
+          s0 = peg$f109(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4314,7 +4375,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f109(s1);
+        s2 = peg$f110(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -4325,7 +4386,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f110(s1, s4);
+            s0 = peg$f111(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4353,18 +4414,18 @@ function peg$parse(input, options) {
       s3 = peg$currPos;
       s4 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s5 = peg$c43;
+        s5 = peg$c44;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e73); }
+        if (peg$silentFails === 0) { peg$fail(peg$e75); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseEndpoint();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f111(s1, s7);
+          s3 = peg$f112(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -4378,18 +4439,18 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s5 = peg$c43;
+          s5 = peg$c44;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e73); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseEndpoint();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f111(s1, s7);
+            s3 = peg$f112(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -4400,7 +4461,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f112(s1, s2);
+      s0 = peg$f113(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4413,12 +4474,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 5) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4427,12 +4488,12 @@ function peg$parse(input, options) {
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          if (input.substr(peg$currPos, 2) === peg$c32) {
-            s6 = peg$c32;
+          if (input.substr(peg$currPos, 2) === peg$c33) {
+            s6 = peg$c33;
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e56); }
+            if (peg$silentFails === 0) { peg$fail(peg$e58); }
           }
           if (s6 !== peg$FAILED) {
             s7 = peg$parseE();
@@ -4441,12 +4502,12 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 s10 = peg$parse_();
-                if (input.substr(peg$currPos, 7) === peg$c45) {
-                  s11 = peg$c45;
+                if (input.substr(peg$currPos, 7) === peg$c46) {
+                  s11 = peg$c46;
                   peg$currPos += 7;
                 } else {
                   s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e75); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e77); }
                 }
                 if (s11 !== peg$FAILED) {
                   s12 = peg$parseE();
@@ -4455,7 +4516,7 @@ function peg$parse(input, options) {
                     s14 = peg$parseString();
                     if (s14 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f113(s4, s9, s14);
+                      s0 = peg$f114(s4, s9, s14);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;

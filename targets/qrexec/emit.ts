@@ -141,13 +141,15 @@ function domainJson(d: DomainInfo, label: string | undefined, release: QubesRele
   if (!qubeClasses(release).includes(d.type)) refuse('qube class', d.type);
   if (d.defaultDispvm !== null && !isQubeName(d.defaultDispvm, release)) refuse('default disposable template', d.defaultDispvm);
   const admin = d.type === 'AdminVM';
+  // Every domain has a label: dom0's is black, and so is a template's unless the policy gives one (as Qubes installs them).
+  const shown = label ?? (admin || d.type === 'TemplateVM' ? 'black' : undefined);
   const fields: [string, unknown][] = [
     ['tags', [...d.tags].sort()],
     ['type', d.type],
     ['template_for_dispvms', d.templateForDispvms],
     ['default_dispvm', d.defaultDispvm],
     // `label.icon` is `appvm-LABEL` for every class; unknown when the policy gives no label.
-    ['icon', label === undefined ? null : `appvm-${label}`],
+    ['icon', shown === undefined ? null : `appvm-${shown}`],
     // dom0 has no GUI qube; every other qube's `guivm` defaults to dom0 (`default_guivm`), and qpc sets none.
     ['guivm', admin ? null : 'dom0'],
     // qpc models qubes as halted (dom0 always runs), as the evaluator does for `autostart=no`.
@@ -155,8 +157,9 @@ function domainJson(d: DomainInfo, label: string | undefined, release: QubesRele
   ];
   if (release !== '4.2') {
     fields.push(
-      ['internal', null],
-      ['label', label === undefined ? null : labelColours[label]],
+      // `domain.features.get("internal", None)`: the feature's value as set.
+      ['internal', d.internal ?? null],
+      ['label', shown === undefined ? null : labelColours[shown]],
       ['relayvm', null],
       ['transport_rpc', null],
       ['uuid', qubeUuid(d.name)],

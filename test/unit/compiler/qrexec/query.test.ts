@@ -130,3 +130,12 @@ test('a policy whose analysis has errors is still answered, with the errors and 
   const once = runQpc(['query', 'p.qpol', 'qubes.Filecopy anon-chat work-email'], { host });
   t.is(once.stderr.match(/QP3035/g)?.length, 1, 'each finding is printed once');
 });
+
+test('an ask that offers qubes of several other identities is one QP3030 naming every one of them', (t) => {
+  const host = overlayHost(new Map([['p.qpol', base.replace('qube work-email in work { template deb }', 'qube work-email in work { template deb; tag shared }') + 'identity vault { network none }\nqube vault-keys in vault { template deb; tag shared }\nask qubes.Filecopy from anon-chat to @tag:shared\n']]), nodeHost);
+  const r = runQpc(['check', '--error-format', 'json', 'p.qpol'], { host });
+  const found = (JSON.parse(r.stdout) as { code: string; message: string; span?: { line: number } }[]).filter((d) => d.code === 'QP3030' && d.span?.line === 13);
+  t.is(found.length, 1, JSON.stringify(found));
+  t.regex(found[0].message, /`work-email` \(identity `work`\)/);
+  t.regex(found[0].message, /`vault-keys` \(identity `vault`\)/);
+});
