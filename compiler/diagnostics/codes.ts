@@ -607,6 +607,18 @@ export const codes = {
       rationale: '`require A isolated-from B` means no qrexec channel between A and B in either direction (allowed or asked, after evaluating the complete policy), no shared first-hop gateway other than a Tor gateway, and no shared disposable template; `require A never-reaches B` means no channel from A to B. The finding names one call that breaks it.',
     },
   },
+  QP3037: {
+    slug: 'whonix-tags-off',
+    severity: 'warning',
+    template: '`{name}` does not carry Whonix\'s `anon-vm` tag: {consequence}',
+    summary: 'A qube of a Tor identity is left without the tags Whonix gives anonymous qubes.',
+    explanation: {
+      rationale:
+        'qpc tags every qube of a Tor identity `anon-vm` (and, on Qubes 4.3, Whonix workstations `sdwdate-gui-client`), as Whonix tags its workstations, because the stock policy decides by that tag: it denies `anon-vm` qubes the clock of dom0 (`qubes.GetDate`), which could tie the identity to the host, and it lets them, and only them, exchange Whonix\'s own calls (time sync status, gateway commands) with Tor gateways. Some deployments leave a qube of their anonymous compartment untagged on purpose (a Debian qube behind its own Whonix gateway). `whonix-tags off` states that shape; the finding names what it changes, and can be waived with the reason.',
+      avoid: 'qube proxy in anon { template debian-12; whonix-tags off }',
+      prefer: 'qube proxy in anon { template debian-12; whonix-tags off }\nwaive QP3037 on proxy because "upstream leaves the proxy untagged; it needs dom0\'s clock"',
+    },
+  },
   QP3035: {
     slug: 'expect-failed',
     severity: 'error',

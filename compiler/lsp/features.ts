@@ -309,7 +309,7 @@ export function hover(result: CheckResult | undefined, file: string, text: strin
 
 const STATEMENT_KEYWORDS = ['use', 'settings', 'template', 'gateway', 'identity', 'qube', 'disposable', 'named-disposable', 'standalone', 'amend', 'allow', 'ask', 'deny', 'policy-file', 'require', 'expect', 'waive'];
 const ITEM_KEYWORDS = [
-  'template', 'label', 'memory', 'max', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'netvm', 'default-disposable', 'device', 'tag', 'feature', 'service', 'autostart', 'app',
+  'template', 'label', 'memory', 'max', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'netvm', 'default-disposable', 'device', 'tag', 'feature', 'service', 'autostart', 'app', 'whonix-tags',
   'network', 'clearnet', 'tor', 'none', 'via', 'isolation', 'per-app', 'per-qube', 'disposable', 'socks', 'dedicated', 'isolate', 'port', 'auth', 'uplink', 'whonix', 'listener',
   'dest-addr', 'dest-port', 'client-protocol', 'pvh', 'hvm', 'pv', 'pci', 'usb', 'block', 'mic', 'on', 'off',
 ];

@@ -19,10 +19,10 @@ export const itemsByForm: Readonly<Record<DeclKind, readonly string[]>> = {
   template: ['whonix', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'default-disposable', 'tag', 'feature', 'service', 'listener'],
   gateway: [...COMMON, 'device', 'autostart', 'tor', 'uplink', 'listener'],
   identity: ['network', 'label', 'disposable', 'isolation'],
-  qube: [...COMMON, 'device', 'autostart', 'app'],
-  standalone: [...COMMON, 'device', 'autostart', 'app'],
-  disposable: [...COMMON, 'app'],
-  'named-disposable': [...COMMON, 'device', 'autostart', 'app'],
+  qube: [...COMMON, 'device', 'autostart', 'app', 'whonix-tags'],
+  standalone: [...COMMON, 'device', 'autostart', 'app', 'whonix-tags'],
+  disposable: [...COMMON, 'app', 'whonix-tags'],
+  'named-disposable': [...COMMON, 'device', 'autostart', 'app', 'whonix-tags'],
 };
 
 /** Items that may appear several times (keyed ones once per key). */
@@ -88,6 +88,9 @@ function checkOne(r: Resolver, d: Decl, owner: Declaration, i: Item, ctx: Report
           return;
         case 'whonix':
           checkChoice(i.value, whonixRoles, 'Whonix role', ctx);
+          return;
+        case 'whonix-tags':
+          checkChoice(i.value, ['on', 'off'], '`whonix-tags` value', ctx);
           return;
         case 'tag':
           checkPattern(i.value, TAG, 'Qubes tag', 'tags use letters, digits, `_` and `-`', ctx);

@@ -187,12 +187,27 @@ function checkGateways(g: PolicyGraph, ctx: Reporter): void {
   }
 }
 
+/** `whonix-tags off` on the qube, or (a named disposable) on its disposable template. */
+export function whonixTagsOff(g: PolicyGraph, d: Decl): boolean {
+  const own = lastItem(d, 'ValueItem', 'whonix-tags');
+  if (own) return own.value.text === 'off';
+  const t = d.form === 'named-disposable' ? g.facts(d.name)?.template : undefined;
+  return t !== undefined && lastItem(t, 'ValueItem', 'whonix-tags')?.value.text === 'off';
+}
+
 function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter, globalReported: Set<string>): void {
   const d = f.decl;
   const tor = f.mode === 'tor';
   const role = whonixRole(f.template);
   if (f.identity && tor && f.template && role !== 'workstation' && (d.form === 'qube' || d.form === 'disposable' || d.form === 'standalone')) {
     ctx.report(diag('QP3009', f.templateOrigin!, { name: d.name, identity: f.identity.name, template: f.template.name }, { help: `base it on \`whonix-workstation-${g.program.settings.whonix}\`, or waive the finding if the template is prepared for anonymity`, subject: d.name }));
+  }
+  if (f.identity && tor && (d.form === 'qube' || d.form === 'disposable' || d.form === 'named-disposable' || d.form === 'standalone') && whonixTagsOff(g, d)) {
+    const at = lastItem(d, 'ValueItem', 'whonix-tags')?.span ?? d.node.name.span;
+    const consequence =
+      'the stock policy gives it the clock of dom0 (`qubes.GetDate`), which it denies anonymous qubes' +
+      (role === 'workstation' ? ", and Whonix's own calls between it and its gateway (time sync status, gateway commands) are denied" : ", and no Whonix call reaches it from a gateway");
+    ctx.report(diag('QP3037', at, { name: d.name, consequence }, { help: 'remove `whonix-tags off` to keep Whonix\'s tags, or waive the finding with the reason the deployment needs it', subject: d.name }));
   }
   if (f.identity && !tor && role === 'workstation') {
     ctx.report(diag('QP3010', f.templateOrigin!, { name: d.name, template: f.template!.name }, { help: 'base it on a template that is not Whonix-Workstation', subject: d.name }));

@@ -13,7 +13,7 @@ import type { PolicyGraph } from '../graph/policy-graph.js';
 import { lastItem, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
-import { columnMatches, findChannels, type Channel } from './channels.js';
+import { ANY_ARGUMENT, columnMatches, findChannels, type Channel } from './channels.js';
 import { evaluate, matchesRequest } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
@@ -68,14 +68,35 @@ function torRelevant(cx: Context, s: string, t: string): boolean {
   return cx.identityOf(s) !== cx.identityOf(t);
 }
 
+/**
+ * Whonix's own calls between a qube and its Tor gateway: exempt from the
+ * channel findings. The gateway must be the qube's own (on its netvm route,
+ * or its identity's `via`): between a qube and another identity's gateway
+ * these calls are a channel like any other. A gateway outside the policy (a
+ * qube tagged `anon-gateway` or, from 4.3, `sdwdate-gui-server`) may be
+ * anyone's, so calls to and from it stay exempt.
+ */
 function exempt(cx: Context, c: Channel): boolean {
-  if (!WHONIX_SERVICES.test(c.service)) return false;
-  // A Whonix gateway: a declared Tor gateway, or one outside the policy (a qube tagged `anon-gateway` or, from 4.3, `sdwdate-gui-server`).
-  const gw = (q: string) => {
+  return WHONIX_SERVICES.test(c.service) && c.sources.every((s) => c.targets.every((t) => exemptPair(cx, s, t)));
+}
+
+/** {@link exempt} for one caller and one callee. */
+function exemptPair(cx: Context, src: string, t: string): boolean {
+  const outsideGateway = (q: string) => {
     const s = cx.world.standIns.get(q);
-    return s === undefined ? cx.graph.isTor(q) : s.kind === 'outside' && (s.tag === 'anon-gateway' || s.tag === 'sdwdate-gui-server');
+    return s !== undefined && s.kind === 'outside' && (s.tag === 'anon-gateway' || s.tag === 'sdwdate-gui-server');
   };
-  return gw(c.sources[0]) || c.targets.every(gw);
+  const gw = (q: string) => outsideGateway(q) || (!cx.world.standIns.has(q) && cx.graph.isTor(q));
+  /** Whether `g` is the Tor gateway of qube `q` (a running disposable: of its template). */
+  const own = (q: string, g: string): boolean => {
+    if (outsideGateway(g)) return true;
+    const s = cx.world.standIns.get(q);
+    const name = s?.kind === 'disposable' ? s.template : q;
+    if (s !== undefined && s.kind !== 'disposable') return false;
+    const f = cx.graph.facts(name);
+    return f?.via?.name === g || cx.graph.route(name).path.includes(g);
+  };
+  return gw(src) ? own(t, src) : gw(t) && own(src, t);
 }
 
 /** Records the Tor identities a stock channel touches, per identity the services to close. */
@@ -123,27 +144,52 @@ const rank = { deny: 0, ask: 1, allow: 2 } as const;
 interface Kept {
   readonly action: QrexecRule['action'];
   readonly defaultTarget?: string;
+  /** `autostart=no`, when every decision it restates comes from such a rule. */
+  readonly autostart?: false;
 }
+
+/** A request a generated rule must decide as the rest of the policy does: source, target. */
+type Pair = readonly [string, string];
 
 /**
  * The strictest decision `rest` (the rules dom0 reads after the generated
- * ones) takes on `requests`: deny as soon as one is denied or decided by an
- * `autostart=no` rule (which the generated rule cannot restate for both
- * power states); an ask keeps its `default_target=` when every ask has the same.
+ * ones) takes on `requests` with argument `argument`: deny as soon as one is
+ * denied, or when `autostart=no` rules decide some but not all (one rule
+ * cannot restate both); an ask keeps its `default_target=` when every ask
+ * has the same.
  */
-function strictest(cx: Context, rest: readonly QrexecRule[], service: string, requests: readonly (readonly [string, string])[]): Kept {
+function strictest(cx: Context, rest: readonly QrexecRule[], service: string, argument: string, requests: readonly Pair[]): Kept {
   let action: QrexecRule['action'] = 'allow';
   const defaults = new Set<string | undefined>();
+  const autostart = new Set<boolean>();
   for (const [source, target] of requests) {
-    const d = evaluate(rest, cx.world.info, { service, argument: '+', source, target }, cx.program.settings.qubes);
+    const d = evaluate(rest, cx.world.info, { service, argument, source, target }, cx.program.settings.qubes);
     const r = d.rule === undefined ? undefined : rest[d.rule];
-    if (d.action === 'deny' || r === undefined || r.autostart === false) return { action: 'deny' };
+    if (d.action === 'deny' || r === undefined) return { action: 'deny' };
+    autostart.add(r.autostart !== false);
     if (rank[d.action] < rank[action]) action = d.action;
     if (d.action === 'ask') defaults.add(r.defaultTarget);
   }
-  if (requests.length === 0) return { action: 'deny' };
+  if (requests.length === 0 || autostart.size > 1) return { action: 'deny' };
   const [only] = defaults;
-  return action === 'ask' && defaults.size === 1 && only !== undefined ? { action, defaultTarget: only } : { action };
+  return {
+    action,
+    ...(action === 'ask' && defaults.size === 1 && only !== undefined ? { defaultTarget: only } : {}),
+    ...(autostart.has(false) ? { autostart: false as const } : {}),
+  };
+}
+
+const sameKept = (a: Kept, b: Kept) => a.action === b.action && a.defaultTarget === b.defaultTarget && a.autostart === b.autostart;
+
+/**
+ * The arguments the rules of `service` in `rules` tell apart: each one a rule
+ * names (`+`, the empty one, included), and `others`: any other, with the
+ * empty one when no rule names it.
+ */
+function argumentsOf(rules: readonly QrexecRule[], service: string): { named: string[]; others: string[]; all: string[] } {
+  const named = [...new Set(rules.filter((r) => r.service === service && r.argument !== '*').map((r) => r.argument))].sort();
+  const others = named.includes('+') ? [ANY_ARGUMENT] : ['+', ANY_ARGUMENT];
+  return { named, others, all: [...others, ...named] };
 }
 
 /** The qubes `rules` name in any column. */
@@ -171,6 +217,20 @@ function representatives(cx: Context, qubes: readonly string[], named: ReadonlyS
   return out;
 }
 
+/**
+ * The identity's declared Tor gateway (its `via`), for which Whonix's own
+ * calls are kept for every qube of the identity. A qube routed through
+ * another Tor gateway is QP3005; its calls to that one are closed.
+ */
+function ownGateways(cx: Context, qubes: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const q of qubes) {
+    const via = cx.graph.facts(q)?.via?.name;
+    if (via !== undefined && cx.graph.isTor(via)) out.add(via);
+  }
+  return [...out].filter((g) => cx.info.domains.has(g)).sort();
+}
+
 interface Closing {
   readonly rules: QrexecRule[];
   /**
@@ -178,7 +238,7 @@ interface Closing {
    * loosely than the policy without them, and the rules dom0 reads after the
    * generated ones (`rest`).
    */
-  readonly checks: { readonly service: string; readonly requests: readonly (readonly [string, string])[]; readonly rest: readonly QrexecRule[] }[];
+  readonly checks: { readonly service: string; readonly arguments: readonly string[]; readonly requests: readonly Pair[]; readonly rest: readonly QrexecRule[] }[];
 }
 
 /**
@@ -226,30 +286,62 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       const rest = restOf(file);
       const from = representatives(cx, callers, rest.named);
       const to = representatives(cx, members, rest.named);
-      const make = (kind: string, kept: Kept, source: string, target: string, why: string): QrexecRule => ({
+      const args = argumentsOf(rest.rules, service);
+      const make = (kind: string, kept: Kept, source: string, target: string, why: string, argument = '*'): QrexecRule => ({
         service,
-        argument: '*',
+        argument,
         source,
         target,
         action: kept.action,
         ...(kept.defaultTarget !== undefined ? { defaultTarget: kept.defaultTarget } : {}),
-        origin: { policyFile: file, stock: false, span: decl.node.name.span, id: `qpc-close-${id}-${service}-${kind}`, generated: why },
+        ...(kept.autostart === false ? { autostart: false } : {}),
+        origin: { policyFile: file, stock: false, span: decl.node.name.span, id: `qpc-close-${id}-${service}${argument === '*' ? '' : argument}-${kind}`, generated: why },
       });
-      const keep = (kind: string, requests: (readonly [string, string])[], target: string, why: string, only?: QrexecRule['action']) => {
-        const kept = strictest(cx, rest.rules, service, requests);
-        if (kept.action === 'deny' || (only !== undefined && kept.action !== only)) return;
-        const rule = make(kind, kept, tag, target, why);
+      const push = (rule: QrexecRule) => {
         if (!dropped.has(rule.origin.id)) out.push(rule);
       };
+      /**
+       * A rule that keeps what the rest decides on `requests`, for every
+       * argument: one rule when all arguments agree; else a rule per argument
+       * the rest names (a deny where it denies), then one for the others.
+       */
+      const keep = (kind: string, requests: Pair[], source: string, target: string, why: string, only?: QrexecRule['action']) => {
+        const ok = (k: Kept) => k.action !== 'deny' && (only === undefined || k.action === only);
+        const per = new Map(args.all.map((a) => [a, strictest(cx, rest.rules, service, a, requests)] as const));
+        const first = per.get(args.others[0])!;
+        const general = args.others.every((a) => sameKept(per.get(a)!, first)) && ok(first) ? first : { action: 'deny' as const };
+        if (args.named.every((a) => sameKept(per.get(a)!, general))) {
+          if (ok(general)) push(make(kind, general, source, target, why));
+          return;
+        }
+        for (const a of args.named) {
+          const k = per.get(a)!;
+          if (sameKept(k, general)) continue;
+          push(make(kind, ok(k) ? k : { action: 'deny' }, source, target, why, a));
+        }
+        if (ok(general)) push(make(kind, general, source, target, why));
+      };
+      const tagged = (kind: string, requests: Pair[], target: string, why: string, only?: QrexecRule['action']) => keep(kind, requests, tag, target, why, only);
       if (ownDisposables) {
         const withDisposable = from.filter((q) => cx.world.info.domains.get(q)!.defaultDispvm !== null);
-        if (withDisposable.length > 0) keep('dispvm', withDisposable.map((q) => [q, '@dispvm'] as const), '@dispvm', `keeps ${service} to the identity's own disposables`);
-        if (dvms.length > 0) keep('new-dispvm', from.flatMap((q) => dvms.map((x) => [q, `@dispvm:${x}`] as const)), `@dispvm:${tag}`, `keeps ${service} to new disposables of the identity's disposable templates`);
+        if (withDisposable.length > 0) tagged('dispvm', withDisposable.map((q) => [q, '@dispvm'] as const), '@dispvm', `keeps ${service} to the identity's own disposables`);
+        if (dvms.length > 0) tagged('new-dispvm', from.flatMap((q) => dvms.map((x) => [q, `@dispvm:${x}`] as const)), `@dispvm:${tag}`, `keeps ${service} to new disposables of the identity's disposable templates`);
       }
-      keep('dialog', from.map((q) => [q, '@default'] as const), '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`, 'ask');
-      if (members.length > 1) keep('inside', from.flatMap((q) => to.filter((t) => t !== q).map((t) => [q, t] as const)), tag, `keeps ${service} inside identity ${id} as the rest of the policy has it`);
+      tagged('dialog', from.map((q) => [q, '@default'] as const), '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`, 'ask');
+      if (members.length > 1) tagged('inside', from.flatMap((q) => to.filter((t) => t !== q).map((t) => [q, t] as const)), tag, `keeps ${service} inside identity ${id} as the rest of the policy has it`);
+      // Whonix's own calls between the identity's qubes and their Tor gateways.
+      const gateways = WHONIX_SERVICES.test(service) ? ownGateways(cx, members) : [];
+      for (const g of gateways) {
+        tagged(`to-${g}`, from.map((q) => [q, g] as const), g, `keeps ${service} from identity ${id} to its Tor gateway ${g}`);
+        keep(`from-${g}`, from.map((q) => [g, q] as const), g, tag, `keeps ${service} from the Tor gateway ${g} to identity ${id}`);
+      }
       const forms = [...fixedForms, ...dvms.map((x) => `@dispvm:${x}`)];
-      checks.push({ service, requests: from.flatMap((q) => [...to, ...forms].map((t) => [q, t] as const)), rest: rest.rules });
+      checks.push({
+        service,
+        arguments: args.all,
+        requests: [...from.flatMap((q) => [...to, ...forms, ...gateways].map((t) => [q, t] as const)), ...gateways.flatMap((g) => from.map((q) => [g, q] as const))],
+        rest: rest.rules,
+      });
       const deny = { action: 'deny' } as const;
       out.push(make('out', deny, tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
       out.push(make('in', deny, '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
@@ -287,11 +379,11 @@ function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMa
   for (;;) {
     const closing = closingRules(cx, base, pairs, dropped);
     let bad: string | undefined;
-    for (const { service, requests, rest } of closing.checks) {
+    for (const { service, arguments: args, requests, rest } of closing.checks) {
       const ours = closing.rules.filter((r) => r.service === service && r.origin.generated !== undefined);
       const withOurs = [...ours, ...rest];
-      for (const [source, target] of requests) {
-        const req = { service, argument: '+', source, target };
+      search: for (const [source, target] of requests) for (const argument of args) {
+        const req = { service, argument, source, target };
         // Only a request a kept rule decides can differ: the first generated rule it matches tells.
         const first = ours.find((r) => matchesRequest(r, cx.world.info, req, release));
         if (first === undefined || first.action === 'deny') continue;
@@ -300,7 +392,7 @@ function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMa
         if (by?.origin.generated === undefined || a.action === 'deny') continue;
         if (looser(a, evaluate(rest, cx.world.info, req, release))) {
           bad = by.origin.id;
-          break;
+          break search;
         }
       }
       if (bad !== undefined) break;
@@ -351,18 +443,21 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
   // Named requests first: an ask list for `@default` repeats the targets that
   // rules for named requests put there, and those rules are the ones to blame.
   const theirs = (c: Channel) => Number(rules[c.rule].origin.stock || rules[c.rule].origin.generated !== undefined);
-  const ordered = [...channels].sort((a, b) => theirs(a) - theirs(b) || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
+  // Then grants before dialogs: a dialog can list a qube that an allow of its own reaches, and the allow is the one to report.
+  const ordered = [...channels].sort((a, b) => theirs(a) - theirs(b) || Number(a.action === 'ask') - Number(b.action === 'ask') || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
   // One finding per asking rule and caller: the targets its dialogs offer outside the identity, together.
-  const dialogs = new Map<string, { c: Channel; targets: string[] }>();
-  const out: { c: Channel; targets: string[] }[] = [];
+  const dialogs = new Map<string, { c: Channel; s: string; targets: string[] }>();
+  const out: { c: Channel; s: string; targets: string[] }[] = [];
   for (const c of ordered) {
     if (exempt(cx, c)) continue;
-    const s = c.sources[0];
+    // Of interchangeable callers, one whose call is a channel (a gateway's call to its own workstation is not).
+    const whonix = WHONIX_SERVICES.test(c.service);
+    const s = whonix ? c.sources.find((x) => c.targets.some((t) => !exemptPair(cx, x, t)))! : c.sources[0];
     const dispvm = c.disposable === true && c.action === 'allow' && cx.isTorIdentity(cx.identityOf(s));
     // Each side a call reaches is reported once per service and caller's side; an ask names one qube of each.
     const fresh: string[] = [];
     for (const t of c.action === 'ask' && !dispvm ? c.targets : c.targets.slice(0, 1)) {
-      if (!torRelevant(cx, s, t)) continue;
+      if (!torRelevant(cx, s, t) || (whonix && exemptPair(cx, s, t))) continue;
       const pair = `${c.service}|${sideOf(cx, s)}|${sideOf(cx, t)}|${c.disposable ? 'd' : ''}`;
       if (seen.has(pair)) continue;
       seen.add(pair);
@@ -376,15 +471,14 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
         g.targets.push(...fresh);
         continue;
       }
-      const entry = { c, targets: fresh };
+      const entry = { c, s, targets: fresh };
       dialogs.set(key, entry);
       out.push(entry);
-    } else out.push({ c, targets: fresh });
+    } else out.push({ c, s, targets: fresh });
   }
   const reported = new Set<string>();
-  for (const { c, targets } of out) {
+  for (const { c, s, targets } of out) {
     const r = rules[c.rule];
-    const s = c.sources[0];
     const t = targets[0];
     const verb = c.action === 'allow' ? 'allowed' : 'asked';
     const ours = !r.origin.stock && !r.origin.generated;

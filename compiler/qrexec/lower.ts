@@ -8,7 +8,7 @@
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import type { BoundRule, Decl, Program } from '../program.js';
 import { substitute } from '../passes/names.js';
-import { whonixRole } from '../passes/check-network.js';
+import { whonixRole, whonixTagsOff } from '../passes/check-network.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
 import type { QubeClass } from '../model.js';
 
@@ -49,6 +49,8 @@ function tagsOf(g: PolicyGraph, d: Decl): string[] {
   const role = whonixRole(template) ?? whonixRole(d);
   if (d.form === 'template') {
     if (role !== undefined) tags.add('whonix-updatevm');
+  } else if (whonixTagsOff(g, d)) {
+    // The author said this qube goes without them (QP3037 names what that changes).
   } else if (role === 'workstation' || f?.mode === 'tor') {
     tags.add('anon-vm');
     if (g.program.settings.qubes !== '4.2' && role === 'workstation') tags.add('sdwdate-gui-client');

@@ -128,7 +128,7 @@ export interface RefItem {
 /** Items whose value is one word: `label`, `virt-mode`, `isolation`, `whonix`, `tag`. */
 export interface ValueItem {
   readonly kind: 'ValueItem';
-  readonly key: 'label' | 'virt-mode' | 'isolation' | 'whonix' | 'tag';
+  readonly key: 'label' | 'virt-mode' | 'isolation' | 'whonix' | 'whonix-tags' | 'tag';
   readonly keySpan: Span;
   readonly value: Word;
   readonly span: Span;

@@ -282,7 +282,7 @@ function peg$parse(input, options) {
   const peg$e52 = peg$literalExpectation("named-disposable", false);
   const peg$e53 = peg$literalExpectation("standalone", false);
   const peg$e54 = peg$literalExpectation("in", false);
-  const peg$e55 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, listener)");
+  const peg$e55 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, whonix-tags, listener)");
   const peg$e56 = peg$literalExpectation("none", false);
   const peg$e57 = peg$literalExpectation("max", false);
   const peg$e58 = peg$literalExpectation("on", false);
@@ -336,12 +336,12 @@ function peg$parse(input, options) {
   function peg$f27(i) {    return i;  }
   function peg$f28(items) {    return items;  }
   function peg$f29(i) {    return i;  }
-  function peg$f30(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "listener");  }
+  function peg$f30(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "whonix-tags", "listener");  }
   function peg$f31(text) {    return b.word(text, at());  }
   function peg$f32(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
   function peg$f33(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
   function peg$f34() {    return null;  }
-  function peg$f35(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "tag");  }
+  function peg$f35(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "whonix-tags", "tag");  }
   function peg$f36(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, at());  }
   function peg$f37(k) {    return is(k, "memory");  }
   function peg$f38(k, memory, m) {    return m;  }

@@ -139,3 +139,10 @@ test('an ask that offers qubes of several other identities is one QP3030 naming 
   t.regex(found[0].message, /`work-email` \(identity `work`\)/);
   t.regex(found[0].message, /`vault-keys` \(identity `vault`\)/);
 });
+
+test('an allow is reported even when a later ask, said to be wanted, offers the same pair', (t) => {
+  const host = overlayHost(new Map([['p.qpol', base + 'allow qubes.Filecopy from work-email to anon-chat\nask qubes.Filecopy from @anyvm to @anyvm because "every other copy is asked"\n']]), nodeHost);
+  const r = runQpc(['check', '--error-format', 'json', 'p.qpol'], { host });
+  const found = (JSON.parse(r.stdout) as { code: string; severity: string; message: string; span?: { line: number } }[]).filter((d) => d.code === 'QP3030' && d.span?.line === 11);
+  t.deepEqual(found.map((d) => [d.severity, d.message]), [['error', '`qubes.Filecopy` is allowed from `work-email` (identity `work`) to `anon-chat` (Tor identity `anon`)']]);
+});
