@@ -158,12 +158,12 @@ type Pair = readonly [string, string];
  * cannot restate both); an ask keeps its `default_target=` when every ask
  * has the same.
  */
-function strictest(cx: Context, rest: readonly QrexecRule[], service: string, argument: string, requests: readonly Pair[]): Kept {
+function strictest(cx: Context, info: SystemInfo, rest: readonly QrexecRule[], service: string, argument: string, requests: readonly Pair[]): Kept {
   let action: QrexecRule['action'] = 'allow';
   const defaults = new Set<string | undefined>();
   const autostart = new Set<boolean>();
   for (const [source, target] of requests) {
-    const d = evaluate(rest, cx.world.info, { service, argument, source, target }, cx.program.settings.qubes);
+    const d = evaluate(rest, info, { service, argument, source, target }, cx.program.settings.qubes);
     const r = d.rule === undefined ? undefined : rest[d.rule];
     if (d.action === 'deny' || r === undefined) return { action: 'deny' };
     autostart.add(r.autostart !== false);
@@ -218,6 +218,28 @@ function representatives(cx: Context, qubes: readonly string[], named: ReadonlyS
 }
 
 /**
+ * The part of the world the rules generated for one identity are computed
+ * and checked in: its qubes and their running disposables, its gateways,
+ * dom0, the qubes the rules after them name, and the disposable templates
+ * any of those open. Every qube a generated rule can list or reach is
+ * there, so an ask list it builds is the same as over the whole world, and
+ * the list of the policy without it keeps every qube it is compared with;
+ * each of the other qubes would only cost time.
+ */
+function scopeOf(cx: Context, names: Iterable<string>): SystemInfo {
+  const domains = new Map<string, DomainInfo>();
+  const add = (n: string) => {
+    if (domains.has(n)) return;
+    const d = cx.world.info.domains.get(n);
+    if (d === undefined) return;
+    domains.set(n, d);
+    if (d.defaultDispvm !== null) add(d.defaultDispvm);
+  };
+  for (const n of names) add(n);
+  return { domains };
+}
+
+/**
  * The identity's declared Tor gateway (its `via`), for which Whonix's own
  * calls are kept for every qube of the identity. A qube routed through
  * another Tor gateway is QP3005; its calls to that one are closed.
@@ -238,7 +260,7 @@ interface Closing {
    * loosely than the policy without them, and the rules dom0 reads after the
    * generated ones (`rest`).
    */
-  readonly checks: { readonly service: string; readonly arguments: readonly string[]; readonly requests: readonly Pair[]; readonly rest: readonly QrexecRule[] }[];
+  readonly checks: { readonly service: string; readonly arguments: readonly string[]; readonly requests: readonly Pair[]; readonly rest: readonly QrexecRule[]; readonly info: SystemInfo }[];
 }
 
 /**
@@ -287,6 +309,8 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       const from = representatives(cx, callers, rest.named);
       const to = representatives(cx, members, rest.named);
       const args = argumentsOf(rest.rules, service);
+      const gateways = WHONIX_SERVICES.test(service) ? ownGateways(cx, members) : [];
+      const info = scopeOf(cx, [...callers, ...gateways, ...cx.admin, ...rest.named]);
       const make = (kind: string, kept: Kept, source: string, target: string, why: string, argument = '*'): QrexecRule => ({
         service,
         argument,
@@ -307,7 +331,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
        */
       const keep = (kind: string, requests: Pair[], source: string, target: string, why: string, only?: QrexecRule['action']) => {
         const ok = (k: Kept) => k.action !== 'deny' && (only === undefined || k.action === only);
-        const per = new Map(args.all.map((a) => [a, strictest(cx, rest.rules, service, a, requests)] as const));
+        const per = new Map(args.all.map((a) => [a, strictest(cx, info, rest.rules, service, a, requests)] as const));
         const first = per.get(args.others[0])!;
         const general = args.others.every((a) => sameKept(per.get(a)!, first)) && ok(first) ? first : { action: 'deny' as const };
         if (args.named.every((a) => sameKept(per.get(a)!, general))) {
@@ -330,7 +354,6 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       tagged('dialog', from.map((q) => [q, '@default'] as const), '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`, 'ask');
       if (members.length > 1) tagged('inside', from.flatMap((q) => to.filter((t) => t !== q).map((t) => [q, t] as const)), tag, `keeps ${service} inside identity ${id} as the rest of the policy has it`);
       // Whonix's own calls between the identity's qubes and their Tor gateways.
-      const gateways = WHONIX_SERVICES.test(service) ? ownGateways(cx, members) : [];
       for (const g of gateways) {
         tagged(`to-${g}`, from.map((q) => [q, g] as const), g, `keeps ${service} from identity ${id} to its Tor gateway ${g}`);
         keep(`from-${g}`, from.map((q) => [g, q] as const), g, tag, `keeps ${service} from the Tor gateway ${g} to identity ${id}`);
@@ -341,6 +364,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
         arguments: args.all,
         requests: [...from.flatMap((q) => [...to, ...forms, ...gateways].map((t) => [q, t] as const)), ...gateways.flatMap((g) => from.map((q) => [g, q] as const))],
         rest: rest.rules,
+        info,
       });
       const deny = { action: 'deny' } as const;
       out.push(make('out', deny, tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
@@ -379,18 +403,18 @@ function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMa
   for (;;) {
     const closing = closingRules(cx, base, pairs, dropped);
     let bad: string | undefined;
-    for (const { service, arguments: args, requests, rest } of closing.checks) {
+    for (const { service, arguments: args, requests, rest, info } of closing.checks) {
       const ours = closing.rules.filter((r) => r.service === service && r.origin.generated !== undefined);
       const withOurs = [...ours, ...rest];
       search: for (const [source, target] of requests) for (const argument of args) {
         const req = { service, argument, source, target };
         // Only a request a kept rule decides can differ: the first generated rule it matches tells.
-        const first = ours.find((r) => matchesRequest(r, cx.world.info, req, release));
+        const first = ours.find((r) => matchesRequest(r, info, req, release));
         if (first === undefined || first.action === 'deny') continue;
-        const a = evaluate(withOurs, cx.world.info, req, release);
+        const a = evaluate(withOurs, info, req, release);
         const by = a.rule === undefined ? undefined : withOurs[a.rule];
         if (by?.origin.generated === undefined || a.action === 'deny') continue;
-        if (looser(a, evaluate(rest, cx.world.info, req, release))) {
+        if (looser(a, evaluate(rest, info, req, release))) {
           bad = by.origin.id;
           break search;
         }

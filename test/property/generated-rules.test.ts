@@ -2,7 +2,8 @@
  * The rules qpc generates for Tor identities only ever make the complete
  * policy stricter. On random small policies whose user rules include a deny
  * in a later policy file (before or after the stock files, or between
- * stock files the policy models), every request of every qube, stand-ins
+ * stock files the policy models), with one or two Tor identities, every
+ * request of every qube (Whonix's own services and arguments too), stand-ins
  * for the rest of the machine included, is decided with and without the
  * generated rules: with them, no call is allowed or asked that is denied
  * without them, none is allowed that is only asked, and no ask offers (no
@@ -18,7 +19,7 @@ import type { Decision, QrexecRule } from '../../compiler/qrexec/types.js';
 
 const RUNS = Number(process.env.QPC_PROPERTY_RUNS ?? 60);
 
-const SERVICES = ['qubes.Filecopy', 'qubes.OpenInVM', 'qubes.OpenURL', 'qubes.ClipboardPaste', '*'] as const;
+const SERVICES = ['qubes.Filecopy', 'qubes.OpenInVM', 'qubes.OpenURL', 'qubes.ClipboardPaste', 'whonix.NewStatus', '*'] as const;
 const ACTIONS = ['allow', 'ask', 'deny'] as const;
 /** Later files: before the Global Config one, between it and the stock files, after 90-default. */
 const LATER = ['32-late', '60-late', '95-late'] as const;
@@ -42,6 +43,8 @@ const rawPolicy = fc.record({
   laterDeny: rawRule,
   laterFile: fc.nat({ max: LATER.length - 1 }),
   globalConfig: fc.boolean(),
+  // A second Tor identity behind a gateway of its own (Whonix's calls then run to one gateway each).
+  second: fc.boolean(),
 });
 
 type Raw = typeof rawPolicy extends fc.Arbitrary<infer T> ? T : never;
@@ -59,6 +62,9 @@ function policyText(raw: Raw): string {
     `identity anon { network tor via sys-whonix; label red${raw.anonDvm ? '; disposable anon-dvm' : ''} }`,
     ...(raw.anonDvm ? ['disposable anon-dvm in anon { template whonix-workstation-18 }'] : []),
     ...anon.map((q, i) => `qube ${q} in anon { template whonix-workstation-18;${tagOf(i)} }`),
+    ...(raw.second
+      ? ['gateway gw2 { tor; template whonix-gateway-18; netvm sys-firewall; label black }', 'identity anon2 { network tor via gw2; label purple }', 'qube anon2-1 in anon2 { template whonix-workstation-18 }']
+      : []),
     'identity work { network clearnet via sys-firewall; label blue }',
     ...work.map((q, i) => `qube ${q} in work { template deb;${tagOf(i + anon.length)} }`),
   ];
@@ -90,12 +96,12 @@ test('the generated rules never allow, ask or offer what the policy without them
       const names = [...world.info.domains.keys()];
       const dvms = [...world.info.domains.values()].filter((d) => d.templateForDispvms).map((d) => `@dispvm:${d.name}`);
       const targets = [...names, '@default', '@dispvm', '@adminvm', ...dvms];
-      const services = ['qubes.Filecopy', 'qubes.OpenInVM', 'qubes.OpenURL', 'qubes.ClipboardPaste', 'qubes.StartApp'];
-      for (const service of services) {
+      const services = ['qubes.Filecopy', 'qubes.OpenInVM', 'qubes.OpenURL', 'qubes.ClipboardPaste', 'qubes.StartApp', 'whonix.NewStatus', 'whonix.SdwdateStatus', 'whonix.GatewayCommand'];
+      for (const service of services) for (const argument of ['+', '+restart']) {
         for (const source of names) {
           if (source === 'dom0') continue;
           for (const target of targets) {
-            const req = { service, argument: '+', source, target };
+            const req = { service, argument, source, target };
             const a = evaluate(withGenerated, world.info, req, r.policy.release);
             const b = evaluate(without, world.info, req, r.policy.release);
             const theirs = offered(b);
