@@ -37,6 +37,16 @@ export interface QubeFacts {
   /** Effective default disposable; `null` for none, undefined when Qubes' global default applies and none is set. */
   readonly defaultDisposable?: string | null;
   readonly defaultDisposableOrigin?: Span;
+  /**
+   * True when provisioning leaves `default_dispvm` at Qubes' own default
+   * (`qvm-prefs --default`): a named disposable whose own and identity's say
+   * nothing (Qubes then gives it its disposable template), and such a
+   * disposable template when `settings` names the global default (which it
+   * then inherits). Qubes copies only values that are set into the
+   * disposables of a template, so those of such a template open disposables
+   * of the template itself.
+   */
+  readonly defaultDisposableIsQubesDefault?: boolean;
   readonly devices: readonly DeviceItem[];
   readonly virtMode?: { readonly value: string; readonly span: Span };
   readonly apps: readonly AppItem[];
@@ -78,13 +88,20 @@ function factsOf(program: Program, d: Decl): QubeFacts {
   const idDisp = identity ? lastItem(identity, 'RefItem', 'disposable') : undefined;
   let defaultDisposable: string | null | undefined;
   let defaultDisposableOrigin: Span | undefined;
+  let qubesDefault = false;
   if (ddItem) {
     defaultDisposable = ddItem.target ? nameOf(program, ddItem.target.text) : null;
     defaultDisposableOrigin = ddItem.span;
   } else if (idDisp) {
     defaultDisposable = idDisp.target ? nameOf(program, idDisp.target.text) : null;
     defaultDisposableOrigin = idDisp.span;
+  } else if (d.form === 'named-disposable' && template) {
+    // qubes-core-admin DispVM: `default_dispvm` defaults to the qube's template.
+    defaultDisposable = template.name;
+    defaultDisposableOrigin = tItem!.span;
+    qubesDefault = true;
   } else if (program.settings.defaultDisposable !== undefined) {
+    qubesDefault = d.form === 'disposable';
     // Every qube without its own inherits Qubes' global default: templates
     // and dom0 too (qubes-core-admin: QubesVM and AdminVM `default_dispvm`).
     defaultDisposable = program.settings.defaultDisposable;
@@ -101,6 +118,7 @@ function factsOf(program: Program, d: Decl): QubeFacts {
     ...(template ? { template, templateOrigin: tItem!.span } : {}),
     ...(defaultDisposable !== undefined ? { defaultDisposable } : {}),
     ...(defaultDisposableOrigin ? { defaultDisposableOrigin } : {}),
+    ...(qubesDefault ? { defaultDisposableIsQubesDefault: true } : {}),
     devices: d.items.filter((i): i is DeviceItem => i.kind === 'DeviceItem'),
     ...(vm ? { virtMode: { value: vm.value.text, span: vm.value.span } } : {}),
     apps: d.items.filter((i): i is AppItem => i.kind === 'AppItem'),

@@ -73,6 +73,7 @@ export function systemInfo(g: PolicyGraph): SystemInfo {
     for (const i of d.items) if (i.kind === 'FeatureItem' && i.key.text === 'internal') internal = i.value.value;
     domains.set(d.name, {
       ...(internal !== undefined ? { internal } : {}),
+      ...(f.defaultDisposableIsQubesDefault ? { defaultDispvmIsDefault: true } : {}),
       name: d.name,
       type: classOf[d.form],
       tags: tagsOf(g, d),

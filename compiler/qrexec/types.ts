@@ -54,6 +54,8 @@ export interface DomainInfo {
   readonly tags: readonly string[];
   /** `default_dispvm`, or null. */
   readonly defaultDispvm: string | null;
+  /** The value is Qubes' default, not one set on the qube (so the qube's disposables do not copy it). */
+  readonly defaultDispvmIsDefault?: boolean;
   readonly templateForDispvms: boolean;
   /** The `internal` feature's value when the qube has it (Qubes 4.3 leaves a qube whose value is not empty out of ask dialogs). */
   readonly internal?: string;

@@ -7,7 +7,8 @@
  *
  * - **running disposables** of every declared disposable template: type
  *   DispVM, the template's tags (qubes-core-admin copies them) and its
- *   `default_dispvm` (copied too, since provisioning sets it explicitly);
+ *   `default_dispvm` when it is set on the template (Qubes copies only set
+ *   values), else the template itself (a DispVM's own default);
  *   they belong to the template's identity;
  * - **qubes outside the policy**: for each type a rule can tell apart
  *   (AppVM, and every `@type:` a rule names), one without tags and one per
@@ -104,7 +105,9 @@ export function worldOf(declared: SystemInfo, rules: readonly QrexecRule[]): Wor
   const templates = [...declared.domains.values()].filter((d) => d.templateForDispvms).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const t of templates) {
     // Qubes copies the template's features to its disposables (`internal` among them).
-    put(`${MARK}disposable of ${t.name}`, { type: 'DispVM', tags: t.tags, defaultDispvm: t.defaultDispvm, templateForDispvms: false, ...(t.internal !== undefined ? { internal: t.internal } : {}) }, { kind: 'disposable', template: t.name });
+    // Its default disposable: the template's, when set on it; else Qubes' DispVM default, the template.
+    const dd = t.defaultDispvmIsDefault ? t.name : t.defaultDispvm;
+    put(`${MARK}disposable of ${t.name}`, { type: 'DispVM', tags: t.tags, defaultDispvm: dd, templateForDispvms: false, ...(t.internal !== undefined ? { internal: t.internal } : {}) }, { kind: 'disposable', template: t.name });
   }
   const { tags, types } = named(rules);
   const kinds = TYPES.filter((t) => t === 'AppVM' || types.has(t));

@@ -30,7 +30,10 @@ export function pyBool(b: boolean): string {
 
 /**
  * The `default_dispvm` provisioning writes: exactly what the qrexec analysis
- * assumes (the system info, compiler/qrexec/lower.ts), `''` for none. Every
+ * assumes (the system info, compiler/qrexec/lower.ts), `''` for none, or
+ * {@link QUBES_DEFAULT} where the analysis relies on Qubes' own default (a
+ * named disposable's template; a disposable template's global default, which
+ * its disposables then do not copy). Every
  * qube but dom0 gets it, templates too (TemplateVM has the property), so no
  * qube keeps a disposable from before (a clearnet one in a qube now of a Tor
  * identity) or Qubes' global default where the analysis assumed none.
@@ -38,8 +41,14 @@ export function pyBool(b: boolean): string {
 export function defaultDispvmOf(model: PolicyModel, q: ModelQube): string {
   const info = model.systemInfo.domains.get(q.name);
   if (!info) throw new Error(`provision: qube ${q.name} is missing from the system information`);
-  return info.defaultDispvm ?? '';
+  return info.defaultDispvmIsDefault ? QUBES_DEFAULT : (info.defaultDispvm ?? '');
 }
+
+/**
+ * The value that resets a property to Qubes' own default (`qvm-prefs
+ * --default` in provision.sh; the spelling Salt's `qvm.prefs` takes).
+ */
+export const QUBES_DEFAULT = '*default*';
 
 /**
  * The properties provisioning enforces on a qube, in the order they are set.

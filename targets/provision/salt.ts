@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import type { ModelQube, ModelStockFile, PolicyModel } from '../../compiler/model.js';
 import { policyDirectory } from '../paths.js';
 import type { Inputs } from './inputs.js';
-import { defaultDispvmOf, prefsOf, provisioningOrder, whonixMarkers, type WhonixMarker } from './plan.js';
+import { defaultDispvmOf, prefsOf, provisioningOrder, QUBES_DEFAULT, whonixMarkers, type WhonixMarker } from './plan.js';
 import { sq } from './script.js';
 
 /** The `qvm.vm` keys this target writes; a subset of what `ext_state_qvm.py vm()` accepts (reference §3.3). */
@@ -113,7 +113,9 @@ function qubeState(model: PolicyModel, q: ModelQube, inModel: ReadonlySet<string
   if (q.tags.length > 0) state.push({ tags: [{ add: [...q.tags] }] });
   // Template and netvm first (as in provision.sh); the default disposable
   // too, since Qubes refuses a default_dispvm that is not yet a disposable template.
-  const dd = q.klass === 'AdminVM' ? undefined : defaultDispvmOf(model, q) || undefined;
+  const value = q.klass === 'AdminVM' ? '' : defaultDispvmOf(model, q);
+  // At Qubes' default, the qube it names is still needed first (a named disposable's template).
+  const dd = value === QUBES_DEFAULT ? model.systemInfo.domains.get(q.name)?.defaultDispvm ?? undefined : value || undefined;
   const deps = [q.template, q.netvm ?? undefined, dd].filter(
     (d): d is string => d !== undefined && d !== q.name && inModel.has(d),
   );

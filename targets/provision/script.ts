@@ -7,7 +7,7 @@
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import { manifestPath, policyDirectory } from '../paths.js';
 import { reloadsOf, type DeployInput, type Inputs } from './inputs.js';
-import { identityTags, prefsOf, provisioningOrder, whonixMarkers } from './plan.js';
+import { identityTags, prefsOf, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from './plan.js';
 
 /** Single-quotes one shell word. Every value was validated by the allow-lists of check.ts/inputs.ts; this is the second wall. */
 export function sq(s: string): string {
@@ -178,6 +178,18 @@ pref() {
   change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
 }
 
+# pref_default QUBE PROPERTY: resets a property to Qubes' default (qvm-prefs
+# --default) unless it is at the default already (the D column of qvm-prefs QUBE).
+pref_default() {
+  if ! is_planned "$1"; then
+    state=$(qvm-prefs "$1" | awk -v p="$2" '$1 == p { print $2; exit }') || die "cannot read the properties of $1"
+    if [ "$state" = D ]; then
+      return 0
+    fi
+  fi
+  change "reset $2 of $1 to Qubes' default" qvm-prefs --default "$1" "$2"
+}
+
 # global_pref PROPERTY VALUE: sets a global property (qubes-prefs) whose value differs.
 global_pref() {
   current=$(qubes-prefs "$1") || die "cannot read global property $1"
@@ -293,7 +305,7 @@ reload() { change "run in $1: $2" qvm-run --pass-io --no-gui --user root "$1" "$
 function prefLines(model: PolicyModel, q: ModelQube, late: boolean): string[] {
   return prefsOf(q, model)
     .filter((p) => (p.late ?? false) === late)
-    .map((p) => `pref ${sq(q.name)} ${sq(p.name)} ${sq(p.value)}`);
+    .map((p) => (p.value === QUBES_DEFAULT ? `pref_default ${sq(q.name)} ${sq(p.name)}` : `pref ${sq(q.name)} ${sq(p.name)} ${sq(p.value)}`));
 }
 
 function createLine(q: ModelQube): string {

@@ -119,3 +119,56 @@ test('a template may name its own default disposable, or none, over the global o
   const into = checked(policy + 'amend deb { default-disposable anon-dvm }\n').diagnostics.filter((d) => d.code === 'QP3030');
   t.true(into.length > 0 && into.every((d) => /from `deb` to `anon-dvm`/.test(d.message)));
 });
+
+const dispvmDefaults = `use "qubes"
+use "whonix"
+settings { default-disposable work-dvm }
+template deb
+identity work { network clearnet via sys-firewall; label blue }
+disposable work-dvm in work { template deb }
+identity print { network none; label gray }
+disposable print-dvm in print { template deb }
+named-disposable print-disp in print { template print-dvm }
+qube print-queue in print { template deb; default-disposable print-dvm }
+waive QP3016 on print because "print-dvm's own calls open work disposables"
+`;
+
+test("a named disposable without a default disposable of its own opens its template's, as Qubes' DispVM default has it", (t) => {
+  const info = checked(dispvmDefaults).model!.systemInfo.domains;
+  t.is(info.get('print-disp')!.defaultDispvm, 'print-dvm');
+  t.true(info.get('print-disp')!.defaultDispvmIsDefault);
+  // A disposable template at the global default: it inherits it; its disposables, which Qubes
+  // gives no copy of a value the template does not set, open disposables of the template.
+  t.is(info.get('print-dvm')!.defaultDispvm, 'work-dvm');
+  t.true(info.get('print-dvm')!.defaultDispvmIsDefault);
+  t.falsy(info.get('print-queue')!.defaultDispvmIsDefault);
+  const r = checked(dispvmDefaults + 'expect qubes.OpenInVM from print-disp to @dispvm: allow target @dispvm:print-dvm\n');
+  t.deepEqual(r.diagnostics.filter((d) => d.code === 'QP3035').map((d) => d.message), []);
+});
+
+test('provisioning leaves those at Qubes\' default (qvm-prefs --default, Salt *default*), once', (t) => {
+  const model = checked(dispvmDefaults).model!;
+  const arts = provisionTarget.emit(model, handMadeInputs(model));
+  const script = arts.find((a) => a.path === 'qubes/provision.sh')!.contents;
+  t.true(script.includes("\npref_default 'print-disp' 'default_dispvm'\n"));
+  t.true(script.includes("\npref_default 'print-dvm' 'default_dispvm'\n"));
+  t.true(script.includes("\npref 'print-queue' 'default_dispvm' 'print-dvm'\n"));
+  const sls = parse(arts.find((a) => a.path === 'qubes/salt/qpc.sls')!.contents) as Record<string, Record<string, Record<string, unknown>[]>>;
+  const prefs = Object.assign({}, ...((sls['print-disp']['qvm.vm'].find((x) => 'prefs' in x)?.prefs ?? []) as object[])) as Record<string, unknown>;
+  t.is(prefs['default-dispvm'], '*default*');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qpc-dispvm-default-'));
+  try {
+    const out = path.join(dir, 'out');
+    layOut(out, [...handMadeInputs(model), ...arts]);
+    const dom0 = fakeDom0(path.join(dir, 'dom0'), model);
+    const first = runScript(out, dom0);
+    t.is(first.status, 0, first.stdout + first.stderr);
+    t.is(readFileSync(path.join(dom0.state, 'qubes/print-disp/prefs/default_dispvm'), 'utf8'), 'print-dvm');
+    const second = runScript(out, dom0);
+    t.is(second.status, 0, second.stderr);
+    t.notRegex(second.stdout, /reset default_dispvm/);
+    t.deepEqual(second.stdout.split('\n').filter((l) => l.startsWith('qpc: ') && l !== 'qpc: done'), [], 'a second run changes nothing');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

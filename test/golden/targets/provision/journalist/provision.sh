@@ -170,6 +170,18 @@ pref() {
   change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
 }
 
+# pref_default QUBE PROPERTY: resets a property to Qubes' default (qvm-prefs
+# --default) unless it is at the default already (the D column of qvm-prefs QUBE).
+pref_default() {
+  if ! is_planned "$1"; then
+    state=$(qvm-prefs "$1" | awk -v p="$2" '$1 == p { print $2; exit }') || die "cannot read the properties of $1"
+    if [ "$state" = D ]; then
+      return 0
+    fi
+  fi
+  change "reset $2 of $1 to Qubes' default" qvm-prefs --default "$1" "$2"
+}
+
 # global_pref PROPERTY VALUE: sets a global property (qubes-prefs) whose value differs.
 global_pref() {
   current=$(qubes-prefs "$1") || die "cannot read global property $1"
