@@ -29,7 +29,9 @@ export const dangerous: readonly { readonly pattern: RegExp; readonly level: 'cr
   { pattern: /^admin\./, level: 'critical', why: 'the Admin API: the caller manages qubes (and can take over the system)' },
   { pattern: /^qubes\.(GetDate|SetDateTime|SyncNtpClock)$/, level: 'high', why: 'clock information lets an observer correlate the Tor identity with the host', torOnly: true },
   { pattern: /^qubes\.(InputMouse|InputKeyboard|InputTablet)$/, level: 'critical', why: 'injects input events into the target (and so controls it)' },
-  { pattern: /^(qubes\.USB|qubes\.USBAttach|u2f\.)/, level: 'high', why: 'hands a device or its secrets to the target' },
+  // qubes.USB is called by the qube that takes the device, on the qube that has it (sys-usb).
+  { pattern: /^qubes\.USB$/, level: 'high', why: 'hands a USB device of the target to the caller' },
+  { pattern: /^(qubes\.USB.|u2f\.)/, level: 'high', why: 'hands a device or its secrets to the target' },
 ];
 
 interface Context {

@@ -146,3 +146,10 @@ test('an allow is reported even when a later ask, said to be wanted, offers the 
   const found = (JSON.parse(r.stdout) as { code: string; severity: string; message: string; span?: { line: number } }[]).filter((d) => d.code === 'QP3030' && d.span?.line === 11);
   t.deepEqual(found.map((d) => [d.severity, d.message]), [['error', '`qubes.Filecopy` is allowed from `work-email` (identity `work`) to `anon-chat` (Tor identity `anon`)']]);
 });
+
+test('a qubes.USB grant names the direction the device goes: from the target to the caller', (t) => {
+  const host = overlayHost(new Map([['p.qpol', base + 'allow qubes.USB from work-email to sys-firewall\nallow qubes.USBAttach from sys-firewall to work-email\n']]), nodeHost);
+  const r = runQpc(['check', '--error-format', 'json', 'p.qpol'], { host });
+  const found = (JSON.parse(r.stdout) as { code: string; message: string }[]).filter((d) => d.code === 'QP3032').map((d) => d.message);
+  t.deepEqual(found, ['high danger: `qubes.USB` hands a USB device of the target to the caller', 'high danger: `qubes.USBAttach` hands a device or its secrets to the target']);
+});
