@@ -274,3 +274,21 @@ toolTest('stock files: provision.sh checks each before it looks at a qube, and e
   const bad = { ...model, verifiedStock: [{ ...model.verifiedStock[0], sha256: `${digest}' ; rm -rf / #` }] };
   t.deepEqual(provisionTarget.check(bad).map((d) => d.code), ['QP4002']);
 });
+
+test('salt: both files name the YAML renderer on their first line, so a Jinja payload in a file name stays a comment', async (t) => {
+  const text = 'use "qubes"\ntemplate deb\nidentity w { network none; label red }\nqube a in w { template deb }\n';
+  const { overlayHost } = await import('../../../../compiler/host.js');
+  const { check } = await import('../../../../compiler/index.js');
+  const hostile = 'p{% if x is not defined %}\ncmd.run: [name: qvm-prefs a netvm sys-firewall]{% endif %}{{ 7 * 7 }}#.qpol';
+  const states = (entry: string) => {
+    const r = check(entry, { host: overlayHost(new Map([[entry, text]])) });
+    const arts = provisionTarget.emit(r.model!, handMadeInputs(r.model!));
+    return { sls: byPath(arts, 'qubes/salt/qpc.sls'), top: byPath(arts, 'qubes/salt/qpc.top') };
+  };
+  const bad = states(hostile);
+  const good = states('p.qpol');
+  for (const f of [bad.sls, bad.top]) t.is(f.split('\n')[0], '#!yaml');
+  t.deepEqual(parse(bad.sls), parse(good.sls), 'the same states whatever the file is called');
+  t.deepEqual(parse(bad.top), parse(good.top));
+  t.false(bad.sls.split('\n').some((l) => l.startsWith('cmd.run')), 'no line of the payload stands on its own');
+});
