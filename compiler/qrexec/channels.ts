@@ -71,7 +71,7 @@ interface Klass {
 }
 
 /** Names that rules single out: plain names in any column, and `@dispvm:NAME`. */
-function namedQubes(rules: readonly QrexecRule[]): Set<string> {
+export function namedQubes(rules: readonly QrexecRule[]): Set<string> {
   const named = new Set<string>();
   const add = (t: string | undefined) => {
     if (t === undefined || t === '*') return;
@@ -87,12 +87,17 @@ function namedQubes(rules: readonly QrexecRule[]): Set<string> {
   return named;
 }
 
+/** What rules can tell qubes apart by, other than a name: type, tags, default disposable, disposable-template flag, power state, `internal`. */
+export function classKey(d: DomainInfo): string {
+  return `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${d.running === true}|${Boolean(d.internal)}`;
+}
+
 /** The qubes a policy can call (dom0's calls bypass the policy; calls to it are Qubes' own), by name, each with its class key. */
 function callers(info: SystemInfo): { readonly domain: DomainInfo; readonly key: string }[] {
   return [...info.domains.values()]
     .filter((d) => d.type !== 'AdminVM')
     .sort((a, b) => (a.name < b.name ? -1 : 1))
-    .map((d) => ({ domain: d, key: `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${d.running === true}|${Boolean(d.internal)}` }));
+    .map((d) => ({ domain: d, key: classKey(d) }));
 }
 
 /** Interchangeable qubes: same type, tags, default disposable and power state, and named by no rule. */

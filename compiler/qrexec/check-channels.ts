@@ -13,7 +13,7 @@ import type { PolicyGraph } from '../graph/policy-graph.js';
 import { lastItem, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
-import { ANY_ARGUMENT, columnMatches, findChannels, type Channel } from './channels.js';
+import { ANY_ARGUMENT, classKey, columnMatches, findChannels, namedQubes, type Channel } from './channels.js';
 import { evaluate, matchesRequest } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
@@ -72,9 +72,9 @@ function torRelevant(cx: Context, s: string, t: string): boolean {
 
 /**
  * Whonix's own calls between a qube and its Tor gateway: exempt from the
- * channel findings. The gateway must be the qube's own (on its netvm route,
- * or its identity's `via`): between a qube and another identity's gateway
- * these calls are a channel like any other. A gateway outside the policy (a
+ * channel findings. The gateway must be the qube's own ({@link torGatewayOf}):
+ * between a qube and another identity's gateway these calls are a channel
+ * like any other. A gateway outside the policy (a
  * qube tagged `anon-gateway` or, from 4.3, `sdwdate-gui-server`) may be
  * anyone's, so calls to and from it stay exempt.
  */
@@ -93,10 +93,8 @@ function exemptPair(cx: Context, src: string, t: string): boolean {
   const own = (q: string, g: string): boolean => {
     if (outsideGateway(g)) return true;
     const s = cx.world.standIns.get(q);
-    const name = s?.kind === 'disposable' ? s.template : q;
     if (s !== undefined && s.kind !== 'disposable') return false;
-    const f = cx.graph.facts(name);
-    return f?.via?.name === g || cx.graph.route(name).path.includes(g);
+    return torGatewayOf(cx, s?.kind === 'disposable' ? s.template : q) === g;
   };
   return gw(src) ? own(t, src) : gw(t) && own(src, t);
 }
@@ -194,24 +192,17 @@ function argumentsOf(rules: readonly QrexecRule[], service: string): { named: st
   return { named, others, all: [...others, ...named] };
 }
 
-/** The qubes `rules` name in any column. */
-function namedQubes(rules: readonly QrexecRule[]): Set<string> {
-  const out = new Set<string>();
-  for (const r of rules) for (const t of [r.source, r.target, r.redirect, r.defaultTarget]) if (t !== undefined && !t.startsWith('@') && t !== '*') out.add(t);
-  return out;
-}
-
 /**
- * One qube per class of `qubes` that `rules` cannot tell apart (type, tags,
- * default disposable, disposable-template flag; a qube the rules name is a
- * class of its own), two where a class has several (for calls inside it).
+ * One qube per class of `qubes` that `rules` cannot tell apart
+ * ({@link classKey}; a qube the rules name is a class of its own), two where
+ * a class has several (for calls inside it).
  */
 function representatives(cx: Context, qubes: readonly string[], named: ReadonlySet<string>): string[] {
   const seen = new Map<string, number>();
   const out: string[] = [];
   for (const q of qubes) {
     const d = cx.world.info.domains.get(q)!;
-    const k = named.has(q) ? `=${q}` : `${d.type}|${d.tags.join(',')}|${d.defaultDispvm ?? ''}|${d.templateForDispvms}|${Boolean(d.internal)}`;
+    const k = named.has(q) ? `=${q}` : classKey(d);
     const n = seen.get(k) ?? 0;
     if (n < 2) out.push(q);
     seen.set(k, n + 1);
@@ -242,17 +233,19 @@ function scopeOf(cx: Context, names: Iterable<string>): SystemInfo {
 }
 
 /**
- * The identity's declared Tor gateway (its `via`), for which Whonix's own
- * calls are kept for every qube of the identity. A qube routed through
- * another Tor gateway is QP3005; its calls to that one are closed.
+ * A declared qube's own Tor gateway: its identity's `via`, when that is a
+ * declared Tor gateway. Whonix's own calls run between the two (exempt from
+ * the findings, kept by the generated rules). A qube routed through another
+ * Tor gateway is QP3005; its calls to that one are a channel, and closed.
  */
+function torGatewayOf(cx: Context, q: string): string | undefined {
+  const via = cx.graph.facts(q)?.via?.name;
+  return via !== undefined && cx.graph.isTor(via) && cx.info.domains.has(via) ? via : undefined;
+}
+
+/** The Tor gateways of these qubes ({@link torGatewayOf}). */
 function ownGateways(cx: Context, qubes: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const q of qubes) {
-    const via = cx.graph.facts(q)?.via?.name;
-    if (via !== undefined && cx.graph.isTor(via)) out.add(via);
-  }
-  return [...out].filter((g) => cx.info.domains.has(g)).sort();
+  return [...new Set(qubes.map((q) => torGatewayOf(cx, q)).filter((g): g is string => g !== undefined))].sort();
 }
 
 interface Closing {
@@ -387,7 +380,7 @@ function looser(a: Decision, b: Decision): boolean {
 }
 
 /**
- * The generated rules, and the complete policy with them. A rule that keeps
+ * The complete policy with the generated rules. A rule that keeps
  * a stock behaviour is computed to be no looser than the rest of the policy;
  * this then checks it on the policy as dom0 reads it (ask lists included)
  * and drops any that decides one of its requests more loosely than the
@@ -399,7 +392,7 @@ function looser(a: Decision, b: Decision): boolean {
  * the first rule whose expansion holds it, which is theirs in both or one
  * of the compared ones.
  */
-function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>): { generated: QrexecRule[]; rules: QrexecRule[] } {
+function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>): QrexecRule[] {
   const dropped = new Set<string>();
   const release = cx.program.settings.qubes;
   for (;;) {
@@ -423,7 +416,7 @@ function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMa
       }
       if (bad !== undefined) break;
     }
-    if (bad === undefined) return { generated: closing.rules, rules: insertRules(base, closing.rules) };
+    if (bad === undefined) return insertRules(base, closing.rules);
     dropped.add(bad);
   }
 }
@@ -845,7 +838,7 @@ export function checkChannels(program: Program, graph: PolicyGraph, ctx: Reporte
       enough: (service) => reached.get(service) === torIdentities.length,
     });
   }
-  const { rules } = closePolicy(cx, base, pairs);
+  const rules = closePolicy(cx, base, pairs);
   const policy: EvaluatedPolicy = { rules, info, release };
   const channels = findChannels({ rules, info: world.info, release, relevant: (s, t) => torRelevant(cx, s, t) || inRequire(s, t), focus: focus(true), key });
   reportChannels(cx, rules, channels.filter((c) => c.targets.some((t) => torRelevant(cx, c.sources[0], t))), ctx);
