@@ -2,10 +2,10 @@
  * The public API of the compiler. The command line and the language server
  * are thin adapters over these functions.
  */
-import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
+import { codes, isCode, allCodes, waiverClass, type Code, type CodeSpec, type WaiverClass } from './diagnostics/codes.js';
 import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { nodeHost, type CompilerHost } from './host.js';
-import { analyse, runPipeline, type LockState, type StageResult } from './pipeline.js';
+import { analyse, runPipeline, type LockState, type PipelineOptions, type StageResult } from './pipeline.js';
 import type { PolicyGraph } from './graph/policy-graph.js';
 import type { Allocation } from './passes/allocate-socks.js';
 import type { Program } from './program.js';
@@ -27,10 +27,14 @@ function internal(e: unknown): Diagnostic {
   return diag('QP9001', undefined, { message }, { notes: ['this is a bug in qpc; please report it with the policy that caused it'] });
 }
 
-/** Checks the policy set whose entry file is `entry`. Never throws. */
-export function check(entry: string, opts: { host?: CompilerHost; until?: 'bind' | 'all' } = {}): CheckResult {
+/**
+ * Checks the policy set whose entry file is `entry`. `allowWaived` names the
+ * codes of waiver class `explicit` whose waivers in the policy count
+ * (`--allow-waived`). Never throws.
+ */
+export function check(entry: string, opts: { host?: CompilerHost; until?: 'bind' | 'all' } & PipelineOptions = {}): CheckResult {
   try {
-    const r = runPipeline(entry, opts.host ?? nodeHost, opts.until ?? 'all');
+    const r = runPipeline(entry, opts.host ?? nodeHost, opts.until ?? 'all', opts);
     return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
@@ -42,9 +46,9 @@ export function check(entry: string, opts: { host?: CompilerHost; until?: 'bind'
  * `registry` (all, or those named and the ones they require): the artifacts
  * and `manifest.json`, in path order. Writes nothing. Never throws.
  */
-export function compileWith(entry: string, registry: readonly Target[], opts: { host?: CompilerHost; targets?: readonly string[] } = {}): CompileResult {
+export function compileWith(entry: string, registry: readonly Target[], opts: { host?: CompilerHost; targets?: readonly string[] } & PipelineOptions = {}): CompileResult {
   try {
-    return compileChecked(check(entry, opts.host ? { host: opts.host } : {}), entry, registry, opts.targets);
+    return compileChecked(check(entry, { ...(opts.host ? { host: opts.host } : {}), ...(opts.allowWaived ? { allowWaived: opts.allowWaived } : {}) }), entry, registry, opts.targets);
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
   }
@@ -54,7 +58,7 @@ export function compileWith(entry: string, registry: readonly Target[], opts: { 
  * {@link compileWith} over every target qpc has (targets/index.ts). The
  * targets are loaded on first use, so that `check` does not pay for them.
  */
-export async function compile(entry: string, opts: { host?: CompilerHost; targets?: readonly string[] } = {}): Promise<CompileResult> {
+export async function compile(entry: string, opts: { host?: CompilerHost; targets?: readonly string[] } & PipelineOptions = {}): Promise<CompileResult> {
   let registry: readonly Target[];
   try {
     registry = (await import('../targets/index.js')).targets;
@@ -69,10 +73,10 @@ export async function compile(entry: string, opts: { host?: CompilerHost; target
  * 'bind'`): goes on from the bound program instead of reading and parsing
  * again. A result that is already complete is returned as it is. Never throws.
  */
-export function continueCheck(result: CheckResult, opts: { host?: CompilerHost } = {}): CheckResult {
+export function continueCheck(result: CheckResult, opts: { host?: CompilerHost } & PipelineOptions = {}): CheckResult {
   if (!result.bound) return result;
   try {
-    const r = analyse(result.bound, opts.host ?? nodeHost);
+    const r = analyse(result.bound, opts.host ?? nodeHost, opts);
     return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
   } catch (e) {
     return { diagnostics: [internal(e)], sources: result.sources };
@@ -99,12 +103,20 @@ export function format(path: string, text: string): FormatResult {
   }
 }
 
+/** A code's waiver class and what it means, for `qpc explain`. */
+function waiverLine(c: Code): string {
+  const cls: WaiverClass = waiverClass(c);
+  if (cls === 'never') return 'never (findings are not waived; a `waive` naming this code is an error)';
+  if (cls === 'explicit') return `explicit (the policy's waiver counts only with \`--allow-waived ${c}\` on the command line)`;
+  return "author (the policy's `because` or `waive` suffices)";
+}
+
 /** The explanation page of a code (`qpc explain`), or undefined for an unknown code. */
 export function explain(code: string): string | undefined {
   const c = code.toUpperCase();
   if (!isCode(c)) return undefined;
   const spec: CodeSpec = codes[c];
-  const lines = [`${c} (${spec.slug}): ${spec.summary}`, '', `severity: ${spec.severity}`, '', spec.explanation.rationale];
+  const lines = [`${c} (${spec.slug}): ${spec.summary}`, '', `severity: ${spec.severity}`, `waiver: ${waiverLine(c)}`, '', spec.explanation.rationale];
   if (spec.explanation.avoid) lines.push('', 'Avoid:', '', ...spec.explanation.avoid.split('\n').map((l) => '    ' + l));
   if (spec.explanation.prefer) lines.push('', 'Prefer:', '', ...spec.explanation.prefer.split('\n').map((l) => '    ' + l));
   return lines.join('\n') + '\n';

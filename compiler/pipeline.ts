@@ -9,7 +9,6 @@
  */
 import * as path from 'node:path';
 import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
-import { isCode } from './diagnostics/codes.js';
 import { ioReason, nodeHost, standardLibraryDir, standardLibraryPath, type CompilerHost } from './host.js';
 import { cachedStdlibTree } from './stdlib-cache.js';
 import { bindProgram } from './passes/bind-program.js';
@@ -17,6 +16,7 @@ import { checkItems } from './passes/check-items.js';
 import { checkRules } from './passes/check-rules.js';
 import { checkText } from './passes/check-text.js';
 import { checkUnused } from './passes/check-unused.js';
+import { applyWaivers } from './passes/apply-waivers.js';
 import { isFileImport, loadFiles, standardModules } from './passes/load-files.js';
 import { substitute, type Resolver, type StdNames } from './passes/names.js';
 import type { Program } from './program.js';
@@ -26,7 +26,7 @@ import type { EvaluatedPolicy } from './qrexec/query.js';
 import { checkChannels } from './qrexec/check-channels.js';
 import { checkPolicyFile } from './qrexec/check-policy-file.js';
 import { checkUpdates } from './qrexec/check-updates.js';
-import { allocateSocks, emptyLock, lockText, parseLock, type Allocation, type Lock } from './passes/allocate-socks.js';
+import { allocateSocks, checkLock, emptyLock, lockText, parseLock, type Allocation, type RawLock } from './passes/allocate-socks.js';
 import { SourceFile } from './source.js';
 import type { PolicyModel } from './model.js';
 import { lowerModel } from './passes/lower-model.js';
@@ -67,10 +67,11 @@ export function lockPath(entry: string): string {
   return `${entry}.lock`;
 }
 
-function readLock(path: string, host: CompilerHost): { lock: Lock; previous?: string } | Diagnostic {
+function readLock(path: string, host: CompilerHost): { lock: RawLock; previous?: string } | Diagnostic {
   let text: string;
   try {
-    text = host.readFile(path);
+    // qpc writes lock files as regular files: a link (committed, say, to a file of secrets) is refused, not followed.
+    text = host.readFile(path, { noFollow: true });
   } catch (e) {
     if ((e as { code?: string })?.code === 'ENOENT') return { lock: emptyLock };
     return diag('QP5007', undefined, { path, reason: ioReason(e) });
@@ -129,15 +130,21 @@ function stdStockModules(): ReadonlyMap<string, string> {
   return (stdStockCache = out);
 }
 
+/** What the command line adds to the policy's own say. */
+export interface PipelineOptions {
+  /** Codes of waiver class `explicit` whose waivers in the policy count (`--allow-waived CODE`). */
+  readonly allowWaived?: readonly string[];
+}
+
 /** Runs the stages for one entry file; `until` stops after an earlier stage (benchmarks, quick feedback). */
-export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all'): StageResult {
+export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all', opts: PipelineOptions = {}): StageResult {
   const bound = loadAndBind(entry, host);
   if (!('raw' in bound)) return bound;
   if (until === 'bind' || hasErrors(bound.raw)) {
-    const r: StageResult = { diagnostics: applyWaivers(bound.program, bound.raw), sources: bound.sources, program: bound.program };
+    const r: StageResult = { diagnostics: applyWaivers(bound.program, bound.raw, new Set(opts.allowWaived)), sources: bound.sources, program: bound.program };
     return until === 'bind' && !hasErrors(bound.raw) ? { ...r, bound } : r;
   }
-  return analyse(bound, host);
+  return analyse(bound, host, opts);
 }
 
 /** What loading and binding leave for the analysis: enough to go on without reading or parsing again. */
@@ -159,6 +166,7 @@ function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
   }
   const load = new DiagnosticBag();
   const loaded = loadFiles(entry, text, host, load);
+  if (loaded.notPolicy !== undefined) return { diagnostics: [diag('QP5001', undefined, { path: entry, reason: loaded.notPolicy })], sources: new Map() };
   if (load.hasErrors) return { diagnostics: load.items, sources: loaded.sources };
 
   const bind = new DiagnosticBag();
@@ -186,8 +194,10 @@ function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
 }
 
 /** The graph stage over a bound program without errors: network, SOCKS, qrexec, the model. */
-export function analyse(bound: Bound, host: CompilerHost): StageResult {
-  const { entry, program, raw, sources } = bound;
+export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions = {}): StageResult {
+  const { entry, program, raw } = bound;
+  let sources = bound.sources;
+  const allowed = new Set(opts.allowWaived);
   const graphStage = new DiagnosticBag();
   const graph = buildGraph(program);
   checkNetwork(graph, graphStage);
@@ -196,37 +206,21 @@ export function analyse(bound: Bound, host: CompilerHost): StageResult {
   const read = readLock(lp, host);
   // A lock file that cannot be read is one error among the stage's others: the
   // analysis goes on as without a lock, and nothing is allocated or written.
-  const { allocation, lock } = allocateSocks(graph, 'code' in read ? emptyLock : read.lock, graphStage);
+  // Its entries are checked like policy input, and one qpc could not have
+  // written is an error at the entry and never used.
+  const lockSource = 'code' in read || read.previous === undefined ? undefined : new SourceFile(lp, read.previous);
+  const previous = 'code' in read ? emptyLock : checkLock(graph, read.lock, lockSource, graphStage);
+  const { allocation, lock } = allocateSocks(graph, previous, graphStage);
   const policy = checkChannels(program, graph, graphStage);
   checkUpdates(program, graph, policy, graphStage);
-  if ('code' in read) return { diagnostics: applyWaivers(program, [...raw, read, ...graphStage.items]), sources, program, graph, policy };
+  if ('code' in read) return { diagnostics: applyWaivers(program, [...raw, read, ...graphStage.items], allowed), sources, program, graph, policy };
+  // The lock file is shown only with a finding in it: it is not a source of the artifacts.
+  if (lockSource && graphStage.items.some((d) => d.span?.file === lp)) sources = new Map([...sources, [lp, lockSource]]);
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
-  const diagnostics = applyWaivers(program, [...raw, ...graphStage.items]);
+  const diagnostics = applyWaivers(program, [...raw, ...graphStage.items], allowed);
   const model = hasErrors(diagnostics) ? undefined : lowerModel(program, graph, policy, allocation, lock.qubes);
   return { diagnostics, sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
-}
-
-/**
- * Applies `waive CODE on NAME because "…"`: a matching error becomes a
- * warning and a matching warning a note, each quoting the reason; a waiver
- * that matches nothing is reported (QP2021).
- */
-export function applyWaivers(program: Program, ds: readonly Diagnostic[]): Diagnostic[] {
-  if (program.waives.length === 0) return [...ds];
-  const used = new Set<number>();
-  const out = ds.map((d) => {
-    if (d.subject === undefined) return d;
-    const i = program.waives.findIndex((w) => w.code.text === d.code && substitute(w.subject.text, program.settings.whonix) === d.subject);
-    if (i < 0) return d;
-    used.add(i);
-    const w = program.waives[i];
-    return { ...d, severity: d.severity === 'error' ? ('warning' as const) : ('info' as const), waivedBecause: w.reason.value };
-  });
-  program.waives.forEach((w, i) => {
-    if (!used.has(i) && isCode(w.code.text)) out.push(diag('QP2021', w.subject.span, { code: w.code.text, name: w.subject.text }, { help: 'remove the waiver if the finding is gone' }));
-  });
-  return out;
 }
 
 export { hasErrors };

@@ -3,11 +3,13 @@
  * exit code. Standard streams and files come in through `CliIo`, so tests run
  * it in-process. Exit codes: 0 ok, 1 policy errors, 2 usage or I/O, 3 internal.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile } from '../index.js';
 import { diag } from '../diagnostics/diagnostic.js';
+import { isCode, waiverClass } from '../diagnostics/codes.js';
 import { ioReason } from '../host.js';
+import { notPolicyReason } from '../passes/load-files.js';
 import { errorFormats, isErrorFormat, render, type ErrorFormat } from '../diagnostics/render.js';
 import { summaryLine } from '../diagnostics/render-text.js';
 import { decisionText, parseRequest, query, queryStates, ruleText, ruleWhere } from '../qrexec/query.js';
@@ -15,7 +17,7 @@ import type { QrexecRule } from '../qrexec/types.js';
 
 import { version } from '../version.js';
 import { compile } from '../index.js';
-import { diffOutput, nodeOutputFs, writeOutput, type OutputFs } from './output.js';
+import { diffOutput, nodeOutputFs, replaceFile, writeOutput, type OutputFs } from './output.js';
 import type { CheckResult } from '../index.js';
 
 export { version };
@@ -52,6 +54,8 @@ usage:
 options:
   --error-format FORMAT        human (default), plain, json, gcc or sarif
   --deny-warnings              treat warnings as errors (exit 1)
+  --allow-waived CODE          let the policy's waivers of CODE count, for a code of waiver
+                               class explicit (repeatable; qpc explain CODE shows the class)
   --frozen                     refuse to change a lock file (exit 1 if it would change)
   -o, --output DIR             compile: the output directory
   --target LIST                compile: comma-separated targets (default: all)
@@ -77,9 +81,21 @@ interface Options {
   requests?: string;
   output?: string;
   targets?: string[];
+  /** `--allow-waived`: explicit-class codes whose waivers in the policy count. */
+  allowWaived?: string[];
 }
 
 class UsageError extends Error {}
+
+/** The code `--allow-waived` names: one whose waiver class is `explicit` (an `author` waiver needs no flag, a `never` one is not waived). */
+function allowWaivedCode(v: string): string {
+  const c = v.trim().toUpperCase();
+  if (!isCode(c)) throw new UsageError(`\`--allow-waived ${v}\`: \`${v}\` is not a qpc diagnostic code`);
+  const cls = waiverClass(c);
+  if (cls === 'author') throw new UsageError(`\`--allow-waived ${c}\`: ${c} is waived by the policy alone; the flag is for codes of waiver class explicit`);
+  if (cls === 'never') throw new UsageError(`\`--allow-waived ${c}\`: ${c} cannot be waived`);
+  return c;
+}
 
 function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
   const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
@@ -112,6 +128,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
     } else if (a === '--requests' || a.startsWith('--requests=')) o.requests = value('--requests');
     else if (a === '-o' || a === '--output' || a.startsWith('--output=')) o.output = value('--output');
     else if (a === '--target' || a.startsWith('--target=')) o.targets = [...(o.targets ?? []), ...value('--target').split(',').map((x) => x.trim()).filter((x) => x !== '')];
+    else if (a === '--allow-waived' || a.startsWith('--allow-waived=')) o.allowWaived = [...(o.allowWaived ?? []), allowWaivedCode(value('--allow-waived'))];
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
     else if (o.command === undefined) o.command = a;
     else o.files.push(a);
@@ -143,12 +160,13 @@ function emit(io: CliIo, o: Options, ds: readonly Diagnostic[], sources: Readonl
 
 /**
  * Writes the lock file when the allocations changed and nothing is wrong;
- * under `--frozen`, reports the change instead (QP5006).
+ * under `--frozen`, reports the change instead (QP5006). With `write` false
+ * it only reports, for a caller that writes once its own writing succeeded.
  */
-function settleLock(io: CliIo, o: Options, r: CheckResult): Diagnostic[] {
+function settleLock(io: CliIo, o: Options, r: CheckResult, write = true): Diagnostic[] {
   if (!r.lock?.changed || r.diagnostics.some((d) => d.severity === 'error')) return [];
   if (o.frozen) return [diag('QP5006', undefined, { path: r.lock.path }, { help: 'run qpc without `--frozen`, review the change and commit the lock file' })];
-  if (o.command === 'compile' && o.check) return [];
+  if (!write || (o.command === 'compile' && o.check)) return [];
   try {
     io.writeFile(r.lock.path, r.lock.text);
     return [];
@@ -160,20 +178,26 @@ function settleLock(io: CliIo, o: Options, r: CheckResult): Diagnostic[] {
 async function runCompile(io: CliIo, o: Options): Promise<number> {
   const file = o.files[0];
   const dir = o.output!;
-  const r = await compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}) });
+  const r = await compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}), ...(o.allowWaived ? { allowWaived: o.allowWaived } : {}) });
   const ds: Diagnostic[] = [...r.diagnostics];
   if (r.artifacts) {
-    // The lock only changes with a compile whose artifacts are written (or, under --check, compared).
-    ds.push(...settleLock(io, o, r));
+    // The lock changes only once the artifacts it allocated for are written: a compile that
+    // reports an error writes nothing (under --frozen, a lock change is that error).
+    ds.push(...settleLock(io, o, r, false));
     if (!ds.some((d) => d.severity === 'error')) {
       if (o.check) {
         for (const d of diffOutput(io.output, dir, r.artifacts)) ds.push(diag('QP5010', undefined, { path: d.path, change: d.change }, { help: 'run `qpc compile` without `--check` and review the difference' }));
       } else {
+        let written = false;
         try {
           writeOutput(io.output, dir, r.artifacts);
-          if (o.errorFormat === 'human' || o.errorFormat === 'plain') io.stdout(`${file}: wrote ${r.artifacts.length} files to ${dir}\n`);
+          written = true;
         } catch (e) {
           ds.push(diag('QP5009', undefined, { path: dir, reason: ioReason(e) }));
+        }
+        if (written) {
+          ds.push(...settleLock(io, o, r));
+          if (o.errorFormat === 'human' || o.errorFormat === 'plain') io.stdout(`${file}: wrote ${r.artifacts.length} files to ${dir}\n`);
         }
       }
     }
@@ -188,7 +212,7 @@ function runCheck(io: CliIo, o: Options): number {
   const sources = new Map<string, SourceFile>();
   const seen = new Set<string>();
   for (const f of o.files) {
-    const r = check(f, { host: io.host });
+    const r = check(f, { host: io.host, ...(o.allowWaived ? { allowWaived: o.allowWaived } : {}) });
     for (const [k, v] of r.sources) sources.set(k, v);
     const ds = [...r.diagnostics, ...settleLock(io, o, r)];
     for (const d of ds) {
@@ -223,6 +247,13 @@ function runFmt(io: CliIo, o: Options): number {
       continue;
     }
     const r = format(f === '-' ? '<stdin>' : f, text);
+    // A file that does not parse and does not look like a policy (a link to
+    // a secret, say) is reported without quoting any of it.
+    const hidden = r.text === undefined && f !== '-' ? notPolicyReason(f, io.host.realPath?.(f) ?? f, text) : undefined;
+    if (hidden !== undefined) {
+      all.push(diag('QP5001', undefined, { path: f, reason: hidden }));
+      continue;
+    }
     sources.set(r.source.path, r.source);
     all.push(...r.diagnostics);
     if (r.text === undefined) continue;
@@ -258,7 +289,7 @@ function runQuery(io: CliIo, o: Options): number {
     }
     for (const l of text.split('\n')) if (l.trim() !== '' && !l.trim().startsWith('#')) lines.push(l.trim());
   }
-  const r = check(file, { host: io.host });
+  const r = check(file, { host: io.host, ...(o.allowWaived ? { allowWaived: o.allowWaived } : {}) });
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   // Answered whenever the policy binds (a failing `expect` or an open channel is when a
   // user most needs to ask); only a policy that does not bind has nothing to evaluate.
@@ -387,25 +418,49 @@ function failure(io: CliIo, o: Options | undefined, e: unknown): number {
 /** The real process's streams and file system. */
 export function processIo(): CliIo {
   return {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
+    stdout: streamWriter(process.stdout, 'standard output'),
+    stderr: streamWriter(process.stderr, 'standard error'),
     stdin: () => readFileSync(0, 'utf8'),
     isTTY: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
     host: nodeHost,
     output: nodeOutputFs,
-    writeFile: (p, text) => {
-      const tmp = `${p}.qpc-tmp-${process.pid}`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, p);
-    },
+    writeFile: replaceFile,
+  };
+}
+
+/** Set when writing to a standard stream failed other than by its reader going away: the exit code is then at least 2. */
+let outputFailed = false;
+
+function setExitCode(code: number): void {
+  process.exitCode = outputFailed ? Math.max(code, 2) : code;
+}
+
+/**
+ * Writes to a standard stream. When the reader goes away (EPIPE: `qpc
+ * explain | head -1`), the rest of the output is dropped and the command ends
+ * as it would have, with its own exit code. Any other write error is said
+ * once on standard error and makes the exit code 2 (an I/O error).
+ */
+function streamWriter(stream: NodeJS.WriteStream, name: string): (s: string) => void {
+  let open = true;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (!open) return;
+    open = false;
+    if (e.code === 'EPIPE') return;
+    outputFailed = true;
+    setExitCode(Number(process.exitCode ?? 0));
+    if (stream !== process.stderr) process.stderr.write(`qpc: cannot write to ${name}: ${ioReason(e)}\n`);
+  });
+  return (s) => {
+    if (open) stream.write(s);
   };
 }
 
 /** Runs the command line in this process and sets its exit code. */
 export function main(): void {
   const code = runCli(process.argv.slice(2), processIo());
-  if (typeof code === 'number') process.exitCode = code;
-  else void code.then((c) => void (process.exitCode = c));
+  if (typeof code === 'number') setExitCode(code);
+  else void code.then(setExitCode);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();

@@ -7,9 +7,26 @@
  * QP4xxx targets, QP5xxx command line and I/O, QP9xxx internal.
  */
 
+/**
+ * Who may waive a finding (`because "…"` on its rule, `waive CODE on NAME`):
+ *
+ * - `never`: a finding that makes the artifacts wrong, unsafe to install or
+ *   unlike what the proof describes (and every syntax, name, target, I/O and
+ *   internal finding). No waiver changes it; a `waive` naming it is an error.
+ * - `explicit`: a finding critical for anonymity, one a compromised app in a
+ *   Tor identity could use to learn the real IP address or to link the
+ *   identity to another. The policy's waiver counts only when the command
+ *   line names the code too (`--allow-waived CODE`), so a change to the
+ *   policy alone cannot accept it.
+ * - `author`: the rest; the policy's own waiver suffices.
+ */
+export type WaiverClass = 'never' | 'explicit' | 'author';
+
 export interface CodeSpec {
   readonly slug: string;
   readonly severity: 'error' | 'warning' | 'info';
+  /** Who may waive the finding; a code without one is never waived. */
+  readonly waiver?: WaiverClass;
   /** Message with `{placeholders}`; lowercase start, no final period. */
   readonly template: string;
   readonly summary: string;
@@ -22,6 +39,7 @@ export const codes = {
   QP1001: {
     slug: 'syntax-error',
     severity: 'error',
+    waiver: 'never',
     template: 'expected {expected}, found {found}',
     summary: 'The text does not follow the grammar of the policy language.',
     explanation: {
@@ -34,6 +52,7 @@ export const codes = {
   QP1002: {
     slug: 'unterminated-string',
     severity: 'error',
+    waiver: 'never',
     template: 'unterminated string',
     summary: 'A string opened with `"` is not closed on the same line.',
     explanation: {
@@ -45,6 +64,7 @@ export const codes = {
   QP1003: {
     slug: 'invalid-utf8',
     severity: 'error',
+    waiver: 'never',
     template: 'the file is not valid UTF-8',
     summary: 'A policy file contains bytes that are not UTF-8.',
     explanation: {
@@ -55,6 +75,7 @@ export const codes = {
   QP2001: {
     slug: 'unknown-name',
     severity: 'error',
+    waiver: 'never',
     template: 'unknown {what} `{name}`',
     summary: 'A reference names something that is not declared anywhere in the policy set.',
     explanation: {
@@ -67,6 +88,7 @@ export const codes = {
   QP2002: {
     slug: 'duplicate-declaration',
     severity: 'error',
+    waiver: 'never',
     template: '`{name}` is declared more than once',
     summary: 'Two declarations use the same name.',
     explanation: {
@@ -79,6 +101,7 @@ export const codes = {
   QP2003: {
     slug: 'invalid-name',
     severity: 'error',
+    waiver: 'never',
     template: '`{name}` is not a valid qube name: {reason}',
     summary: 'A name breaks the rules Qubes applies to qube names.',
     explanation: {
@@ -91,6 +114,7 @@ export const codes = {
   QP2004: {
     slug: 'wrong-kind',
     severity: 'error',
+    waiver: 'never',
     template: '`{name}` is {actual}, but {context} needs {expected}',
     summary: 'A reference names a declaration of the wrong kind.',
     explanation: {
@@ -103,6 +127,7 @@ export const codes = {
   QP2005: {
     slug: 'unknown-module',
     severity: 'error',
+    waiver: 'never',
     template: 'there is no standard library module `{name}`',
     summary: '`use` names a standard library module that does not exist.',
     explanation: {
@@ -114,15 +139,20 @@ export const codes = {
   QP2006: {
     slug: 'unreadable-import',
     severity: 'error',
+    waiver: 'never',
     template: 'cannot read `{path}`: {reason}',
-    summary: 'A file named by `use` does not exist or cannot be read.',
+    summary: 'A file named by `use` does not exist, cannot be read, or is not a policy.',
     explanation: {
-      rationale: 'Relative imports are resolved against the directory of the file that contains the `use`. A policy set that cannot be read completely cannot be checked completely, so qpc stops.',
+      rationale:
+        'Relative imports are resolved against the directory of the file that contains the `use`. A policy set that cannot be read completely cannot be checked completely, so qpc stops. qpc reads only regular files of at most 4 MiB; a symbolic link is followed, but a device, a FIFO or a directory is refused, so that no import can make qpc wait for ever or fill its memory. A file that does not parse is quoted only if it looks like a policy: the file itself (links followed) is named `*.qpol` and holds no NUL character. Any other file is reported as not a qpc policy without a word of its text, so that a change to a policy cannot print a file of the machine that checks it, such as `/etc/passwd` or a file of secrets, into a build log.',
+      avoid: 'use "../../../etc/hostname"',
+      prefer: 'use "./shared-rules.qpol"',
     },
   },
   QP2007: {
     slug: 'import-cycle',
     severity: 'error',
+    waiver: 'never',
     template: 'import cycle: {cycle}',
     summary: 'Files import each other in a loop.',
     explanation: {
@@ -132,6 +162,7 @@ export const codes = {
   QP2008: {
     slug: 'non-ascii-name',
     severity: 'error',
+    waiver: 'never',
     template: 'non-ASCII character {char} in `{name}`',
     summary: 'A name contains a character outside ASCII.',
     explanation: {
@@ -144,6 +175,7 @@ export const codes = {
   QP2009: {
     slug: 'non-ascii-text',
     severity: 'warning',
+    waiver: 'author',
     template: 'non-ASCII character {char} in a string',
     summary: 'A string contains a character outside ASCII.',
     explanation: {
@@ -153,6 +185,7 @@ export const codes = {
   QP2010: {
     slug: 'bidi-control',
     severity: 'error',
+    waiver: 'never',
     template: 'bidirectional control character {char} in {where}',
     summary: 'The text contains a Unicode bidirectional control character.',
     explanation: {
@@ -163,6 +196,7 @@ export const codes = {
   QP2011: {
     slug: 'duplicate-setting',
     severity: 'error',
+    waiver: 'never',
     template: 'setting `{key}` is given more than once',
     summary: 'A setting is given twice, in one `settings` block or across files.',
     explanation: {
@@ -172,6 +206,7 @@ export const codes = {
   QP2012: {
     slug: 'duplicate-item',
     severity: 'error',
+    waiver: 'never',
     template: '`{item}` is given more than once for `{name}`',
     summary: 'A single-valued item appears twice in one declaration.',
     explanation: {
@@ -181,6 +216,7 @@ export const codes = {
   QP2013: {
     slug: 'invalid-value',
     severity: 'error',
+    waiver: 'never',
     template: '`{value}` is not a valid {what}',
     summary: 'A value is not one that Qubes, Whonix or Tor accepts at this place.',
     explanation: {
@@ -193,6 +229,7 @@ export const codes = {
   QP2014: {
     slug: 'item-not-allowed',
     severity: 'error',
+    waiver: 'never',
     template: '`{item}` cannot be used in {form}',
     summary: 'An item is written in a declaration that has no such property.',
     explanation: {
@@ -204,6 +241,7 @@ export const codes = {
   QP2015: {
     slug: 'token-not-allowed',
     severity: 'error',
+    waiver: 'never',
     template: '`{token}` cannot be used {column}',
     summary: 'A qrexec token is used in a column where Qubes does not accept or never matches it.',
     explanation: {
@@ -216,6 +254,7 @@ export const codes = {
   QP2016: {
     slug: 'invalid-parameter',
     severity: 'error',
+    waiver: 'never',
     template: '{problem}',
     summary: 'A rule parameter does not fit the rule\'s action, or is given twice.',
     explanation: {
@@ -228,6 +267,7 @@ export const codes = {
   QP2017: {
     slug: 'missing-item',
     severity: 'error',
+    waiver: 'never',
     template: '{form} `{name}` needs {item}',
     summary: 'A declaration lacks an item it cannot do without.',
     explanation: {
@@ -237,6 +277,7 @@ export const codes = {
   QP2018: {
     slug: 'unused-declaration',
     severity: 'warning',
+    waiver: 'author',
     template: '{what} `{name}` is never used',
     summary: 'A template or identity is declared but nothing uses it.',
     explanation: {
@@ -246,6 +287,7 @@ export const codes = {
   QP2019: {
     slug: 'empty-reason',
     severity: 'error',
+    waiver: 'never',
     template: 'the reason in `{keyword}` is empty',
     summary: 'A `because` or `waive` gives an empty reason.',
     explanation: {
@@ -255,6 +297,7 @@ export const codes = {
   QP2020: {
     slug: 'unknown-code',
     severity: 'error',
+    waiver: 'never',
     template: '`{code}` is not a qpc diagnostic code',
     summary: '`waive` names a code that does not exist.',
     explanation: {
@@ -264,6 +307,7 @@ export const codes = {
   QP2021: {
     slug: 'unused-waiver',
     severity: 'warning',
+    waiver: 'never',
     template: 'waiver of {code} on `{name}` matches no finding',
     summary: 'A `waive` statement waives nothing.',
     explanation: {
@@ -273,6 +317,7 @@ export const codes = {
   QP2022: {
     slug: 'release-feature',
     severity: 'error',
+    waiver: 'never',
     template: '{feature} needs Qubes {release} or later',
     summary: 'The policy uses something the selected Qubes release does not have.',
     explanation: {
@@ -282,6 +327,7 @@ export const codes = {
   QP2023: {
     slug: 'stock-file-clash',
     severity: 'error',
+    waiver: 'never',
     template: '{problem}',
     summary: 'A `stock` block cannot be trusted as written: it names a file qpc writes or a standard-library file, or the machine cannot verify it.',
     explanation: {
@@ -291,9 +337,34 @@ export const codes = {
       prefer: 'policy-file 50-config-filecopy stock sha256 "<sha256 of /etc/qubes/policy.d/50-config-filecopy.policy>" {\n  ask qubes.Filecopy from @anyvm to @anyvm\n}',
     },
   },
+  QP2024: {
+    slug: 'hidden-control-character',
+    severity: 'error',
+    waiver: 'never',
+    template: '{kind} {char} in {where}',
+    summary: 'A comment or a string contains a control character, or a character some viewers show as a line break.',
+    explanation: {
+      rationale:
+        'A comment runs to the end of the line, and a line ends only at a line feed (or CRLF). Vertical tab, form feed, NEL (U+0085) and the line and paragraph separators (U+2028, U+2029) are shown as line breaks by some editors, diff views and terminals, so the rest of a comment can read like a rule to a reviewer while qpc ignores it; a lone carriage return is the opposite, a line break to qpc that some viewers do not show, so a rule can hide behind a comment. Other control characters (escape sequences, NUL, DEL, C1 controls) are invisible or redraw the terminal. None has a place in a policy: a tab is fine, and a string says `\\n` or `\\t` with an escape.',
+    },
+  },
+  QP2025: {
+    slug: 'waiver-not-allowed',
+    severity: 'error',
+    waiver: 'never',
+    template: '`{code}` cannot be waived',
+    summary: '`waive` names a code whose findings are never waived.',
+    explanation: {
+      rationale:
+        'Every code has a waiver class (`qpc explain CODE` shows it). `author` findings are waived by the policy alone. `explicit` ones, critical for anonymity (a Tor bypass, a channel between a Tor identity and another, a disposable or update path over the clearnet, a dangerous grant), are waived only when the command line also names the code with `--allow-waived CODE`, so that a change to the policy alone, such as a pull request that adds a `because`, cannot accept them. `never` findings make the artifacts wrong, unsafe to install or unlike what the proof describes (a netvm loop, a failed `expect`, an unsafe value, a hidden character): no waiver can make them right, and a `waive` that names one is refused, so that nobody reads it as accepted. Fix what the finding names.',
+      avoid: 'waive QP3001 on sys-vpn because "the loop is temporary"',
+      prefer: 'gateway sys-vpn { netvm sys-firewall }',
+    },
+  },
   QP3001: {
     slug: 'netvm-loop',
     severity: 'error',
+    waiver: 'never',
     template: 'netvm loop: {path}',
     summary: 'Qubes reach their network through each other in a circle.',
     explanation: {
@@ -306,6 +377,7 @@ export const codes = {
   QP3002: {
     slug: 'offline-with-netvm',
     severity: 'error',
+    waiver: 'author',
     template: '`{name}` belongs to the offline identity `{identity}` but has netvm `{netvm}`',
     summary: 'A qube of a `network none` identity is given a netvm.',
     explanation: {
@@ -318,6 +390,7 @@ export const codes = {
   QP3003: {
     slug: 'netvm-bypasses-identity',
     severity: 'error',
+    waiver: 'author',
     template: '`{name}` reaches the network without passing `{gateway}`, the gateway of its identity `{identity}`',
     summary: 'A qube\'s explicit netvm routes it around the gateway its identity declares.',
     explanation: {
@@ -330,6 +403,7 @@ export const codes = {
   QP3004: {
     slug: 'tor-bypassed',
     severity: 'error',
+    waiver: 'explicit',
     template: '`{name}` of Tor identity `{identity}` reaches the network without Tor: {path}',
     summary: 'A qube of a Tor identity has a route to the network that passes no Tor gateway.',
     explanation: {
@@ -342,6 +416,7 @@ export const codes = {
   QP3005: {
     slug: 'wrong-tor-gateway',
     severity: 'error',
+    waiver: 'explicit',
     template: '`{name}` of Tor identity `{identity}` reaches the network through `{actual}`, not its own Tor gateway `{gateway}`: {path}',
     summary: 'A qube of a Tor identity uses another identity\'s Tor gateway.',
     explanation: {
@@ -352,6 +427,7 @@ export const codes = {
   QP3006: {
     slug: 'tor-via-clearnet-gateway',
     severity: 'error',
+    waiver: 'explicit',
     template: 'identity `{identity}` is declared `network tor` but goes via `{gateway}`, which is not a Tor gateway',
     summary: '`network tor via G` names a gateway that does not run Tor.',
     explanation: {
@@ -364,6 +440,7 @@ export const codes = {
   QP3007: {
     slug: 'clearnet-behind-tor',
     severity: 'error',
+    waiver: 'explicit',
     template: 'clearnet {what} `{name}` is routed through the Tor gateway `{gateway}`',
     summary: 'A clearnet identity or qube sits behind a Tor gateway.',
     explanation: {
@@ -376,6 +453,7 @@ export const codes = {
   QP3008: {
     slug: 'shared-tor-gateway',
     severity: 'warning',
+    waiver: 'author',
     template: '`{gateway}` is the Tor gateway of {count} identities: {identities}',
     summary: 'Qubes of several identities use one Tor gateway.',
     explanation: {
@@ -386,6 +464,7 @@ export const codes = {
   QP3009: {
     slug: 'tor-qube-non-whonix-template',
     severity: 'warning',
+    waiver: 'author',
     template: '`{name}` of Tor identity `{identity}` is based on `{template}`, not a Whonix workstation template',
     summary: 'A qube of a Tor identity runs on a template that is not Whonix-Workstation.',
     explanation: {
@@ -396,6 +475,7 @@ export const codes = {
   QP3010: {
     slug: 'whonix-template-outside-tor',
     severity: 'error',
+    waiver: 'never',
     template: '`{name}` is not in a Tor identity but is based on the Whonix workstation template `{template}`',
     summary: 'A clearnet or offline qube runs on a Whonix-Workstation template.',
     explanation: {
@@ -406,6 +486,7 @@ export const codes = {
   QP3011: {
     slug: 'gateway-without-upstream',
     severity: 'warning',
+    waiver: 'author',
     template: 'gateway `{name}` has no upstream: it is neither `uplink` nor given a netvm',
     summary: 'A gateway is connected to nothing.',
     explanation: {
@@ -415,6 +496,7 @@ export const codes = {
   QP3012: {
     slug: 'tor-gateway-template',
     severity: 'error',
+    waiver: 'explicit',
     template: 'the Tor gateway `{name}` is not based on a Whonix gateway template',
     summary: 'A gateway marked `tor` does not run Whonix-Gateway.',
     explanation: {
@@ -427,6 +509,7 @@ export const codes = {
   QP3013: {
     slug: 'device-on-tor-qube',
     severity: 'error',
+    waiver: 'explicit',
     template: '{class} device assigned to `{name}` of Tor identity `{identity}`',
     summary: 'A device is attached to a qube of a Tor identity.',
     explanation: {
@@ -437,6 +520,7 @@ export const codes = {
   QP3014: {
     slug: 'pci-on-pvh',
     severity: 'error',
+    waiver: 'never',
     template: '`{name}` has a PCI device but `virt-mode pvh`',
     summary: 'PCI passthrough is declared on a PVH qube.',
     explanation: {
@@ -446,6 +530,7 @@ export const codes = {
   QP3015: {
     slug: 'tor-template-updates-clearnet',
     severity: 'error',
+    waiver: 'explicit',
     template: 'template `{template}` of Tor-identity qubes would download its updates over the clearnet',
     summary: 'A template used by a Tor identity does not update through a Tor gateway.',
     explanation: {
@@ -458,6 +543,7 @@ export const codes = {
   QP3016: {
     slug: 'disposable-outside-identity',
     severity: 'error',
+    waiver: 'author',
     template: '{what} `{disposable}` of `{name}` belongs to identity `{other}`, not `{identity}`',
     summary: 'A qube or identity opens disposables of another identity.',
     explanation: {
@@ -468,6 +554,7 @@ export const codes = {
   QP3017: {
     slug: 'uplink-with-netvm',
     severity: 'error',
+    waiver: 'never',
     template: 'uplink gateway `{name}` also has netvm `{netvm}`',
     summary: 'A gateway is both on the physical network and behind another gateway.',
     explanation: {
@@ -477,6 +564,7 @@ export const codes = {
   QP3018: {
     slug: 'policy-file-after-global-config',
     severity: 'error',
+    waiver: 'never',
     template: 'policy file `{file}` sorts after Global Config\'s `50-config-*` files, which qpc does not see',
     summary: 'The main policy file, which holds the rules that close Tor identities, would be read after files qpc does not model.',
     explanation: {
@@ -489,6 +577,7 @@ export const codes = {
   QP3020: {
     slug: 'socks-port-shared',
     severity: 'error',
+    waiver: 'author',
     template: 'apps `{first}` and `{second}` of `{name}` are both pinned to port {port}',
     summary: 'Two apps of one qube use the same SOCKS port.',
     explanation: {
@@ -499,6 +588,7 @@ export const codes = {
   QP3021: {
     slug: 'socks-port-not-provided',
     severity: 'error',
+    waiver: 'never',
     template: 'port {port} is not a SOCKS port that `{gateway}` provides to workstations',
     summary: 'An app is pinned to a port its Tor gateway does not listen on.',
     explanation: {
@@ -509,6 +599,7 @@ export const codes = {
   QP3022: {
     slug: 'socks-port-collision',
     severity: 'error',
+    waiver: 'never',
     template: 'port {port} of `{gateway}` is its {kind} listener, not a SOCKS port for workstations',
     summary: 'An app is bound to a port that belongs to another kind of Tor listener.',
     explanation: {
@@ -519,6 +610,7 @@ export const codes = {
   QP3023: {
     slug: 'socks-group-exhausted',
     severity: 'error',
+    waiver: 'never',
     template: '`{name}` has more `socks dedicated{flags}` apps than the {count} ports of `{gateway}`\'s group {range}',
     summary: 'A qube has more dedicated apps with one flag set than the gateway\'s pre-bound group has ports.',
     explanation: {
@@ -529,6 +621,7 @@ export const codes = {
   QP3024: {
     slug: 'socks-none-per-app',
     severity: 'warning',
+    waiver: 'author',
     template: 'app `{app}` of `{name}` uses the transparent proxy in per-app identity `{identity}`',
     summary: '`socks none` in a Tor identity that isolates per app.',
     explanation: {
@@ -539,20 +632,35 @@ export const codes = {
   QP3025: {
     slug: 'socks-without-tor-gateway',
     severity: 'error',
+    waiver: 'never',
     template: 'app `{app}` of `{name}` has a SOCKS binding, but the netvm of `{name}` is not a Tor gateway',
     summary: 'A SOCKS binding is declared for a qube that does not sit directly behind a Tor gateway.',
     explanation: {
       rationale: 'SOCKS bindings point an app at its Tor gateway\'s ports; they only exist for qubes whose netvm is a Tor gateway. Remove the binding, or move the qube into a Tor identity.',
     },
   },
+  QP3026: {
+    slug: 'invalid-lock-entry',
+    severity: 'error',
+    waiver: 'never',
+    template: 'lock entry {entry}: {problem}',
+    summary: 'An entry of the lock file is not one qpc\'s allocator could have written.',
+    explanation: {
+      rationale:
+        'The lock file (`POLICY.qpol.lock`) records the SOCKS ports and qube numbers qpc allocated, and decides them in later compiles: it is input, like the policy, and reviewed less closely. qpc checks every entry as it would a value of the policy: a dedicated app\'s port must be one of its gateway\'s pre-bound custom groups or a port Whonix leaves free (9112, 9113, 9116, 9119–9121, 9230 and up); a listener qpc adds must be on such a free port and carry isolation flags qpc knows; no two apps of a qube share a port; qube numbers are unique, from 1 (0 is dom0\'s). Any other entry (an app moved to port 22, or to Whonix\'s own 9050) is refused at the entry and never used: it would otherwise become a `+SocksPort` line on the gateway and an opening in its firewall. Remove the entry to let qpc allocate anew, or restore the lock file from version control.',
+      avoid: '"apps": { "anon-chat/ssh": 22 },\n"listeners": { "sys-whonix": { "22": ["client-protocol"] } }',
+      prefer: '"apps": { "anon-chat/ssh": 9112 },\n"listeners": { "sys-whonix": { "9112": ["client-protocol"] } }',
+    },
+  },
   QP3030: {
     slug: 'cross-identity-channel',
     severity: 'error',
+    waiver: 'explicit',
     template: '`{service}` is {verb} from {source} to {target}',
     summary: 'The complete policy opens a qrexec channel between a Tor identity and another identity or the rest of the system.',
     explanation: {
       rationale:
-        'A qrexec call between an anonymous qube and anything outside its identity is a channel the Whonix design closes: a file, a clipboard, a URL or an application started elsewhere carries data (metadata, identifiers, timing) that links the anonymous identity to the user. qpc evaluates the complete policy — your rules, the denials it generates for every Tor identity, and the stock files of the selected Qubes release — for every service and pair of qubes, and reports each channel that remains, `ask` included (one click opens it). The qubes counted are the declared ones, all of them possibly running, plus what a real dom0 also has: a running disposable of every disposable template (in its identity) and qubes outside the policy of every type and tag a rule names (in no identity); a channel to or from one of those is reported as such (README, \"What the proof assumes about the machine\"). A channel you want is declared on the rule that opens it, with `because "…"`; it is then reported as a warning that quotes the reason.',
+        'A qrexec call between an anonymous qube and anything outside its identity is a channel the Whonix design closes: a file, a clipboard, a URL or an application started elsewhere carries data (metadata, identifiers, timing) that links the anonymous identity to the user. qpc evaluates the complete policy — your rules, the denials it generates for every Tor identity, and the stock files of the selected Qubes release — for every service and pair of qubes, and reports each channel that remains, `ask` included (one click opens it). The qubes counted are the declared ones, all of them possibly running, plus what a real dom0 also has: a running disposable of every disposable template (in its identity) and qubes outside the policy of every type and tag a rule names (in no identity); a channel to or from one of those is reported as such (README, \"What the proof assumes about the machine\"). A channel you want is declared on the rule that opens it, with `because "…"`; as the finding is critical for anonymity (waiver class explicit), the waiver counts only when the command line names the code as well (`--allow-waived QP3030`, in CI), and the finding is then reported as a warning that quotes the reason.',
       avoid: 'allow qubes.Filecopy from anon-chat to work-email',
       prefer: 'allow qubes.Filecopy from anon-chat to work-email because "publishing the edited interview"',
     },
@@ -560,6 +668,7 @@ export const codes = {
   QP3031: {
     slug: 'dispvm-outside-identity',
     severity: 'error',
+    waiver: 'explicit',
     template: '`{requested}` from {source} of Tor identity `{identity}` opens a disposable of {target} ({other})',
     summary: 'A Tor identity\'s request for a disposable lands in a disposable of another identity.',
     explanation: {
@@ -569,11 +678,12 @@ export const codes = {
   QP3032: {
     slug: 'dangerous-grant',
     severity: 'error',
+    waiver: 'explicit',
     template: '{level} danger: `{service}` {why}',
     summary: 'A rule grants a service that gives the caller control over the target or over the system.',
     explanation: {
       rationale:
-        'Danger levels: critical — `qubes.VMShell`, `qubes.VMRootShell`, `qubes.VMExec`, `qubes.VMExecGUI` to anything but a disposable (any command in the target: it is the caller\'s), every `admin.*` service (the Admin API manages qubes), `qubes.Input*` (input injection); high — `qubes.GetDate`, `qubes.SetDateTime`, `qubes.SyncNtpClock` from a Tor identity (clock correlation), `qubes.USB*` and `u2f.*` (devices and their secrets). A grant of `*` includes all of them. When the grant is intended, say why with `because "…"`: it is then a warning quoting the reason.',
+        'Danger levels: critical — `qubes.VMShell`, `qubes.VMRootShell`, `qubes.VMExec`, `qubes.VMExecGUI` to anything but a disposable (any command in the target: it is the caller\'s), every `admin.*` service (the Admin API manages qubes), `qubes.Input*` (input injection); high — `qubes.GetDate`, `qubes.SetDateTime`, `qubes.SyncNtpClock` from a Tor identity (clock correlation), `qubes.USB*` and `u2f.*` (devices and their secrets). A grant of `*` includes all of them. When the grant is intended, say why with `because "…"` and name the code on the command line (`--allow-waived QP3032`; an Admin API grant from a Tor identity can change its netvm): it is then a warning quoting the reason.',
       avoid: 'allow qubes.VMShell from dev to build',
       prefer: 'allow qubes.VMShell from dev to @dispvm',
     },
@@ -581,6 +691,7 @@ export const codes = {
   QP3033: {
     slug: 'unreachable-rule',
     severity: 'warning',
+    waiver: 'author',
     template: 'the rule `{rule}` can never decide anything: an earlier rule matches every request it matches',
     summary: 'A rule is shadowed by an earlier rule, in this file or an earlier one.',
     explanation: {
@@ -592,6 +703,7 @@ export const codes = {
   QP3034: {
     slug: 'stock-rule-shadowed',
     severity: 'warning',
+    waiver: 'author',
     template: 'this rule makes {count} stock rule(s) unreachable, among them `{stock}` of `{file}`',
     summary: 'A rule of yours covers a rule Qubes ships, so the stock rule never applies.',
     explanation: {
@@ -601,6 +713,7 @@ export const codes = {
   QP3036: {
     slug: 'requirement-violated',
     severity: 'error',
+    waiver: 'never',
     template: 'requirement `{requirement}` does not hold: the policy {verb} `{service}` from `{source}` to {target}',
     summary: 'A `require` statement is violated by the complete policy or the topology.',
     explanation: {
@@ -610,6 +723,7 @@ export const codes = {
   QP3037: {
     slug: 'whonix-tags-off',
     severity: 'warning',
+    waiver: 'author',
     template: '`{name}` does not carry Whonix\'s `anon-vm` tag: {consequence}',
     summary: 'A qube of a Tor identity is left without the tags Whonix gives anonymous qubes.',
     explanation: {
@@ -622,6 +736,7 @@ export const codes = {
   QP3035: {
     slug: 'expect-failed',
     severity: 'error',
+    waiver: 'never',
     template: 'expectation failed: expected {expected}, but the complete policy gives {actual}',
     summary: 'An `expect` statement does not hold for the complete policy.',
     explanation: {
@@ -634,6 +749,7 @@ export const codes = {
   QP4001: {
     slug: 'target-unsupported',
     severity: 'error',
+    waiver: 'never',
     template: 'the `{target}` target cannot express {what}',
     summary: 'The policy uses something a selected target cannot write faithfully.',
     explanation: {
@@ -644,6 +760,7 @@ export const codes = {
   QP4002: {
     slug: 'target-unsafe-value',
     severity: 'error',
+    waiver: 'never',
     template: '{what} `{value}` cannot be written safely into {artifact}',
     summary: 'A value contains characters that the target format cannot carry without changing its meaning.',
     explanation: {
@@ -656,13 +773,18 @@ export const codes = {
   QP5001: {
     slug: 'cannot-read',
     severity: 'error',
+    waiver: 'never',
     template: 'cannot read `{path}`: {reason}',
-    summary: 'A file named on the command line cannot be read.',
-    explanation: { rationale: 'The path does not exist, is a directory, or is not readable. Exit code 2.' },
+    summary: 'A file named on the command line cannot be read, or is not a policy.',
+    explanation: {
+      rationale:
+        'The path does not exist, is a directory, is not a regular file (a device, a FIFO), is larger than 4 MiB, or is not readable; or it does not parse and does not look like a policy (it is not named `*.qpol`, or it holds NUL characters), in which case its text is not shown. Exit code 2.',
+    },
   },
   QP5002: {
     slug: 'usage',
     severity: 'error',
+    waiver: 'never',
     template: '{message}',
     summary: 'The command line is not one qpc understands.',
     explanation: { rationale: 'Run `qpc --help` for the commands and options. Exit code 2.' },
@@ -670,6 +792,7 @@ export const codes = {
   QP5003: {
     slug: 'unknown-explain-code',
     severity: 'error',
+    waiver: 'never',
     template: 'there is no diagnostic code `{code}`',
     summary: '`qpc explain` was given a code that does not exist.',
     explanation: { rationale: 'Codes look like `QP2001`. `qpc explain` without an argument lists them all.' },
@@ -677,6 +800,7 @@ export const codes = {
   QP5004: {
     slug: 'not-formatted',
     severity: 'error',
+    waiver: 'never',
     template: '`{path}` is not formatted',
     summary: '`qpc fmt --check` found a file that `qpc fmt` would change.',
     explanation: { rationale: 'Run `qpc fmt FILE` to rewrite it in the canonical layout. Exit code 1.' },
@@ -684,6 +808,7 @@ export const codes = {
   QP5005: {
     slug: 'cannot-write',
     severity: 'error',
+    waiver: 'never',
     template: 'cannot write `{path}`: {reason}',
     summary: 'qpc could not write a file.',
     explanation: { rationale: 'The directory is missing or not writable. Exit code 2.' },
@@ -691,6 +816,7 @@ export const codes = {
   QP5006: {
     slug: 'lock-out-of-date',
     severity: 'error',
+    waiver: 'never',
     template: '`{path}` would change, and `--frozen` forbids it',
     summary: 'Under `--frozen`, the lock file does not match the policy.',
     explanation: {
@@ -701,15 +827,18 @@ export const codes = {
   QP5007: {
     slug: 'invalid-lock',
     severity: 'error',
+    waiver: 'never',
     template: 'cannot use the lock file `{path}`: {reason}',
     summary: 'The lock file beside the policy is not one qpc wrote.',
     explanation: {
-      rationale: 'qpc will not guess allocations from a damaged lock file: that could move ports under running applications. Restore it from version control, or delete it to allocate every port anew. Exit code 2.',
+      rationale:
+        'qpc will not guess allocations from a damaged lock file: that could move ports under running applications. Restore it from version control, or delete it to allocate every port anew. qpc writes lock files as regular files, so a lock file that is a symbolic link is refused without following it. A lock file that reads but has an entry qpc could not have written is QP3026, at the entry. Exit code 2.',
     },
   },
   QP5008: {
     slug: 'invalid-request',
     severity: 'error',
+    waiver: 'never',
     template: 'cannot query `{request}`: {reason}',
     summary: '`qpc query` was given a request it cannot read.',
     explanation: { rationale: 'A request is `SERVICE[+ARG] SOURCE TARGET`: a qrexec service with an optional argument, a qube of the policy as source, and a qube, `@default`, `@adminvm`, `@dispvm` or `@dispvm:Q` as target. Exit code 2.' },
@@ -717,6 +846,7 @@ export const codes = {
   QP5009: {
     slug: 'cannot-write-output',
     severity: 'error',
+    waiver: 'never',
     template: 'cannot write the output directory `{path}`: {reason}',
     summary: '`qpc compile` could not write its artifacts; the previous output is left as it was.',
     explanation: {
@@ -727,6 +857,7 @@ export const codes = {
   QP5010: {
     slug: 'output-out-of-date',
     severity: 'error',
+    waiver: 'never',
     template: '`{path}` {change}',
     summary: 'Under `--check`, the output directory differs from what `qpc compile` would write.',
     explanation: {
@@ -737,6 +868,7 @@ export const codes = {
   QP9001: {
     slug: 'internal-error',
     severity: 'error',
+    waiver: 'never',
     template: 'internal error: {message}',
     summary: 'qpc hit a bug.',
     explanation: { rationale: 'This is a bug in qpc, not in your policy. Please report it with the input that caused it. Exit code 3.' },
@@ -744,6 +876,11 @@ export const codes = {
 } as const satisfies Record<string, CodeSpec>;
 
 export type Code = keyof typeof codes;
+
+/** The waiver class of a code ({@link WaiverClass}); `never` for a code the catalogue gives none. */
+export function waiverClass(code: Code): WaiverClass {
+  return (codes[code] as CodeSpec).waiver ?? 'never';
+}
 
 /** Whether a string is a known code. */
 export function isCode(s: string): s is Code {

@@ -35,6 +35,12 @@ export interface Diagnostic {
   readonly subject?: string;
   /** Set when a `because` or `waive` accepted the finding; quoted by renderers. */
   readonly waivedBecause?: string;
+  /**
+   * The reason of the `because` on the rule that causes the finding, as the
+   * pass reports it; the waivers (passes/apply-waivers.ts) decide what it
+   * changes, by the code's waiver class, and remove it.
+   */
+  readonly because?: string;
 }
 
 /** The placeholders `{name}` of a message template, as a union of names. */

@@ -7,34 +7,70 @@
 import type { Fix } from './diagnostic.js';
 import type { Span } from '../source.js';
 
-/** Optimal string alignment distance, stopping early once above `limit`. */
+/**
+ * Names longer than this get no suggestion. Qubes names have at most 31
+ * characters; a longer unknown name is hardly a typo, and the distance to
+ * every candidate would cost time in proportion to its length.
+ */
+export const MAX_SUGGESTED_LENGTH = 64;
+
+/** The most edits a suggestion may be away, whatever the length of the name. */
+export const MAX_SUGGESTED_EDITS = 10;
+
+let cells = 0;
+
+/** Cells of the distance table computed so far: the work suggestions cost (tests count it). */
+export function distanceCells(): number {
+  return cells;
+}
+
+/**
+ * Optimal string alignment distance, or `limit + 1` when it is above
+ * `limit`. Only the band of the table within `limit` of the diagonal is
+ * computed, and the computation stops at a row whose every cell is above
+ * `limit`: the cost is at most `a.length × (2 × limit + 1)` cells.
+ */
 export function editDistance(a: string, b: string, limit = Infinity): number {
-  if (Math.abs(a.length - b.length) > limit) return limit + 1;
-  const prev2: number[] = new Array(b.length + 1).fill(0);
-  let prev: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur: number[] = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
+  const n = a.length;
+  const m = b.length;
+  if (Math.abs(n - m) > limit) return limit + 1;
+  // Cells farther than `band` from the diagonal hold more than `limit`; they read as `big`.
+  const band = Math.min(limit, Math.max(n, m));
+  const big = band + 1;
+  let prev2: number[] = new Array<number>(m + 1).fill(big);
+  let prev: number[] = new Array<number>(m + 1).fill(big);
+  let cur: number[] = new Array<number>(m + 1).fill(big);
+  for (let j = 0; j <= Math.min(m, band); j++) prev[j] = j;
+  for (let i = 1; i <= n; i++) {
+    const lo = Math.max(1, i - band);
+    const hi = Math.min(m, i + band);
+    // The cells just outside the band are the only ones outside it the next two rows read.
+    cur[lo - 1] = lo === 1 ? i : big;
+    if (hi < m) cur[hi + 1] = big;
+    let rowMin = cur[lo - 1];
+    cells += hi - lo + 1;
+    for (let j = lo; j <= hi; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
-      cur.push(v);
+      cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
     if (rowMin > limit) return limit + 1;
-    for (let j = 0; j <= b.length; j++) prev2[j] = prev[j];
-    prev = cur;
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return prev[b.length];
+  return Math.min(prev[m], limit + 1);
 }
 
 /**
  * The candidate closest to `name`, if it is close enough to be a likely typo:
- * at most a third of the name's length (at least one edit), case ignored.
+ * at most a third of the name's length (at least one edit, at most
+ * MAX_SUGGESTED_EDITS), case ignored. Names longer than MAX_SUGGESTED_LENGTH
+ * get none. Of candidates equally close, the one that sorts first.
  */
 export function suggest(name: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.max(1, Math.floor(name.length / 3));
+  if (name.length > MAX_SUGGESTED_LENGTH) return undefined;
+  const limit = Math.min(MAX_SUGGESTED_EDITS, Math.max(1, Math.floor(name.length / 3)));
   let best: string | undefined;
   let bestD = limit + 1;
   const lower = name.toLowerCase();

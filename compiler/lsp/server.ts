@@ -10,8 +10,17 @@
  * the edit; then the whole check (topology, qrexec, SOCKS), which on a large
  * policy takes longer and replaces them. A request never fails because of
  * the text: a handler that throws is logged and answered with an empty result.
+ *
+ * The client's messages are framed as the base protocol says (`Content-Length:
+ * N`, a blank line, N bytes). A header the server cannot read (a line without
+ * a colon, a length that is not a number of bytes or is above
+ * MAX_MESSAGE_BYTES, no length at all) leaves no way to find where the next
+ * message starts; rather than guess, or wait for ever for a message that
+ * never ends, the server says so on stderr and exits with status 2, and the
+ * editor starts it again.
  */
 import * as path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind,
@@ -49,9 +58,88 @@ interface Analysis {
   readonly result: CheckResult;
 }
 
-/** Runs the server on two streams (stdin and stdout for `qpc lsp`). */
+/** Runs the server on two streams (stdin and stdout for `qpc lsp`); exits when the client's framing is broken. */
 export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): void {
-  serve(createConnection(input, output));
+  const framed = guardFraming(input, (problem) => {
+    process.stderr.write(`qpc lsp: malformed message header from the client (${problem}); exiting so that the editor restarts the server\n`);
+    process.exit(2);
+  });
+  serve(createConnection(framed, output));
+}
+
+/** The largest message the server accepts: far above any policy (a file is at most 4 MiB), below what would exhaust its memory. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** The longest header the server reads before giving up on finding its end. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/** The body length a message header gives, or what is wrong with it. */
+function frameLength(header: string): number | string {
+  let length: number | undefined;
+  for (const line of header.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return line === '' ? 'an empty header line' : 'a header line without a name and a colon';
+    if (line.slice(0, colon).trim().toLowerCase() !== 'content-length') continue;
+    const value = line.slice(colon + 1).trim();
+    if (!/^\d{1,15}$/.test(value)) return 'a Content-Length that is not a number of bytes';
+    const n = Number(value);
+    if (n > MAX_MESSAGE_BYTES) return `a Content-Length above ${MAX_MESSAGE_BYTES / (1024 * 1024)} MiB`;
+    if (length !== undefined && length !== n) return 'two different Content-Length headers';
+    length = n;
+  }
+  return length ?? 'a header without Content-Length';
+}
+
+/**
+ * Checks the framing of what the client sends: passes each well-framed
+ * message on with a header of its length alone, and at the first header that
+ * cannot be read calls `malformed` and passes nothing more. Bodies stream
+ * through without being held whole.
+ */
+export function guardFraming(input: NodeJS.ReadableStream, malformed: (problem: string) => void): NodeJS.ReadableStream {
+  let header: Buffer = Buffer.alloc(0);
+  /** Body bytes still to pass on; -1 while reading a header. */
+  let remaining = -1;
+  let failed = false;
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+      let data: Buffer = chunk;
+      while (!failed && data.length > 0) {
+        if (remaining < 0) {
+          header = header.length === 0 ? data : Buffer.concat([header, data]);
+          data = Buffer.alloc(0);
+          const end = header.indexOf(HEADER_END);
+          if (end < 0) {
+            if (header.length > MAX_HEADER_BYTES) fail(`a header longer than ${MAX_HEADER_BYTES / 1024} KiB`);
+            break;
+          }
+          const length = frameLength(header.subarray(0, end).toString('latin1'));
+          if (typeof length === 'string') {
+            fail(length);
+            break;
+          }
+          data = header.subarray(end + HEADER_END.length);
+          header = Buffer.alloc(0);
+          remaining = length;
+          this.push(`Content-Length: ${length}\r\n\r\n`);
+        }
+        const body = data.subarray(0, remaining);
+        if (body.length > 0) this.push(body);
+        remaining -= body.length;
+        data = data.subarray(body.length);
+        if (remaining === 0) remaining = -1;
+      }
+      done();
+    },
+  });
+  const fail = (problem: string): void => {
+    failed = true;
+    malformed(problem);
+  };
+  input.pipe(guard);
+  return guard;
 }
 
 /** Serves one connection (tests pass an in-memory one). */
@@ -92,6 +180,12 @@ class QpcServer {
   private generation = 0;
   private closed = false;
   private readonly debounceMs: number;
+  /**
+   * Codes whose explicit waivers count, from the client's initialization
+   * option `allowWaived` (as `--allow-waived` on the command line). Without
+   * it a waived critical finding shows as the error CI reports.
+   */
+  private allowWaived: readonly string[] = [];
 
   constructor(
     private readonly connection: Connection,
@@ -168,7 +262,8 @@ class QpcServer {
     const a = this.analyses.get(uri);
     if (a && a.key === key && (a.level === 'all' || level === 'bind')) return a.result;
     // The whole check goes on from this text's load-and-bind result rather than parsing again.
-    const result = a && a.key === key && a.result.bound ? continueCheck(a.result, { host: this.host() }) : check(this.pathOf(uri), { host: this.host(), until: level });
+    const opts = { host: this.host(), allowWaived: this.allowWaived };
+    const result = a && a.key === key && a.result.bound ? continueCheck(a.result, opts) : check(this.pathOf(uri), { ...opts, until: level });
     this.remember(uri, key, level, result);
     return result;
   }
@@ -215,10 +310,17 @@ class QpcServer {
     };
   }
 
+  /** Reads the client's initialization options: `allowWaived`, a list of codes. */
+  private configure(options: unknown): void {
+    const list = (options as { allowWaived?: unknown } | null | undefined)?.allowWaived;
+    if (Array.isArray(list)) this.allowWaived = list.filter((x): x is string => typeof x === 'string').map((x) => x.toUpperCase());
+  }
+
   listen(): void {
     const c = this.connection;
-    c.onInitialize(
-      (): InitializeResult => ({
+    c.onInitialize((params): InitializeResult => {
+      this.configure(params.initializationOptions);
+      return {
         capabilities: {
           textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
           hoverProvider: true,
@@ -231,8 +333,8 @@ class QpcServer {
           codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         },
         serverInfo: { name: 'qpc', version: '0.1.0' },
-      }),
-    );
+      };
+    });
 
     c.onDidOpenTextDocument(
       this.guard('didOpen', undefined, (p) => {

@@ -2,19 +2,24 @@
  * SOCKS bindings (DESIGN §4.7, §5): checks every app's binding against its
  * Tor gateway's listeners and allocates ports to `socks dedicated` apps,
  * stably: assignments recorded in the lock file are kept, new apps take free
- * ports, and no other app moves. Emits QP3020–QP3025.
+ * ports, and no other app moves. Emits QP3020–QP3026.
  *
  * Facts (whonix-and-tor.md §2, §4): Whonix-Gateway pre-binds four custom
  * SocksPort groups, one per flag set {}, {IsolateDestAddr}, {IsolateDestPort}
  * and both; other flag sets need a listener on a port Whonix binds nowhere
  * (9112, 9113, 9116, 9119–9121, 9230 and up). Tor separates qubes by client
  * address, so a port need only be unique among the apps of one qube.
+ *
+ * The lock file is input like the policy: {@link checkLock} refuses every
+ * entry the allocator could not have written (QP3026), at the entry.
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import { lastItem } from '../program.js';
-import type { Span } from '../source.js';
+import type { SourceFile, Span } from '../source.js';
 import type { AppItem, ListenerItem } from '../syntax/ast.js';
+import { isolateFlags } from './check-items.js';
+import { qubeNameSyntax } from '../qubes-values.js';
 
 /** Isolation flags the four pre-bound custom groups offer. */
 const PRESET_FLAGS = new Set(['dest-addr', 'dest-port']);
@@ -99,28 +104,232 @@ export function lockText(lock: Lock): string {
   return JSON.stringify({ version: 1, apps, listeners, qubes }, null, 2) + '\n';
 }
 
-/** Parses a lock file; returns an error message instead when it is not one. */
-export function parseLock(text: string): Lock | string {
+/**
+ * A lock file as read, before {@link checkLock}: the three maps, their
+ * entries not yet checked.
+ */
+export interface RawLock {
+  readonly apps: Readonly<Record<string, unknown>>;
+  readonly listeners: Readonly<Record<string, unknown>>;
+  readonly qubes: Readonly<Record<string, unknown>>;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Parses a lock file; returns an error message instead when it is not one
+ * (not JSON, not version 1, a section that is not a map). Its entries are
+ * checked by {@link checkLock}.
+ */
+export function parseLock(text: string): RawLock | string {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (e) {
     return `not JSON (${(e as Error).message})`;
   }
-  const o = v as { version?: unknown; apps?: unknown; listeners?: unknown; qubes?: unknown };
-  if (typeof o !== 'object' || o === null || o.version !== 1) return 'not a version 1 qpc lock file';
-  const isPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536;
-  if (typeof o.apps !== 'object' || o.apps === null || !Object.values(o.apps).every(isPort)) return '`apps` must map `qube/app` to a port';
-  if (typeof o.listeners !== 'object' || o.listeners === null) return '`listeners` must map gateways to ports';
-  for (const ports of Object.values(o.listeners as object)) {
-    if (typeof ports !== 'object' || ports === null) return '`listeners` must map gateways to ports';
+  if (!isMap(v) || v.version !== 1) return 'not a version 1 qpc lock file';
+  if (!isMap(v.apps)) return '`apps` must map `qube/app` to a port';
+  if (!isMap(v.listeners)) return '`listeners` must map gateways to ports';
+  if (v.qubes !== undefined && !isMap(v.qubes)) return '`qubes` must map qube names to numbers';
+  // Lock files written before qube numbers were recorded have no `qubes`.
+  return { apps: v.apps, listeners: v.listeners, qubes: v.qubes ?? {} };
+}
+
+const isPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536;
+
+/** Whether qpc may give a port to a listener of its own on a gateway with this table: one Whonix binds nowhere (whonix-and-tor.md §4). */
+function freePort(t: ReadonlyMap<number, PortEntry>, p: number): boolean {
+  return !t.has(p) && (FREE_LOW_PORTS.includes(p) || p >= FIRST_HIGH_PORT);
+}
+
+/** Whether qpc may give a port to a dedicated app behind a gateway with this table: a port of a pre-bound custom group, or a free one. */
+function dedicatedPort(t: ReadonlyMap<number, PortEntry>, p: number): boolean {
+  const e = t.get(p);
+  return e ? e.kind === 'socks' && e.custom && !e.local : freePort(t, p);
+}
+
+/** What a port is on a gateway, for a finding: `Whonix's own socks listener`, `not a port qpc allocates`. */
+function portUse(t: ReadonlyMap<number, PortEntry>, p: number, gw: string, what: string): string {
+  const e = t.get(p);
+  if (e) return `port ${p} is a ${e.local ? 'gateway-local ' : ''}${e.kind} listener that \`${gw}\` opens itself`;
+  return `port ${p} is not a port qpc ${what}`;
+}
+
+const FREE_PORTS_TEXT = `${FREE_LOW_PORTS.slice(0, 3).join(', ')}, ${FREE_LOW_PORTS[3]}–${FREE_LOW_PORTS[FREE_LOW_PORTS.length - 1]}, ${FIRST_HIGH_PORT} and up`;
+
+/**
+ * The span of a key or a value of a lock file, by its path of keys. The text
+ * is valid JSON (it parsed); as with `JSON.parse`, the last of duplicate keys
+ * counts.
+ */
+function lockSpans(text: string): Map<string, { key: [number, number]; value: [number, number] }> {
+  const out = new Map<string, { key: [number, number]; value: [number, number] }>();
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const str = (): string => {
+    const start = i++;
+    while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (path: string[]): void => {
+    ws();
+    if (text[i] === '{' || text[i] === '[') {
+      const object = text[i++] === '{';
+      for (let n = 0; ; n++) {
+        ws();
+        if (text[i] === '}' || text[i] === ']') break;
+        if (n > 0) {
+          i++; // ','
+          ws();
+        }
+        let key = String(n);
+        const keyStart = i;
+        if (object) {
+          key = str();
+        }
+        const keyEnd = i;
+        if (object) {
+          ws();
+          i++; // ':'
+          ws();
+        }
+        const valueStart = i;
+        const inner = [...path, key];
+        value(inner);
+        out.set(inner.join('\0'), { key: [keyStart, object ? keyEnd : i], value: [valueStart, i] });
+      }
+      i++;
+      return;
+    }
+    if (text[i] === '"') str();
+    else while (i < text.length && !',]} \t\r\n'.includes(text[i])) i++;
+  };
+  value([]);
+  return out;
+}
+
+/**
+ * Checks the entries of a lock file against what the allocator could have
+ * written, and returns the lock of the entries that pass. A port outside the
+ * gateway's custom groups and the ports Whonix leaves free, one of Whonix's
+ * own listeners, a flag qpc does not know, a port two apps of a qube share,
+ * a qube number twice or dom0's are each an error at the entry (QP3026), and
+ * the entry is never used: a lock that moved an app to port 22 would
+ * otherwise declare `+SocksPort …:22` on the gateway and open the port in its
+ * firewall. `source` is the lock file, for the spans.
+ */
+export function checkLock(g: PolicyGraph, raw: RawLock, source: SourceFile | undefined, ctx: Reporter): Lock {
+  let spans: ReturnType<typeof lockSpans> | undefined;
+  const report = (path: readonly string[], on: 'key' | 'value', entry: string, problem: string, help: string) => {
+    spans ??= source ? lockSpans(source.text) : new Map();
+    const at = spans.get(path.join('\0'))?.[on];
+    ctx.report(diag('QP3026', at && source ? source.span(at[0], at[1]) : undefined, { entry, problem }, { label: 'qpc never writes this', help }));
+  };
+  const tables = new Map<string, Map<number, PortEntry>>();
+  const table = (gw: string) => {
+    let t = tables.get(gw);
+    if (!t) tables.set(gw, (t = portTable(g.listeners(gw))));
+    return t;
+  };
+  const torGateways = g.allFacts().map((f) => f.decl.name).filter((n) => g.isTor(n));
+  const anew = 'remove the entry to let qpc allocate it anew, or restore the lock file from version control';
+  const portsHelp = `qpc gives dedicated apps a port of the gateway's pre-bound custom groups, or one Whonix leaves free (${FREE_PORTS_TEXT}); ${anew}`;
+
+  const apps: Record<string, number> = {};
+  const byQube = new Map<string, Map<number, string>>();
+  for (const [key, v] of Object.entries(raw.apps)) {
+    const entry = `\`${key}\` of \`apps\``;
+    const slash = key.indexOf('/');
+    if (slash <= 0 || slash === key.length - 1 || key.indexOf('/', slash + 1) >= 0 || !qubeNameSyntax.test(key.slice(0, slash))) {
+      report(['apps', key], 'key', entry, 'the key is not `qube/app`', anew);
+      continue;
+    }
+    if (!isPort(v)) {
+      report(['apps', key], 'value', entry, `\`${JSON.stringify(v)}\` is not a port`, portsHelp);
+      continue;
+    }
+    const qube = key.slice(0, slash);
+    const f = g.facts(qube);
+    const dedicated = f?.apps.find((a) => a.name.text === key.slice(slash + 1))?.socks?.mode === 'dedicated';
+    const gw = dedicated && f?.netvm && g.isTor(f.netvm) ? f.netvm : undefined;
+    // An entry of an app that is gone (or no longer dedicated) is dropped from the new lock, but must still be one qpc could have written.
+    const could = gw !== undefined ? dedicatedPort(table(gw), v) : torGateways.length === 0 ? freePort(new Map(), v) : torGateways.some((x) => dedicatedPort(table(x), v));
+    if (!could) {
+      report(['apps', key], 'value', entry, gw !== undefined ? portUse(table(gw), v, gw, `allocates on \`${gw}\``) : `port ${v} is not a port qpc allocates`, portsHelp);
+      continue;
+    }
+    let ports = byQube.get(qube);
+    if (!ports) byQube.set(qube, (ports = new Map()));
+    const first = ports.get(v);
+    if (first !== undefined) {
+      report(['apps', key], 'value', entry, `port ${v} is also \`${first}\`'s, and qpc never gives two apps of a qube one port`, anew);
+      continue;
+    }
+    ports.set(v, key);
+    apps[key] = v;
+  }
+
+  const listeners: Record<string, Record<string, string[]>> = {};
+  for (const [gw, ports] of Object.entries(raw.listeners)) {
+    if (!qubeNameSyntax.test(gw)) {
+      report(['listeners', gw], 'key', `\`${gw}\` of \`listeners\``, 'the key is not a gateway name', anew);
+      continue;
+    }
+    if (!isMap(ports)) {
+      report(['listeners', gw], 'value', `\`${gw}\` of \`listeners\``, 'the value is not a map of ports to isolation flags', anew);
+      continue;
+    }
+    const tor = g.isTor(gw);
     for (const [p, flags] of Object.entries(ports)) {
-      if (!isPort(Number(p)) || !Array.isArray(flags) || !flags.every((f) => typeof f === 'string')) return '`listeners` must map ports to lists of isolation flags';
+      const entry = `\`${p}\` of \`listeners\` › \`${gw}\``;
+      const port = Number(p);
+      if (!isPort(port) || String(port) !== p) {
+        report(['listeners', gw, p], 'key', entry, `\`${p}\` is not a port`, portsHelp);
+        continue;
+      }
+      if (!(tor ? freePort(table(gw), port) : freePort(new Map(), port))) {
+        report(['listeners', gw, p], 'key', entry, tor ? portUse(table(gw), port, gw, `adds a listener on`) : `port ${port} is not a port qpc adds a listener on`, `qpc adds listeners only on ports Whonix leaves free (${FREE_PORTS_TEXT}); ${anew}`);
+        continue;
+      }
+      if (!Array.isArray(flags) || !flags.every((x) => typeof x === 'string' && isolateFlags.includes(x))) {
+        report(['listeners', gw, p], 'value', entry, 'the value is not a list of isolation flags', `qpc writes the flags of \`isolate\` (${isolateFlags.join(', ')}); ${anew}`);
+        continue;
+      }
+      (listeners[gw] ??= {})[p] = flags as string[];
     }
   }
-  const isQid = (q: unknown): q is number => typeof q === 'number' && Number.isInteger(q) && q >= 0 && q <= MAX_QID;
-  if (o.qubes !== undefined && (typeof o.qubes !== 'object' || o.qubes === null || !Object.values(o.qubes).every(isQid))) return `\`qubes\` must map qube names to numbers from 0 to ${MAX_QID}`;
-  return { apps: o.apps as Record<string, number>, listeners: o.listeners as Record<string, Record<string, string[]>>, qubes: (o.qubes ?? {}) as Record<string, number> };
+
+  const qubes: Record<string, number> = {};
+  const owner = new Map<number, string>();
+  for (const [name, q] of Object.entries(raw.qubes)) {
+    const entry = `\`${name}\` of \`qubes\``;
+    if (!qubeNameSyntax.test(name)) {
+      report(['qubes', name], 'key', entry, 'the key is not a qube name', anew);
+      continue;
+    }
+    const dom0 = g.facts(name)?.decl.form === 'adminvm' || (g.facts(name) === undefined && name === 'dom0');
+    const problem =
+      typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > MAX_QID
+        ? `\`${JSON.stringify(q)}\` is not a qube number from 0 to ${MAX_QID}`
+        : dom0 !== (q === 0)
+          ? dom0
+            ? 'dom0\'s number is 0'
+            : '0 is dom0\'s number'
+          : owner.has(q)
+            ? `${q} is also \`${owner.get(q)}\`'s number`
+            : undefined;
+    if (problem !== undefined) {
+      report(['qubes', name], 'value', entry, problem, `qpc numbers qubes from 1, each once; ${anew}`);
+      continue;
+    }
+    if (q !== 0) owner.set(q as number, name);
+    qubes[name] = q as number;
+  }
+  return { apps, listeners, qubes };
 }
 
 interface Pending {

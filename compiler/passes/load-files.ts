@@ -1,8 +1,14 @@
 /**
  * Loads a policy set: parses the entry file and every file it `use`s,
  * standard library modules included, depth first in `use` order.
- * Emits QP2005 (unknown module), QP2006 (unreadable import), QP2007 (cycle),
- * and the parser's QP1xxx.
+ * Emits QP2005 (unknown module), QP2006 (unreadable import, or one that is
+ * not a policy), QP2007 (cycle), and the parser's QP1xxx.
+ *
+ * A file that does not parse is quoted in diagnostics only when it looks
+ * like a policy (`looksLikePolicy`). Any other file, such as `/etc/passwd`
+ * or a link named `x.qpol` to a file of secrets, is reported at the `use`
+ * without a word of its text: a policy under review must not be able to
+ * print a file of the machine that checks it into the build log.
  */
 import * as path from 'node:path';
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
@@ -28,6 +34,29 @@ export interface LoadedSet {
   readonly files: readonly LoadedFile[];
   /** Sources by display path, for renderers. */
   readonly sources: ReadonlyMap<string, SourceFile>;
+  /** Why the entry file is not a policy, when it is not one (then nothing else is loaded; the caller reports it). */
+  readonly notPolicy?: string;
+}
+
+/**
+ * Whether a file that does not parse may be quoted: the file it is (symbolic
+ * links resolved) is named `*.qpol`, and it holds no NUL character, which no
+ * text file has (`/proc/self/environ` and binary files do).
+ */
+export function looksLikePolicy(realName: string, text: string): boolean {
+  return realName.endsWith('.qpol') && !text.includes('\0');
+}
+
+/**
+ * Why a file that does not parse is not taken for a policy, or undefined when
+ * it looks like one: the reason of the QP2006 or QP5001 reported instead of
+ * its syntax errors. `name` is the path as written, `realName` the file it
+ * leads to.
+ */
+export function notPolicyReason(name: string, realName: string, text: string): string | undefined {
+  if (looksLikePolicy(realName, text)) return undefined;
+  const why = text.includes('\0') ? 'holds NUL characters' : name.endsWith('.qpol') ? 'is a link to a file not named `*.qpol`' : 'is not named `*.qpol`';
+  return `not a qpc policy (it does not parse and ${why}; its text is not shown)`;
 }
 
 /** Whether a `use` path names a file rather than a standard library module. */
@@ -44,15 +73,21 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
   const stack: { key: string; source: SourceFile; std: boolean; ast?: PolicyFile; uses: UseStatement[]; next: number }[] = [];
   const onStack = new Set<string>();
 
-  const open = (key: string, source: SourceFile, std: boolean): void => {
+  /** Parses a file and puts it on the stack; returns why not when it does not parse and is not a policy. */
+  const open = (key: string, source: SourceFile, std: boolean, realName: string): string | undefined => {
     // The standard library's trees usually come ready from the build.
     const tree = std ? cachedStdlibTree(source) : undefined;
     const parsed = tree ? { ast: tree, diagnostics: [] } : parseFile(source);
+    if (!std && parsed.diagnostics.some((d) => d.severity === 'error')) {
+      const reason = notPolicyReason(source.path, realName, source.text);
+      if (reason !== undefined) return reason;
+    }
     for (const d of parsed.diagnostics) ctx.report(d);
     sources.set(source.path, source);
     const uses = parsed.ast ? parsed.ast.statements.filter((st): st is UseStatement => st.kind === 'UseStatement') : [];
     stack.push({ key, source, std, ...(parsed.ast ? { ast: parsed.ast } : {}), uses, next: 0 });
     onStack.add(key);
+    return undefined;
   };
 
   const follow = (use: UseStatement, from: SourceFile, fromStd: boolean): void => {
@@ -60,6 +95,7 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
     let key: string;
     let display: string;
     let read: () => string;
+    let realName = '';
     let std = false;
     if (isFileImport(p)) {
       display = path.normalize(path.join(path.dirname(from.path), p)).split(path.sep).join('/');
@@ -67,6 +103,7 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
       const h = fromStd ? nodeHost : host;
       const real = fromStd ? path.join(standardLibraryDir(), path.relative('policies', display)) : display;
       read = () => h.readFile(real);
+      if (!fromStd) realName = host.realPath?.(real) ?? real;
       std = fromStd;
     } else {
       if (!(standardModules as readonly string[]).includes(p)) {
@@ -94,15 +131,20 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
       ctx.report(diag('QP2006', use.path.span, { path: p, reason: ioReason(e) }));
       return;
     }
+    const notPolicy = open(key, new SourceFile(display, text), std, realName);
+    if (notPolicy !== undefined) {
+      ctx.report(diag('QP2006', use.path.span, { path: p, reason: notPolicy }));
+      return;
+    }
     keyDisplay.set(key, display);
-    open(key, new SourceFile(display, text), std);
   };
 
   const keyDisplay = new Map<string, string>();
   const displayOf = (k: string): string => keyDisplay.get(k) ?? k;
   const entryKey = path.resolve(entryPath);
   keyDisplay.set(entryKey, entryPath);
-  open(entryKey, new SourceFile(entryPath, entryText), false);
+  const notPolicy = open(entryKey, new SourceFile(entryPath, entryText), false, host.realPath?.(entryPath) ?? entryPath);
+  if (notPolicy !== undefined) return { files, sources, notPolicy };
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     if (top.next < top.uses.length) {

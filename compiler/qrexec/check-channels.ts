@@ -516,8 +516,8 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
     const text = `${d.code}|${d.span?.file}:${d.span?.start}|${d.message}`;
     if (reported.has(text)) continue;
     reported.add(text);
-    if (ours && r.origin.because !== undefined) ctx.report({ ...d, severity: 'warning', waivedBecause: r.origin.because });
-    else ctx.report(d);
+    // A `because` on the rule is weighed with the other waivers (QP3030 and QP3031 need `--allow-waived`).
+    ctx.report(ours && r.origin.because !== undefined ? { ...d, because: r.origin.because } : d);
   }
 }
 
@@ -531,7 +531,7 @@ function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter):
       if (d.toDisposableOk && ownDisposable(cx, r.source, target)) continue;
       if (d.torOnly && !torSource(cx, r.source)) continue;
       const diagnostic = diag('QP3032', r.origin.span, { level: d.level, service: r.service === '*' ? '* (every service)' : r.service, why: d.why }, { subject: r.source, help: 'remove the grant, narrow it to a disposable, or say why with `because "…"`' });
-      ctx.report(r.origin.because !== undefined ? { ...diagnostic, severity: 'warning', waivedBecause: r.origin.because } : diagnostic);
+      ctx.report(r.origin.because !== undefined ? { ...diagnostic, because: r.origin.because } : diagnostic);
       break;
     }
   }

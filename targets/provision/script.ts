@@ -7,6 +7,7 @@
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
 import { headerSource, manifestPath, policyDirectory } from '../paths.js';
 import { reloadsOf, type DeployInput, type Inputs } from './inputs.js';
+import { ownershipFunctions, resettablePrefs, stateDirectory } from './ownership.js';
 import { identityTags, prefsOf, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from './plan.js';
 
 /** Single-quotes one shell word. Every value was validated by the allow-lists of check.ts/inputs.ts; this is the second wall. */
@@ -24,8 +25,6 @@ export function shellWord(s: string): string {
   if (!/^[\x20-\x7e\t\n]*$/.test(s)) throw new Error(`provision: a reload command word with control characters: ${JSON.stringify(s)}`);
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
-
-/** A comment-safe rendering of the entry path. */
 
 const preamble = String.raw`set -eu
 
@@ -86,7 +85,7 @@ manifest_sha256() {
 # verify PATH SHA256: the artifact exists and its bytes match both
 # manifest.json and the hash this script was compiled with.
 verify() {
-  [ -f "$out_dir/$1" ] || die "missing artifact $1 in $out_dir; nothing was changed"
+  if [ ! -f "$out_dir/$1" ] || [ -L "$out_dir/$1" ]; then die "missing artifact $1 in $out_dir (or not a regular file); nothing was changed"; fi
   recorded=$(manifest_sha256 "$1") || die "manifest.json does not list $1 exactly once; nothing was changed"
   [ "$recorded" = "$2" ] || die "manifest.json and provision.sh disagree on $1 (files of two compilations?); nothing was changed"
   actual=$(sha256sum < "$out_dir/$1")
@@ -106,11 +105,27 @@ stock_file() {
 
 exists() { qvm-check "$1" > /dev/null 2>&1; }
 
+${ownershipFunctions}
+
 is_planned() {
   case "$planned" in
     *" $1 "*) return 0 ;;
   esac
   return 1
+}
+
+# is_created QUBE: this run created QUBE, so everything on it is qpc's.
+created=' '
+is_created() {
+  case "$created" in
+    *" $1 "*) return 0 ;;
+  esac
+  return 1
+}
+
+# own_on QUBE HAD LINE: own, where nothing on a qube this run created was there before.
+own_on() {
+  if is_created "$1"; then own 0 "$3"; else own "$2" "$3"; fi
 }
 
 # need QUBE CLASS: a qube the policy expects to be installed already.
@@ -158,6 +173,7 @@ create() {
     set -- --template "$new_template" "$@"
   fi
   change "create $new_class $new_name" qvm-create --class "$new_class" --label "$new_label" "$@" "$new_name"
+  created="$created$new_name "
   if [ "$dry_run" = 1 ]; then
     planned="$planned$new_name "
   fi
@@ -166,11 +182,18 @@ create() {
 # pref QUBE PROPERTY VALUE: sets a property whose value differs.
 pref() {
   current='(new qube)'
+  had=0
   if ! is_planned "$1"; then
     current=$(qvm-prefs "$1" "$2") || die "cannot read property $2 of $1"
     if [ "$current" = "$3" ]; then
-      return 0
+      had=1
     fi
+  fi
+  case "$2" in
+    ${resettablePrefs.join(' | ')}) own_on "$1" "$had" "pref $1 $2" ;;
+  esac
+  if [ "$had" = 1 ]; then
+    return 0
   fi
   change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
 }
@@ -198,7 +221,10 @@ global_pref() {
 
 # tag QUBE TAG: adds a missing tag.
 tag() {
-  if ! is_planned "$1" && qvm-tags "$1" list "$2" > /dev/null 2>&1; then
+  had=0
+  if ! is_planned "$1" && has_tag "$1" "$2"; then had=1; fi
+  own_on "$1" "$had" "tag $1 $2"
+  if [ "$had" = 1 ]; then
     return 0
   fi
   change "add tag $2 to $1" qvm-tags "$1" add "$2"
@@ -225,7 +251,10 @@ untag_stale() {
 
 # feature QUBE KEY VALUE: sets a feature whose value differs or is unset.
 feature() {
-  if ! is_planned "$1" && current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; then
+  had=0
+  if ! is_planned "$1" && has_feature "$1" "$2" "$3"; then had=1; fi
+  own_on "$1" "$had" "feature $1 $2"
+  if [ "$had" = 1 ]; then
     return 0
   fi
   change "set feature $2 of $1 to '$3'" qvm-features "$1" "$2" "$3"
@@ -233,7 +262,10 @@ feature() {
 
 # service QUBE NAME on|off: qvm-service prints on/off, and fails when unset.
 service() {
-  if ! is_planned "$1" && current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; then
+  had=0
+  if ! is_planned "$1" && has_service "$1" "$2" "$3"; then had=1; fi
+  own_on "$1" "$had" "service $1 $2"
+  if [ "$had" = 1 ]; then
     return 0
   fi
   change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
@@ -251,10 +283,11 @@ write_policy() {
   mv -f "$tmp" "$policy_dir/$1.policy"
 }
 
-# policy NAME: installs qubes/policy.d/NAME.policy unless dom0 has these bytes.
+# policy NAME SHA256: installs qubes/policy.d/NAME.policy unless dom0 has these bytes.
 policy() {
   src="$out_dir/qubes/policy.d/$1.policy"
   dest="$policy_dir/$1.policy"
+  own 0 "policy $1 $2"
   if [ -f "$dest" ] && cmp -s "$src" "$dest"; then
     return 0
   fi
@@ -265,19 +298,44 @@ policy() {
   fi
 }
 
-# Commands run by the qube's shell. They take the path, mode and sha256 as
-# "$1", "$2" and "$3" and contain no single quote, so they are passed
-# single-quoted and no value of ours is parsed as shell code inside the qube.
-# Beside each file a dot-file records the sha256 of the artifact pushed there:
-# reload commands may rewrite the file in place (the Tor gateway's address is
-# filled in inside the qube), so the file's own hash cannot tell whether the
-# artifact changed. Tor's %include and the Whonix firewall skip dot-files.
+# Commands run by the qube's shell. They take paths, modes and sha256s as
+# "$1", "$2"… and contain no single quote, so they are passed single-quoted
+# and no value of ours is parsed as shell code inside the qube. Beside each
+# file a dot-file records the sha256 of the artifact pushed there, written
+# only once the qube's reload commands succeeded (so a failed reload is
+# retried by the next run): reload commands may rewrite the file in place
+# (the Tor gateway's address is filled in inside the qube), so the file's own
+# hash cannot tell whether the artifact changed. Tor's %include and the
+# Whonix firewall skip dot-files.
 # shellcheck disable=SC2016 # expanded inside the qube, not here
 in_qube_read='s="${"$"}{1%/*}/.${"$"}{1##*/}.qpc-sha256"; if [ -f "$1" ] && [ -f "$s" ]; then m=$(stat -c %a "$1") && h=$(cat "$s") && printf "%s %s\n" "$m" "$h"; fi'
 # shellcheck disable=SC2016 # expanded inside the qube, not here
-in_qube_write='d=${"$"}{1%/*} && mkdir -p "$d" && t="$d/.qpc-new.${"$"}{1##*/}" && umask 077 && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1" && printf "%s\n" "$3" > "$d/.${"$"}{1##*/}.qpc-sha256"'
+in_qube_write='d=${"$"}{1%/*} && mkdir -p "$d" && t="$d/.qpc-new.${"$"}{1##*/}" && umask 077 && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"'
+# shellcheck disable=SC2016 # expanded inside the qube, not here
+in_qube_mark='while [ $# -gt 1 ]; do printf "%s\n" "$2" > "${"$"}{1%/*}/.${"$"}{1##*/}.qpc-sha256" || exit 1; shift 2; done'
+# shellcheck disable=SC2016 # expanded inside the qube, not here
+in_qube_remove='rm -f -- "$1" "${"$"}{1%/*}/.${"$"}{1##*/}.qpc-sha256"'
 
-push_file() { qvm-run --pass-io --no-gui --user root "$1" "sh -c '$in_qube_write' sh '$2' '$3' '$4'" < "$5"; }
+# qube_run LIMIT QUBE COMMAND: runs COMMAND as root in QUBE (qvm-run starts
+# it) and prints at most LIMIT bytes of what it writes, every byte but
+# printable ASCII and newlines shown as '?', so a compromised qube can neither
+# drive dom0's terminal nor fill dom0's memory; the rest is read and dropped,
+# and a command still running after qube_timeout seconds is stopped. Standard
+# input is the caller's. Fails when the command fails.
+qube_timeout=600
+qube_run() {
+  rc_file=$(mktemp) || die "cannot create a temporary file"
+  {
+    rc=0
+    timeout -k 10 "$qube_timeout" qvm-run --pass-io --no-gui --user root "$2" "$3" 2>&1 || rc=$?
+    printf '%s' "$rc" > "$rc_file"
+  } | { head -c "$1"; cat > /dev/null; } | LC_ALL=C tr -c '\n -~' '?'
+  rc=$(cat "$rc_file")
+  rm -f "$rc_file"
+  [ "$rc" = 0 ]
+}
+
+push_file() { qube_run 4096 "$1" "sh -c '$in_qube_write' sh '$2' '$3'" < "$4"; }
 
 # push QUBE PATH MODE 'MODE SHA256' ARTIFACT: copies an artifact into a qube
 # unless the qube has that file with those bytes and that mode.
@@ -287,16 +345,69 @@ push() {
     pushed=1
     return 0
   fi
-  have=$(qvm-run --pass-io --no-gui --user root "$1" "sh -c '$in_qube_read' sh '$2'") || die "cannot read $2 in $1"
+  own 0 "file $1 $2"
+  have=$(qube_run 256 "$1" "sh -c '$in_qube_read' sh '$2'" < /dev/null) || die "cannot read $2 in $1"
   if [ "$have" = "$4" ]; then
     return 0
   fi
-  change "push $5 to $1:$2 (mode $3)" push_file "$1" "$2" "$3" "${"$"}{4#* }" "$out_dir/$5"
+  change "push $5 to $1:$2 (mode $3)" push_file "$1" "$2" "$3" "$out_dir/$5" || die "cannot write $2 in $1"
   pushed=1
 }
 
 # reload QUBE 'COMMAND': runs a reload command as root in a qube.
-reload() { change "run in $1: $2" qvm-run --pass-io --no-gui --user root "$1" "$2"; }
+reload() {
+  change "run in $1: $2" qube_run 4096 "$1" "$2" < /dev/null || die "the reload command in $1 failed; the new files are in place and the next run retries it"
+}
+
+# mark QUBE PATH SHA256…: the reload commands succeeded; records in the qube
+# which artifact each file holds.
+mark() {
+  [ "$dry_run" = 0 ] || return 0
+  mark_qube=$1
+  shift
+  qube_run 4096 "$mark_qube" "sh -c '$in_qube_mark' sh $(printf "'%s' " "$@")" < /dev/null || die "cannot record the pushed files in $mark_qube"
+}
+
+# prune_files 'QUBE…': removes the files an earlier run pushed into these
+# qubes and this one does not; sets pushed=1, so their reload commands run.
+prune_files() {
+  while read -r kind qube file <&3; do
+    [ -n "$kind" ] || continue
+    case " $1 " in
+      *" $qube "*) ;;
+      *) continue ;;
+    esac
+    case "$file" in
+      /*) ;;
+      *) die "$record names a file that is not an absolute path in $qube" ;;
+    esac
+    case "$file" in
+      *[!A-Za-z0-9._@+/-]*) die "$record names a file with unsafe characters in $qube" ;;
+    esac
+    exists "$qube" || continue
+    change "remove $qube:$file (qpc pushed it; the policy no longer has it)" qube_run 4096 "$qube" "sh -c '$in_qube_remove' sh '$file'" < /dev/null || die "cannot remove $file in $qube"
+    pushed=1
+  done 3<<EOF
+$(stale_items file)
+EOF
+}
+
+# keep_files 'QUBE…': the files an earlier run pushed into qubes this policy
+# does not declare stay, and stay recorded: qpc starts no qube it does not
+# configure.
+keep_files() {
+  while read -r kind qube file <&3; do
+    [ -n "$kind" ] || continue
+    case " $1 " in
+      *" $qube "*) continue ;;
+    esac
+    exists "$qube" || continue
+    own 1 "file $qube $file"
+    say "left $qube:$file: qpc pushed it, but $qube is not in the policy and qpc does not start it; remove the file in $qube by hand"
+  done 3<<EOF
+$(stale_items file)
+EOF
+}
 `;
 
 function prefLines(model: PolicyModel, q: ModelQube, late: boolean): string[] {
@@ -318,18 +429,17 @@ function pushBlock(qube: string, deploys: readonly DeployInput[]): string[] {
   for (const d of deploys) {
     lines.push(`push ${[qube, d.target, d.mode, `${d.statMode} ${d.sha256}`, d.path].map(sq).join(' ')}`);
   }
-  const reloads = reloadsOf(deploys);
-  if (reloads.length > 0) {
-    lines.push('if [ "$pushed" = 1 ]; then');
-    for (const argv of reloads) {
-      const word = shellWord(argv.map(shellWord).join(' '));
-      // A program for the qube's shell, quoted twice on purpose; its `$` and
-      // quotes belong to the qube.
-      if (/[$'`\\]/.test(word.slice(1, -1))) lines.push('  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there');
-      lines.push(`  reload ${sq(qube)} ${word}`);
-    }
-    lines.push('fi');
+  lines.push(`prune_files ${sq(qube)}`);
+  lines.push('if [ "$pushed" = 1 ]; then');
+  for (const argv of reloadsOf(deploys)) {
+    const word = shellWord(argv.map(shellWord).join(' '));
+    // A program for the qube's shell, quoted twice on purpose; its `$` and
+    // quotes belong to the qube.
+    if (/[$'`\\]/.test(word.slice(1, -1))) lines.push('  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there');
+    lines.push(`  reload ${sq(qube)} ${word}`);
   }
+  lines.push(`  mark ${[qube, ...deploys.flatMap((d) => [d.target, d.sha256])].map(sq).join(' ')}`);
+  lines.push('fi');
   return lines;
 }
 
@@ -374,6 +484,11 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
 
   section('1. verify the artifacts', ['Every file this script installs, before anything changes.', 'provision.sh is listed in the manifest too but cannot vouch for itself.']);
   L.push(`[ -f "$manifest" ] || die "$manifest not found: run this script from the qpc compile output"`);
+  L.push(
+    '# qpc writes regular files only: a symbolic link would let bytes from outside',
+    '# the output directory pass the checks below.',
+    `if [ -n "$(find "$out_dir" -type l -print | head -n 1)" ]; then die "$out_dir holds a symbolic link, which qpc compile never writes; nothing was changed"; fi`,
+  );
   for (const p of inputs.policies) L.push(`verify ${sq(p.path)} ${sq(p.sha256)}`);
   for (const d of inputs.deploys) L.push(`verify ${sq(d.path)} ${sq(d.sha256)}`);
   if (model.verifiedStock.length > 0) L.push('# The stock policy files the policy models but does not install: dom0 must have them, byte for byte.');
@@ -387,6 +502,14 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
     );
     for (const m of markers) L.push(`whonix_marker ${sq(m.template)} ${sq(m.feature)} ${sq(m.role)}`);
   }
+  L.push(
+    `# What qpc wrote on this machine before: ${stateDirectory}/owned (QPC_STATE_DIR`,
+    '# overrides the directory). This run records what it writes there and at the',
+    '# end takes back what an earlier run wrote and this policy no longer has.',
+    'next_record_file=$(mktemp) || die "cannot create a temporary file"',
+    `trap 'rm -f "$next_record_file"' EXIT`,
+    'start_record "$next_record_file"',
+  );
 
   section('2. qubes that must exist, and qubes to create', ['Templates before the qubes based on them, gateways before their clients,', 'disposable templates before the named disposables based on them.']);
   for (const q of order) {
@@ -402,22 +525,34 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
   }
   for (const q of order) L.push(...prefLines(model, q, true));
 
-  section('4. tags, features, services', ['Tags are only added, except the tags of other identities, which are removed.']);
+  section('4. tags, features, services', [
+    'Added or set; then the tags of other identities are removed, and what an', 'earlier run wrote and this policy no longer has is taken back (any qube).',
+  ]);
   for (const q of order) {
     for (const t of q.tags) L.push(`tag ${sq(q.name)} ${sq(t)}`);
     if (tagsOfIdentities.length > 0 && q.klass !== 'AdminVM') L.push(`untag_stale ${sq(q.name)} ${sq(q.tags.join(' '))}`);
     for (const f of q.features) L.push(`feature ${sq(q.name)} ${sq(f.key)} ${sq(f.value)}`);
     for (const s of q.services) L.push(`service ${sq(q.name)} ${sq(s.name)} ${sq(s.enabled ? 'on' : 'off')}`);
   }
+  L.push('prune_qubes');
 
   section('5. qrexec policy', ['After the qubes and their tags exist, so the rules name real qubes.']);
-  for (const p of inputs.policies) L.push(`policy ${sq(p.name)}`);
+  for (const p of inputs.policies) L.push(`policy ${sq(p.name)} ${sq(p.sha256)}`);
+  L.push('# Then the files an earlier run installed and this policy no longer has.', 'prune_policies');
 
   section('6. files inside qubes', ['The first qvm-run of the script: every netvm above is final.', "Each qube's reload commands run once, and only when one of its files changed."]);
   const qubesWithFiles = [...new Set(inputs.deploys.map((d) => d.qube))];
   for (const qube of qubesWithFiles) L.push(...pushBlock(qube, inputs.deploys.filter((d) => d.qube === qube)));
+  const declared = model.qubes.filter((q) => q.klass !== 'AdminVM').map((q) => q.name);
+  const withoutFiles = declared.filter((q) => !qubesWithFiles.includes(q));
+  L.push(
+    "# Files an earlier run pushed into the policy's other qubes, which get none now;",
+    '# then those in qubes the policy does not declare, which stay.',
+    `prune_files ${sq(withoutFiles.join(' '))}`,
+    `keep_files ${sq(declared.join(' '))}`,
+  );
 
-  L.push('', 'if [ "$dry_run" = 1 ]; then', '  say "dry run: nothing was changed"', 'else', '  say "done"', 'fi');
+  L.push('', 'finish_record', 'if [ "$record_changed" = 1 ]; then', '  say "recorded what qpc wrote in $record"', 'fi', 'if [ "$dry_run" = 1 ]; then', '  say "dry run: nothing was changed"', 'else', '  say "done"', 'fi');
   return L.join('\n') + '\n';
 }
 

@@ -113,7 +113,8 @@ test('the output directory is written whole, with modes', (t) => {
   t.true(nodeOutputFs.isExecutable(path.join(out, 'run.sh')));
   t.false(nodeOutputFs.isExecutable(path.join(out, 'a/b.txt')));
   t.deepEqual(diffOutput(nodeOutputFs, out, artifacts), []);
-  t.deepEqual(readdirSync(root), ['out'], 'no temporary directory is left behind');
+  t.deepEqual(readdirSync(root), ['.out.qpc', 'out'], 'beside out only the directory of its sets');
+  t.is(readdirSync(path.join(root, '.out.qpc')).length, 1, 'one set, the current one: no temporary directory is left behind');
   rmSync(root, { recursive: true });
 });
 
@@ -132,9 +133,10 @@ test('a failure midway leaves the previous output complete and untouched', (t) =
   };
   t.throws(() => writeOutput(failing, out, artifacts), { message: /no space/ });
   t.deepEqual(diffOutput(nodeOutputFs, out, old), [], 'the old set is still there, byte for byte');
-  t.deepEqual(readdirSync(root), ['out'], 'the half-written set is removed');
+  t.deepEqual(readdirSync(root), ['.out.qpc', 'out']);
+  t.is(readdirSync(path.join(root, '.out.qpc')).length, 1, 'the half-written set is removed');
   // A failure of the final swap also keeps the old set.
-  const swapFails: OutputFs = { ...nodeOutputFs, rename: (a, b) => (a.includes('qpc-new') ? (() => { throw new Error('rename failed'); })() : nodeOutputFs.rename(a, b)) };
+  const swapFails: OutputFs = { ...nodeOutputFs, rename: (a, b) => (b === out ? (() => { throw new Error('rename failed'); })() : nodeOutputFs.rename(a, b)) };
   t.throws(() => writeOutput(swapFails, out, artifacts), { message: /rename failed/ });
   t.deepEqual(diffOutput(nodeOutputFs, out, old), []);
   rmSync(root, { recursive: true });

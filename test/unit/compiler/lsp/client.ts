@@ -37,8 +37,8 @@ export interface Client {
   close(): void;
 }
 
-/** Starts a server and a client connected to it, and initializes. */
-export async function startClient(options: ServerOptions = { debounceMs: 5 }): Promise<Client> {
+/** Starts a server and a client connected to it, and initializes (with the client's `initializationOptions`, if given). */
+export async function startClient(options: ServerOptions = { debounceMs: 5 }, initializationOptions?: unknown): Promise<Client> {
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   serve(createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient)), options);
@@ -59,7 +59,7 @@ export async function startClient(options: ServerOptions = { debounceMs: 5 }): P
     }
   });
   connection.listen();
-  await connection.sendRequest(InitializeRequest.type, { processId: null, rootUri: null, capabilities: {}, workspaceFolders: null });
+  await connection.sendRequest(InitializeRequest.type, { processId: null, rootUri: null, capabilities: {}, workspaceFolders: null, ...(initializationOptions !== undefined ? { initializationOptions } : {}) });
   await connection.sendNotification(InitializedNotification.type, {});
   const docs = new Map<string, TextDocument>();
   return {

@@ -115,7 +115,7 @@ test('`expect … deny` fails when the call succeeds while the target runs, and 
 
 test('`qpc query` tells both power states of a `no-autostart` grant', (t) => {
   const host = overlayHost(new Map([['p.qpol', `${base}allow qubes.OpenURL from anon-chat to work-web no-autostart because "test"\n`]]), nodeHost);
-  const r = runQpc(['query', '--format', 'json', 'p.qpol', 'qubes.OpenURL anon-chat work-web', 'qubes.OpenURL anon-chat anon-dvm'], { host });
+  const r = runQpc(['query', '--format', 'json', '--allow-waived', 'QP3030', 'p.qpol', 'qubes.OpenURL anon-chat work-web', 'qubes.OpenURL anon-chat anon-dvm'], { host });
   t.is(r.code, 0, r.stderr);
   const [a, b] = JSON.parse(r.stdout) as { action: string; reason?: string; whenRunning?: { action: string; target?: string } }[];
   t.is(a.action, 'deny');

@@ -78,9 +78,9 @@ test('bad requests are usage errors; a policy with errors cannot be queried', (t
   t.is(query(base + 'qube x in nowhere\n', 'qubes.Filecopy anon-chat anon-web').code, 1);
 });
 
-test('an allow from a Tor identity to a clearnet qube is an error; with because, a warning quoting it', (t) => {
+test('an allow from a Tor identity to a clearnet qube is an error; with because alone, still one (it needs --allow-waived QP3030)', (t) => {
   expectDiagnostics(t, base + 'allow qubes.Filecopy from anon-chat to work-email\n', [{ code: 'QP3030', underline: 'allow qubes.Filecopy from anon-chat to work-email', severity: 'error' }]);
-  expectDiagnostics(t, base + 'allow qubes.Filecopy from anon-chat to work-email because "publishing"\n', [{ code: 'QP3030', severity: 'warning' }]);
+  expectDiagnostics(t, base + 'allow qubes.Filecopy from anon-chat to work-email because "publishing"\n', [{ code: 'QP3030', severity: 'error' }]);
 });
 
 test('a shell to a non-disposable is flagged with its danger level; to a disposable it is not', (t) => {
@@ -91,7 +91,7 @@ test('a shell to a non-disposable is flagged with its danger level; to a disposa
 test('a rule made unreachable by an earlier wildcard is reported with both spans', (t) => {
   const src = base + 'qube work-build in work { template deb }\nallow qubes.Gpg from work to @type:AppVM because "split GPG among work qubes"\ndeny qubes.Gpg from work-email to work-build\n';
   expectDiagnostics(t, src, [
-    { code: 'QP3030', severity: 'warning' }, // @type:AppVM reaches the Tor identity too: accepted by the `because`
+    { code: 'QP3030', severity: 'error' }, // @type:AppVM reaches the Tor identity too: the `because` counts only with --allow-waived QP3030
     { code: 'QP3033', underline: 'deny qubes.Gpg from work-email to work-build' },
   ]);
 });

@@ -48,21 +48,26 @@ for (const file of examples) {
   // Syntax and lint of the script, with the inputs compile would pass
   // (the real targets' output once they exist) and with hand-made ones.
   for (const kind of ['hand-made', 'compiled'] as const) {
-    toolTest(`shellcheck, sh -n, dash -n: provision.sh of examples/${file} (${kind} inputs)`, ['shellcheck', 'sh'], async (t) => {
+    toolTest(`shellcheck, sh -n, dash -n: provision.sh and the Salt helper of examples/${file} (${kind} inputs)`, ['shellcheck', 'sh'], async (t) => {
       const model = modelOf(`examples/${file}`);
       const inputs = kind === 'hand-made' ? handMadeInputs(model) : (await inputsFor(model)).inputs;
-      const script = byPath(provisionTarget.emit(model, inputs), 'qubes/provision.sh');
+      const arts = provisionTarget.emit(model, inputs);
+      // provision.sh, and the helper the Salt states install and run (inside qpc.sls).
+      const sls = parse(byPath(arts, 'qubes/salt/qpc.sls')) as Record<string, Record<string, Record<string, unknown>[]>>;
+      const helper = String(sls['qpc-own:helper']?.['file.managed'].find((x) => 'contents' in x)?.contents);
       const dir = mkdtempSync(path.join(os.tmpdir(), 'qpc-'));
       try {
-        const f = path.join(dir, 'provision.sh');
-        writeFileSync(f, script);
-        const sc = run('shellcheck', ['--shell=sh', '--severity=style', f]);
-        t.is(sc.status, 0, sc.stdout + sc.stderr);
-        const sh = run('sh', ['-n', f]);
-        t.is(sh.status, 0, sh.stderr);
-        if (haveTool('dash')) {
-          const dash = run('dash', ['-n', f]);
-          t.is(dash.status, 0, dash.stderr);
+        for (const [name, script] of [['provision.sh', byPath(arts, 'qubes/provision.sh')], ['qpc-own.sh', helper]]) {
+          const f = path.join(dir, name);
+          writeFileSync(f, script);
+          const sc = run('shellcheck', ['--shell=sh', '--severity=style', f]);
+          t.is(sc.status, 0, name + ': ' + sc.stdout + sc.stderr);
+          const sh = run('sh', ['-n', f]);
+          t.is(sh.status, 0, sh.stderr);
+          if (haveTool('dash')) {
+            const dash = run('dash', ['-n', f]);
+            t.is(dash.status, 0, dash.stderr);
+          }
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -85,12 +90,12 @@ for (const file of examples) {
       }
       if (fns[0] === 'cmd.run') {
         const keys = body[fns[0]].map((x) => Object.keys(x as object)[0]);
-        t.deepEqual(keys.filter((k) => !['name', 'unless', 'require'].includes(k)), [], id);
+        t.deepEqual(keys.filter((k) => !['name', 'unless', 'stateful', 'require'].includes(k)), [], id);
         continue;
       }
       if (fns[0] === 'file.managed') {
         const keys = body['file.managed'].map((x) => Object.keys(x as object)[0]);
-        t.deepEqual(keys.filter((k) => !['contents', 'user', 'group', 'mode', 'check_cmd', 'require'].includes(k)), [], id);
+        t.deepEqual(keys.filter((k) => !['name', 'contents', 'user', 'group', 'mode', 'makedirs', 'check_cmd', 'require'].includes(k)), [], id);
         continue;
       }
       t.is(fns[0], 'qvm.vm', id);

@@ -12,7 +12,20 @@ import { check } from '../../../../compiler/index.js';
 import type { PolicyModel } from '../../../../compiler/model.js';
 import type { Artifact, Target } from '../../../../targets/types.js';
 import { provisionTarget } from '../../../../targets/provision/index.js';
-import { run } from '../../../helpers/tools.js';
+import test, { type ExecutionContext } from 'ava';
+import { missingTools, run } from '../../../helpers/tools.js';
+
+/**
+ * toolTest, but serial: each run forks hundreds of stand-in processes, and
+ * ava's inactivity timeout fires when many run at once on a busy machine.
+ */
+export function serialToolTest(title: string, tools: readonly string[], fn: (t: ExecutionContext) => Promise<void> | void): void {
+  const missing = missingTools(tools);
+  if (missing.length === 0) return test.serial(title, fn);
+  if (process.env.CI === 'true') return test(title, (t) => t.fail(`needs ${missing.join(', ')}, which .ci/run installs`));
+  process.stderr.write(`SKIPPED: ${title} (needs ${missing.join(', ')})\n`);
+  test.skip(title, fn);
+}
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const examples = readdirSync(path.join(root, 'examples'))
@@ -109,6 +122,8 @@ export interface Dom0 {
   readonly bin: string;
   readonly state: string;
   readonly policyDir: string;
+  /** dom0's /var/lib/qpc: the ownership record. */
+  readonly qpcDir: string;
 }
 
 const fakeTools = ['id', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qubes-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run'];
@@ -131,6 +146,7 @@ export function fakeDom0(dir: string, model: PolicyModel, opts: { qubesPolicy?: 
   const bin = path.join(dir, 'bin');
   const state = path.join(dir, 'state');
   const policyDir = path.join(dir, 'policy.d');
+  const qpcDir = path.join(dir, 'var-lib-qpc');
   mkdirSync(bin, { recursive: true });
   mkdirSync(policyDir, { recursive: true });
   const fake = path.join(root, 'test/fixtures/qubes-dom0/qvm-fake');
@@ -150,12 +166,12 @@ export function fakeDom0(dir: string, model: PolicyModel, opts: { qubesPolicy?: 
     if (q.klass === 'TemplateVM' && q.whonixRole && opts.whonixMarkers !== false) writeFileSync(path.join(dirOf, 'features', whonixMarker[q.whonixRole]), '1');
   }
   writeFileSync(path.join(state, 'log'), '');
-  return { bin, state, policyDir };
+  return { bin, state, policyDir, qpcDir };
 }
 
 /** Runs provision.sh with `sh` in the fake dom0. */
 export function runScript(out: string, dom0: Dom0, args: string[] = [], shell = 'sh'): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, PATH: `${dom0.bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: dom0.state, QPC_POLICY_DIR: dom0.policyDir };
+  const env = { ...process.env, PATH: `${dom0.bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: dom0.state, QPC_POLICY_DIR: dom0.policyDir, QPC_STATE_DIR: dom0.qpcDir };
   return run(shell, [path.join(out, 'qubes/provision.sh'), ...args], { env, cwd: '/' });
 }
 

@@ -12,20 +12,10 @@ import type { PolicyModel } from '../../../../compiler/model.js';
 import { prefsOf } from '../../../../targets/provision/plan.js';
 import type { Artifact } from '../../../../targets/types.js';
 import { haveTool, missingTools } from '../../../helpers/tools.js';
-import { compileAll, examples, fakeDom0, layOut, modelOf, modelOfText, runScript, sha256, whonixMarker, type Dom0 } from './harness.js';
+import { compileAll, examples, fakeDom0, layOut, modelOf, modelOfText, runScript, serialToolTest, sha256, whonixMarker, type Dom0 } from './harness.js';
 import { root as repoRoot } from './harness.js';
 
-/**
- * toolTest, but serial: each run forks hundreds of stand-in processes, and
- * ava's inactivity timeout fires when many run at once on a busy machine.
- */
-function toolTest(title: string, tools: readonly string[], fn: (t: ExecutionContext) => Promise<void> | void): void {
-  const missing = missingTools(tools);
-  if (missing.length === 0) return test.serial(title, fn);
-  if (process.env.CI === 'true') return test(title, (t) => t.fail(`needs ${missing.join(', ')}, which .ci/run installs`));
-  process.stderr.write(`SKIPPED: ${title} (needs ${missing.join(', ')})\n`);
-  test.skip(title, fn);
-}
+const toolTest = serialToolTest;
 
 const readLog = (d: Dom0): string[] => readFileSync(path.join(d.state, 'log'), 'utf8').split('\n').filter((l) => l !== '');
 const mutations = (log: string[]): string[] => log.filter((l) => l.startsWith('MUTATE ') || l.startsWith('START '));

@@ -6,6 +6,8 @@
 import test from 'ava';
 import type { ModelQube, PolicyModel } from '../../../../compiler/model.js';
 import { xenTarget } from '../../../../targets/xen/index.js';
+import { compile } from '../../../../compiler/index.js';
+import { nodeHost, overlayHost } from '../../../../compiler/host.js';
 import { checkPolicy, examples, modelOf, policy } from './support.js';
 
 const entry = 'xen-check.qpol';
@@ -71,4 +73,21 @@ test('the checker already refuses PVH with PCI devices and a netvm that provides
   const net = checkPolicy(entry, policy(`${id}\nqube a in work { template debian-12-xfce }\nqube b in work { template debian-12-xfce; netvm a }`));
   t.truthy(net.diagnostics.find((d) => d.severity === 'error'), 'a netvm that is not a gateway is an error');
   t.is(net.model, undefined);
+});
+
+test('QP4002: a policy file name with a control character, at the start of the entry file, for the xen target as for the others', async (t) => {
+  const text = policy(['identity work { network clearnet via sys-firewall; label blue }', 'qube a in work { template debian-12-xfce }'].join('\n'));
+  for (const name of ['a\x01b.qpol', 'a\x1b[31mb.qpol', 'a\x7fb.qpol', 'a\u0085b.qpol']) {
+    const model = modelOf(name, text);
+    const found = xenTarget.check(model);
+    t.deepEqual(found.map((d) => `${d.code} ${d.span?.file === name ? `${d.span.line}:${d.span.column}` : '?'}`), ['QP4002 1:1'], JSON.stringify(name));
+    t.regex(found[0]!.message, /^source file name `.*` cannot be written safely into the header comment of the Xen files$/);
+    // Every target refuses the name with a finding or writes a safe header; none fails with an internal error.
+    for (const target of ['xen', 'qrexec', 'provision', 'whonix']) {
+      const r = await compile(name, { host: overlayHost(new Map([[name, text]]), nodeHost), targets: [target] });
+      t.false(r.diagnostics.some((d) => d.code === 'QP9001'), `${target}: ${r.diagnostics.map((d) => `${d.code} ${d.message}`).join('; ')}`);
+      if (r.artifacts) for (const a of r.artifacts) t.notRegex(a.contents, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, `${target} ${a.path}`);
+      else t.true(r.diagnostics.some((d) => d.code === 'QP4002'), target);
+    }
+  }
 });

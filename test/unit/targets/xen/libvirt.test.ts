@@ -62,3 +62,28 @@ toolTest('the schema rejects broken mutants of an emitted XML', tools, (t) => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+toolTest('the header comment is well-formed XML for any policy file name: no `--` inside, no `-` before its end', tools, (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qpc-'));
+  try {
+    const names = ['a---b.qpol', 'a-', '--', '-', 'a--', '---.qpol', 'x-->y.qpol', '<!--.qpol', 'a&b<c>.qpol'];
+    const files: string[] = [];
+    names.forEach((name, i) => {
+      const xml = xenTarget.emit(modelOf(name, cases['gateways.qpol']), []).find((a) => a.path === 'xen/libvirt/home-web.xml')!.contents;
+      const comment = /^<!--(.*)-->\n/.exec(xml);
+      t.truthy(comment, name);
+      t.false(comment![1]!.includes('--'), `${name}: ${comment![1]}`);
+      t.false(comment![1]!.endsWith('-'), `${name}: ${comment![1]}`);
+      const file = path.join(dir, `name-${i}.xml`);
+      fs.writeFileSync(file, xml);
+      files.push(file);
+      // Well-formed on its own (xmllint without a schema), then valid.
+      const wf = run('xmllint', ['--noout', file]);
+      t.is(wf.status, 0, `${name}: ${wf.stderr}`);
+    });
+    const r = validate(files);
+    t.is(r.status, 0, r.stderr);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

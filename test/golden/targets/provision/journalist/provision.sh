@@ -81,7 +81,7 @@ manifest_sha256() {
 # verify PATH SHA256: the artifact exists and its bytes match both
 # manifest.json and the hash this script was compiled with.
 verify() {
-  [ -f "$out_dir/$1" ] || die "missing artifact $1 in $out_dir; nothing was changed"
+  if [ ! -f "$out_dir/$1" ] || [ -L "$out_dir/$1" ]; then die "missing artifact $1 in $out_dir (or not a regular file); nothing was changed"; fi
   recorded=$(manifest_sha256 "$1") || die "manifest.json does not list $1 exactly once; nothing was changed"
   [ "$recorded" = "$2" ] || die "manifest.json and provision.sh disagree on $1 (files of two compilations?); nothing was changed"
   actual=$(sha256sum < "$out_dir/$1")
@@ -101,11 +101,146 @@ stock_file() {
 
 exists() { qvm-check "$1" > /dev/null 2>&1; }
 
+state_dir="${QPC_STATE_DIR:-/var/lib/qpc}"
+record="$state_dir/owned"
+record_header='# qpc ownership record, format 1: what qpc provisioning wrote on this machine, one item per line. The next run removes what its policy no longer has. Do not edit.'
+next_record=''
+record_changed=0
+
+# start_record FILE: this run's record is built in FILE (emptied).
+start_record() {
+  next_record=$1
+  : > "$next_record" || die "cannot write $next_record"
+  if [ "$dry_run" = 0 ]; then
+    mkdir -p "$state_dir" || die "cannot create $state_dir"
+    chmod 0700 "$state_dir" || die "cannot set the mode of $state_dir"
+    if [ -L "$record" ] || { [ -e "$record" ] && [ ! -f "$record" ]; }; then die "$record is not a regular file; nothing was changed"; fi
+    [ -f "$record" ] || printf '%s\n' "$record_header" > "$record" || die "cannot write $record"
+  fi
+}
+
+# owned_before LINE: an earlier run recorded LINE.
+owned_before() { [ -f "$record" ] && grep -Fqx -- "$1" "$record"; }
+
+# own HAD LINE: this run writes the item of LINE (HAD=1: the machine already
+# has it as the policy wants). It is qpc's when an earlier run recorded it or
+# this run changes it; recorded before the change is made.
+own() {
+  if [ "$1" = 1 ] && ! owned_before "$2"; then
+    return 0
+  fi
+  printf '%s\n' "$2" >> "$next_record"
+  if [ "$dry_run" = 0 ] && ! owned_before "$2"; then
+    printf '%s\n' "$2" >> "$record"
+    record_changed=1
+  fi
+}
+
+has_tag() { qvm-tags "$1" list "$2" > /dev/null 2>&1; }
+has_feature() { current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+has_service() { current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+
+# own_tag QUBE TAG, own_feature QUBE KEY VALUE, own_service QUBE NAME on|off,
+# own_pref QUBE PROPERTY VALUE: own with HAD read from the machine.
+own_tag() { if has_tag "$1" "$2"; then own 1 "tag $1 $2"; else own 0 "tag $1 $2"; fi; }
+own_feature() { if has_feature "$1" "$2" "$3"; then own 1 "feature $1 $2"; else own 0 "feature $1 $2"; fi; }
+own_service() { if has_service "$1" "$2" "$3"; then own 1 "service $1 $2"; else own 0 "service $1 $2"; fi; }
+own_pref() { if has_pref "$1" "$2" "$3"; then own 1 "pref $1 $2"; else own 0 "pref $1 $2"; fi; }
+
+# stale_items 'KIND...': the recorded items of those kinds this run does not
+# own, once each; a policy file's lines merged into 'policy NAME SHA...'.
+stale_items() {
+  [ -f "$record" ] || return 0
+  awk -v kinds=" $1 " '
+    function key() { return $1 == "policy" ? $1 " " $2 : $0 }
+    FILENAME == ARGV[1] { keep[key()] = 1; next }
+    /^#/ || NF == 0 || index(kinds, " " $1 " ") == 0 || (key() in keep) { next }
+    $1 == "policy" { if (!($2 in shas)) names[++n] = $2; shas[$2] = shas[$2] " " $3; next }
+    !seen[$0]++ { print }
+    END { for (i = 1; i <= n; i++) print "policy " names[i] shas[names[i]] }
+  ' "$next_record" "$record"
+}
+
+# The prune loops read the stale items on descriptor 3, so no command in
+# them reads the list, and run in this shell, so they can set variables.
+
+# prune_qubes: takes back the tags, features, services and properties an
+# earlier run wrote and this one does not, in any qube that still exists.
+prune_qubes() {
+  while read -r kind qube key <&3; do
+    [ -n "$kind" ] || continue
+    exists "$qube" || continue
+    case "$kind" in
+      tag)
+        if has_tag "$qube" "$key"; then change "remove tag $key from $qube (qpc added it; the policy no longer has it)" qvm-tags "$qube" del "$key"; fi ;;
+      feature)
+        if qvm-features "$qube" "$key" > /dev/null 2>&1; then change "unset feature $key of $qube (qpc set it; the policy no longer has it)" qvm-features --unset "$qube" "$key"; fi ;;
+      service)
+        if qvm-service "$qube" "$key" > /dev/null 2>&1; then change "unset service $key of $qube (qpc set it; the policy no longer has it)" qvm-service --unset "$qube" "$key"; fi ;;
+      pref)
+        state=$(qvm-prefs "$qube" | awk -v p="$key" '$1 == p { print $2; exit }') || die "cannot read the properties of $qube"
+        if [ "$state" != D ]; then change "reset $key of $qube to Qubes' default (qpc set it; the policy no longer does)" qvm-prefs --default "$qube" "$key"; fi ;;
+    esac
+  done 3<<EOF
+$(stale_items 'tag feature service pref')
+EOF
+}
+
+remove_policy() {
+  if command -v qubes-policy > /dev/null 2>&1; then qubes-policy --remove "$1"; else rm -f "$policy_dir/$1.policy"; fi
+}
+
+# prune_policies: removes the policy files an earlier run installed and this
+# one does not, while they hold the bytes qpc installed.
+prune_policies() {
+  while read -r kind name shas <&3; do
+    [ -n "$kind" ] || continue
+    dest="$policy_dir/$name.policy"
+    [ -f "$dest" ] || continue
+    actual=$(sha256sum < "$dest") || die "cannot read $dest"
+    actual=${actual%% *}
+    case " $shas " in
+      *" $actual "*)
+        if command -v qubes-policy > /dev/null 2>&1; then
+          change "remove $dest with qubes-policy --remove (qpc installed it; the policy no longer has it)" remove_policy "$name"
+        else
+          change "remove $dest (qpc installed it; the policy no longer has it)" remove_policy "$name"
+        fi ;;
+      *) say "left $dest: qpc installed it and the policy no longer has it, but it was changed since; remove it by hand if nobody needs it" ;;
+    esac
+  done 3<<EOF
+$(stale_items policy)
+EOF
+}
+
+# finish_record: the record becomes what this run owns.
+finish_record() {
+  [ "$dry_run" = 0 ] || return 0
+  { printf '%s\n' "$record_header"; awk '!seen[$0]++' "$next_record"; } > "$record.new" || die "cannot write $record.new"
+  if ! cmp -s "$record.new" "$record"; then record_changed=1; fi
+  mv -f "$record.new" "$record"
+}
+
 is_planned() {
   case "$planned" in
     *" $1 "*) return 0 ;;
   esac
   return 1
+}
+
+# is_created QUBE: this run created QUBE, so everything on it is qpc's.
+created=' '
+is_created() {
+  case "$created" in
+    *" $1 "*) return 0 ;;
+  esac
+  return 1
+}
+
+# own_on QUBE HAD LINE: own, where nothing on a qube this run created was there before.
+own_on() {
+  if is_created "$1"; then own 0 "$3"; else own "$2" "$3"; fi
 }
 
 # need QUBE CLASS: a qube the policy expects to be installed already.
@@ -153,6 +288,7 @@ create() {
     set -- --template "$new_template" "$@"
   fi
   change "create $new_class $new_name" qvm-create --class "$new_class" --label "$new_label" "$@" "$new_name"
+  created="$created$new_name "
   if [ "$dry_run" = 1 ]; then
     planned="$planned$new_name "
   fi
@@ -161,11 +297,18 @@ create() {
 # pref QUBE PROPERTY VALUE: sets a property whose value differs.
 pref() {
   current='(new qube)'
+  had=0
   if ! is_planned "$1"; then
     current=$(qvm-prefs "$1" "$2") || die "cannot read property $2 of $1"
     if [ "$current" = "$3" ]; then
-      return 0
+      had=1
     fi
+  fi
+  case "$2" in
+    memory | maxmem | vcpus | virt_mode | kernel | kernelopts) own_on "$1" "$had" "pref $1 $2" ;;
+  esac
+  if [ "$had" = 1 ]; then
+    return 0
   fi
   change "set $2 of $1: '$current' -> '$3'" qvm-prefs "$1" "$2" "$3"
 }
@@ -193,7 +336,10 @@ global_pref() {
 
 # tag QUBE TAG: adds a missing tag.
 tag() {
-  if ! is_planned "$1" && qvm-tags "$1" list "$2" > /dev/null 2>&1; then
+  had=0
+  if ! is_planned "$1" && has_tag "$1" "$2"; then had=1; fi
+  own_on "$1" "$had" "tag $1 $2"
+  if [ "$had" = 1 ]; then
     return 0
   fi
   change "add tag $2 to $1" qvm-tags "$1" add "$2"
@@ -220,7 +366,10 @@ untag_stale() {
 
 # feature QUBE KEY VALUE: sets a feature whose value differs or is unset.
 feature() {
-  if ! is_planned "$1" && current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; then
+  had=0
+  if ! is_planned "$1" && has_feature "$1" "$2" "$3"; then had=1; fi
+  own_on "$1" "$had" "feature $1 $2"
+  if [ "$had" = 1 ]; then
     return 0
   fi
   change "set feature $2 of $1 to '$3'" qvm-features "$1" "$2" "$3"
@@ -228,7 +377,10 @@ feature() {
 
 # service QUBE NAME on|off: qvm-service prints on/off, and fails when unset.
 service() {
-  if ! is_planned "$1" && current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; then
+  had=0
+  if ! is_planned "$1" && has_service "$1" "$2" "$3"; then had=1; fi
+  own_on "$1" "$had" "service $1 $2"
+  if [ "$had" = 1 ]; then
     return 0
   fi
   change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
@@ -246,10 +398,11 @@ write_policy() {
   mv -f "$tmp" "$policy_dir/$1.policy"
 }
 
-# policy NAME: installs qubes/policy.d/NAME.policy unless dom0 has these bytes.
+# policy NAME SHA256: installs qubes/policy.d/NAME.policy unless dom0 has these bytes.
 policy() {
   src="$out_dir/qubes/policy.d/$1.policy"
   dest="$policy_dir/$1.policy"
+  own 0 "policy $1 $2"
   if [ -f "$dest" ] && cmp -s "$src" "$dest"; then
     return 0
   fi
@@ -260,19 +413,44 @@ policy() {
   fi
 }
 
-# Commands run by the qube's shell. They take the path, mode and sha256 as
-# "$1", "$2" and "$3" and contain no single quote, so they are passed
-# single-quoted and no value of ours is parsed as shell code inside the qube.
-# Beside each file a dot-file records the sha256 of the artifact pushed there:
-# reload commands may rewrite the file in place (the Tor gateway's address is
-# filled in inside the qube), so the file's own hash cannot tell whether the
-# artifact changed. Tor's %include and the Whonix firewall skip dot-files.
+# Commands run by the qube's shell. They take paths, modes and sha256s as
+# "$1", "$2"… and contain no single quote, so they are passed single-quoted
+# and no value of ours is parsed as shell code inside the qube. Beside each
+# file a dot-file records the sha256 of the artifact pushed there, written
+# only once the qube's reload commands succeeded (so a failed reload is
+# retried by the next run): reload commands may rewrite the file in place
+# (the Tor gateway's address is filled in inside the qube), so the file's own
+# hash cannot tell whether the artifact changed. Tor's %include and the
+# Whonix firewall skip dot-files.
 # shellcheck disable=SC2016 # expanded inside the qube, not here
 in_qube_read='s="${1%/*}/.${1##*/}.qpc-sha256"; if [ -f "$1" ] && [ -f "$s" ]; then m=$(stat -c %a "$1") && h=$(cat "$s") && printf "%s %s\n" "$m" "$h"; fi'
 # shellcheck disable=SC2016 # expanded inside the qube, not here
-in_qube_write='d=${1%/*} && mkdir -p "$d" && t="$d/.qpc-new.${1##*/}" && umask 077 && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1" && printf "%s\n" "$3" > "$d/.${1##*/}.qpc-sha256"'
+in_qube_write='d=${1%/*} && mkdir -p "$d" && t="$d/.qpc-new.${1##*/}" && umask 077 && cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1"'
+# shellcheck disable=SC2016 # expanded inside the qube, not here
+in_qube_mark='while [ $# -gt 1 ]; do printf "%s\n" "$2" > "${1%/*}/.${1##*/}.qpc-sha256" || exit 1; shift 2; done'
+# shellcheck disable=SC2016 # expanded inside the qube, not here
+in_qube_remove='rm -f -- "$1" "${1%/*}/.${1##*/}.qpc-sha256"'
 
-push_file() { qvm-run --pass-io --no-gui --user root "$1" "sh -c '$in_qube_write' sh '$2' '$3' '$4'" < "$5"; }
+# qube_run LIMIT QUBE COMMAND: runs COMMAND as root in QUBE (qvm-run starts
+# it) and prints at most LIMIT bytes of what it writes, every byte but
+# printable ASCII and newlines shown as '?', so a compromised qube can neither
+# drive dom0's terminal nor fill dom0's memory; the rest is read and dropped,
+# and a command still running after qube_timeout seconds is stopped. Standard
+# input is the caller's. Fails when the command fails.
+qube_timeout=600
+qube_run() {
+  rc_file=$(mktemp) || die "cannot create a temporary file"
+  {
+    rc=0
+    timeout -k 10 "$qube_timeout" qvm-run --pass-io --no-gui --user root "$2" "$3" 2>&1 || rc=$?
+    printf '%s' "$rc" > "$rc_file"
+  } | { head -c "$1"; cat > /dev/null; } | LC_ALL=C tr -c '\n -~' '?'
+  rc=$(cat "$rc_file")
+  rm -f "$rc_file"
+  [ "$rc" = 0 ]
+}
+
+push_file() { qube_run 4096 "$1" "sh -c '$in_qube_write' sh '$2' '$3'" < "$4"; }
 
 # push QUBE PATH MODE 'MODE SHA256' ARTIFACT: copies an artifact into a qube
 # unless the qube has that file with those bytes and that mode.
@@ -282,16 +460,69 @@ push() {
     pushed=1
     return 0
   fi
-  have=$(qvm-run --pass-io --no-gui --user root "$1" "sh -c '$in_qube_read' sh '$2'") || die "cannot read $2 in $1"
+  own 0 "file $1 $2"
+  have=$(qube_run 256 "$1" "sh -c '$in_qube_read' sh '$2'" < /dev/null) || die "cannot read $2 in $1"
   if [ "$have" = "$4" ]; then
     return 0
   fi
-  change "push $5 to $1:$2 (mode $3)" push_file "$1" "$2" "$3" "${4#* }" "$out_dir/$5"
+  change "push $5 to $1:$2 (mode $3)" push_file "$1" "$2" "$3" "$out_dir/$5" || die "cannot write $2 in $1"
   pushed=1
 }
 
 # reload QUBE 'COMMAND': runs a reload command as root in a qube.
-reload() { change "run in $1: $2" qvm-run --pass-io --no-gui --user root "$1" "$2"; }
+reload() {
+  change "run in $1: $2" qube_run 4096 "$1" "$2" < /dev/null || die "the reload command in $1 failed; the new files are in place and the next run retries it"
+}
+
+# mark QUBE PATH SHA256…: the reload commands succeeded; records in the qube
+# which artifact each file holds.
+mark() {
+  [ "$dry_run" = 0 ] || return 0
+  mark_qube=$1
+  shift
+  qube_run 4096 "$mark_qube" "sh -c '$in_qube_mark' sh $(printf "'%s' " "$@")" < /dev/null || die "cannot record the pushed files in $mark_qube"
+}
+
+# prune_files 'QUBE…': removes the files an earlier run pushed into these
+# qubes and this one does not; sets pushed=1, so their reload commands run.
+prune_files() {
+  while read -r kind qube file <&3; do
+    [ -n "$kind" ] || continue
+    case " $1 " in
+      *" $qube "*) ;;
+      *) continue ;;
+    esac
+    case "$file" in
+      /*) ;;
+      *) die "$record names a file that is not an absolute path in $qube" ;;
+    esac
+    case "$file" in
+      *[!A-Za-z0-9._@+/-]*) die "$record names a file with unsafe characters in $qube" ;;
+    esac
+    exists "$qube" || continue
+    change "remove $qube:$file (qpc pushed it; the policy no longer has it)" qube_run 4096 "$qube" "sh -c '$in_qube_remove' sh '$file'" < /dev/null || die "cannot remove $file in $qube"
+    pushed=1
+  done 3<<EOF
+$(stale_items file)
+EOF
+}
+
+# keep_files 'QUBE…': the files an earlier run pushed into qubes this policy
+# does not declare stay, and stay recorded: qpc starts no qube it does not
+# configure.
+keep_files() {
+  while read -r kind qube file <&3; do
+    [ -n "$kind" ] || continue
+    case " $1 " in
+      *" $qube "*) continue ;;
+    esac
+    exists "$qube" || continue
+    own 1 "file $qube $file"
+    say "left $qube:$file: qpc pushed it, but $qube is not in the policy and qpc does not start it; remove the file in $qube by hand"
+  done 3<<EOF
+$(stale_items file)
+EOF
+}
 
 identity_tags='identity-source-contact identity-vault identity-work'
 
@@ -299,6 +530,9 @@ identity_tags='identity-source-contact identity-vault identity-work'
 # Every file this script installs, before anything changes.
 # provision.sh is listed in the manifest too but cannot vouch for itself.
 [ -f "$manifest" ] || die "$manifest not found: run this script from the qpc compile output"
+# qpc writes regular files only: a symbolic link would let bytes from outside
+# the output directory pass the checks below.
+if [ -n "$(find "$out_dir" -type l -print | head -n 1)" ]; then die "$out_dir holds a symbolic link, which qpc compile never writes; nothing was changed"; fi
 verify 'qubes/policy.d/30-qpc.policy' '5244b69160ba5f61de2b60290fd76a66765a91310cfe4fa331d0c5478fd0b519'
 verify 'whonix/source-inbox/gajim' '36d6deabc5d6ee0990fe8b030bd8cfeaa2fcb14c797fb203c5d41674471b5119'
 verify 'whonix/source-inbox/thunderbird' '1705cea27f4bf5bc413d88dafbee352c2cec1ceeb91c76a930132665e0b63de0'
@@ -312,6 +546,12 @@ fi
 # declares them Whonix, but only Whonix's own marker feature says they are.
 whonix_marker 'whonix-gateway-18' 'whonix-gw' 'gateway'
 whonix_marker 'whonix-workstation-18' 'whonix-ws' 'workstation'
+# What qpc wrote on this machine before: /var/lib/qpc/owned (QPC_STATE_DIR
+# overrides the directory). This run records what it writes there and at the
+# end takes back what an earlier run wrote and this policy no longer has.
+next_record_file=$(mktemp) || die "cannot create a temporary file"
+trap 'rm -f "$next_record_file"' EXIT
+start_record "$next_record_file"
 
 # ---- 2. qubes that must exist, and qubes to create
 # Templates before the qubes based on them, gateways before their clients,
@@ -452,7 +692,8 @@ pref 'work-email' 'default_dispvm' 'work-dvm'
 pref 'work-web' 'default_dispvm' 'work-dvm'
 
 # ---- 4. tags, features, services
-# Tags are only added, except the tags of other identities, which are removed.
+# Added or set; then the tags of other identities are removed, and what an
+# earlier run wrote and this policy no longer has is taken back (any qube).
 untag_stale 'debian-12-xfce' ''
 untag_stale 'sys-net' ''
 untag_stale 'sys-firewall' ''
@@ -484,10 +725,13 @@ tag 'work-email' 'identity-work'
 untag_stale 'work-email' 'identity-work'
 tag 'work-web' 'identity-work'
 untag_stale 'work-web' 'identity-work'
+prune_qubes
 
 # ---- 5. qrexec policy
 # After the qubes and their tags exist, so the rules name real qubes.
-policy '30-qpc'
+policy '30-qpc' '5244b69160ba5f61de2b60290fd76a66765a91310cfe4fa331d0c5478fd0b519'
+# Then the files an earlier run installed and this policy no longer has.
+prune_policies
 
 # ---- 6. files inside qubes
 # The first qvm-run of the script: every netvm above is final.
@@ -495,18 +739,36 @@ policy '30-qpc'
 pushed=0
 push 'source-inbox' '/usr/local/bin/qpc-gajim' '0755' '755 36d6deabc5d6ee0990fe8b030bd8cfeaa2fcb14c797fb203c5d41674471b5119' 'whonix/source-inbox/gajim'
 push 'source-inbox' '/usr/local/bin/qpc-thunderbird' '0755' '755 1705cea27f4bf5bc413d88dafbee352c2cec1ceeb91c76a930132665e0b63de0' 'whonix/source-inbox/thunderbird'
+prune_files 'source-inbox'
+if [ "$pushed" = 1 ]; then
+  mark 'source-inbox' '/usr/local/bin/qpc-gajim' '36d6deabc5d6ee0990fe8b030bd8cfeaa2fcb14c797fb203c5d41674471b5119' '/usr/local/bin/qpc-thunderbird' '1705cea27f4bf5bc413d88dafbee352c2cec1ceeb91c76a930132665e0b63de0'
+fi
 pushed=0
 push 'source-web' '/usr/local/bin/qpc-torbrowser' '0755' '755 aa5c49916130e7c83db67efda0d55207d4e9984544ee525acc012cdb6c3723c9' 'whonix/source-web/torbrowser'
+prune_files 'source-web'
+if [ "$pushed" = 1 ]; then
+  mark 'source-web' '/usr/local/bin/qpc-torbrowser' 'aa5c49916130e7c83db67efda0d55207d4e9984544ee525acc012cdb6c3723c9'
+fi
 pushed=0
 push 'sys-whonix' '/usr/local/etc/torrc.d/50_qpc.conf' '0644' '644 97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d' 'whonix/sys-whonix/torrc.d/50_qpc.conf'
 push 'sys-whonix' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '0644' '644 8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56' 'whonix/sys-whonix/whonix_firewall.d/50_qpc.conf'
+prune_files 'sys-whonix'
 if [ "$pushed" = 1 ]; then
   # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there
   reload 'sys-whonix' ''\''systemctl'\'' '\''reload'\'' '\''tor@default'\'''
   # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there
   reload 'sys-whonix' ''\''whonix_firewall'\'''
+  mark 'sys-whonix' '/usr/local/etc/torrc.d/50_qpc.conf' '97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
 fi
+# Files an earlier run pushed into the policy's other qubes, which get none now;
+# then those in qubes the policy does not declare, which stay.
+prune_files 'debian-12-xfce source-contact-dvm source-keys sys-firewall sys-net vault-gpg vault-pass whonix-gateway-18 whonix-workstation-18 work-dvm work-email work-web'
+keep_files 'debian-12-xfce source-contact-dvm source-inbox source-keys source-web sys-firewall sys-net sys-whonix vault-gpg vault-pass whonix-gateway-18 whonix-workstation-18 work-dvm work-email work-web'
 
+finish_record
+if [ "$record_changed" = 1 ]; then
+  say "recorded what qpc wrote in $record"
+fi
 if [ "$dry_run" = 1 ]; then
   say "dry run: nothing was changed"
 else

@@ -4,6 +4,9 @@
 # the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with
 # `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.
 # The Whonix files inside qubes are installed by provision.sh only.
+# qpc-own:claim records in /var/lib/qpc/owned what the states write, before
+# they run; qpc-own:prune then takes back what an earlier run wrote and this
+# policy no longer has (the same record and functions as provision.sh).
 # Every qube and policy state requires the qpc-whonix-marker checks: the Whonix
 # templates must carry Whonix's own marker feature, or none is applied.
 qpc-whonix-marker:whonix-gateway-18:whonix-gw:
@@ -21,9 +24,15 @@ debian-12-xfce:
         - netvm: ""
         - autostart: false
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-source-contact
+            - identity-vault
+            - identity-work
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-net:
   qvm.vm:
     - prefs:
@@ -35,10 +44,16 @@ sys-net:
         - virt-mode: hvm
         - autostart: true
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-source-contact
+            - identity-vault
+            - identity-work
     - require:
         - qvm: debian-12-xfce
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-firewall:
   qvm.vm:
     - prefs:
@@ -49,11 +64,17 @@ sys-firewall:
         - netvm: sys-net
         - autostart: true
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-source-contact
+            - identity-vault
+            - identity-work
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-net
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 whonix-gateway-18:
   qvm.vm:
     - prefs:
@@ -64,9 +85,14 @@ whonix-gateway-18:
     - tags:
         - add:
             - whonix-updatevm
+        - del:
+            - identity-source-contact
+            - identity-vault
+            - identity-work
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-whonix:
   qvm.vm:
     - prefs:
@@ -81,11 +107,16 @@ sys-whonix:
     - tags:
         - add:
             - anon-gateway
+        - del:
+            - identity-source-contact
+            - identity-vault
+            - identity-work
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 whonix-workstation-18:
   qvm.vm:
     - prefs:
@@ -96,9 +127,14 @@ whonix-workstation-18:
     - tags:
         - add:
             - whonix-updatevm
+        - del:
+            - identity-source-contact
+            - identity-vault
+            - identity-work
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 source-contact-dvm:
   qvm.vm:
     - present:
@@ -117,11 +153,15 @@ source-contact-dvm:
         - add:
             - anon-vm
             - identity-source-contact
+        - del:
+            - identity-vault
+            - identity-work
     - require:
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 source-inbox:
   qvm.vm:
     - present:
@@ -142,12 +182,16 @@ source-inbox:
         - add:
             - anon-vm
             - identity-source-contact
+        - del:
+            - identity-vault
+            - identity-work
     - require:
         - qvm: source-contact-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 source-keys:
   qvm.vm:
     - present:
@@ -168,11 +212,15 @@ source-keys:
         - add:
             - anon-vm
             - identity-source-contact
+        - del:
+            - identity-vault
+            - identity-work
     - require:
         - qvm: source-contact-dvm
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 source-web:
   qvm.vm:
     - present:
@@ -194,12 +242,16 @@ source-web:
         - add:
             - anon-vm
             - identity-source-contact
+        - del:
+            - identity-vault
+            - identity-work
     - require:
         - qvm: source-contact-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 vault-gpg:
   qvm.vm:
     - present:
@@ -219,10 +271,14 @@ vault-gpg:
     - tags:
         - add:
             - identity-vault
+        - del:
+            - identity-source-contact
+            - identity-work
     - require:
         - qvm: debian-12-xfce
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 vault-pass:
   qvm.vm:
     - present:
@@ -242,10 +298,14 @@ vault-pass:
     - tags:
         - add:
             - identity-vault
+        - del:
+            - identity-source-contact
+            - identity-work
     - require:
         - qvm: debian-12-xfce
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 work-dvm:
   qvm.vm:
     - present:
@@ -263,11 +323,15 @@ work-dvm:
     - tags:
         - add:
             - identity-work
+        - del:
+            - identity-source-contact
+            - identity-vault
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 work-email:
   qvm.vm:
     - present:
@@ -287,12 +351,16 @@ work-email:
     - tags:
         - add:
             - identity-work
+        - del:
+            - identity-source-contact
+            - identity-vault
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
         - qvm: work-dvm
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 work-web:
   qvm.vm:
     - present:
@@ -313,12 +381,16 @@ work-web:
     - tags:
         - add:
             - identity-work
+        - del:
+            - identity-source-contact
+            - identity-vault
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-firewall
         - qvm: work-dvm
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 /etc/qubes/policy.d/30-qpc.policy:
   file.managed:
     - contents: |
@@ -344,5 +416,257 @@ work-web:
         - qvm: work-dvm
         - qvm: work-email
         - qvm: work-web
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
+qpc-own:helper:
+  file.managed:
+    - name: /var/lib/qpc/qpc-own.sh
+    - contents: |
+        #!/bin/sh
+        # generated by qpc (see the header of qpc.sls); do not edit
+        # The ownership record of qpc's Salt states (qpc.sls runs it): `claim` before
+        # the qube and policy states, `prune` after them; the same functions as
+        # provision.sh. Salt installs no files inside qubes, so the files provision.sh
+        # pushed stay recorded for its next run.
+        set -eu
+        dry_run=0
+        changed=0
+        policy_dir="${QPC_POLICY_DIR:-/etc/qubes/policy.d}"
+        say() { printf 'qpc: %s
+        ' "$*"; }
+        die() { printf 'qpc: error: %s
+        ' "$*" >&2; exit 1; }
+        change() {
+          say "$1"
+          changed=1
+          shift
+          "$@"
+        }
+        exists() { qvm-check "$1" > /dev/null 2>&1; }
+
+        state_dir="${QPC_STATE_DIR:-/var/lib/qpc}"
+        record="$state_dir/owned"
+        record_header='# qpc ownership record, format 1: what qpc provisioning wrote on this machine, one item per line. The next run removes what its policy no longer has. Do not edit.'
+        next_record=''
+        record_changed=0
+
+        # start_record FILE: this run's record is built in FILE (emptied).
+        start_record() {
+          next_record=$1
+          : > "$next_record" || die "cannot write $next_record"
+          if [ "$dry_run" = 0 ]; then
+            mkdir -p "$state_dir" || die "cannot create $state_dir"
+            chmod 0700 "$state_dir" || die "cannot set the mode of $state_dir"
+            if [ -L "$record" ] || { [ -e "$record" ] && [ ! -f "$record" ]; }; then die "$record is not a regular file; nothing was changed"; fi
+            [ -f "$record" ] || printf '%s\n' "$record_header" > "$record" || die "cannot write $record"
+          fi
+        }
+
+        # owned_before LINE: an earlier run recorded LINE.
+        owned_before() { [ -f "$record" ] && grep -Fqx -- "$1" "$record"; }
+
+        # own HAD LINE: this run writes the item of LINE (HAD=1: the machine already
+        # has it as the policy wants). It is qpc's when an earlier run recorded it or
+        # this run changes it; recorded before the change is made.
+        own() {
+          if [ "$1" = 1 ] && ! owned_before "$2"; then
+            return 0
+          fi
+          printf '%s\n' "$2" >> "$next_record"
+          if [ "$dry_run" = 0 ] && ! owned_before "$2"; then
+            printf '%s\n' "$2" >> "$record"
+            record_changed=1
+          fi
+        }
+
+        has_tag() { qvm-tags "$1" list "$2" > /dev/null 2>&1; }
+        has_feature() { current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+        has_service() { current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+        has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+
+        # own_tag QUBE TAG, own_feature QUBE KEY VALUE, own_service QUBE NAME on|off,
+        # own_pref QUBE PROPERTY VALUE: own with HAD read from the machine.
+        own_tag() { if has_tag "$1" "$2"; then own 1 "tag $1 $2"; else own 0 "tag $1 $2"; fi; }
+        own_feature() { if has_feature "$1" "$2" "$3"; then own 1 "feature $1 $2"; else own 0 "feature $1 $2"; fi; }
+        own_service() { if has_service "$1" "$2" "$3"; then own 1 "service $1 $2"; else own 0 "service $1 $2"; fi; }
+        own_pref() { if has_pref "$1" "$2" "$3"; then own 1 "pref $1 $2"; else own 0 "pref $1 $2"; fi; }
+
+        # stale_items 'KIND...': the recorded items of those kinds this run does not
+        # own, once each; a policy file's lines merged into 'policy NAME SHA...'.
+        stale_items() {
+          [ -f "$record" ] || return 0
+          awk -v kinds=" $1 " '
+            function key() { return $1 == "policy" ? $1 " " $2 : $0 }
+            FILENAME == ARGV[1] { keep[key()] = 1; next }
+            /^#/ || NF == 0 || index(kinds, " " $1 " ") == 0 || (key() in keep) { next }
+            $1 == "policy" { if (!($2 in shas)) names[++n] = $2; shas[$2] = shas[$2] " " $3; next }
+            !seen[$0]++ { print }
+            END { for (i = 1; i <= n; i++) print "policy " names[i] shas[names[i]] }
+          ' "$next_record" "$record"
+        }
+
+        # The prune loops read the stale items on descriptor 3, so no command in
+        # them reads the list, and run in this shell, so they can set variables.
+
+        # prune_qubes: takes back the tags, features, services and properties an
+        # earlier run wrote and this one does not, in any qube that still exists.
+        prune_qubes() {
+          while read -r kind qube key <&3; do
+            [ -n "$kind" ] || continue
+            exists "$qube" || continue
+            case "$kind" in
+              tag)
+                if has_tag "$qube" "$key"; then change "remove tag $key from $qube (qpc added it; the policy no longer has it)" qvm-tags "$qube" del "$key"; fi ;;
+              feature)
+                if qvm-features "$qube" "$key" > /dev/null 2>&1; then change "unset feature $key of $qube (qpc set it; the policy no longer has it)" qvm-features --unset "$qube" "$key"; fi ;;
+              service)
+                if qvm-service "$qube" "$key" > /dev/null 2>&1; then change "unset service $key of $qube (qpc set it; the policy no longer has it)" qvm-service --unset "$qube" "$key"; fi ;;
+              pref)
+                state=$(qvm-prefs "$qube" | awk -v p="$key" '$1 == p { print $2; exit }') || die "cannot read the properties of $qube"
+                if [ "$state" != D ]; then change "reset $key of $qube to Qubes' default (qpc set it; the policy no longer does)" qvm-prefs --default "$qube" "$key"; fi ;;
+            esac
+          done 3<<EOF
+        $(stale_items 'tag feature service pref')
+        EOF
+        }
+
+        remove_policy() {
+          if command -v qubes-policy > /dev/null 2>&1; then qubes-policy --remove "$1"; else rm -f "$policy_dir/$1.policy"; fi
+        }
+
+        # prune_policies: removes the policy files an earlier run installed and this
+        # one does not, while they hold the bytes qpc installed.
+        prune_policies() {
+          while read -r kind name shas <&3; do
+            [ -n "$kind" ] || continue
+            dest="$policy_dir/$name.policy"
+            [ -f "$dest" ] || continue
+            actual=$(sha256sum < "$dest") || die "cannot read $dest"
+            actual=${actual%% *}
+            case " $shas " in
+              *" $actual "*)
+                if command -v qubes-policy > /dev/null 2>&1; then
+                  change "remove $dest with qubes-policy --remove (qpc installed it; the policy no longer has it)" remove_policy "$name"
+                else
+                  change "remove $dest (qpc installed it; the policy no longer has it)" remove_policy "$name"
+                fi ;;
+              *) say "left $dest: qpc installed it and the policy no longer has it, but it was changed since; remove it by hand if nobody needs it" ;;
+            esac
+          done 3<<EOF
+        $(stale_items policy)
+        EOF
+        }
+
+        # finish_record: the record becomes what this run owns.
+        finish_record() {
+          [ "$dry_run" = 0 ] || return 0
+          { printf '%s\n' "$record_header"; awk '!seen[$0]++' "$next_record"; } > "$record.new" || die "cannot write $record.new"
+          if ! cmp -s "$record.new" "$record"; then record_changed=1; fi
+          mv -f "$record.new" "$record"
+        }
+
+        claim() {
+          start_record "$state_dir/owned.next"
+          if [ -f "$record" ]; then
+            grep '^file ' "$record" >> "$next_record" || true
+          fi
+          own_pref 'sys-net' 'virt_mode' 'hvm'
+          own_tag 'whonix-gateway-18' 'whonix-updatevm'
+          own_tag 'sys-whonix' 'anon-gateway'
+          own_pref 'sys-whonix' 'memory' '500'
+          own_tag 'whonix-workstation-18' 'whonix-updatevm'
+          own_tag 'source-contact-dvm' 'anon-vm'
+          own_tag 'source-contact-dvm' 'identity-source-contact'
+          own_tag 'source-inbox' 'anon-vm'
+          own_tag 'source-inbox' 'identity-source-contact'
+          own_pref 'source-inbox' 'memory' '400'
+          own_pref 'source-inbox' 'maxmem' '3000'
+          own_tag 'source-keys' 'anon-vm'
+          own_tag 'source-keys' 'identity-source-contact'
+          own_pref 'source-keys' 'memory' '300'
+          own_pref 'source-keys' 'maxmem' '800'
+          own_tag 'source-web' 'anon-vm'
+          own_tag 'source-web' 'identity-source-contact'
+          own_pref 'source-web' 'memory' '400'
+          own_pref 'source-web' 'maxmem' '4000'
+          own_pref 'source-web' 'vcpus' '2'
+          own_tag 'vault-gpg' 'identity-vault'
+          own_pref 'vault-gpg' 'memory' '300'
+          own_pref 'vault-gpg' 'maxmem' '1000'
+          own_tag 'vault-pass' 'identity-vault'
+          own_pref 'vault-pass' 'memory' '300'
+          own_pref 'vault-pass' 'maxmem' '1000'
+          own_tag 'work-dvm' 'identity-work'
+          own_tag 'work-email' 'identity-work'
+          own_pref 'work-email' 'memory' '400'
+          own_pref 'work-email' 'maxmem' '4000'
+          own_tag 'work-web' 'identity-work'
+          own_pref 'work-web' 'memory' '400'
+          own_pref 'work-web' 'maxmem' '4000'
+          own_pref 'work-web' 'vcpus' '2'
+          own 0 'policy 30-qpc 5244b69160ba5f61de2b60290fd76a66765a91310cfe4fa331d0c5478fd0b519'
+        }
+
+        prune() {
+          next_record="$state_dir/owned.next"
+          [ -f "$next_record" ] || die "$next_record is missing: the claim state runs first"
+          prune_qubes
+          prune_policies
+          finish_record
+          rm -f "$next_record"
+        }
+
+        case "${1:-}" in
+          claim) claim ;;
+          prune) prune ;;
+          *) die "usage: sh /var/lib/qpc/qpc-own.sh claim|prune" ;;
+        esac
+        # Salt's stateful protocol: the last line says whether anything changed.
+        if [ "$changed" = 1 ] || [ "$record_changed" = 1 ]; then
+          printf '
+        %s
+        ' "changed=yes comment='qpc ownership record updated'"
+        else
+          printf '%s
+        ' 'changed=no'
+        fi
+    - user: root
+    - group: root
+    - mode: "0700"
+    - makedirs: true
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+qpc-own:claim:
+  cmd.run:
+    - name: sh /var/lib/qpc/qpc-own.sh claim
+    - stateful: true
+    - require:
+        - file: qpc-own:helper
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+qpc-own:prune:
+  cmd.run:
+    - name: sh /var/lib/qpc/qpc-own.sh prune
+    - stateful: true
+    - require:
+        - cmd: qpc-own:claim
+        - qvm: debian-12-xfce
+        - qvm: sys-net
+        - qvm: sys-firewall
+        - qvm: whonix-gateway-18
+        - qvm: sys-whonix
+        - qvm: whonix-workstation-18
+        - qvm: source-contact-dvm
+        - qvm: source-inbox
+        - qvm: source-keys
+        - qvm: source-web
+        - qvm: vault-gpg
+        - qvm: vault-pass
+        - qvm: work-dvm
+        - qvm: work-email
+        - qvm: work-web
+        - file: /etc/qubes/policy.d/30-qpc.policy
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws

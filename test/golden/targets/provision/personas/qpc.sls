@@ -4,6 +4,9 @@
 # the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with
 # `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.
 # The Whonix files inside qubes are installed by provision.sh only.
+# qpc-own:claim records in /var/lib/qpc/owned what the states write, before
+# they run; qpc-own:prune then takes back what an earlier run wrote and this
+# policy no longer has (the same record and functions as provision.sh).
 # Every qube and policy state requires the qpc-whonix-marker checks: the Whonix
 # templates must carry Whonix's own marker feature, or none is applied.
 qpc-whonix-marker:whonix-gateway-18:whonix-gw:
@@ -21,9 +24,15 @@ debian-12-minimal:
         - netvm: ""
         - autostart: false
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 debian-12-xfce:
   qvm.vm:
     - prefs:
@@ -31,9 +40,15 @@ debian-12-xfce:
         - netvm: ""
         - autostart: false
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-net:
   qvm.vm:
     - prefs:
@@ -45,10 +60,16 @@ sys-net:
         - virt-mode: hvm
         - autostart: true
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: debian-12-minimal
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-firewall:
   qvm.vm:
     - prefs:
@@ -61,11 +82,17 @@ sys-firewall:
         - maxmem: 1000
         - autostart: true
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: debian-12-minimal
         - qvm: sys-net
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-vpn:
   qvm.vm:
     - present:
@@ -80,11 +107,17 @@ sys-vpn:
         - netvm: sys-firewall
         - autostart: false
         - default-dispvm: ""
+    - tags:
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: debian-12-minimal
         - qvm: sys-firewall
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 home-bank:
   qvm.vm:
     - present:
@@ -104,12 +137,16 @@ home-bank:
     - tags:
         - add:
             - identity-home
+        - del:
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: debian-12-xfce
         - qvm: home-dvm
         - qvm: sys-vpn
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 home-dvm:
   qvm.vm:
     - present:
@@ -127,11 +164,15 @@ home-dvm:
     - tags:
         - add:
             - identity-home
+        - del:
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: debian-12-xfce
         - qvm: sys-vpn
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 home-web:
   qvm.vm:
     - present:
@@ -152,12 +193,16 @@ home-web:
     - tags:
         - add:
             - identity-home
+        - del:
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: debian-12-xfce
         - qvm: home-dvm
         - qvm: sys-vpn
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 whonix-gateway-18:
   qvm.vm:
     - prefs:
@@ -168,9 +213,14 @@ whonix-gateway-18:
     - tags:
         - add:
             - whonix-updatevm
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-whonix-2:
   qvm.vm:
     - present:
@@ -189,11 +239,16 @@ sys-whonix-2:
     - tags:
         - add:
             - anon-gateway
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 whonix-workstation-18:
   qvm.vm:
     - prefs:
@@ -204,9 +259,14 @@ whonix-workstation-18:
     - tags:
         - add:
             - whonix-updatevm
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 organizer-chat:
   qvm.vm:
     - present:
@@ -227,12 +287,16 @@ organizer-chat:
         - add:
             - anon-vm
             - identity-organizer
+        - del:
+            - identity-home
+            - identity-pen-name
     - require:
         - qvm: organizer-dvm
         - qvm: sys-whonix-2
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 organizer-dvm:
   qvm.vm:
     - present:
@@ -251,11 +315,15 @@ organizer-dvm:
         - add:
             - anon-vm
             - identity-organizer
+        - del:
+            - identity-home
+            - identity-pen-name
     - require:
         - qvm: sys-whonix-2
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 organizer-web:
   qvm.vm:
     - present:
@@ -276,12 +344,16 @@ organizer-web:
         - add:
             - anon-vm
             - identity-organizer
+        - del:
+            - identity-home
+            - identity-pen-name
     - require:
         - qvm: organizer-dvm
         - qvm: sys-whonix-2
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 sys-whonix:
   qvm.vm:
     - prefs:
@@ -296,11 +368,16 @@ sys-whonix:
     - tags:
         - add:
             - anon-gateway
+        - del:
+            - identity-home
+            - identity-organizer
+            - identity-pen-name
     - require:
         - qvm: sys-firewall
         - qvm: whonix-gateway-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 pen-name-dvm:
   qvm.vm:
     - present:
@@ -319,11 +396,15 @@ pen-name-dvm:
         - add:
             - anon-vm
             - identity-pen-name
+        - del:
+            - identity-home
+            - identity-organizer
     - require:
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 pen-name-mail:
   qvm.vm:
     - present:
@@ -344,12 +425,16 @@ pen-name-mail:
         - add:
             - anon-vm
             - identity-pen-name
+        - del:
+            - identity-home
+            - identity-organizer
     - require:
         - qvm: pen-name-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 pen-name-web:
   qvm.vm:
     - present:
@@ -370,12 +455,16 @@ pen-name-web:
         - add:
             - anon-vm
             - identity-pen-name
+        - del:
+            - identity-home
+            - identity-organizer
     - require:
         - qvm: pen-name-dvm
         - qvm: sys-whonix
         - qvm: whonix-workstation-18
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 /etc/qubes/policy.d/20-personas-deny.policy:
   file.managed:
     - contents: |
@@ -406,6 +495,7 @@ pen-name-web:
         - qvm: pen-name-web
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 /etc/qubes/policy.d/30-qpc.policy:
   file.managed:
     - contents: |
@@ -434,5 +524,265 @@ pen-name-web:
         - qvm: pen-name-dvm
         - qvm: pen-name-mail
         - qvm: pen-name-web
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
+qpc-own:helper:
+  file.managed:
+    - name: /var/lib/qpc/qpc-own.sh
+    - contents: |
+        #!/bin/sh
+        # generated by qpc (see the header of qpc.sls); do not edit
+        # The ownership record of qpc's Salt states (qpc.sls runs it): `claim` before
+        # the qube and policy states, `prune` after them; the same functions as
+        # provision.sh. Salt installs no files inside qubes, so the files provision.sh
+        # pushed stay recorded for its next run.
+        set -eu
+        dry_run=0
+        changed=0
+        policy_dir="${QPC_POLICY_DIR:-/etc/qubes/policy.d}"
+        say() { printf 'qpc: %s
+        ' "$*"; }
+        die() { printf 'qpc: error: %s
+        ' "$*" >&2; exit 1; }
+        change() {
+          say "$1"
+          changed=1
+          shift
+          "$@"
+        }
+        exists() { qvm-check "$1" > /dev/null 2>&1; }
+
+        state_dir="${QPC_STATE_DIR:-/var/lib/qpc}"
+        record="$state_dir/owned"
+        record_header='# qpc ownership record, format 1: what qpc provisioning wrote on this machine, one item per line. The next run removes what its policy no longer has. Do not edit.'
+        next_record=''
+        record_changed=0
+
+        # start_record FILE: this run's record is built in FILE (emptied).
+        start_record() {
+          next_record=$1
+          : > "$next_record" || die "cannot write $next_record"
+          if [ "$dry_run" = 0 ]; then
+            mkdir -p "$state_dir" || die "cannot create $state_dir"
+            chmod 0700 "$state_dir" || die "cannot set the mode of $state_dir"
+            if [ -L "$record" ] || { [ -e "$record" ] && [ ! -f "$record" ]; }; then die "$record is not a regular file; nothing was changed"; fi
+            [ -f "$record" ] || printf '%s\n' "$record_header" > "$record" || die "cannot write $record"
+          fi
+        }
+
+        # owned_before LINE: an earlier run recorded LINE.
+        owned_before() { [ -f "$record" ] && grep -Fqx -- "$1" "$record"; }
+
+        # own HAD LINE: this run writes the item of LINE (HAD=1: the machine already
+        # has it as the policy wants). It is qpc's when an earlier run recorded it or
+        # this run changes it; recorded before the change is made.
+        own() {
+          if [ "$1" = 1 ] && ! owned_before "$2"; then
+            return 0
+          fi
+          printf '%s\n' "$2" >> "$next_record"
+          if [ "$dry_run" = 0 ] && ! owned_before "$2"; then
+            printf '%s\n' "$2" >> "$record"
+            record_changed=1
+          fi
+        }
+
+        has_tag() { qvm-tags "$1" list "$2" > /dev/null 2>&1; }
+        has_feature() { current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+        has_service() { current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+        has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
+
+        # own_tag QUBE TAG, own_feature QUBE KEY VALUE, own_service QUBE NAME on|off,
+        # own_pref QUBE PROPERTY VALUE: own with HAD read from the machine.
+        own_tag() { if has_tag "$1" "$2"; then own 1 "tag $1 $2"; else own 0 "tag $1 $2"; fi; }
+        own_feature() { if has_feature "$1" "$2" "$3"; then own 1 "feature $1 $2"; else own 0 "feature $1 $2"; fi; }
+        own_service() { if has_service "$1" "$2" "$3"; then own 1 "service $1 $2"; else own 0 "service $1 $2"; fi; }
+        own_pref() { if has_pref "$1" "$2" "$3"; then own 1 "pref $1 $2"; else own 0 "pref $1 $2"; fi; }
+
+        # stale_items 'KIND...': the recorded items of those kinds this run does not
+        # own, once each; a policy file's lines merged into 'policy NAME SHA...'.
+        stale_items() {
+          [ -f "$record" ] || return 0
+          awk -v kinds=" $1 " '
+            function key() { return $1 == "policy" ? $1 " " $2 : $0 }
+            FILENAME == ARGV[1] { keep[key()] = 1; next }
+            /^#/ || NF == 0 || index(kinds, " " $1 " ") == 0 || (key() in keep) { next }
+            $1 == "policy" { if (!($2 in shas)) names[++n] = $2; shas[$2] = shas[$2] " " $3; next }
+            !seen[$0]++ { print }
+            END { for (i = 1; i <= n; i++) print "policy " names[i] shas[names[i]] }
+          ' "$next_record" "$record"
+        }
+
+        # The prune loops read the stale items on descriptor 3, so no command in
+        # them reads the list, and run in this shell, so they can set variables.
+
+        # prune_qubes: takes back the tags, features, services and properties an
+        # earlier run wrote and this one does not, in any qube that still exists.
+        prune_qubes() {
+          while read -r kind qube key <&3; do
+            [ -n "$kind" ] || continue
+            exists "$qube" || continue
+            case "$kind" in
+              tag)
+                if has_tag "$qube" "$key"; then change "remove tag $key from $qube (qpc added it; the policy no longer has it)" qvm-tags "$qube" del "$key"; fi ;;
+              feature)
+                if qvm-features "$qube" "$key" > /dev/null 2>&1; then change "unset feature $key of $qube (qpc set it; the policy no longer has it)" qvm-features --unset "$qube" "$key"; fi ;;
+              service)
+                if qvm-service "$qube" "$key" > /dev/null 2>&1; then change "unset service $key of $qube (qpc set it; the policy no longer has it)" qvm-service --unset "$qube" "$key"; fi ;;
+              pref)
+                state=$(qvm-prefs "$qube" | awk -v p="$key" '$1 == p { print $2; exit }') || die "cannot read the properties of $qube"
+                if [ "$state" != D ]; then change "reset $key of $qube to Qubes' default (qpc set it; the policy no longer does)" qvm-prefs --default "$qube" "$key"; fi ;;
+            esac
+          done 3<<EOF
+        $(stale_items 'tag feature service pref')
+        EOF
+        }
+
+        remove_policy() {
+          if command -v qubes-policy > /dev/null 2>&1; then qubes-policy --remove "$1"; else rm -f "$policy_dir/$1.policy"; fi
+        }
+
+        # prune_policies: removes the policy files an earlier run installed and this
+        # one does not, while they hold the bytes qpc installed.
+        prune_policies() {
+          while read -r kind name shas <&3; do
+            [ -n "$kind" ] || continue
+            dest="$policy_dir/$name.policy"
+            [ -f "$dest" ] || continue
+            actual=$(sha256sum < "$dest") || die "cannot read $dest"
+            actual=${actual%% *}
+            case " $shas " in
+              *" $actual "*)
+                if command -v qubes-policy > /dev/null 2>&1; then
+                  change "remove $dest with qubes-policy --remove (qpc installed it; the policy no longer has it)" remove_policy "$name"
+                else
+                  change "remove $dest (qpc installed it; the policy no longer has it)" remove_policy "$name"
+                fi ;;
+              *) say "left $dest: qpc installed it and the policy no longer has it, but it was changed since; remove it by hand if nobody needs it" ;;
+            esac
+          done 3<<EOF
+        $(stale_items policy)
+        EOF
+        }
+
+        # finish_record: the record becomes what this run owns.
+        finish_record() {
+          [ "$dry_run" = 0 ] || return 0
+          { printf '%s\n' "$record_header"; awk '!seen[$0]++' "$next_record"; } > "$record.new" || die "cannot write $record.new"
+          if ! cmp -s "$record.new" "$record"; then record_changed=1; fi
+          mv -f "$record.new" "$record"
+        }
+
+        claim() {
+          start_record "$state_dir/owned.next"
+          if [ -f "$record" ]; then
+            grep '^file ' "$record" >> "$next_record" || true
+          fi
+          own_pref 'sys-net' 'virt_mode' 'hvm'
+          own_pref 'sys-firewall' 'memory' '500'
+          own_pref 'sys-firewall' 'maxmem' '1000'
+          own_tag 'home-bank' 'identity-home'
+          own_pref 'home-bank' 'memory' '400'
+          own_pref 'home-bank' 'maxmem' '2000'
+          own_tag 'home-dvm' 'identity-home'
+          own_tag 'home-web' 'identity-home'
+          own_pref 'home-web' 'memory' '400'
+          own_pref 'home-web' 'maxmem' '4000'
+          own_pref 'home-web' 'vcpus' '2'
+          own_tag 'whonix-gateway-18' 'whonix-updatevm'
+          own_tag 'sys-whonix-2' 'anon-gateway'
+          own_pref 'sys-whonix-2' 'memory' '500'
+          own_tag 'whonix-workstation-18' 'whonix-updatevm'
+          own_tag 'organizer-chat' 'anon-vm'
+          own_tag 'organizer-chat' 'identity-organizer'
+          own_pref 'organizer-chat' 'memory' '600'
+          own_pref 'organizer-chat' 'maxmem' '3000'
+          own_tag 'organizer-dvm' 'anon-vm'
+          own_tag 'organizer-dvm' 'identity-organizer'
+          own_tag 'organizer-web' 'anon-vm'
+          own_tag 'organizer-web' 'identity-organizer'
+          own_pref 'organizer-web' 'memory' '600'
+          own_pref 'organizer-web' 'maxmem' '4000'
+          own_tag 'sys-whonix' 'anon-gateway'
+          own_pref 'sys-whonix' 'memory' '500'
+          own_tag 'pen-name-dvm' 'anon-vm'
+          own_tag 'pen-name-dvm' 'identity-pen-name'
+          own_tag 'pen-name-mail' 'anon-vm'
+          own_tag 'pen-name-mail' 'identity-pen-name'
+          own_pref 'pen-name-mail' 'memory' '400'
+          own_pref 'pen-name-mail' 'maxmem' '3000'
+          own_tag 'pen-name-web' 'anon-vm'
+          own_tag 'pen-name-web' 'identity-pen-name'
+          own_pref 'pen-name-web' 'memory' '600'
+          own_pref 'pen-name-web' 'maxmem' '4000'
+          own 0 'policy 20-personas-deny 98f99740c42e47712751536b63fdefea5b4eb3a3ee0cdc015c68f4c79389dd40'
+          own 0 'policy 30-qpc 5244b69160ba5f61de2b60290fd76a66765a91310cfe4fa331d0c5478fd0b519'
+        }
+
+        prune() {
+          next_record="$state_dir/owned.next"
+          [ -f "$next_record" ] || die "$next_record is missing: the claim state runs first"
+          prune_qubes
+          prune_policies
+          finish_record
+          rm -f "$next_record"
+        }
+
+        case "${1:-}" in
+          claim) claim ;;
+          prune) prune ;;
+          *) die "usage: sh /var/lib/qpc/qpc-own.sh claim|prune" ;;
+        esac
+        # Salt's stateful protocol: the last line says whether anything changed.
+        if [ "$changed" = 1 ] || [ "$record_changed" = 1 ]; then
+          printf '
+        %s
+        ' "changed=yes comment='qpc ownership record updated'"
+        else
+          printf '%s
+        ' 'changed=no'
+        fi
+    - user: root
+    - group: root
+    - mode: "0700"
+    - makedirs: true
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+qpc-own:claim:
+  cmd.run:
+    - name: sh /var/lib/qpc/qpc-own.sh claim
+    - stateful: true
+    - require:
+        - file: qpc-own:helper
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+qpc-own:prune:
+  cmd.run:
+    - name: sh /var/lib/qpc/qpc-own.sh prune
+    - stateful: true
+    - require:
+        - cmd: qpc-own:claim
+        - qvm: debian-12-minimal
+        - qvm: debian-12-xfce
+        - qvm: sys-net
+        - qvm: sys-firewall
+        - qvm: sys-vpn
+        - qvm: home-bank
+        - qvm: home-dvm
+        - qvm: home-web
+        - qvm: whonix-gateway-18
+        - qvm: sys-whonix-2
+        - qvm: whonix-workstation-18
+        - qvm: organizer-chat
+        - qvm: organizer-dvm
+        - qvm: organizer-web
+        - qvm: sys-whonix
+        - qvm: pen-name-dvm
+        - qvm: pen-name-mail
+        - qvm: pen-name-web
+        - file: /etc/qubes/policy.d/20-personas-deny.policy
+        - file: /etc/qubes/policy.d/30-qpc.policy
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
