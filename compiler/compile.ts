@@ -2,12 +2,15 @@
  * `compile`: check, then run the selected targets over the model (DESIGN §5).
  * Pure: returns the artifacts and `manifest.json`; the command line writes
  * them. Nothing is produced when the check or a target's own check reports
- * an error (fail closed, DESIGN §7).
+ * an error (fail closed, DESIGN §7). The target checks are the ones `check`
+ * runs (`checkTargets`), so a default compile refuses exactly what `check`
+ * reports.
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import type { CheckResult } from './index.js';
+import { checkTargets } from './pipeline.js';
 import { version } from './version.js';
 import type { Artifact, Target } from '../targets/types.js';
 import { manifestPath } from '../targets/paths.js';
@@ -71,16 +74,16 @@ function manifestSources(r: CheckResult, entry: string): { path: string; sha256:
 }
 
 /**
- * Runs the targets over a checked policy. `registry` is the target table
- * (targets/index.ts); `names` selects from it.
+ * Runs the targets over a policy checked without target checks: the selected
+ * targets' checks, then, without an error, their emitters. `registry` is the
+ * target table (targets/index.ts); `names` selects from it.
  */
 export function compileChecked(r: CheckResult, entry: string, registry: readonly Target[], names?: readonly string[]): CompileResult {
   if (hasErrors(r.diagnostics) || !r.model) return r;
   const selected = selectTargets(registry, names);
   if (typeof selected === 'string') return { ...r, diagnostics: [...r.diagnostics, diag('QP5002', undefined, { message: selected }, { help: 'run `qpc --help` for usage' })] };
   const model = r.model;
-  const found: Diagnostic[] = [];
-  for (const t of selected) found.push(...t.check(model));
+  const found: Diagnostic[] = checkTargets(model, selected);
   const diagnostics = sortDiagnostics([...r.diagnostics, ...found]);
   if (hasErrors(found)) return { ...r, diagnostics };
   const byTarget = new Map<string, readonly Artifact[]>();

@@ -42,7 +42,11 @@ export interface ModelQube {
   readonly preexisting: boolean;
   readonly identity?: string;
   readonly template?: string;
-  /** The qube's label, else its identity's; undefined when neither says. */
+  /**
+   * The qube's label, else its identity's, else the one Qubes gives its kind
+   * (gateways, named disposables: `defaultLabel` in passes/lower-model.ts);
+   * undefined when none applies.
+   */
   readonly label?: string;
   /** netvm name; null for none. */
   readonly netvm: string | null;

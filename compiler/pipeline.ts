@@ -6,6 +6,8 @@
  *   bind  — symbol table, items, rules, text lint, hygiene (QP2xxx)
  *   graph — the policy graph, network checks, SOCKS allocation, the
  *           complete qrexec policy and `expect` (QP3xxx)
+ *   target — the model, and each given target's own check over it (QP4xxx):
+ *           what `compile` would refuse, so that a clean check compiles
  */
 import * as path from 'node:path';
 import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
@@ -31,6 +33,7 @@ import { SourceFile } from './source.js';
 import type { PolicyModel } from './model.js';
 import { lowerModel } from './passes/lower-model.js';
 import { parseFile } from './syntax/parse.js';
+import type { Target } from '../targets/types.js';
 
 /** The lock file beside a policy, as read and as it should now be. */
 export interface LockState {
@@ -56,7 +59,7 @@ export interface StageResult {
   readonly lock?: LockState;
   /** The complete qrexec policy (ours and the stock files) and the system information, when binding succeeded. */
   readonly policy?: EvaluatedPolicy;
-  /** The model targets read: only when the policy has no error. */
+  /** The model targets read: only when the stages before the target checks found no error. */
   readonly model?: PolicyModel;
   /** When the check stopped after binding without an error: where the whole check goes on from. */
   readonly bound?: Bound;
@@ -136,15 +139,27 @@ export interface PipelineOptions {
   readonly allowWaived?: readonly string[];
 }
 
-/** Runs the stages for one entry file; `until` stops after an earlier stage (benchmarks, quick feedback). */
-export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all', opts: PipelineOptions = {}): StageResult {
+/**
+ * What the given targets refuse in a model: each target's `check`, in
+ * registry order. Pure and cheap (no target emits here).
+ */
+export function checkTargets(model: PolicyModel, targets: readonly Target[]): Diagnostic[] {
+  return targets.flatMap((t) => t.check(model));
+}
+
+/**
+ * Runs the stages for one entry file; `until` stops after an earlier stage
+ * (benchmarks, quick feedback). `targets` are the targets whose checks the
+ * target stage runs (none: the model is built, but not checked).
+ */
+export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all', opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
   const bound = loadAndBind(entry, host);
   if (!('raw' in bound)) return bound;
   if (until === 'bind' || hasErrors(bound.raw)) {
     const r: StageResult = { diagnostics: applyWaivers(bound.program, bound.raw, new Set(opts.allowWaived)), sources: bound.sources, program: bound.program };
     return until === 'bind' && !hasErrors(bound.raw) ? { ...r, bound } : r;
   }
-  return analyse(bound, host, opts);
+  return analyse(bound, host, opts, targets);
 }
 
 /** What loading and binding leave for the analysis: enough to go on without reading or parsing again. */
@@ -193,8 +208,8 @@ function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
   return { entry, program, sources: loaded.sources, raw: [...load.items, ...bind.items] };
 }
 
-/** The graph stage over a bound program without errors: network, SOCKS, qrexec, the model. */
-export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions = {}): StageResult {
+/** The graph and target stages over a bound program without errors: network, SOCKS, qrexec, the model, the checks of `targets`. */
+export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
   const { entry, program, raw } = bound;
   let sources = bound.sources;
   const allowed = new Set(opts.allowWaived);
@@ -220,7 +235,9 @@ export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions 
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
   const diagnostics = applyWaivers(program, [...raw, ...graphStage.items], allowed);
   const model = hasErrors(diagnostics) ? undefined : lowerModel(program, graph, policy, allocation, lock.qubes);
-  return { diagnostics, sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
+  // Target findings are never waived (QP4xxx are of waiver class `never`), as in `compile`.
+  const found = model ? checkTargets(model, targets) : [];
+  return { diagnostics: found.length > 0 ? [...diagnostics, ...found] : diagnostics, sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
 }
 
 export { hasErrors };

@@ -18,6 +18,15 @@ export interface Settings {
   readonly policyFile: string;
   /** Qubes' global `default_dispvm`: a disposable name, `null` for none, absent when not set. */
   readonly defaultDisposable?: string | null;
+  /**
+   * Qubes' global `default_kernel`, the kernel of every qube whose own and
+   * whose template's are not set: a directory of `/var/lib/qubes/vm-kernels`
+   * (a version, `pvgrub2-pvh` or `pvgrub2`), `null` for none (Qubes' `''`:
+   * such qubes boot their own kernel), absent when not set.
+   */
+  readonly defaultKernel?: string | null;
+  /** The value of the `kernel` setting, when given. */
+  readonly defaultKernelSpan?: Span;
 }
 
 export const defaultSettings: Settings = { qubes: '4.2', whonix: 18, policyFile: '30-qpc' };

@@ -200,7 +200,7 @@ export const codes = {
     template: 'setting `{key}` is given more than once',
     summary: 'A setting is given twice, in one `settings` block or across files.',
     explanation: {
-      rationale: 'Settings (the Qubes release, the Whonix version, the policy file, the global default disposable) apply to the whole policy set. Giving one twice would make the result depend on which file is read first.',
+      rationale: 'Settings (the Qubes release, the Whonix version, the policy file, the global default disposable and kernel) apply to the whole policy set. Giving one twice would make the result depend on which file is read first.',
     },
   },
   QP2012: {
@@ -768,6 +768,32 @@ export const codes = {
         'Every name and value is checked before it is emitted, so that no input can add a line to a policy file, a word to a shell command or a key to a configuration. A value with a quote, a newline, a control character or a character the format reserves is refused at the line that wrote it.',
       avoid: 'feature vm-config.note "two\\nlines"',
       prefer: 'feature vm-config.note "one line"',
+    },
+  },
+  QP4302: {
+    slug: 'xen-domains-left-out',
+    severity: 'info',
+    waiver: 'never',
+    template: 'the Xen files of {count} PV/PVH domains are not written, since neither they, their templates nor the settings name a kernel: {names}',
+    summary: 'PV or PVH domains without a kernel named anywhere get no xl.cfg or libvirt file.',
+    explanation: {
+      rationale:
+        'xl starts a PV or PVH domain only from a kernel image in dom0 (`kernel=`), and refuses a file without one. On Qubes such a domain boots the global `default_kernel`, which a Qubes install sets and the policy need not know; the other targets do not need it. The xen target cannot name it, so it writes no file for those domains rather than one xl refuses, and says so once. `--deny-warnings` makes it fail a build; `--target` can leave the xen target out.',
+      avoid: 'qube work-web in work { template debian-12-xfce }   # and no `kernel` anywhere, with the xen target compiled',
+      prefer: 'settings { kernel "6.6.63-1.fc37" }   # as `qubes-prefs default_kernel` shows it',
+    },
+  },
+  QP4301: {
+    slug: 'domain-cannot-boot',
+    severity: 'error',
+    waiver: 'never',
+    template: '`{name}` has no way to boot: {reason}',
+    summary: 'A PV or PVH domain names the grub image of the other mode.',
+    explanation: {
+      rationale:
+        'A PVH or PV domain has no firmware: xl starts it only from a kernel image in dom0 (`kernel=` in xl.cfg), and refuses a file without one. Qubes takes the qube\'s `kernel`, else its template\'s, else the global `default_kernel`, which a Qubes install sets but the policy cannot know unless `settings { kernel "VERSION" }` names it. `kernel "VERSION"` is a directory of `/var/lib/qubes/vm-kernels` (`6.6.63-1.fc37`); `kernel none` boots the kernel on the qube\'s own disk through dom0\'s grub image, `pvgrub2-pvh` for PVH and `pvgrub2` for PV; `kernel "pvgrub2-pvh"` names that image itself, and the image of one mode does not start a domain of the other. HVM domains start their firmware and are not concerned.',
+      avoid: 'qube work-web in work { template debian-12-xfce }   # and no `kernel` anywhere',
+      prefer: 'settings { kernel "6.6.63-1.fc37" }   # as `qubes-prefs default_kernel` shows it',
     },
   },
   QP5001: {

@@ -314,7 +314,7 @@ const ITEM_KEYWORDS = [
   'dest-addr', 'dest-port', 'client-protocol', 'pvh', 'hvm', 'pv', 'pci', 'usb', 'block', 'mic', 'on', 'off',
 ];
 const RULE_KEYWORDS = ['from', 'to', 'target', 'targets', 'default', 'user', 'notify', 'no-notify', 'no-autostart', 'because', 'isolated-from', 'never-reaches', 'on', 'in', 'stock', 'sha256', 'for'];
-const SETTING_KEYWORDS = ['qubes', 'whonix', 'policy-file', 'default-disposable'];
+const SETTING_KEYWORDS = ['qubes', 'whonix', 'policy-file', 'default-disposable', 'kernel'];
 
 /** Qubes tokens of rule columns (reference qubes-policy; `@tag:`/`@type:` take a value). */
 export const TOKENS = ['@anyvm', '@default', '@dispvm', '@dispvm:', '@tag:', '@type:', '@adminvm'];

@@ -538,9 +538,9 @@ class QpcServer {
         const fresh = toLspDiagnostics(result, this.pathOf(uri), this.uriOf);
         const complete = this.analyses.get(uri)?.level === 'all';
         if (!complete) {
-          // Analysis findings (QP3xxx) of the previous whole check, moved with the edits, until the new one is done.
+          // Analysis and target findings (QP3xxx, QP4xxx) of the previous whole check, moved with the edits, until the new one is done.
           for (const [u, list] of this.contributions.get(uri) ?? []) {
-            const kept = list.filter((d) => typeof d.code === 'string' && d.code.startsWith('QP3'));
+            const kept = list.filter((d) => typeof d.code === 'string' && (d.code.startsWith('QP3') || d.code.startsWith('QP4')));
             if (kept.length) fresh.set(u, [...(fresh.get(u) ?? []), ...kept]);
           }
         }

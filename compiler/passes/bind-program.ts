@@ -2,7 +2,8 @@
  * Builds the symbol table of a policy set: settings, declarations by name
  * (with `$whonix` replaced), amendments, and rules with their policy file.
  * Emits QP2001 (amend of an unknown name), QP2002, QP2003, QP2008, QP2011,
- * QP2013 (setting values, policy file names, sha256 digests), QP2022, QP2023.
+ * QP2013 (setting values, the default kernel included, policy file names,
+ * sha256 digests), QP2022, QP2023.
  */
 import { diag, type Related, type Reporter } from '../diagnostics/diagnostic.js';
 import { suggestion } from '../diagnostics/suggest.js';
@@ -10,6 +11,7 @@ import { defaultSettings, qubesReleases, whonixVersions, type BoundRule, type De
 import type { Declaration, Expect, PolicyFile, PolicyFileBlock, Require, Setting, Waive } from '../syntax/ast.js';
 import type { SourceFile } from '../source.js';
 import { checkQubeName, substitute } from './names.js';
+import { isKernelName, kernelHelp } from '../qubes-values.js';
 
 export interface BindInput {
   readonly entry: string;
@@ -138,6 +140,15 @@ function bindSettings(input: BindInput, ctx: Reporter): Settings {
             break;
           case 'default-disposable':
             s.defaultDisposable = v === 'none' ? null : v;
+            break;
+          case 'kernel':
+            // `qubes-prefs default_kernel`; the grammar gives a string or `none`.
+            if (set.string && !isKernelName(v)) {
+              ctx.report(diag('QP2013', set.value.span, { value: v, what: 'kernel' }, { help: kernelHelp }));
+            } else {
+              s.defaultKernel = set.string ? v : null;
+              s.defaultKernelSpan = set.value.span;
+            }
             break;
         }
       }

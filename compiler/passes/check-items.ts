@@ -6,7 +6,7 @@
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { didYouMean } from '../diagnostics/suggest.js';
-import { qubeLabels } from '../qubes-values.js';
+import { isKernelName, kernelHelp, qubeLabels } from '../qubes-values.js';
 import { itemKey, type Decl, type DeclKind } from '../program.js';
 import type { Declaration, IntLit, Item, Word } from '../syntax/ast.js';
 import { checkChoice, kindWords, resolveRef, type Resolver } from './names.js';
@@ -112,8 +112,8 @@ function checkOne(r: Resolver, d: Decl, owner: Declaration, i: Item, ctx: Report
         if (i.key === 'kernelopts') ctx.report(diag('QP2013', i.span, { value: 'none', what: '`kernelopts`' }, { help: 'write `kernelopts ""` for none' }));
         return;
       }
-      if (i.key === 'kernel' && !/^[A-Za-z0-9_.+-]+$/.test(i.value.value)) {
-        ctx.report(diag('QP2013', i.value.span, { value: i.value.value, what: 'kernel version' }, { help: 'name a kernel version installed in dom0 (`/var/lib/qubes/vm-kernels/VERSION`), without `/`' }));
+      if (i.key === 'kernel' && !isKernelName(i.value.value)) {
+        ctx.report(diag('QP2013', i.value.span, { value: i.value.value, what: 'kernel' }, { help: kernelHelp }));
       }
       if (i.key === 'kernelopts' && (i.value.value.length > 512 || /[\x00-\x1f\x7f]/.test(i.value.value))) {
         ctx.report(diag('QP2013', i.value.span, { value: i.value.value.slice(0, 40), what: 'kernel command line' }, { help: 'Qubes takes at most 512 printable characters' }));

@@ -1,6 +1,7 @@
 /**
  * Lowers a checked program to the policy model targets read (compiler/model.ts).
- * Runs only after a check without errors; pure.
+ * Runs only after a check without errors; pure. Gives a gateway or named
+ * disposable without a label the label Qubes itself gives that kind of qube.
  */
 import * as path from 'node:path';
 import type { PolicyGraph } from '../graph/policy-graph.js';
@@ -31,6 +32,23 @@ function listenersOf(items: readonly ListenerItem[]): ModelListener[] {
   return [...byPort.values()].sort((a, b) => a.port - b.port);
 }
 
+/**
+ * The label Qubes gives a qube of this kind when nothing names one, or
+ * undefined where Qubes has none (`qvm-create` then refuses the qube,
+ * reference §3.1). Gateways get what Qubes' installer gives its own
+ * (qubes-mgmt-salt-dom0-virtual-machines `qvm/sys-net.sls`, `sys-firewall.sls`,
+ * `sys-whonix.sls`): an uplink red like sys-net, a Tor gateway black like
+ * sys-whonix, any other gateway green like sys-firewall. A named disposable
+ * gets red, as with `qvm-create --disp` ("alias for --class DispVM --label
+ * red", qubes-core-admin-client `qubesadmin/tools/qvm_create.py`).
+ */
+export function defaultLabel(d: Decl, g: PolicyGraph): string | undefined {
+  if (d.form === 'named-disposable') return 'red';
+  if (d.form !== 'gateway') return undefined;
+  if (g.isTor(d.name)) return 'black';
+  return d.items.some((i) => i.kind === 'FlagItem' && i.flag === 'uplink') ? 'red' : 'green';
+}
+
 function byName<T extends { readonly name: string }>(a: T, b: T): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
@@ -46,7 +64,7 @@ function qubeOf(program: Program, g: PolicyGraph, policy: EvaluatedPolicy, qids:
   const vcpus = lastItem(d, 'CountItem', 'vcpus');
   const kernel = lastItem(d, 'StringItem', 'kernel');
   const kernelopts = lastItem(d, 'StringItem', 'kernelopts');
-  const label = lastItem(d, 'ValueItem', 'label') ?? (f.identity ? lastItem(f.identity, 'ValueItem', 'label') : undefined);
+  const label = (lastItem(d, 'ValueItem', 'label') ?? (f.identity ? lastItem(f.identity, 'ValueItem', 'label') : undefined))?.value.text ?? defaultLabel(d, g);
   const features = new Map<string, { key: string; value: string; span: Span }>();
   const services = new Map<string, { name: string; enabled: boolean; span: Span }>();
   for (const i of d.items) {
@@ -64,7 +82,7 @@ function qubeOf(program: Program, g: PolicyGraph, policy: EvaluatedPolicy, qids:
     preexisting: d.std || d.form === 'template' || d.form === 'adminvm',
     ...(f.identity ? { identity: f.identity.name } : {}),
     ...(f.template ? { template: f.template.name } : {}),
-    ...(label ? { label: label.value.text } : {}),
+    ...(label ? { label } : {}),
     netvm: f.netvm,
     providesNetwork: d.form === 'gateway',
     torGateway: g.isTor(d.name),

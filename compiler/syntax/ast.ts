@@ -72,7 +72,10 @@ export interface SettingsBlock {
 export interface Setting {
   readonly kind: 'Setting';
   readonly key: Word;
+  /** The value; for a string (`kernel "6.6.63-1.fc37"`), its text at the string's span. */
   readonly value: Word;
+  /** The string as written, when the value is one (only `kernel` takes a string). */
+  readonly string?: StringLit;
   readonly span: Span;
 }
 

@@ -290,7 +290,7 @@ function line(child: Child, columns: Columns | undefined): string {
     case 'SettingsBlock':
       return 'settings {}';
     case 'Setting':
-      return `${child.key.text} ${child.value.text}`;
+      return `${child.key.text} ${child.string ? quote(child.string) : child.value.text}`;
     case 'Declaration':
       return declarationHead(child);
     case 'Rule':

@@ -188,32 +188,33 @@ function peg$parse(input, options) {
   const peg$c18 = "whonix";
   const peg$c19 = "policy-file";
   const peg$c20 = "default-disposable";
-  const peg$c21 = "template";
-  const peg$c22 = "gateway";
-  const peg$c23 = "identity";
-  const peg$c24 = "amend";
-  const peg$c25 = "adminvm";
-  const peg$c26 = "qube";
-  const peg$c27 = "disposable";
-  const peg$c28 = "named-disposable";
-  const peg$c29 = "standalone";
-  const peg$c30 = "in";
-  const peg$c31 = "none";
-  const peg$c32 = "max";
-  const peg$c33 = "on";
-  const peg$c34 = "off";
-  const peg$c35 = "via";
-  const peg$c36 = "app";
-  const peg$c37 = "socks";
-  const peg$c38 = "isolate";
-  const peg$c39 = "from";
-  const peg$c40 = "to";
-  const peg$c41 = "for";
-  const peg$c42 = "require";
-  const peg$c43 = "expect";
-  const peg$c44 = ",";
-  const peg$c45 = "waive";
-  const peg$c46 = "because";
+  const peg$c21 = "kernel";
+  const peg$c22 = "none";
+  const peg$c23 = "template";
+  const peg$c24 = "gateway";
+  const peg$c25 = "identity";
+  const peg$c26 = "amend";
+  const peg$c27 = "adminvm";
+  const peg$c28 = "qube";
+  const peg$c29 = "disposable";
+  const peg$c30 = "named-disposable";
+  const peg$c31 = "standalone";
+  const peg$c32 = "in";
+  const peg$c33 = "max";
+  const peg$c34 = "on";
+  const peg$c35 = "off";
+  const peg$c36 = "via";
+  const peg$c37 = "app";
+  const peg$c38 = "socks";
+  const peg$c39 = "isolate";
+  const peg$c40 = "from";
+  const peg$c41 = "to";
+  const peg$c42 = "for";
+  const peg$c43 = "require";
+  const peg$c44 = "expect";
+  const peg$c45 = ",";
+  const peg$c46 = "waive";
+  const peg$c47 = "because";
 
   const peg$r0 = /^[ \t]/;
   const peg$r1 = /^[^\r\n]/;
@@ -267,44 +268,46 @@ function peg$parse(input, options) {
   const peg$e37 = peg$literalExpectation("use", false);
   const peg$e38 = peg$literalExpectation("settings", false);
   const peg$e39 = peg$literalExpectation("{", false);
-  const peg$e40 = peg$otherExpectation("setting (qubes, whonix, policy-file, default-disposable)");
+  const peg$e40 = peg$otherExpectation("setting (qubes, whonix, policy-file, default-disposable, kernel)");
   const peg$e41 = peg$literalExpectation("qubes", false);
   const peg$e42 = peg$literalExpectation("whonix", false);
   const peg$e43 = peg$literalExpectation("policy-file", false);
   const peg$e44 = peg$literalExpectation("default-disposable", false);
-  const peg$e45 = peg$literalExpectation("template", false);
-  const peg$e46 = peg$literalExpectation("gateway", false);
-  const peg$e47 = peg$literalExpectation("identity", false);
-  const peg$e48 = peg$literalExpectation("amend", false);
-  const peg$e49 = peg$literalExpectation("adminvm", false);
-  const peg$e50 = peg$literalExpectation("qube", false);
-  const peg$e51 = peg$literalExpectation("disposable", false);
-  const peg$e52 = peg$literalExpectation("named-disposable", false);
-  const peg$e53 = peg$literalExpectation("standalone", false);
-  const peg$e54 = peg$literalExpectation("in", false);
-  const peg$e55 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, whonix-tags, listener)");
-  const peg$e56 = peg$literalExpectation("none", false);
-  const peg$e57 = peg$literalExpectation("max", false);
-  const peg$e58 = peg$literalExpectation("on", false);
-  const peg$e59 = peg$literalExpectation("off", false);
-  const peg$e60 = peg$literalExpectation("via", false);
-  const peg$e61 = peg$literalExpectation("app", false);
-  const peg$e62 = peg$literalExpectation("socks", false);
-  const peg$e63 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
-  const peg$e64 = peg$literalExpectation("isolate", false);
-  const peg$e65 = peg$literalExpectation("from", false);
-  const peg$e66 = peg$literalExpectation("to", false);
-  const peg$e67 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
-  const peg$e68 = peg$literalExpectation("for", false);
-  const peg$e69 = peg$otherExpectation("`stock`");
-  const peg$e70 = peg$otherExpectation("`sha256`");
-  const peg$e71 = peg$literalExpectation("require", false);
-  const peg$e72 = peg$literalExpectation("expect", false);
-  const peg$e73 = peg$otherExpectation("decision (allow, ask, deny)");
-  const peg$e74 = peg$otherExpectation("expectation (target, targets, default, user)");
-  const peg$e75 = peg$literalExpectation(",", false);
-  const peg$e76 = peg$literalExpectation("waive", false);
-  const peg$e77 = peg$literalExpectation("because", false);
+  const peg$e45 = peg$literalExpectation("kernel", false);
+  const peg$e46 = peg$otherExpectation("kernel (a string or `none`)");
+  const peg$e47 = peg$literalExpectation("none", false);
+  const peg$e48 = peg$literalExpectation("template", false);
+  const peg$e49 = peg$literalExpectation("gateway", false);
+  const peg$e50 = peg$literalExpectation("identity", false);
+  const peg$e51 = peg$literalExpectation("amend", false);
+  const peg$e52 = peg$literalExpectation("adminvm", false);
+  const peg$e53 = peg$literalExpectation("qube", false);
+  const peg$e54 = peg$literalExpectation("disposable", false);
+  const peg$e55 = peg$literalExpectation("named-disposable", false);
+  const peg$e56 = peg$literalExpectation("standalone", false);
+  const peg$e57 = peg$literalExpectation("in", false);
+  const peg$e58 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, whonix-tags, listener)");
+  const peg$e59 = peg$literalExpectation("max", false);
+  const peg$e60 = peg$literalExpectation("on", false);
+  const peg$e61 = peg$literalExpectation("off", false);
+  const peg$e62 = peg$literalExpectation("via", false);
+  const peg$e63 = peg$literalExpectation("app", false);
+  const peg$e64 = peg$literalExpectation("socks", false);
+  const peg$e65 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
+  const peg$e66 = peg$literalExpectation("isolate", false);
+  const peg$e67 = peg$literalExpectation("from", false);
+  const peg$e68 = peg$literalExpectation("to", false);
+  const peg$e69 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
+  const peg$e70 = peg$literalExpectation("for", false);
+  const peg$e71 = peg$otherExpectation("`stock`");
+  const peg$e72 = peg$otherExpectation("`sha256`");
+  const peg$e73 = peg$literalExpectation("require", false);
+  const peg$e74 = peg$literalExpectation("expect", false);
+  const peg$e75 = peg$otherExpectation("decision (allow, ask, deny)");
+  const peg$e76 = peg$otherExpectation("expectation (target, targets, default, user)");
+  const peg$e77 = peg$literalExpectation(",", false);
+  const peg$e78 = peg$literalExpectation("waive", false);
+  const peg$e79 = peg$literalExpectation("because", false);
 
   function peg$f0(s) {    return s;  }
   function peg$f1(stmts) {    return b.file(stmts, comments, at());  }
@@ -327,100 +330,105 @@ function peg$parse(input, options) {
   function peg$f18(path) {    return b.node({ kind: "UseStatement", path }, at());  }
   function peg$f19(s) {    return s;  }
   function peg$f20(settings) {    return b.node({ kind: "SettingsBlock", settings }, at());  }
-  function peg$f21(key, value) {    return b.node({ kind: "Setting", key, value }, at());  }
-  function peg$f22(text) {    return b.word(text, at());  }
-  function peg$f23(form, name, i) {    return i;  }
-  function peg$f24(form, name, items) {    return b.declaration(form, name, null, items, at());  }
-  function peg$f25(form, name, identity, i) {    return i;  }
-  function peg$f26(form, name, identity, items) {    return b.declaration(form, name, identity, items, at());  }
-  function peg$f27(i) {    return i;  }
-  function peg$f28(items) {    return items;  }
-  function peg$f29(i) {    return i;  }
-  function peg$f30(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "whonix-tags", "listener");  }
-  function peg$f31(text) {    return b.word(text, at());  }
-  function peg$f32(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
-  function peg$f33(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
-  function peg$f34() {    return null;  }
-  function peg$f35(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "whonix-tags", "tag");  }
-  function peg$f36(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f37(k) {    return is(k, "memory");  }
-  function peg$f38(k, memory, m) {    return m;  }
-  function peg$f39(k, memory, max) {    return b.node({ kind: "MemoryItem", keySpan: k.span, memory, max }, at());  }
-  function peg$f40(k) {    return is(k, "vcpus");  }
-  function peg$f41(k, value) {    return b.node({ kind: "CountItem", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f42(k) {    return is(k, "kernelopts", "kernel");  }
-  function peg$f43(k) {    return null;  }
-  function peg$f44(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f45(k) {    return is(k, "device");  }
-  function peg$f46(k, deviceClass, s) {    return s;  }
-  function peg$f47(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, at());  }
-  function peg$f48(k) {    return is(k, "feature");  }
-  function peg$f49(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
-  function peg$f50(k) {    return is(k, "service");  }
-  function peg$f51(k, service, s) {    return s;  }
-  function peg$f52(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
-  function peg$f53(text) {    return b.word(text, at());  }
-  function peg$f54(k) {    return is(k, "autostart", "tor", "uplink");  }
-  function peg$f55(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
-  function peg$f56(k) {    return is(k, "network");  }
-  function peg$f57(k, mode, g) {    return g;  }
-  function peg$f58(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
-  function peg$f59(name, s) {    return s;  }
-  function peg$f60(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
-  function peg$f61(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
-  function peg$f62(m) {    return m;  }
-  function peg$f63(k) {    return is(k, "dedicated", "port", "auth", "none");  }
-  function peg$f64(k) {    return is(k, "dedicated");  }
-  function peg$f65(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
-  function peg$f66(k) {    return is(k, "port");  }
-  function peg$f67(k, port) {    return { mode: "port", modeSpan: k.span, port, isolate: [] };  }
-  function peg$f68(k) {    return is(k, "auth");  }
-  function peg$f69(k) {    return { mode: "auth", modeSpan: k.span, isolate: [] };  }
-  function peg$f70(k) {    return is(k, "none");  }
-  function peg$f71(k) {    return { mode: "none", modeSpan: k.span, isolate: [] };  }
-  function peg$f72(f) {    return f;  }
-  function peg$f73(flags) {    return flags;  }
-  function peg$f74(k) {    return is(k, "listener");  }
-  function peg$f75(k, listenerKind, ports, o) {    return o;  }
-  function peg$f76(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
-  function peg$f77(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f78(k, service, a) {    return a;  }
-  function peg$f79(k, service, argument, source, target, p) {    return p;  }
-  function peg$f80(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
-  function peg$f81(p) {    return p;  }
-  function peg$f82(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
-  function peg$f83(k) {    return is(k, "target", "default");  }
-  function peg$f84(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f85(k) {    return is(k, "user");  }
-  function peg$f86(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f87(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
-  function peg$f88(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
-  function peg$f89(k) {    return is(k, "because");  }
-  function peg$f90(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
-  function peg$f91(name, s) {    return s;  }
-  function peg$f92(name, h) {    return { sha256: h };  }
-  function peg$f93(name, stock, v) {    return v;  }
-  function peg$f94(name, stock, vs) {    return vs;  }
-  function peg$f95(name, stock, releases, r) {    return r;  }
-  function peg$f96(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
-  function peg$f97(k) {    return is(k, "stock");  }
-  function peg$f98(value) {    return value;  }
-  function peg$f99(k) {    return is(k, "sha256");  }
-  function peg$f100(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f101(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
-  function peg$f102(service, a) {    return a;  }
-  function peg$f103(service, argument, source, target, d, p) {    return p;  }
-  function peg$f104(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
-  function peg$f105(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f106(p) {    return p;  }
-  function peg$f107(k) {    return is(k, "target", "targets", "default", "user");  }
-  function peg$f108(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f109(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
-  function peg$f110(k) {    return is(k, "user");  }
-  function peg$f111(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f112(head, e) {    return e;  }
-  function peg$f113(head, tail) {    return [head, ...tail];  }
-  function peg$f114(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
+  function peg$f21(key) {    return is(key, "kernel");  }
+  function peg$f22(key, value) {    return b.node({ kind: "Setting", key, ...value }, at());  }
+  function peg$f23(key) {    return !is(key, "kernel");  }
+  function peg$f24(key, value) {    return b.node({ kind: "Setting", key, value }, at());  }
+  function peg$f25(text) {    return b.word(text, at());  }
+  function peg$f26() {    return { value: b.word("none", at()) };  }
+  function peg$f27(s) {    return { value: b.word(s.value, s.span), string: s };  }
+  function peg$f28(form, name, i) {    return i;  }
+  function peg$f29(form, name, items) {    return b.declaration(form, name, null, items, at());  }
+  function peg$f30(form, name, identity, i) {    return i;  }
+  function peg$f31(form, name, identity, items) {    return b.declaration(form, name, identity, items, at());  }
+  function peg$f32(i) {    return i;  }
+  function peg$f33(items) {    return items;  }
+  function peg$f34(i) {    return i;  }
+  function peg$f35(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "whonix-tags", "listener");  }
+  function peg$f36(text) {    return b.word(text, at());  }
+  function peg$f37(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
+  function peg$f38(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
+  function peg$f39() {    return null;  }
+  function peg$f40(k) {    return is(k, "label", "virt-mode", "isolation", "whonix", "whonix-tags", "tag");  }
+  function peg$f41(k, value) {    return b.node({ kind: "ValueItem", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f42(k) {    return is(k, "memory");  }
+  function peg$f43(k, memory, m) {    return m;  }
+  function peg$f44(k, memory, max) {    return b.node({ kind: "MemoryItem", keySpan: k.span, memory, max }, at());  }
+  function peg$f45(k) {    return is(k, "vcpus");  }
+  function peg$f46(k, value) {    return b.node({ kind: "CountItem", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f47(k) {    return is(k, "kernelopts", "kernel");  }
+  function peg$f48(k) {    return null;  }
+  function peg$f49(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f50(k) {    return is(k, "device");  }
+  function peg$f51(k, deviceClass, s) {    return s;  }
+  function peg$f52(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, at());  }
+  function peg$f53(k) {    return is(k, "feature");  }
+  function peg$f54(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
+  function peg$f55(k) {    return is(k, "service");  }
+  function peg$f56(k, service, s) {    return s;  }
+  function peg$f57(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
+  function peg$f58(text) {    return b.word(text, at());  }
+  function peg$f59(k) {    return is(k, "autostart", "tor", "uplink");  }
+  function peg$f60(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
+  function peg$f61(k) {    return is(k, "network");  }
+  function peg$f62(k, mode, g) {    return g;  }
+  function peg$f63(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
+  function peg$f64(name, s) {    return s;  }
+  function peg$f65(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
+  function peg$f66(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
+  function peg$f67(m) {    return m;  }
+  function peg$f68(k) {    return is(k, "dedicated", "port", "auth", "none");  }
+  function peg$f69(k) {    return is(k, "dedicated");  }
+  function peg$f70(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
+  function peg$f71(k) {    return is(k, "port");  }
+  function peg$f72(k, port) {    return { mode: "port", modeSpan: k.span, port, isolate: [] };  }
+  function peg$f73(k) {    return is(k, "auth");  }
+  function peg$f74(k) {    return { mode: "auth", modeSpan: k.span, isolate: [] };  }
+  function peg$f75(k) {    return is(k, "none");  }
+  function peg$f76(k) {    return { mode: "none", modeSpan: k.span, isolate: [] };  }
+  function peg$f77(f) {    return f;  }
+  function peg$f78(flags) {    return flags;  }
+  function peg$f79(k) {    return is(k, "listener");  }
+  function peg$f80(k, listenerKind, ports, o) {    return o;  }
+  function peg$f81(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
+  function peg$f82(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f83(k, service, a) {    return a;  }
+  function peg$f84(k, service, argument, source, target, p) {    return p;  }
+  function peg$f85(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
+  function peg$f86(p) {    return p;  }
+  function peg$f87(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
+  function peg$f88(k) {    return is(k, "target", "default");  }
+  function peg$f89(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f90(k) {    return is(k, "user");  }
+  function peg$f91(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f92(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
+  function peg$f93(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
+  function peg$f94(k) {    return is(k, "because");  }
+  function peg$f95(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
+  function peg$f96(name, s) {    return s;  }
+  function peg$f97(name, h) {    return { sha256: h };  }
+  function peg$f98(name, stock, v) {    return v;  }
+  function peg$f99(name, stock, vs) {    return vs;  }
+  function peg$f100(name, stock, releases, r) {    return r;  }
+  function peg$f101(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
+  function peg$f102(k) {    return is(k, "stock");  }
+  function peg$f103(value) {    return value;  }
+  function peg$f104(k) {    return is(k, "sha256");  }
+  function peg$f105(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
+  function peg$f106(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
+  function peg$f107(service, a) {    return a;  }
+  function peg$f108(service, argument, source, target, d, p) {    return p;  }
+  function peg$f109(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
+  function peg$f110(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f111(p) {    return p;  }
+  function peg$f112(k) {    return is(k, "target", "targets", "default", "user");  }
+  function peg$f113(k) {    return is(k, "targets", "target", "default");  }
+  function peg$f114(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
+  function peg$f115(k) {    return is(k, "user");  }
+  function peg$f116(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f117(head, e) {    return e;  }
+  function peg$f118(head, tail) {    return [head, ...tail];  }
+  function peg$f119(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1932,19 +1940,28 @@ function peg$parse(input, options) {
   }
 
   function peg$parseSetting() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
     s1 = peg$parseSettingKey();
     if (s1 !== peg$FAILED) {
-      s2 = peg$parse_();
-      s3 = peg$parseVersion();
-      if (s3 === peg$FAILED) {
-        s3 = peg$parseName();
+      peg$savedPos = peg$currPos;
+      s2 = peg$f21(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
       }
-      if (s3 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f21(s1, s3);
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse_();
+        s4 = peg$parseKernelValue();
+        if (s4 !== peg$FAILED) {
+          peg$savedPos = s0;
+          s0 = peg$f22(s1, s4);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -1952,6 +1969,39 @@ function peg$parse(input, options) {
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseSettingKey();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = peg$currPos;
+        s2 = peg$f23(s1);
+        if (s2) {
+          s2 = undefined;
+        } else {
+          s2 = peg$FAILED;
+        }
+        if (s2 !== peg$FAILED) {
+          s3 = peg$parse_();
+          s4 = peg$parseVersion();
+          if (s4 === peg$FAILED) {
+            s4 = peg$parseName();
+          }
+          if (s4 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f24(s1, s4);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
     }
 
     return s0;
@@ -1994,6 +2044,15 @@ function peg$parse(input, options) {
             s2 = peg$FAILED;
             if (peg$silentFails === 0) { peg$fail(peg$e44); }
           }
+          if (s2 === peg$FAILED) {
+            if (input.substr(peg$currPos, 6) === peg$c21) {
+              s2 = peg$c21;
+              peg$currPos += 6;
+            } else {
+              s2 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e45); }
+            }
+          }
         }
       }
     }
@@ -2006,7 +2065,7 @@ function peg$parse(input, options) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f22(s1);
+        s0 = peg$f25(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2024,49 +2083,92 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseKernelValue() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c22) {
+      s1 = peg$c22;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f26();
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      s1 = peg$parseString();
+      if (s1 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s1 = peg$f27(s1);
+      }
+      s0 = s1;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+    }
+
+    return s0;
+  }
+
   function peg$parseDeclaration() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 8) === peg$c21) {
-      s2 = peg$c21;
+    if (input.substr(peg$currPos, 8) === peg$c23) {
+      s2 = peg$c23;
       peg$currPos += 8;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e45); }
+      if (peg$silentFails === 0) { peg$fail(peg$e48); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 7) === peg$c22) {
-        s2 = peg$c22;
+      if (input.substr(peg$currPos, 7) === peg$c24) {
+        s2 = peg$c24;
         peg$currPos += 7;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        if (peg$silentFails === 0) { peg$fail(peg$e49); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 8) === peg$c23) {
-          s2 = peg$c23;
+        if (input.substr(peg$currPos, 8) === peg$c25) {
+          s2 = peg$c25;
           peg$currPos += 8;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e47); }
+          if (peg$silentFails === 0) { peg$fail(peg$e50); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 5) === peg$c24) {
-            s2 = peg$c24;
+          if (input.substr(peg$currPos, 5) === peg$c26) {
+            s2 = peg$c26;
             peg$currPos += 5;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e48); }
+            if (peg$silentFails === 0) { peg$fail(peg$e51); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 7) === peg$c25) {
-              s2 = peg$c25;
+            if (input.substr(peg$currPos, 7) === peg$c27) {
+              s2 = peg$c27;
               peg$currPos += 7;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e49); }
+              if (peg$silentFails === 0) { peg$fail(peg$e52); }
             }
           }
         }
@@ -2088,7 +2190,7 @@ function peg$parse(input, options) {
           s7 = peg$parseBlock();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f23(s1, s4, s7);
+            s5 = peg$f28(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -2097,7 +2199,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f24(s1, s4, s5);
+          s0 = peg$f29(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2113,36 +2215,36 @@ function peg$parse(input, options) {
     if (s0 === peg$FAILED) {
       s0 = peg$currPos;
       s1 = peg$currPos;
-      if (input.substr(peg$currPos, 4) === peg$c26) {
-        s2 = peg$c26;
+      if (input.substr(peg$currPos, 4) === peg$c28) {
+        s2 = peg$c28;
         peg$currPos += 4;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e50); }
+        if (peg$silentFails === 0) { peg$fail(peg$e53); }
       }
       if (s2 === peg$FAILED) {
-        if (input.substr(peg$currPos, 10) === peg$c27) {
-          s2 = peg$c27;
+        if (input.substr(peg$currPos, 10) === peg$c29) {
+          s2 = peg$c29;
           peg$currPos += 10;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e51); }
+          if (peg$silentFails === 0) { peg$fail(peg$e54); }
         }
         if (s2 === peg$FAILED) {
-          if (input.substr(peg$currPos, 16) === peg$c28) {
-            s2 = peg$c28;
+          if (input.substr(peg$currPos, 16) === peg$c30) {
+            s2 = peg$c30;
             peg$currPos += 16;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e52); }
+            if (peg$silentFails === 0) { peg$fail(peg$e55); }
           }
           if (s2 === peg$FAILED) {
-            if (input.substr(peg$currPos, 10) === peg$c29) {
-              s2 = peg$c29;
+            if (input.substr(peg$currPos, 10) === peg$c31) {
+              s2 = peg$c31;
               peg$currPos += 10;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e53); }
+              if (peg$silentFails === 0) { peg$fail(peg$e56); }
             }
           }
         }
@@ -2159,12 +2261,12 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
-            if (input.substr(peg$currPos, 2) === peg$c30) {
-              s6 = peg$c30;
+            if (input.substr(peg$currPos, 2) === peg$c32) {
+              s6 = peg$c32;
               peg$currPos += 2;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e54); }
+              if (peg$silentFails === 0) { peg$fail(peg$e57); }
             }
             if (s6 !== peg$FAILED) {
               s7 = peg$parseE();
@@ -2177,7 +2279,7 @@ function peg$parse(input, options) {
                   s12 = peg$parseBlock();
                   if (s12 !== peg$FAILED) {
                     peg$savedPos = s10;
-                    s10 = peg$f25(s1, s4, s9, s12);
+                    s10 = peg$f30(s1, s4, s9, s12);
                   } else {
                     peg$currPos = s10;
                     s10 = peg$FAILED;
@@ -2186,7 +2288,7 @@ function peg$parse(input, options) {
                     s10 = null;
                   }
                   peg$savedPos = s0;
-                  s0 = peg$f26(s1, s4, s9, s10);
+                  s0 = peg$f31(s1, s4, s9, s10);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2237,7 +2339,7 @@ function peg$parse(input, options) {
         if (s6 !== peg$FAILED) {
           s7 = peg$parseGap();
           peg$savedPos = s4;
-          s4 = peg$f27(s5);
+          s4 = peg$f32(s5);
         } else {
           peg$currPos = s4;
           s4 = peg$FAILED;
@@ -2255,7 +2357,7 @@ function peg$parse(input, options) {
           if (s6 !== peg$FAILED) {
             s7 = peg$parseGap();
             peg$savedPos = s4;
-            s4 = peg$f27(s5);
+            s4 = peg$f32(s5);
           } else {
             peg$currPos = s4;
             s4 = peg$FAILED;
@@ -2274,7 +2376,7 @@ function peg$parse(input, options) {
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f28(s3);
+        s0 = peg$f33(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2329,7 +2431,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f29(s2);
+        s0 = peg$f34(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2352,7 +2454,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f30(s2);
+      s3 = peg$f35(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -2379,7 +2481,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
 
     return s0;
@@ -2407,7 +2509,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f31(s1);
+      s1 = peg$f36(s1);
     }
     s0 = s1;
 
@@ -2421,7 +2523,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f32(s1);
+      s2 = peg$f37(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2432,7 +2534,7 @@ function peg$parse(input, options) {
         s4 = peg$parseNameOrNone();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f33(s1, s4);
+          s0 = peg$f38(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2453,18 +2555,18 @@ function peg$parse(input, options) {
     let s0, s1, s2;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 4) === peg$c31) {
-      s1 = peg$c31;
+    if (input.substr(peg$currPos, 4) === peg$c22) {
+      s1 = peg$c22;
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e56); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f34();
+        s0 = peg$f39();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2487,7 +2589,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f35(s1);
+      s2 = peg$f40(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2498,7 +2600,7 @@ function peg$parse(input, options) {
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f36(s1, s4);
+          s0 = peg$f41(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2522,7 +2624,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f37(s1);
+      s2 = peg$f42(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2534,12 +2636,12 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c32) {
-            s7 = peg$c32;
+          if (input.substr(peg$currPos, 3) === peg$c33) {
+            s7 = peg$c33;
             peg$currPos += 3;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e59); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -2548,7 +2650,7 @@ function peg$parse(input, options) {
               s10 = peg$parseInt();
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f38(s1, s4, s10);
+                s5 = peg$f43(s1, s4, s10);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -2565,7 +2667,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f39(s1, s4, s5);
+          s0 = peg$f44(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2589,7 +2691,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f40(s1);
+      s2 = peg$f45(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2600,7 +2702,7 @@ function peg$parse(input, options) {
         s4 = peg$parseInt();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f41(s1, s4);
+          s0 = peg$f46(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2624,7 +2726,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f42(s1);
+      s2 = peg$f47(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2633,18 +2735,18 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
         s4 = peg$currPos;
-        if (input.substr(peg$currPos, 4) === peg$c31) {
-          s5 = peg$c31;
+        if (input.substr(peg$currPos, 4) === peg$c22) {
+          s5 = peg$c22;
           peg$currPos += 4;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parseE();
           if (s6 !== peg$FAILED) {
             peg$savedPos = s4;
-            s4 = peg$f43(s1);
+            s4 = peg$f48(s1);
           } else {
             peg$currPos = s4;
             s4 = peg$FAILED;
@@ -2658,7 +2760,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f44(s1, s4);
+          s0 = peg$f49(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2682,96 +2784,6 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f45(s1);
-      if (s2) {
-        s2 = undefined;
-      } else {
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parse_();
-        s4 = peg$parseName();
-        if (s4 !== peg$FAILED) {
-          s5 = peg$currPos;
-          s6 = peg$parse_();
-          s7 = peg$parseString();
-          if (s7 !== peg$FAILED) {
-            peg$savedPos = s5;
-            s5 = peg$f46(s1, s4, s7);
-          } else {
-            peg$currPos = s5;
-            s5 = peg$FAILED;
-          }
-          if (s5 === peg$FAILED) {
-            s5 = null;
-          }
-          peg$savedPos = s0;
-          s0 = peg$f47(s1, s4, s5);
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseFeatureItem() {
-    let s0, s1, s2, s3, s4, s5, s6;
-
-    s0 = peg$currPos;
-    s1 = peg$parseKey();
-    if (s1 !== peg$FAILED) {
-      peg$savedPos = peg$currPos;
-      s2 = peg$f48(s1);
-      if (s2) {
-        s2 = undefined;
-      } else {
-        s2 = peg$FAILED;
-      }
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parse_();
-        s4 = peg$parseName();
-        if (s4 !== peg$FAILED) {
-          s5 = peg$parse_();
-          s6 = peg$parseString();
-          if (s6 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f49(s1, s4, s6);
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-
-    return s0;
-  }
-
-  function peg$parseServiceItem() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
-
-    s0 = peg$currPos;
-    s1 = peg$parseKey();
-    if (s1 !== peg$FAILED) {
-      peg$savedPos = peg$currPos;
       s2 = peg$f50(s1);
       if (s2) {
         s2 = undefined;
@@ -2784,7 +2796,7 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          s7 = peg$parseOnOff();
+          s7 = peg$parseString();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
             s5 = peg$f51(s1, s4, s7);
@@ -2813,25 +2825,115 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseFeatureItem() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    s0 = peg$currPos;
+    s1 = peg$parseKey();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f53(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse_();
+        s4 = peg$parseName();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parse_();
+          s6 = peg$parseString();
+          if (s6 !== peg$FAILED) {
+            peg$savedPos = s0;
+            s0 = peg$f54(s1, s4, s6);
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseServiceItem() {
+    let s0, s1, s2, s3, s4, s5, s6, s7;
+
+    s0 = peg$currPos;
+    s1 = peg$parseKey();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f55(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse_();
+        s4 = peg$parseName();
+        if (s4 !== peg$FAILED) {
+          s5 = peg$currPos;
+          s6 = peg$parse_();
+          s7 = peg$parseOnOff();
+          if (s7 !== peg$FAILED) {
+            peg$savedPos = s5;
+            s5 = peg$f56(s1, s4, s7);
+          } else {
+            peg$currPos = s5;
+            s5 = peg$FAILED;
+          }
+          if (s5 === peg$FAILED) {
+            s5 = null;
+          }
+          peg$savedPos = s0;
+          s0 = peg$f57(s1, s4, s5);
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
   function peg$parseOnOff() {
     let s0, s1, s2;
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c33) {
-      s2 = peg$c33;
+    if (input.substr(peg$currPos, 2) === peg$c34) {
+      s2 = peg$c34;
       peg$currPos += 2;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 3) === peg$c34) {
-        s2 = peg$c34;
+      if (input.substr(peg$currPos, 3) === peg$c35) {
+        s2 = peg$c35;
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e59); }
+        if (peg$silentFails === 0) { peg$fail(peg$e61); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2843,7 +2945,7 @@ function peg$parse(input, options) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f53(s1);
+        s0 = peg$f58(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2863,7 +2965,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f54(s1);
+      s2 = peg$f59(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2871,7 +2973,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f55(s1);
+        s0 = peg$f60(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2891,7 +2993,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f56(s1);
+      s2 = peg$f61(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2903,12 +3005,12 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c35) {
-            s7 = peg$c35;
+          if (input.substr(peg$currPos, 3) === peg$c36) {
+            s7 = peg$c36;
             peg$currPos += 3;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e60); }
+            if (peg$silentFails === 0) { peg$fail(peg$e62); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -2917,7 +3019,7 @@ function peg$parse(input, options) {
               s10 = peg$parseName();
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f57(s1, s4, s10);
+                s5 = peg$f62(s1, s4, s10);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -2934,7 +3036,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f58(s1, s4, s5);
+          s0 = peg$f63(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2955,12 +3057,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c36) {
-      s1 = peg$c36;
+    if (input.substr(peg$currPos, 3) === peg$c37) {
+      s1 = peg$c37;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e61); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -2993,7 +3095,7 @@ function peg$parse(input, options) {
                 }
                 if (s12 !== peg$FAILED) {
                   peg$savedPos = s5;
-                  s5 = peg$f59(s4, s9);
+                  s5 = peg$f64(s4, s9);
                 } else {
                   peg$currPos = s5;
                   s5 = peg$FAILED;
@@ -3014,7 +3116,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f60(s4, s5);
+          s0 = peg$f65(s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3035,12 +3137,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 5) === peg$c38) {
+      s1 = peg$c38;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e62); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3049,7 +3151,7 @@ function peg$parse(input, options) {
         s4 = peg$parseSocksMode();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f61(s4);
+          s0 = peg$f66(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3075,7 +3177,7 @@ function peg$parse(input, options) {
       s2 = peg$parseSocksModeBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f62(s2);
+        s0 = peg$f67(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3098,7 +3200,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f63(s2);
+      s3 = peg$f68(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3125,7 +3227,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
 
     return s0;
@@ -3138,7 +3240,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f64(s1);
+      s2 = peg$f69(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3150,7 +3252,7 @@ function peg$parse(input, options) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f65(s1, s3);
+        s0 = peg$f70(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3164,7 +3266,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f66(s1);
+        s2 = peg$f71(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3175,7 +3277,7 @@ function peg$parse(input, options) {
           s4 = peg$parseInt();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f67(s1, s4);
+            s0 = peg$f72(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3193,7 +3295,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f68(s1);
+          s2 = peg$f73(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3201,7 +3303,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f69(s1);
+            s0 = peg$f74(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3215,7 +3317,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f70(s1);
+            s2 = peg$f75(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3223,7 +3325,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f71(s1);
+              s0 = peg$f76(s1);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3244,12 +3346,12 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$parse_();
-    if (input.substr(peg$currPos, 7) === peg$c38) {
-      s2 = peg$c38;
+    if (input.substr(peg$currPos, 7) === peg$c39) {
+      s2 = peg$c39;
       peg$currPos += 7;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parseE();
@@ -3260,7 +3362,7 @@ function peg$parse(input, options) {
         s7 = peg$parseName();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s5;
-          s5 = peg$f72(s7);
+          s5 = peg$f77(s7);
         } else {
           peg$currPos = s5;
           s5 = peg$FAILED;
@@ -3273,7 +3375,7 @@ function peg$parse(input, options) {
             s7 = peg$parseName();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f72(s7);
+              s5 = peg$f77(s7);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -3284,7 +3386,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f73(s4);
+          s0 = peg$f78(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3308,7 +3410,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f74(s1);
+      s2 = peg$f79(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3327,12 +3429,12 @@ function peg$parse(input, options) {
             s10 = peg$currPos;
             peg$silentFails++;
             s11 = peg$currPos;
-            if (input.substr(peg$currPos, 7) === peg$c38) {
-              s12 = peg$c38;
+            if (input.substr(peg$currPos, 7) === peg$c39) {
+              s12 = peg$c39;
               peg$currPos += 7;
             } else {
               s12 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e66); }
             }
             if (s12 !== peg$FAILED) {
               s13 = peg$parseE();
@@ -3358,7 +3460,7 @@ function peg$parse(input, options) {
               s11 = peg$parseName();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s8;
-                s8 = peg$f75(s1, s4, s6, s11);
+                s8 = peg$f80(s1, s4, s6, s11);
               } else {
                 peg$currPos = s8;
                 s8 = peg$FAILED;
@@ -3374,12 +3476,12 @@ function peg$parse(input, options) {
               s10 = peg$currPos;
               peg$silentFails++;
               s11 = peg$currPos;
-              if (input.substr(peg$currPos, 7) === peg$c38) {
-                s12 = peg$c38;
+              if (input.substr(peg$currPos, 7) === peg$c39) {
+                s12 = peg$c39;
                 peg$currPos += 7;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e64); }
+                if (peg$silentFails === 0) { peg$fail(peg$e66); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parseE();
@@ -3405,7 +3507,7 @@ function peg$parse(input, options) {
                 s11 = peg$parseName();
                 if (s11 !== peg$FAILED) {
                   peg$savedPos = s8;
-                  s8 = peg$f75(s1, s4, s6, s11);
+                  s8 = peg$f80(s1, s4, s6, s11);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3420,7 +3522,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f76(s1, s4, s6, s7, s8);
+            s0 = peg$f81(s1, s4, s6, s7, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3448,7 +3550,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f77(s1);
+      s2 = peg$f82(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3463,7 +3565,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f78(s1, s4, s7);
+            s5 = peg$f83(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3472,12 +3574,12 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c39) {
-            s7 = peg$c39;
+          if (input.substr(peg$currPos, 4) === peg$c40) {
+            s7 = peg$c40;
             peg$currPos += 4;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e65); }
+            if (peg$silentFails === 0) { peg$fail(peg$e67); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -3486,12 +3588,12 @@ function peg$parse(input, options) {
               s10 = peg$parseEndpoint();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c40) {
-                  s12 = peg$c40;
+                if (input.substr(peg$currPos, 2) === peg$c41) {
+                  s12 = peg$c41;
                   peg$currPos += 2;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e66); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e68); }
                 }
                 if (s12 !== peg$FAILED) {
                   s13 = peg$parseE();
@@ -3505,7 +3607,7 @@ function peg$parse(input, options) {
                       s19 = peg$parseRuleParam();
                       if (s19 !== peg$FAILED) {
                         peg$savedPos = s17;
-                        s17 = peg$f79(s1, s4, s5, s10, s15, s19);
+                        s17 = peg$f84(s1, s4, s5, s10, s15, s19);
                       } else {
                         peg$currPos = s17;
                         s17 = peg$FAILED;
@@ -3517,14 +3619,14 @@ function peg$parse(input, options) {
                         s19 = peg$parseRuleParam();
                         if (s19 !== peg$FAILED) {
                           peg$savedPos = s17;
-                          s17 = peg$f79(s1, s4, s5, s10, s15, s19);
+                          s17 = peg$f84(s1, s4, s5, s10, s15, s19);
                         } else {
                           peg$currPos = s17;
                           s17 = peg$FAILED;
                         }
                       }
                       peg$savedPos = s0;
-                      s0 = peg$f80(s1, s4, s5, s10, s15, s16);
+                      s0 = peg$f85(s1, s4, s5, s10, s15, s16);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -3574,7 +3676,7 @@ function peg$parse(input, options) {
       s2 = peg$parseRuleParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f81(s2);
+        s0 = peg$f86(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3597,7 +3699,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f82(s2);
+      s3 = peg$f87(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3624,7 +3726,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
     }
 
     return s0;
@@ -3637,7 +3739,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f83(s1);
+      s2 = peg$f88(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3648,7 +3750,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpoint();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f84(s1, s4);
+          s0 = peg$f89(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3666,7 +3768,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f85(s1);
+        s2 = peg$f90(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3677,7 +3779,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f86(s1, s4);
+            s0 = peg$f91(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3695,7 +3797,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f87(s1);
+          s2 = peg$f92(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3703,7 +3805,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f88(s1);
+            s0 = peg$f93(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3717,7 +3819,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f89(s1);
+            s2 = peg$f94(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3728,7 +3830,7 @@ function peg$parse(input, options) {
               s4 = peg$parseString();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f90(s1, s4);
+                s0 = peg$f95(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3774,7 +3876,7 @@ function peg$parse(input, options) {
             s10 = peg$parseSha256();
             if (s10 !== peg$FAILED) {
               peg$savedPos = s8;
-              s8 = peg$f91(s4, s10);
+              s8 = peg$f96(s4, s10);
             } else {
               peg$currPos = s8;
               s8 = peg$FAILED;
@@ -3783,7 +3885,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s5;
-            s5 = peg$f92(s4, s8);
+            s5 = peg$f97(s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3793,12 +3895,12 @@ function peg$parse(input, options) {
           }
           s6 = peg$currPos;
           s7 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c41) {
-            s8 = peg$c41;
+          if (input.substr(peg$currPos, 3) === peg$c42) {
+            s8 = peg$c42;
             peg$currPos += 3;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e68); }
+            if (peg$silentFails === 0) { peg$fail(peg$e70); }
           }
           if (s8 !== peg$FAILED) {
             s9 = peg$parseE();
@@ -3809,7 +3911,7 @@ function peg$parse(input, options) {
               s13 = peg$parseVersion();
               if (s13 !== peg$FAILED) {
                 peg$savedPos = s11;
-                s11 = peg$f93(s4, s5, s13);
+                s11 = peg$f98(s4, s5, s13);
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -3822,7 +3924,7 @@ function peg$parse(input, options) {
                   s13 = peg$parseVersion();
                   if (s13 !== peg$FAILED) {
                     peg$savedPos = s11;
-                    s11 = peg$f93(s4, s5, s13);
+                    s11 = peg$f98(s4, s5, s13);
                   } else {
                     peg$currPos = s11;
                     s11 = peg$FAILED;
@@ -3833,7 +3935,7 @@ function peg$parse(input, options) {
               }
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s6;
-                s6 = peg$f94(s4, s5, s10);
+                s6 = peg$f99(s4, s5, s10);
               } else {
                 peg$currPos = s6;
                 s6 = peg$FAILED;
@@ -3867,7 +3969,7 @@ function peg$parse(input, options) {
               if (s13 !== peg$FAILED) {
                 s14 = peg$parseGap();
                 peg$savedPos = s11;
-                s11 = peg$f95(s4, s5, s6, s12);
+                s11 = peg$f100(s4, s5, s6, s12);
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -3885,7 +3987,7 @@ function peg$parse(input, options) {
                 if (s13 !== peg$FAILED) {
                   s14 = peg$parseGap();
                   peg$savedPos = s11;
-                  s11 = peg$f95(s4, s5, s6, s12);
+                  s11 = peg$f100(s4, s5, s6, s12);
                 } else {
                   peg$currPos = s11;
                   s11 = peg$FAILED;
@@ -3904,7 +4006,7 @@ function peg$parse(input, options) {
             }
             if (s11 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f96(s4, s5, s6, s10);
+              s0 = peg$f101(s4, s5, s6, s10);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3937,7 +4039,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f97(s1);
+      s2 = peg$f102(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3957,7 +4059,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e71); }
     }
 
     return s0;
@@ -3973,7 +4075,7 @@ function peg$parse(input, options) {
       s3 = peg$parseString();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f98(s3);
+        s0 = peg$f103(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3994,7 +4096,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f99(s1);
+      s2 = peg$f104(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4014,7 +4116,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
     }
 
     return s0;
@@ -4024,12 +4126,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c42) {
-      s1 = peg$c42;
+    if (input.substr(peg$currPos, 7) === peg$c43) {
+      s1 = peg$c43;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e71); }
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4041,7 +4143,7 @@ function peg$parse(input, options) {
           s6 = peg$parseKey();
           if (s6 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s7 = peg$f100(s4, s6);
+            s7 = peg$f105(s4, s6);
             if (s7) {
               s7 = undefined;
             } else {
@@ -4052,7 +4154,7 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f101(s4, s6, s9);
+                s0 = peg$f106(s4, s6, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4085,12 +4187,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 6) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4103,7 +4205,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f102(s4, s7);
+            s5 = peg$f107(s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -4112,12 +4214,12 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c39) {
-            s7 = peg$c39;
+          if (input.substr(peg$currPos, 4) === peg$c40) {
+            s7 = peg$c40;
             peg$currPos += 4;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e65); }
+            if (peg$silentFails === 0) { peg$fail(peg$e67); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parseE();
@@ -4126,12 +4228,12 @@ function peg$parse(input, options) {
               s10 = peg$parseEndpoint();
               if (s10 !== peg$FAILED) {
                 s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c40) {
-                  s12 = peg$c40;
+                if (input.substr(peg$currPos, 2) === peg$c41) {
+                  s12 = peg$c41;
                   peg$currPos += 2;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e66); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e68); }
                 }
                 if (s12 !== peg$FAILED) {
                   s13 = peg$parseE();
@@ -4159,7 +4261,7 @@ function peg$parse(input, options) {
                             s24 = peg$parseExpectParam();
                             if (s24 !== peg$FAILED) {
                               peg$savedPos = s22;
-                              s22 = peg$f103(s4, s5, s10, s15, s20, s24);
+                              s22 = peg$f108(s4, s5, s10, s15, s20, s24);
                             } else {
                               peg$currPos = s22;
                               s22 = peg$FAILED;
@@ -4171,14 +4273,14 @@ function peg$parse(input, options) {
                               s24 = peg$parseExpectParam();
                               if (s24 !== peg$FAILED) {
                                 peg$savedPos = s22;
-                                s22 = peg$f103(s4, s5, s10, s15, s20, s24);
+                                s22 = peg$f108(s4, s5, s10, s15, s20, s24);
                               } else {
                                 peg$currPos = s22;
                                 s22 = peg$FAILED;
                               }
                             }
                             peg$savedPos = s0;
-                            s0 = peg$f104(s4, s5, s10, s15, s20, s21);
+                            s0 = peg$f109(s4, s5, s10, s15, s20, s21);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -4241,7 +4343,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f105(s2);
+      s3 = peg$f110(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4268,7 +4370,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
     }
 
     return s0;
@@ -4283,7 +4385,7 @@ function peg$parse(input, options) {
       s2 = peg$parseExpectParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f106(s2);
+        s0 = peg$f111(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4306,7 +4408,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f107(s2);
+      s3 = peg$f112(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4333,7 +4435,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
     }
 
     return s0;
@@ -4346,7 +4448,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f108(s1);
+      s2 = peg$f113(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4357,7 +4459,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpointList();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f109(s1, s4);
+          s0 = peg$f114(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4375,7 +4477,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f110(s1);
+        s2 = peg$f115(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -4386,7 +4488,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f111(s1, s4);
+            s0 = peg$f116(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4414,18 +4516,18 @@ function peg$parse(input, options) {
       s3 = peg$currPos;
       s4 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s5 = peg$c44;
+        s5 = peg$c45;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e75); }
+        if (peg$silentFails === 0) { peg$fail(peg$e77); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseEndpoint();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f112(s1, s7);
+          s3 = peg$f117(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -4439,18 +4541,18 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s5 = peg$c44;
+          s5 = peg$c45;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e75); }
+          if (peg$silentFails === 0) { peg$fail(peg$e77); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseEndpoint();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f112(s1, s7);
+            s3 = peg$f117(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -4461,7 +4563,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f113(s1, s2);
+      s0 = peg$f118(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4474,12 +4576,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c45) {
-      s1 = peg$c45;
+    if (input.substr(peg$currPos, 5) === peg$c46) {
+      s1 = peg$c46;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4488,12 +4590,12 @@ function peg$parse(input, options) {
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          if (input.substr(peg$currPos, 2) === peg$c33) {
-            s6 = peg$c33;
+          if (input.substr(peg$currPos, 2) === peg$c34) {
+            s6 = peg$c34;
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e58); }
+            if (peg$silentFails === 0) { peg$fail(peg$e60); }
           }
           if (s6 !== peg$FAILED) {
             s7 = peg$parseE();
@@ -4502,12 +4604,12 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 s10 = peg$parse_();
-                if (input.substr(peg$currPos, 7) === peg$c46) {
-                  s11 = peg$c46;
+                if (input.substr(peg$currPos, 7) === peg$c47) {
+                  s11 = peg$c47;
                   peg$currPos += 7;
                 } else {
                   s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e77); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e79); }
                 }
                 if (s11 !== peg$FAILED) {
                   s12 = peg$parseE();
@@ -4516,7 +4618,7 @@ function peg$parse(input, options) {
                     s14 = peg$parseString();
                     if (s14 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f114(s4, s9, s14);
+                      s0 = peg$f119(s4, s9, s14);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;

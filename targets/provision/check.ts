@@ -26,6 +26,14 @@ export const serviceNamePattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export const textValuePattern = /^(?:[A-Za-z0-9_.,:/@+=%][A-Za-z0-9_.,:/@+=% -]*)?$/;
 /** A kernel version as `qvm-prefs kernel` takes it: a directory name under /var/lib/qubes/vm-kernels, no slash. */
 export const kernelPattern = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/**
+ * A device as `qvm-device` names it: the backend qube, a colon, the port
+ * (`dom0:00_14.3` for PCI, `sys-usb:2-1` for USB, `sys-usb:sda` for a block
+ * device), and on R4.3 optionally a colon and the device's own id.
+ */
+export const deviceIdPattern = /^[A-Za-z][A-Za-z0-9_.-]{0,30}:[A-Za-z0-9_][A-Za-z0-9_.+-]*(?::[A-Za-z0-9_][A-Za-z0-9_.+-]*)?$/;
+/** The device classes provisioning assigns (`qvm-device CLASS`). */
+export const deviceClasses: readonly string[] = ['pci', 'usb', 'block', 'mic'];
 /** Qubes refuses longer kernel options (reference §3.2). */
 export const maxKerneloptsLength = 512;
 
@@ -62,13 +70,14 @@ function checkQube(q: ModelQube, out: Diagnostic[]): void {
     if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) out.push(unsafe(at(key === 'maxmem' ? 'memory' : key), key, String(v)));
   }
 
-  // Device assignment: `qvm-device` lists and assigns differently on R4.2
-  // (`attach --persistent`) and R4.3 (`assign`, new device API), and neither
-  // listing tells a halted qube's persistent assignment apart reliably enough
-  // for an idempotent script. Refused rather than half-done.
+  // Device assignment (`qvm-device`): only a device named by its
+  // backend-qualified id can be assigned.
   for (const d of q.devices) {
-    const what = `device assignment \`${d.deviceClass}${d.id ? ' ' + d.id : ''}\` (assign it in dom0 with \`qvm-device ${d.deviceClass}\`)`;
-    out.push(diag('QP4001', d.span, { target: 'provision', what }));
+    if (!deviceClasses.includes(d.deviceClass)) out.push(unsafe(d.span, 'device class', d.deviceClass));
+    else if (d.id === undefined) {
+      out.push(diag('QP4001', d.span, { target: 'provision', what: `device \`${d.deviceClass}\` on \`${q.name}\` without its id (name it as \`qvm-device ${d.deviceClass} list\` does, \`BACKEND:ID\`)` }));
+    } else if (!deviceIdPattern.test(d.id)) out.push(unsafe(d.span, 'device id', d.id));
+    if (q.klass === 'AdminVM') out.push(diag('QP4001', d.span, { target: 'provision', what: `a device assigned to dom0` }));
   }
 
   if (q.preexisting) return;

@@ -1,13 +1,16 @@
 /**
  * The `provision` target (DESIGN §5): `qubes/provision.sh` (an idempotent,
  * verifying POSIX sh script for dom0) and `qubes/salt/qpc.sls` + `qpc.top`
- * (the same configuration as Salt states). It installs what the `qrexec`
- * and `whonix` targets emit, which `qpc compile` passes in as `inputs`.
+ * (the same configuration as Salt states), and per qube with reload
+ * commands the script that runs them there (`qubes/reload/QUBE.sh`). It
+ * installs what the `qrexec` and `whonix` targets emit, which `qpc compile`
+ * passes in as `inputs`.
  */
 import type { Artifact, Target } from '../types.js';
 import { provisionScriptPath, saltStatePath, saltTopPath } from '../paths.js';
 import { checkProvision } from './check.js';
 import { collectInputs } from './inputs.js';
+import { withReloadScripts } from './reload.js';
 import { saltStates, saltTop } from './salt.js';
 import { provisionScript } from './script.js';
 
@@ -17,8 +20,9 @@ export const provisionTarget: Target = {
   requires: ['qrexec', 'whonix'],
   check: checkProvision,
   emit(model, inputs): readonly Artifact[] {
-    const collected = collectInputs(model, inputs);
+    const { inputs: collected, scripts } = withReloadScripts(collectInputs(model, inputs));
     return [
+      ...scripts,
       { path: provisionScriptPath, contents: provisionScript(model, collected), executable: true },
       { path: saltStatePath, contents: saltStates(model, collected) },
       { path: saltTopPath, contents: saltTop(model) },

@@ -10,6 +10,7 @@
  *     service QUBE NAME       a service qpc turned on or off
  *     pref QUBE PROPERTY      a property qpc set that has a Qubes default
  *     file QUBE PATH          a file qpc pushed into a qube (provision.sh only)
+ *     device QUBE CLASS ID    a device qpc assigned to a qube (`qvm-device`)
  *
  * An item is qpc's when an earlier run recorded it or this run writes it.
  * An item the machine already had as the policy wants it, before any qpc
@@ -49,8 +50,9 @@ export const resettablePrefs: readonly string[] = ['memory', 'maxmem', 'vcpus', 
 /**
  * The shell functions both provision.sh and the Salt helper use. They need
  * `dry_run`, `policy_dir`, `say`, `die`, `change` and `exists` from the
- * script around them. POSIX sh; every value is a name that cannot hold a
- * space or a quote.
+ * script around them, and `qubes_release` (`4.2` or `4.3`: `qvm-device`
+ * differs). POSIX sh; every value is a name that cannot hold a space or a
+ * quote.
  */
 export const ownershipFunctions = String.raw`state_dir="${"$"}{QPC_STATE_DIR:-${stateDirectory}}"
 record="$state_dir/${recordName}"
@@ -92,6 +94,35 @@ has_feature() { current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" =
 has_service() { current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
 has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
 
+# has_device QUBE CLASS ID: ID is assigned to QUBE. qvm-device prints one line
+# per device, BACKEND:DEVID first and the qubes using it last ('QUBE' or
+# 'QUBE (OPTION=VALUE, ...)', comma-separated). R4.2 'list QUBE' shows the
+# devices attached to QUBE, persistently or not; R4.3 'list --assignments
+# QUBE' also shows the assignments, marked '*QUBE (MODE...)'.
+has_device() {
+  if [ "$qubes_release" = 4.2 ]; then
+    listing=$(qvm-device "$2" list "$1") || die "cannot list the $2 devices of $1"
+    frontend=$1
+  else
+    listing=$(qvm-device "$2" list --assignments "$1") || die "cannot list the $2 devices of $1"
+    frontend="*$1"
+  fi
+  printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+    $1 == id {
+      rest = substr($0, length($1) + 1) ","
+      if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+    }
+    END { exit found ? 0 : 1 }
+  '
+}
+
+# unassign_device QUBE CLASS ID: takes back a persistent assignment.
+unassign_device() {
+  if [ "$qubes_release" = 4.2 ]; then qvm-device "$2" detach "$1" "$3"; else qvm-device "$2" unassign "$1" "$3"; fi
+}
+
+own_device() { if has_device "$1" "$2" "$3"; then own 1 "device $1 $2 $3"; else own 0 "device $1 $2 $3"; fi; }
+
 # own_tag QUBE TAG, own_feature QUBE KEY VALUE, own_service QUBE NAME on|off,
 # own_pref QUBE PROPERTY VALUE: own with HAD read from the machine.
 own_tag() { if has_tag "$1" "$2"; then own 1 "tag $1 $2"; else own 0 "tag $1 $2"; fi; }
@@ -116,7 +147,7 @@ stale_items() {
 # The prune loops read the stale items on descriptor 3, so no command in
 # them reads the list, and run in this shell, so they can set variables.
 
-# prune_qubes: takes back the tags, features, services and properties an
+# prune_qubes: takes back the tags, features, services, properties and devices an
 # earlier run wrote and this one does not, in any qube that still exists.
 prune_qubes() {
   while read -r kind qube key <&3; do
@@ -132,9 +163,13 @@ prune_qubes() {
       pref)
         state=$(qvm-prefs "$qube" | awk -v p="$key" '$1 == p { print $2; exit }') || die "cannot read the properties of $qube"
         if [ "$state" != D ]; then change "reset $key of $qube to Qubes' default (qpc set it; the policy no longer does)" qvm-prefs --default "$qube" "$key"; fi ;;
+      device)
+        device_class=${"$"}{key%% *}
+        device_id=${"$"}{key#* }
+        if has_device "$qube" "$device_class" "$device_id"; then change "unassign $device_class device $device_id from $qube (qpc assigned it; the policy no longer has it)" unassign_device "$qube" "$device_class" "$device_id"; fi ;;
     esac
   done 3<<EOF
-$(stale_items 'tag feature service pref')
+$(stale_items 'tag feature service pref device')
 EOF
 }
 

@@ -159,6 +159,7 @@ export function saltHelper(model: PolicyModel, inputs: Inputs): string {
     for (const s of q.services) claims.push(`  own_service ${n} ${sq(s.name)} ${sq(s.enabled ? 'on' : 'off')}`);
     for (const p of prefsOf(q, model)) if (resettablePrefs.includes(p.name)) claims.push(`  own_pref ${n} ${sq(p.name)} ${sq(p.value)}`);
   }
+  for (const q of model.qubes) for (const d of q.devices) if (d.id !== undefined) claims.push(`  if exists ${sq(q.name)}; then own_device ${sq(q.name)} ${sq(d.deviceClass)} ${sq(d.id)}; else own 0 ${sq(`device ${q.name} ${d.deviceClass} ${d.id}`)}; fi`);
   for (const p of inputs.policies) claims.push(`  own 0 ${sq(`policy ${p.name} ${p.sha256}`)}`);
   return [
     '#!/bin/sh',
@@ -170,6 +171,7 @@ export function saltHelper(model: PolicyModel, inputs: Inputs): string {
     'set -eu',
     'dry_run=0',
     'changed=0',
+    `qubes_release=${sq(model.settings.qubes)}`,
     `policy_dir="\${QPC_POLICY_DIR:-${policyDirectory}}"`,
     `say() { printf 'qpc: %s\n' "$*"; }`,
     `die() { printf 'qpc: error: %s\n' "$*" >&2; exit 1; }`,
@@ -203,6 +205,7 @@ export function saltHelper(model: PolicyModel, inputs: Inputs): string {
     'case "${1:-}" in',
     '  claim) claim ;;',
     '  prune) prune ;;',
+    '  has-device) shift; if has_device "$@"; then exit 0; else exit 1; fi ;;',
     `  *) die "usage: sh ${stateDirectory}/${saltHelperName} claim|prune" ;;`,
     'esac',
     "# Salt's stateful protocol: the last line says whether anything changed.",
@@ -255,6 +258,21 @@ function globalDispvmState(value: string | null, inModel: ReadonlySet<string>, c
   };
 }
 
+/** The id of the state that sets Qubes' global default kernel. */
+export const globalKernelStateId = 'qpc-global:default_kernel';
+
+/**
+ * Qubes' global `default_kernel` (`qubes-prefs`; no `qvm.*` state sets it):
+ * the kernel of every qube whose own and whose template's are unset, `''`
+ * for none (such qubes boot their own kernel through pvgrub2).
+ */
+function globalKernelState(value: string | null, checks: readonly Yaml[]): Yaml {
+  const v = sq(value ?? '');
+  return {
+    'cmd.run': [{ name: `qubes-prefs default_kernel ${v}` }, { unless: `[ "$(qubes-prefs default_kernel)" = ${v} ]` }, { require: [...checks, claimRequisite] }],
+  };
+}
+
 /** The qube names that get a `qvm.vm` state (dom0 only when it carries tags or features). */
 function stateQubes(model: PolicyModel): ModelQube[] {
   return provisioningOrder(model).filter((q) => q.klass !== 'AdminVM' || q.tags.length > 0 || q.features.length > 0);
@@ -271,6 +289,7 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
   const checks = markers.map((m): Yaml => ({ test: markerStateId(m) }));
   for (const q of qubes) doc[q.name] = { 'qvm.vm': qubeState(model, q, inModel, checks) };
   if (model.settings.defaultDisposable !== undefined) doc[globalStateId] = globalDispvmState(model.settings.defaultDisposable, inModel, checks);
+  if (model.settings.defaultKernel !== undefined) doc[globalKernelStateId] = globalKernelState(model.settings.defaultKernel, checks);
   for (const p of inputs.policies) {
     doc[`${policyDirectory}/${p.name}.policy`] = {
       'file.managed': [
@@ -285,10 +304,32 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
       ],
     };
   }
+  // Persistent device assignments (qvm-device; Salt's qvm.devices attaches
+  // without --persistent on R4.2 and knows no R4.3 assign), once the qube exists.
+  const helper = `${stateDirectory}/${saltHelperName}`;
+  const deviceStates: string[] = [];
+  for (const q of model.qubes) {
+    for (const d of q.devices) {
+      if (d.id === undefined) continue;
+      const id = `qpc-device:${q.name}:${d.deviceClass}:${d.id}`;
+      const verb = model.settings.qubes === '4.2' ? 'attach --persistent' : d.deviceClass === 'pci' ? 'assign --required' : 'assign';
+      const args = [q.name, d.deviceClass, d.id].map(sq);
+      doc[id] = {
+        'cmd.run': [
+          { name: `qvm-device ${sq(d.deviceClass)} ${verb} ${args[0]} ${args[2]}` },
+          { unless: `sh ${helper} has-device ${args.join(' ')}` },
+          { require: [...(inModel.has(q.name) ? [{ qvm: q.name } as Yaml] : []), ...checks, claimRequisite] },
+        ],
+      };
+      deviceStates.push(id);
+    }
+  }
   const after: Yaml[] = [
+    ...deviceStates.map((id): Yaml => ({ cmd: id })),
     ...qubes.map((q): Yaml => ({ qvm: q.name })),
     ...inputs.policies.map((p): Yaml => ({ file: `${policyDirectory}/${p.name}.policy` })),
     ...(model.settings.defaultDisposable !== undefined ? [{ cmd: globalStateId } as Yaml] : []),
+    ...(model.settings.defaultKernel !== undefined ? [{ cmd: globalKernelStateId } as Yaml] : []),
   ];
   Object.assign(doc, ownStates(model, inputs, checks, after));
   requireStock(doc, model);
@@ -298,6 +339,11 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
     '# The qubes, properties, tags, features, services and qrexec policy files of',
     '# the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with',
     '# `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.',
+    '# Do not preview them with test=True: qvm.prefs sets properties even in test',
+    '# mode (qubes-issues #9279; prefs() in qubes-mgmt-salt-dom0-qvm',
+    '# _modules/ext_module_qvm.py has no test-mode check, for any value, not only',
+    "# ''), so a netvm would change while nothing else does. Preview with",
+    '# `sh qubes/provision.sh --dry-run`, which reads only and shows the same changes.',
     '# The Whonix files inside qubes are installed by provision.sh only.',
     `# ${ownStateIds.claim} records in ${stateDirectory}/owned what the states write, before`,
     `# they run; ${ownStateIds.prune} then takes back what an earlier run wrote and this`,

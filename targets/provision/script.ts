@@ -179,6 +179,22 @@ create() {
   fi
 }
 
+# halted_for QUBE PROPERTY VALUE: qubesd refuses to change the template,
+# virt_mode or kernel of a running qube. Checked before any change, so a run
+# never stops half-applied: a dry run warns, a real run stops here.
+halted_for() {
+  exists "$1" || return 0
+  current=$(qvm-prefs "$1" "$2") || die "cannot read property $2 of $1"
+  if [ "$current" = "$3" ] || ! qvm-check --running "$1" > /dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$dry_run" = 1 ]; then
+    say "warning: $1 is running, and qubesd refuses to change its $2 ('$current' -> '$3') while it runs: shut it down (qvm-shutdown --wait $1) before the real run"
+  else
+    die "$1 is running, and qubesd refuses to change its $2 ('$current' -> '$3') while it runs: shut it down (qvm-shutdown --wait $1) and run again; nothing was changed"
+  fi
+}
+
 # pref QUBE PROPERTY VALUE: sets a property whose value differs.
 pref() {
   current='(new qube)'
@@ -269,6 +285,31 @@ service() {
     return 0
   fi
   change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
+}
+
+# assign_device QUBE CLASS ID: a persistent assignment, so the qube gets the
+# device whenever it starts. R4.2: attach --persistent; R4.3: assign, with
+# --required for PCI (the qube does not start without it, as sys-net and
+# sys-usb need their controllers).
+assign_device() {
+  if [ "$qubes_release" = 4.2 ]; then
+    qvm-device "$2" attach --persistent "$1" "$3"
+  elif [ "$2" = pci ]; then
+    qvm-device "$2" assign --required "$1" "$3"
+  else
+    qvm-device "$2" assign "$1" "$3"
+  fi
+}
+
+# device QUBE CLASS ID: assigns a device that is not assigned yet.
+device() {
+  had=0
+  if ! is_planned "$1" && has_device "$1" "$2" "$3"; then had=1; fi
+  own_on "$1" "$had" "device $1 $2 $3"
+  if [ "$had" = 1 ]; then
+    return 0
+  fi
+  change "assign $2 device $3 to $1" assign_device "$1" "$2" "$3"
 }
 
 replace_policy() { qubes-policy --replace "$1" < "$2"; }
@@ -432,7 +473,8 @@ function pushBlock(qube: string, deploys: readonly DeployInput[]): string[] {
   lines.push(`prune_files ${sq(qube)}`);
   lines.push('if [ "$pushed" = 1 ]; then');
   for (const argv of reloadsOf(deploys)) {
-    const word = shellWord(argv.map(shellWord).join(' '));
+    const plain = argv.every((w) => /^[A-Za-z0-9_@%+=:,./-]+$/.test(w));
+    const word = plain ? sq(argv.join(' ')) : shellWord(argv.map(shellWord).join(' '));
     // A program for the qube's shell, quoted twice on purpose; its `$` and
     // quotes belong to the qube.
     if (/[$'`\\]/.test(word.slice(1, -1))) lines.push('  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there');
@@ -481,6 +523,7 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
 
   const tagsOfIdentities = identityTags(model);
   L.push('', `identity_tags=${sq(tagsOfIdentities.join(' '))}`);
+  L.push(`qubes_release=${sq(model.settings.qubes)}`);
 
   section('1. verify the artifacts', ['Every file this script installs, before anything changes.', 'provision.sh is listed in the manifest too but cannot vouch for itself.']);
   L.push(`[ -f "$manifest" ] || die "$manifest not found: run this script from the qpc compile output"`);
@@ -502,6 +545,8 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
     );
     for (const m of markers) L.push(`whonix_marker ${sq(m.template)} ${sq(m.feature)} ${sq(m.role)}`);
   }
+  const haltedFor = order.filter((q) => q.preexisting).flatMap((q) => prefsOf(q, model).filter((p) => ['template', 'virt_mode', 'kernel'].includes(p.name)).map((p) => `halted_for ${sq(q.name)} ${sq(p.name)} ${sq(p.value)}`));
+  if (haltedFor.length > 0) L.push("# Properties qubesd changes only while their qube is halted.", ...haltedFor);
   L.push(
     `# What qpc wrote on this machine before: ${stateDirectory}/owned (QPC_STATE_DIR`,
     '# overrides the directory). This run records what it writes there and at the',
@@ -523,7 +568,13 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
     L.push("# Qubes' global default disposable, which dom0 and every qube without its own inherit.");
     L.push(`global_pref default_dispvm ${sq(model.settings.defaultDisposable ?? '')}`);
   }
+  if (model.settings.defaultKernel !== undefined) {
+    L.push("# Qubes' global default kernel, which every qube whose own and whose template's are unset boots ('': its own).");
+    L.push(`global_pref default_kernel ${sq(model.settings.defaultKernel ?? '')}`);
+  }
   for (const q of order) L.push(...prefLines(model, q, true));
+  const deviceLines = order.flatMap((q) => q.devices.map((d) => `device ${[q.name, d.deviceClass, d.id ?? ''].map(sq).join(' ')}`));
+  if (deviceLines.length > 0) L.push('# Persistent device assignments, before any qube is started (section 6).', ...deviceLines);
 
   section('4. tags, features, services', [
     'Added or set; then the tags of other identities are removed, and what an', 'earlier run wrote and this policy no longer has is taken back (any qube).',

@@ -131,10 +131,28 @@ function sorted<T>(entries: readonly (readonly [string, T])[]): Record<string, T
 }
 
 /**
- * One domain as qubesd's `SystemInfoCache` reports it (qubes-core-admin
- * `qubes/api/internal.py`): R4.2 has `tags`, `type`, `template_for_dispvms`,
- * `default_dispvm`, `icon`, `guivm`, `power_state`; R4.3+ adds `internal`,
- * `label` (the label's colour), `relayvm`, `transport_rpc` and `uuid`.
+ * The label written for a qube. qubesd has no domain without one
+ * (`label` is a required property: `str(domain.label.color)` is never null),
+ * and Qubes' own `qrexec-policy-graph` colours each qube with it. The
+ * policy's label when it gives one; else dom0's (`AdminVM(…, label="black")`,
+ * qubes-core-admin `qubes/app.py`) and a template's (`template_label`
+ * black, qubes-core-admin-client `qubesadmin/config.py`, which
+ * `qvm-template` installs with) as Qubes gives them; else, for a qube
+ * whose label the policy does not say (only with the qrexec target alone:
+ * the provision target refuses to create such a qube), red, the colour of
+ * what is least trusted, so that no graph shows it more trusted than the
+ * policy says.
+ */
+function labelWritten(type: string, label: string | undefined): string {
+  return label ?? (type === 'AdminVM' || type === 'TemplateVM' ? 'black' : 'red');
+}
+
+/**
+ * One domain as qubesd's `internal.GetSystemInfo` reports it (qubes-core-admin
+ * `qubes/api/internal.py`, `get_system_info`): R4.2 (v4.2.x) has `tags`,
+ * `type`, `template_for_dispvms`, `default_dispvm`, `icon`, `guivm`,
+ * `power_state`; R4.3 (v4.3.44 on) adds `internal`, `label` (the label's
+ * colour), `relayvm`, `transport_rpc` and `uuid`.
  */
 function domainJson(d: DomainInfo, label: string | undefined, release: QubesRelease): Record<string, unknown> {
   if (!isQubeName(d.name, release)) refuse('qube name', d.name);
@@ -143,15 +161,14 @@ function domainJson(d: DomainInfo, label: string | undefined, release: QubesRele
   if (!qubeClasses(release).includes(d.type)) refuse('qube class', d.type);
   if (d.defaultDispvm !== null && !isQubeName(d.defaultDispvm, release)) refuse('default disposable template', d.defaultDispvm);
   const admin = d.type === 'AdminVM';
-  // Every domain has a label: dom0's is black, and so is a template's unless the policy gives one (as Qubes installs them).
-  const shown = label ?? (admin || d.type === 'TemplateVM' ? 'black' : undefined);
+  const shown = labelWritten(d.type, label);
   const fields: [string, unknown][] = [
     ['tags', [...d.tags].sort()],
     ['type', d.type],
     ['template_for_dispvms', d.templateForDispvms],
     ['default_dispvm', d.defaultDispvm],
-    // `label.icon` is `appvm-LABEL` for every class; unknown when the policy gives no label.
-    ['icon', shown === undefined ? null : `appvm-${shown}`],
+    // `label.icon` is `appvm-LABEL` for every class (qubes-core-admin `qubes/__init__.py` `Label`).
+    ['icon', `appvm-${shown}`],
     // dom0 has no GUI qube; every other qube's `guivm` defaults to dom0 (`default_guivm`), and qpc sets none.
     ['guivm', admin ? null : 'dom0'],
     // qpc models qubes as halted (dom0 always runs), as the evaluator does for `autostart=no`.
@@ -161,7 +178,7 @@ function domainJson(d: DomainInfo, label: string | undefined, release: QubesRele
     fields.push(
       // `domain.features.get("internal", None)`: the feature's value as set.
       ['internal', d.internal ?? null],
-      ['label', shown === undefined ? null : labelColours[shown]],
+      ['label', labelColours[shown]],
       ['relayvm', null],
       ['transport_rpc', null],
       ['uuid', qubeUuid(d.name)],

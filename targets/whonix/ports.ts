@@ -1,10 +1,10 @@
 /**
- * `whonix/ports.json`: every bound app with its gateway, port and isolation
- * flags, for review and for configuring an app by hand.
+ * `whonix/ports.json`: every bound app with its gateway, port, isolation
+ * flags and launch method, for review and for configuring an app by hand.
  */
 import type { PolicyModel } from '../../compiler/model.js';
 import { launcherDeployPath } from './names.js';
-import { socksCredentials } from './launcher.js';
+import { launchMethod, socksCredentials } from './launcher.js';
 import { torIsolationFlags } from './torrc.js';
 
 /** JSON with object keys sorted at every level, two-space indent, final newline. */
@@ -26,6 +26,7 @@ export function canonicalJson(value: unknown): string {
 export function portsText(model: PolicyModel): string {
   const apps: Record<string, unknown> = {};
   for (const a of model.socks) {
+    const method = launchMethod(a.app);
     apps[`${a.qube}/${a.app}`] = {
       qube: a.qube,
       app: a.app,
@@ -35,7 +36,9 @@ export function portsText(model: PolicyModel): string {
       isolate: [...a.isolate],
       torFlags: a.isolate.map((f) => torIsolationFlags[f]),
       launcher: launcherDeployPath(a.app),
-      ...(a.mode === 'auth' ? { socksCredentials: socksCredentials(a.qube, a.app) } : {}),
+      method,
+      // Only torsocks sends qpc's credentials; Tor Browser sends its own.
+      ...(a.mode === 'auth' && method === 'torsocks' ? { socksCredentials: socksCredentials(a.qube, a.app) } : {}),
     };
   }
   return canonicalJson({ version: 1, source: model.source, apps });

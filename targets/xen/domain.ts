@@ -4,6 +4,8 @@
  * and the libvirt XML writers render the same domain. Pure.
  */
 import { qubeNamed, type ModelDevice, type ModelQube, type PolicyModel } from '../../compiler/model.js';
+import { grubKernels } from '../../compiler/qubes-values.js';
+import type { Span } from '../../compiler/source.js';
 
 /** Where Qubes keeps the kernels it boots qubes with (one directory per version, §1.1). */
 export const kernelsDir = '/var/lib/qubes/vm-kernels';
@@ -45,12 +47,28 @@ export interface PciAddress {
 
 /** How the domain boots. */
 export type Boot =
-  /** A Qubes kernel directory `vm-kernels/VERSION`. */
+  /** A Qubes kernel directory `vm-kernels/VERSION`: `vmlinuz`, `initramfs`, `modules.img`. */
   | { readonly kind: 'version'; readonly version: string }
+  /**
+   * `kernel "pvgrub2-pvh"` or `"pvgrub2"`: dom0's grub image, which loads the
+   * qube's own kernel from its disk; the directory holds `vmlinuz` and an
+   * empty `initramfs`, no `modules.img` (qubes-linux-pvgrub2 `grub2-xen.spec`).
+   */
+  | { readonly kind: 'grub'; readonly image: string }
   /** `kernel none`: the qube's own kernel, through pvgrub2 (PV, PVH) or its bootloader (HVM). */
   | { readonly kind: 'own' }
-  /** Neither the qube nor its template names one: Qubes' global `default_kernel`, which the policy does not know. */
+  /** Neither the qube, its template nor the settings name one: Qubes' global `default_kernel`, which the policy does not know. */
   | { readonly kind: 'default' };
+
+/** Where a qube's kernel comes from: its own `kernel` item, its template's, or the `kernel` setting. */
+export interface KernelSource {
+  /** A kernel directory name, or null for none (the qube's own kernel). */
+  readonly kernel: string | null;
+  /** The item or setting that names it. */
+  readonly span: Span;
+  /** The qube or template whose item it is; absent for the setting. */
+  readonly qube?: string;
+}
 
 export interface Domain {
   readonly qube: ModelQube;
@@ -92,6 +110,15 @@ export function domainQubes(model: PolicyModel): readonly ModelQube[] {
   return model.qubes.filter((q) => q.klass !== 'AdminVM');
 }
 
+/**
+ * Whether xl can start the domain from what the policy says: HVM always (its
+ * firmware), PV and PVH only with a kernel from the qube, its template or the
+ * settings. The others are left out of the output (QP4302).
+ */
+export function bootable(model: PolicyModel, q: ModelQube): boolean {
+  return domainType(model, q) === 'hvm' || kernelSource(model, q) !== undefined;
+}
+
 /** A property of a qube, else of its template chain (`_default_with_template`, §1.1). */
 function inherited<T>(model: PolicyModel, q: ModelQube, get: (q: ModelQube) => T | undefined): T | undefined {
   const seen = new Set<string>();
@@ -103,6 +130,38 @@ function inherited<T>(model: PolicyModel, q: ModelQube, get: (q: ModelQube) => T
     cur = cur.template ? qubeNamed(model, cur.template) : undefined;
   }
   return undefined;
+}
+
+/**
+ * A qube's kernel as qubesd resolves it: its own, else its template's (which
+ * is the template's own, else the global default), else the global
+ * `default_kernel` (`kernel` default `_default_with_template("kernel",
+ * app.default_kernel)`, qubes-core-admin `qubes/vm/qubesvm.py`). Undefined
+ * when nothing names one.
+ */
+export function kernelSource(model: PolicyModel, q: ModelQube): KernelSource | undefined {
+  const seen = new Set<string>();
+  for (let cur: ModelQube | undefined = q; cur && !seen.has(cur.name); cur = cur.template ? qubeNamed(model, cur.template) : undefined) {
+    if (cur.kernel !== undefined) return { kernel: cur.kernel, span: cur.spans['kernel'] ?? cur.span, qube: cur.name };
+    seen.add(cur.name);
+  }
+  const s = model.settings;
+  if (s.defaultKernel === undefined) return undefined;
+  return { kernel: s.defaultKernel, span: s.defaultKernelSpan ?? q.span };
+}
+
+/** How a kernel name boots: a grub image, else a kernel version. */
+export function bootOf(kernel: string | null | undefined): Boot {
+  if (kernel === undefined) return { kind: 'default' };
+  if (kernel === null) return { kind: 'own' };
+  if (kernel === grubKernels.pv || kernel === grubKernels.pvh) return { kind: 'grub', image: kernel };
+  return { kind: 'version', version: kernel };
+}
+
+/** `_default_virt_mode`: the qube's own, else HVM when PCI devices are assigned, else the template's, else PVH (§1.1). */
+export function domainType(model: PolicyModel, q: ModelQube): DomainType {
+  const pci = q.devices.some((d) => d.deviceClass === 'pci');
+  return q.virtMode ?? (pci ? 'hvm' : inherited(model, q, (x) => x.virtMode) ?? 'pvh');
 }
 
 /** The device-mapper name of a Qubes LVM volume: VG `qubes_dom0`, LV `vm-NAME-VOLUME`; device-mapper doubles each `-` of both (§5.1). */
@@ -121,8 +180,7 @@ export function resolveDomain(model: PolicyModel, q: ModelQube): Domain {
   const pci = q.devices.filter((d) => d.deviceClass === 'pci');
   const addresses = pci.map((d) => pciAddress(d.id ?? ''));
   if (addresses.some((a) => a === undefined)) throw new Error(`xen: unchecked PCI device id on ${q.name}`);
-  // `_default_virt_mode`: HVM when PCI devices are assigned, else the template's, else PVH (§1.1).
-  const type: DomainType = q.virtMode ?? (pci.length > 0 ? 'hvm' : inherited(model, q, (x) => x.virtMode) ?? 'pvh');
+  const type = domainType(model, q);
   if (type === 'pvh' && pci.length > 0) throw new Error(`xen: PVH with PCI devices on ${q.name} passed the checker`);
   const memory = inherited(model, q, (x) => x.memory) ?? 400;
   const vcpus = inherited(model, q, (x) => x.vcpus) ?? 2;
@@ -134,19 +192,24 @@ export function resolveDomain(model: PolicyModel, q: ModelQube): Domain {
   const defaultMax = declaredMax ?? (linux ? memory * 10 : 4000);
   const maxmem = pci.length > 0 || defaultMax === 0 ? memory : Math.max(defaultMax, memory);
 
-  const kernel = inherited(model, q, (x) => x.kernel);
-  const boot: Boot = kernel === null ? { kind: 'own' } : kernel === undefined ? { kind: 'default' } : { kind: 'version', version: kernel };
+  const boot = bootOf(kernelSource(model, q)?.kernel);
+  if (type !== 'hvm' && (boot.kind === 'default' || (boot.kind === 'grub' && boot.image !== grubKernels[type]))) {
+    throw new Error(`xen: ${type.toUpperCase()} domain ${q.name} without a kernel it can boot passed the check`);
+  }
   const opts = inherited(model, q, (x) => x.kernelopts) ?? (pci.length > 0 ? '' : 'swiotlb=2048');
   let kernelPath: string | undefined;
   let ramdisk: string | undefined;
   let cmdline: string | undefined;
-  if (boot.kind === 'version') {
-    kernelPath = `${kernelsDir}/${boot.version}/vmlinuz`;
-    ramdisk = `${kernelsDir}/${boot.version}/initramfs`;
+  if (boot.kind === 'version' || boot.kind === 'grub') {
+    // A named kernel directory: its vmlinuz, its initramfs (a grub image's is an empty stub, which
+    // qubesd passes all the same) and the command line, as for any kernel Qubes boots (§1.1).
+    const dir = `${kernelsDir}/${boot.kind === 'version' ? boot.version : boot.image}`;
+    kernelPath = `${dir}/vmlinuz`;
+    ramdisk = `${dir}/initramfs`;
     cmdline = opts === '' ? kernelOptsCommon : `${kernelOptsCommon} ${opts}`;
   } else if (boot.kind === 'own' && type !== 'hvm') {
     // The qube's own kernel is loaded by pvgrub2 from its root volume (§1.1).
-    kernelPath = `${kernelsDir}/${type === 'pvh' ? 'pvgrub2-pvh' : 'pvgrub2'}/vmlinuz`;
+    kernelPath = `${kernelsDir}/${type === 'pvh' ? grubKernels.pvh : grubKernels.pv}/vmlinuz`;
   }
 
   const disks: Disk[] = [
@@ -154,6 +217,7 @@ export function resolveDomain(model: PolicyModel, q: ModelQube): Domain {
     { vdev: 'xvdb', target: lvmPath(q.name, 'private-snap'), writable: true },
     { vdev: 'xvdc', target: `${lvmPath(q.name, 'volatile')}@crypt`, writable: true },
   ];
+  // The kernel's modules, when it has them: a grub image has no modules.img, and qubesd then attaches no xvdd (§1.3).
   if (boot.kind === 'version') disks.push({ vdev: 'xvdd', target: `${kernelsDir}/${boot.version}/modules.img`, writable: false });
   // Persistently assigned block devices come after the qube's volumes, from xvdi (§1.3).
   q.devices

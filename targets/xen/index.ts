@@ -7,13 +7,14 @@ import type { PolicyModel } from '../../compiler/model.js';
 import { libvirtPath, xlConfigPath } from '../paths.js';
 import type { Artifact, Target } from '../types.js';
 import { checkXen } from './check.js';
-import { domainQubes, resolveDomain } from './domain.js';
+import { bootable, domainQubes, resolveDomain } from './domain.js';
 import { libvirtXml } from './emit-libvirt.js';
 import { xlConfig } from './emit-xl.js';
 
 function emitXen(model: PolicyModel): readonly Artifact[] {
   const out: Artifact[] = [];
   for (const q of domainQubes(model)) {
+    if (!bootable(model, q)) continue; // no kernel named: QP4302
     const d = resolveDomain(model, q);
     out.push({ path: xlConfigPath(q.name), contents: xlConfig(d, model.source) });
     out.push({ path: libvirtPath(q.name), contents: libvirtXml(d, model.source) });

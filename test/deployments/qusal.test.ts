@@ -48,7 +48,8 @@ test('qusal checks without errors', (t) => {
 
 test('qusal: the findings are exactly the true ones', (t) => {
   const r = check(entry, { allowWaived });
-  const found = r.diagnostics.filter((d) => d.span?.file === entry).map((d) => `${d.code}@${d.span?.line}`).sort();
+  // Information (QP4302: no kernel named, so no Xen files) is not a finding.
+  const found = r.diagnostics.filter((d) => d.span?.file === entry && d.code !== 'QP4302').map((d) => `${d.code}@${d.span?.line}`).sort();
   t.deepEqual(found, trueFindings);
   // Each true finding is accepted by a waiver in the policy, so none is an error.
   t.true(r.diagnostics.every((d) => d.severity !== 'error'));

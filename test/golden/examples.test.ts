@@ -33,13 +33,14 @@ for (const file of cases) {
   const host = std ? overlayHost(new Map([[entry, `use "${module}"\n`]]), nodeHost) : nodeHost;
   test(`${file} checks clean with --deny-warnings`, (t) => {
     const r = runQpc(['check', '--deny-warnings', '--error-format', 'plain', entry], { host });
-    t.is(r.stderr, '');
+    // Information (a module alone names no kernel, so no Xen files: QP4302) is not a finding.
+    t.deepEqual(r.stderr.split('\n').filter((l) => /^(error|warning)/.test(l)), []);
     t.is(r.code, 0);
     expectGolden(t, `test/golden/examples/${name}/check.txt`, r.stdout);
   });
   test(`${file} binds as recorded`, (t) => {
     const r = check(entry, { host });
-    t.deepEqual(r.diagnostics, []);
+    t.deepEqual(r.diagnostics.filter((d) => d.code !== 'QP4302'), []);
     t.truthy(r.program);
     if (r.program) expectGolden(t, `test/golden/examples/${name}/program.txt`, dumpProgram(r.program));
     if (r.graph) expectGolden(t, `test/golden/examples/${name}/network.txt`, dumpNetwork(r.graph, r.allocation));

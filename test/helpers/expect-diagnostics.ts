@@ -20,9 +20,14 @@ export interface Expected {
 /** The path the checked text is given. */
 export const testPath = 'test.qpol';
 
+/**
+ * The diagnostics of the stages (load, bind, graph), without the targets'
+ * own checks: the passes' tests need not write policies every target can
+ * express (test/unit/compiler/index.test.ts covers `check` with them).
+ */
 export function checkText(src: string, extra: Readonly<Record<string, string>> = {}): readonly Diagnostic[] {
   const files = new Map<string, string>([[testPath, src], ...Object.entries(extra)]);
-  return check(testPath, { host: overlayHost(files, nodeHost) }).diagnostics;
+  return check(testPath, { host: overlayHost(files, nodeHost), targets: [] }).diagnostics;
 }
 
 function underlined(src: string, d: Diagnostic): string | undefined {

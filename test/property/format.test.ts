@@ -168,6 +168,7 @@ const release: Arb = fc.constantFrom('4.2', '4.3');
 const setting: Arb = fc.oneof(
   words(fc.constantFrom('qubes', 'whonix'), fc.constantFrom('4.2', '4.3', '18', '17')),
   words(fc.constantFrom('policy-file', 'default-disposable'), name),
+  words(lit('kernel'), fc.oneof(stringLit, lit('none'))),
 );
 
 const declaration: Arb = fc

@@ -3,7 +3,7 @@ import { overlayHost, nodeHost } from '../../../../compiler/host.js';
 import { runQpc } from '../../../helpers/cli.js';
 
 const bad = 'use "qubes"\ntemplate deb\ngateway sys-vpn { template deb; netvm sys-firewal }\n';
-const warn = 'use "qubes"\ntemplate deb\ntemplate unused\nidentity work { network clearnet via sys-firewall }\nqube mail in work { template deb }\n';
+const warn = 'use "qubes"\ntemplate deb\ntemplate unused\nidentity work { network clearnet via sys-firewall; label blue }\nqube mail in work { template deb }\n';
 const host = overlayHost(new Map([['bad.qpol', bad], ['warn.qpol', warn], ['messy.qpol', 'identity   keys {network none;label black}\nqube v in keys\n']]), nodeHost);
 
 test('check: exit 0 and a summary on a clean policy', (t) => {

@@ -49,6 +49,31 @@ test('settings are checked and given once', (t) => {
   expectDiagnostics(t, 'settings { qubes 4.2 }\nsettings { qubes 4.3 }\n', [{ code: 'QP2011', line: 2 }]);
 });
 
+test('the default kernel setting: a version, a pvgrub2 image or none; anything else at the string', (t) => {
+  const settingsOf = (text: string) => check(testPath, { host: overlayHost(new Map([[testPath, text]]), nodeHost) }).program?.settings;
+  const version = settingsOf('settings { kernel "6.6.63-1.fc37" }\n');
+  t.is(version?.defaultKernel, '6.6.63-1.fc37');
+  t.is(version?.defaultKernelSpan?.line, 1);
+  t.is(version?.defaultKernelSpan?.column, 19);
+  t.is(settingsOf('settings { kernel "pvgrub2-pvh" }\n')?.defaultKernel, 'pvgrub2-pvh');
+  t.is(settingsOf('settings { kernel "pvgrub2" }\n')?.defaultKernel, 'pvgrub2');
+  t.is(settingsOf('settings { kernel "6.12.11-1.qubes.fc41" }\n')?.defaultKernel, '6.12.11-1.qubes.fc41');
+  t.is(settingsOf('settings { kernel none }\n')?.defaultKernel, null);
+  t.false('defaultKernel' in (settingsOf('settings { qubes 4.2 }\n') ?? {}), 'absent when not given: Qubes keeps its own default_kernel');
+  for (const bad of ['', 'none', 'linux', 'pvgrub3', '6', '../6.6.1', '6.6.1/vmlinuz', '6.6 1', '6.6.1-', 'x'.repeat(70)]) {
+    const text = `settings { kernel ${JSON.stringify(bad)} }\n`;
+    expectDiagnostics(t, text, [{ code: 'QP2013', underline: JSON.stringify(bad), message: /not a valid kernel/, help: /pvgrub2-pvh/ }]);
+  }
+  expectDiagnostics(t, 'settings { kernel "6.6.1" }\nsettings { kernel none }\n', [{ code: 'QP2011', line: 2 }]);
+});
+
+test('kernel items take the same forms as the setting', (t) => {
+  const q = (kernel: string) => `${head}template debian-12-xfce { kernel ${kernel} }\n`;
+  for (const ok of ['"6.6.63-1.fc37"', '"pvgrub2-pvh"', '"pvgrub2"', 'none']) expectDiagnostics(t, q(ok), []);
+  expectDiagnostics(t, q('"linux"'), [{ code: 'QP2013', underline: '"linux"', help: /pvgrub2-pvh/ }]);
+  expectDiagnostics(t, q('""'), [{ code: 'QP2013', underline: '""', help: /kernel none/ }]);
+});
+
 test('amend adds to a declaration made elsewhere and must name one', (t) => {
   expectDiagnostics(t, head + 'amend sys-firewall { memory 500 }\n', []);
   expectDiagnostics(t, head + 'amend sys-firewal { memory 500 }\n', [{ code: 'QP2001', underline: 'sys-firewal', help: /sys-firewall/ }]);

@@ -11,7 +11,7 @@ import { looksLikePolicy } from '../../../../compiler/passes/load-files.js';
 import { runQpc } from '../../../helpers/cli.js';
 
 const SECRET = 'hunter2';
-const tail = 'template deb\nidentity work { network clearnet via sys-firewall }\nqube mail in work { template deb }\n';
+const tail = 'template deb\nidentity work { network clearnet via sys-firewall; label blue }\nqube mail in work { template deb }\n';
 
 /** An in-memory host whose files may lead elsewhere, as symbolic links do. */
 function host(files: Record<string, string>, links: Record<string, string> = {}): CompilerHost {

@@ -10,11 +10,11 @@ import { expectDiagnostics } from '../../../helpers/expect-diagnostics.js';
 const base = `use "qubes"
 use "whonix"
 template deb { tag whonix-updatevm }
-identity anon { network tor via sys-whonix; disposable anon-dvm }
+identity anon { network tor via sys-whonix; label red; disposable anon-dvm }
 disposable anon-dvm in anon { template whonix-workstation-18 }
 qube anon-chat in anon { template whonix-workstation-18 }
 qube anon-web in anon { template whonix-workstation-18 }
-identity work { network clearnet via sys-firewall; disposable work-dvm }
+identity work { network clearnet via sys-firewall; label blue; disposable work-dvm }
 disposable work-dvm in work { template deb }
 qube work-email in work { template deb }
 `;

@@ -72,6 +72,22 @@ test('syntax errors say what was expected in words, at the right place', (t) => 
   syntaxError(t, 'qube x in y {\n  colour red\n}', 2, 3, /^expected an item \(template, label.*found `colour`$/);
 });
 
+test('the kernel setting takes a string or `none`, kept as written', (t) => {
+  const r = parse('settings { kernel "6.6.63-1.fc37"; kernel none; qubes 4.2 }\n');
+  t.deepEqual(r.diagnostics, []);
+  const st = r.ast!.statements[0];
+  if (st.kind !== 'SettingsBlock') return t.fail();
+  const [version, none, qubes] = st.settings;
+  t.is(version!.value.text, '6.6.63-1.fc37');
+  t.is(version!.string?.value, '6.6.63-1.fc37');
+  t.deepEqual([version!.value.span.start, version!.value.span.end], [18, 33], 'the value spans the string, quotes included');
+  t.is(none!.value.text, 'none');
+  t.is(none!.string, undefined);
+  t.is(qubes!.string, undefined);
+  syntaxError(t, 'settings { kernel 6.6.63-1.fc37 }', 1, 19, /^expected a kernel \(a string or `none`\), found `6\.6\.63-1\.fc37`$/);
+  syntaxError(t, 'settings { kernal "6.6" }', 1, 12, /^expected a setting \(qubes, whonix, policy-file, default-disposable, kernel\), found `kernal`$/);
+});
+
 test('an unterminated string is QP1002 at the opening quote', (t) => {
   const r = parse('use "qubes\n');
   t.is(r.diagnostics[0].code, 'QP1002');

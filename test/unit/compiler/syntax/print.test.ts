@@ -26,6 +26,13 @@ test(
   lines('settings {', '  qubes 4.2', '  whonix 18', '  policy-file 30-qpc', '  default-disposable dvm', '}'),
 );
 
+test(
+  'settings: the default kernel is written as a string, or `none`',
+  formats,
+  'settings {  kernel   "6.6.63-1.fc37" }\nsettings { kernel\tnone }\nsettings { kernel "pvgrub2-pvh" ; kernel "a\\"b" }',
+  lines('settings {', '  kernel "6.6.63-1.fc37"', '}', 'settings {', '  kernel none', '}', 'settings {', '  kernel "pvgrub2-pvh"', '  kernel "a\\"b"', '}'),
+);
+
 test('an empty settings block keeps its required braces', formats, 'settings {\n\n}\n', lines('settings {}'));
 
 test('adminvm and a template without braces', formats, 'adminvm   dom0\ntemplate\tdebian-12-xfce', lines('adminvm dom0', 'template debian-12-xfce'));

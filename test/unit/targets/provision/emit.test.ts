@@ -29,11 +29,12 @@ for (const file of examples) {
     const model = modelOf(`examples/${file}`);
     t.deepEqual(provisionTarget.check(model), []);
     const arts = provisionTarget.emit(model, handMadeInputs(model));
-    t.deepEqual(arts.map((a) => a.path), ['qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top']);
-    t.true(arts[0].executable);
+    const reloadScripts = [...new Set(model.torGateways.map((g) => g.name))].sort().map((g) => `qubes/reload/${g}.sh`);
+    t.deepEqual(arts.map((a) => a.path), [...reloadScripts, 'qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top']);
+    t.true(arts.find((a) => a.path === 'qubes/provision.sh')?.executable);
     for (const a of arts) {
       t.true(a.contents.endsWith('\n') && !a.contents.includes('\r'), a.path);
-      expectGolden(t, path.join(root, 'test/golden/targets/provision', name, path.basename(a.path)), a.contents);
+      expectGolden(t, path.join(root, 'test/golden/targets/provision', name, a.path.startsWith('qubes/reload/') ? `reload-${path.basename(a.path)}` : path.basename(a.path)), a.contents);
     }
   });
 
@@ -48,7 +49,7 @@ for (const file of examples) {
   // Syntax and lint of the script, with the inputs compile would pass
   // (the real targets' output once they exist) and with hand-made ones.
   for (const kind of ['hand-made', 'compiled'] as const) {
-    toolTest(`shellcheck, sh -n, dash -n: provision.sh and the Salt helper of examples/${file} (${kind} inputs)`, ['shellcheck', 'sh'], async (t) => {
+    toolTest(`shellcheck, sh -n, dash -n: provision.sh, the Salt helper and the reload scripts of examples/${file} (${kind} inputs)`, ['shellcheck', 'sh'], async (t) => {
       const model = modelOf(`examples/${file}`);
       const inputs = kind === 'hand-made' ? handMadeInputs(model) : (await inputsFor(model)).inputs;
       const arts = provisionTarget.emit(model, inputs);
@@ -57,7 +58,9 @@ for (const file of examples) {
       const helper = String(sls['qpc-own:helper']?.['file.managed'].find((x) => 'contents' in x)?.contents);
       const dir = mkdtempSync(path.join(os.tmpdir(), 'qpc-'));
       try {
-        for (const [name, script] of [['provision.sh', byPath(arts, 'qubes/provision.sh')], ['qpc-own.sh', helper]]) {
+        const reloads = arts.filter((a) => a.path.startsWith('qubes/reload/')).map((a) => [`reload-${path.basename(a.path)}`, a.contents]);
+        if (kind === 'compiled') t.true(reloads.length > 0, 'the Tor gateways have reload scripts');
+        for (const [name, script] of [['provision.sh', byPath(arts, 'qubes/provision.sh')], ['qpc-own.sh', helper], ...reloads]) {
           const f = path.join(dir, name);
           writeFileSync(f, script);
           const sc = run('shellcheck', ['--shell=sh', '--severity=style', f]);

@@ -16,8 +16,8 @@ import { compileAll, fakeDom0, layOut, modelOf, serialToolTest, type Dom0 } from
 const tools = ['sh', 'awk', 'sha256sum', 'timeout', 'mktemp', 'head', 'tr'];
 const toolTest = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => serialToolTest(title, tools, fn);
 
-async function setUp(): Promise<{ out: string; dom0: Dom0; tmp: string }> {
-  const model = modelOf('examples/developer.qpol');
+async function setUp(example = 'developer'): Promise<{ out: string; dom0: Dom0; tmp: string }> {
+  const model = modelOf(`examples/${example}.qpol`);
   const { artifacts } = await compileAll(model);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'qpc-io-'));
   const out = path.join(tmp, 'out');
@@ -36,13 +36,13 @@ const reloadsIn = (dom0: Dom0, qube: string): string[] =>
 toolTest('a reload that failed is retried by the next run, until it succeeds', async (t) => {
   const { out, dom0, tmp } = await setUp();
   try {
-    const failing = provision(out, dom0, { QPC_FAKE_EXEC_FAIL: '*verify-config*' });
+    const failing = provision(out, dom0, { QPC_FAKE_EXEC_FAIL: '*reload.sh*' });
     t.not(failing.status, 0, 'the failed reload stops the run');
     t.regex(failing.stderr, /reload command in sys-whonix failed/);
     writeFileSync(path.join(dom0.state, 'log'), '');
     const retry = provision(out, dom0);
     t.is(retry.status, 0, retry.stderr + retry.stdout);
-    t.true(reloadsIn(dom0, 'sys-whonix').some((l) => l.includes('verify-config')), 'the next run reloads Tor again');
+    t.true(reloadsIn(dom0, 'sys-whonix').some((l) => l.includes('/usr/local/lib/qpc/reload.sh')), 'the next run reloads Tor again');
     writeFileSync(path.join(dom0.state, 'log'), '');
     const settled = provision(out, dom0);
     t.is(settled.status, 0, settled.stderr);
@@ -92,6 +92,24 @@ toolTest('an output directory with a symbolic link is refused before any change,
     t.not(r.status, 0);
     t.regex(r.stderr, /symbolic link/);
     t.deepEqual(readFileSync(path.join(dom0.state, 'log'), 'utf8').split('\n').filter((l) => l.startsWith('MUTATE') || l.startsWith('START')), []);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+toolTest("a change qubesd refuses on a running qube (virt_mode) is found before any change: a dry run warns, a real run stops", async (t) => {
+  const { out, dom0, tmp } = await setUp('journalist');
+  try {
+    // journalist's sys-net runs as HVM; the stand-in's starts as PVH, and running.
+    writeFileSync(path.join(dom0.state, 'qubes', 'sys-net', 'running'), '');
+    const mutations = (): string[] => readFileSync(path.join(dom0.state, 'log'), 'utf8').split('\n').filter((l) => l.startsWith('MUTATE'));
+    const dry = run('sh', [path.join(out, 'qubes/provision.sh'), '--dry-run'], { env: { ...process.env, PATH: `${dom0.bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: dom0.state, QPC_POLICY_DIR: dom0.policyDir, QPC_STATE_DIR: dom0.qpcDir }, cwd: '/' });
+    t.is(dry.status, 0, dry.stderr);
+    t.regex(dry.stdout, /warning: sys-net is running, and qubesd refuses to change its virt_mode \('pvh' -> 'hvm'\)/);
+    const real = provision(out, dom0);
+    t.not(real.status, 0);
+    t.regex(real.stderr, /sys-net is running.*virt_mode.*nothing was changed/);
+    t.deepEqual(mutations(), [], 'nothing changed before the stop');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -87,11 +87,14 @@ for (const file of examples) {
           t.deepEqual(log1.slice(firstStart).filter((l) => / netvm /.test(l) && l.startsWith('MUTATE qvm-prefs')), [], 'no netvm change after a qube started');
           t.deepEqual(log1.slice(firstStart).filter((l) => l.startsWith('MUTATE qvm-create')), [], 'no qube created after a qube started');
         }
-        // Reload commands ran, once each per qube.
+        // Each qube's reload script ran, and it holds every reload command of its files.
         for (const a of artifacts) {
-          for (const argv of a.deploy?.reload ?? []) {
-            t.true(log1.some((l) => l.startsWith(`MUTATE qvm-run ${a.deploy?.qube} exec ${argv[0]}`)), `${a.path}: reload ${argv[0]}`);
-          }
+          const reloads = a.deploy?.reload ?? [];
+          if (reloads.length === 0) continue;
+          const qube = a.deploy!.qube;
+          t.true(log1.includes(`MUTATE qvm-run ${qube} exec sh /usr/local/lib/qpc/reload.sh`), `${a.path}: ${qube} ran its reload script`);
+          const script = artifacts.find((x) => x.path === `qubes/reload/${qube}.sh`)?.contents ?? '';
+          for (const argv of reloads) t.true(script.includes(argv[0] === 'sh' ? argv[2] : argv.join(' ')), `${a.path}: the reload script runs ${argv[0]}`);
         }
         const execs = log1.filter((l) => / exec /.test(l));
         t.is(new Set(execs).size, execs.length, 'each reload command runs once');

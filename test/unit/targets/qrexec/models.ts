@@ -41,3 +41,19 @@ export function withRule(model: PolicyModel, fileIndex: number, ruleIndex: numbe
   const policyFiles = model.policyFiles.map((f, i) => (i !== fileIndex ? f : { ...f, rules: f.rules.map((r, j) => (j === ruleIndex ? change(r) : r)) }));
   return { ...model, policyFiles };
 }
+
+/**
+ * A policy that names no label for some qubes (for `qubes RELEASE`): it
+ * compiles for the qrexec target alone, since the provision target refuses
+ * to create a qube without a label.
+ */
+export const unlabelledPolicy = `use "qubes"
+settings { qubes RELEASE }
+template debian-12-xfce
+identity work { network clearnet via sys-firewall }
+qube work-web in work { template debian-12-xfce }
+disposable work-dvm in work { template debian-12-xfce }
+standalone box in work { }
+allow qubes.Filecopy from work-web to box
+ask qubes.OpenURL from work-web to @dispvm
+`;

@@ -1,14 +1,60 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { nodeHost, overlayHost } from '../../../../compiler/host.js';
+import { runPipeline } from '../../../../compiler/pipeline.js';
 import { evaluate } from '../../../../compiler/qrexec/evaluate.js';
-import type { DomainInfo, SystemInfo } from '../../../../compiler/qrexec/types.js';
+import type { DomainInfo, QubesRelease, SystemInfo } from '../../../../compiler/qrexec/types.js';
 import { qubeUuid } from '../../../../targets/qrexec/emit.js';
 import { qrexecTarget } from '../../../../targets/qrexec/index.js';
 import { systemInfoPath } from '../../../../targets/paths.js';
-import { exampleModel, examples, must, releases } from './models.js';
+import { exampleModel, examples, modelOf, must, releases, unlabelledPolicy } from './models.js';
 
-// Fields of `internal.GetSystemInfo` per release (qubes-core-admin `qubes/api/internal.py`; reference §1.7).
+// The fields `internal.GetSystemInfo` gives each domain, read from qubes-core-admin
+// `qubes/api/internal.py` (`get_system_info`): R4.2 at every v4.2.x tag through v4.2.39 and
+// release4.2 702cc3f9; R4.3 at v4.3.44 through v4.3.50 (release4.3 68fc8b6b, main 1ad5f9b8 alike),
+// `SystemInfoCache.get_system_info`. At the top level both have `domains` only.
 const fields42 = ['default_dispvm', 'guivm', 'icon', 'power_state', 'tags', 'template_for_dispvms', 'type'];
 const fields43 = [...fields42, 'internal', 'label', 'relayvm', 'transport_rpc', 'uuid'].sort();
+
+// `qubes.Label(index, color, name)` of qubes-core-admin `qubes/app.py` (`load_initial_values`):
+// `label` is `str(domain.label.color)`, `icon` is `domain.label.icon`, `appvm-` and the name
+// (`qubes/__init__.py`), for every class.
+const colours: Record<string, string> = {
+  red: '0xcc0000',
+  orange: '0xf57900',
+  yellow: '0xedd400',
+  green: '0x73d216',
+  gray: '0x555555',
+  blue: '0x3465a4',
+  purple: '0x75507b',
+  black: '0x000000',
+};
+
+/**
+ * Every field of the release on every domain, each of the type qubesd gives
+ * it, and a label on every domain (qubesd has no domain without one:
+ * `str(domain.label.color)` and `str(domain.label.icon)` are never null).
+ */
+function assertShape(t: ExecutionContext, json: Json, release: QubesRelease): void {
+  t.deepEqual(Object.keys(json), ['domains']);
+  for (const [name, d] of Object.entries(json.domains)) {
+    t.deepEqual(Object.keys(d), release === '4.2' ? fields42 : fields43, name);
+    t.true(Array.isArray(d.tags) && (d.tags as unknown[]).every((x) => typeof x === 'string'), `${name} tags`);
+    t.is(typeof d.type, 'string', `${name} type`);
+    t.is(typeof d.template_for_dispvms, 'boolean', `${name} template_for_dispvms`);
+    t.true(d.default_dispvm === null || typeof d.default_dispvm === 'string', `${name} default_dispvm`);
+    t.true(d.guivm === null || typeof d.guivm === 'string', `${name} guivm`);
+    t.true(d.power_state === 'Running' || d.power_state === 'Halted', `${name} power_state`);
+    t.regex(String(d.icon), /^appvm-(red|orange|yellow|green|gray|blue|purple|black)$/, `${name} has an icon`);
+    if (release === '4.2') continue;
+    t.is(d.label, colours[String(d.icon).slice('appvm-'.length)], `${name} has the label of its icon`);
+    t.true(d.internal === null || typeof d.internal === 'string', `${name} internal`);
+    t.is(d.relayvm, null, `${name} relayvm`);
+    t.is(d.transport_rpc, null, `${name} transport_rpc`);
+    t.regex(String(d.uuid), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, `${name} uuid`);
+  }
+}
 
 interface Json {
   domains: Record<string, Record<string, unknown>>;
@@ -46,7 +92,7 @@ for (const name of examples) {
       const json = JSON.parse(text) as Json;
       t.is(text, JSON.stringify(json, null, 2) + '\n', '2-space JSON with a final newline');
       t.true(sortedKeys(json), 'keys sorted at every level');
-      t.deepEqual(Object.keys(json), ['domains']);
+      assertShape(t, json, release);
       t.deepEqual(Object.keys(json.domains), m.qubes.map((q) => q.name).sort(), 'every declared qube, and no other');
       for (const q of m.qubes) {
         const d = json.domains[q.name];
@@ -59,9 +105,9 @@ for (const name of examples) {
         t.is(d.default_dispvm, info.defaultDispvm);
         t.is(d.template_for_dispvms, info.templateForDispvms);
         t.is(d.power_state, info.running ? 'Running' : 'Halted');
-        // dom0 and templates are black unless the policy says otherwise, as Qubes installs them.
-        const shown = q.label ?? (q.klass === 'AdminVM' || q.klass === 'TemplateVM' ? 'black' : undefined);
-        t.is(d.icon, shown === undefined ? null : `appvm-${shown}`);
+        // The policy's label; dom0 and templates are black unless the policy says otherwise, as Qubes installs them.
+        const shown = q.label ?? (q.klass === 'AdminVM' || q.klass === 'TemplateVM' ? 'black' : 'red');
+        t.is(d.icon, `appvm-${shown}`);
         t.is(d.guivm, q.klass === 'AdminVM' ? null : 'dom0');
         if (release !== '4.2') t.is(d.uuid, q.name === 'dom0' ? '00000000-0000-0000-0000-000000000000' : qubeUuid(q.name));
       }
@@ -122,3 +168,39 @@ test('hostile values in the system information are refused at the qube', (t) => 
   const qubes = m.qubes.map((q) => (q.name === 'work-web' ? { ...q, label: 'blue\n' } : q));
   t.deepEqual(qrexecTarget.check({ ...m, qubes }).map((d) => d.code), ['QP4002']);
 });
+
+// Qubes' own qrexec-policy-graph colours each qube with its `label`, so a null one stops it
+// (policy-graph.test.ts runs it where a copy of qubes-core-qrexec is at hand).
+for (const release of releases) {
+  test(`Qubes ${release}: every domain has every field of the release and a label, also a qube the policy gives none`, (t) => {
+    const m = must(modelOf(unlabelledPolicy.replace('RELEASE', release)));
+    t.deepEqual(qrexecTarget.check(m), []);
+    const json = JSON.parse(qrexecTarget.emit(m, []).find((a) => a.path === systemInfoPath)!.contents) as Json;
+    assertShape(t, json, release);
+    for (const q of ['work-web', 'work-dvm', 'box']) {
+      t.is(m.qubes.find((x) => x.name === q)!.label, undefined, `${q} has no label in the policy`);
+      // Not knowable from the policy: written as red, Qubes' colour for what is least trusted.
+      t.like(json.domains[q], release === '4.2' ? { icon: 'appvm-red' } : { icon: 'appvm-red', label: '0xcc0000' }, q);
+    }
+    t.like(json.domains['dom0'], release === '4.2' ? { icon: 'appvm-black' } : { icon: 'appvm-black', label: '0x000000' });
+    t.like(json.domains['debian-12-xfce'], release === '4.2' ? { icon: 'appvm-black' } : { icon: 'appvm-black', label: '0x000000' });
+  });
+}
+
+// The deployments' system information on both releases, as the examples'.
+const deployments: readonly [string, readonly string[]][] = [
+  ['test/deployments/qusal.qpol', ['QP3030']],
+  ['test/deployments/securedrop-workstation.qpol', ['QP3015', 'QP3030', 'QP3032']],
+];
+for (const [file, allowWaived] of deployments) {
+  for (const release of releases) {
+    test(`${path.basename(file)} on Qubes ${release}: every domain has every field of the release and a label`, (t) => {
+      const text = readFileSync(file, 'utf8').replace(/^(\s*qubes\s+)4\.[0-9]+/m, `$1${release}`);
+      const r = runPipeline(file, overlayHost(new Map([[file, text]]), nodeHost), 'all', { allowWaived }, [qrexecTarget]);
+      t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`), []);
+      const json = JSON.parse(qrexecTarget.emit(r.model!, []).find((a) => a.path === systemInfoPath)!.contents) as Json;
+      assertShape(t, json, release);
+      t.deepEqual(Object.keys(json.domains), r.model!.qubes.map((q) => q.name).sort());
+    });
+  }
+}

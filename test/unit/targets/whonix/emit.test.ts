@@ -122,7 +122,7 @@ test('check: an app name that cannot be a file name or shell word is QP4002 at i
     ['QP4002', 'app name `-rf` cannot be written safely into a launcher file name and shell script'],
     ['QP4002', 'app name `..` cannot be written safely into a launcher file name and shell script'],
   ]);
-  t.is(ds[0].span?.line, 32);
+  t.is(ds[0].span?.line, 36);
   t.throws(() => whonixTarget.emit(modelOf('check.qpol', new Map([['check.qpol', extraPolicy + '\nqube anon-c in anon {\n  template whonix-workstation-18\n  app -rf { socks auth }\n}\n']])), []), { message: /unchecked/ });
 });
 
@@ -163,8 +163,7 @@ test('check: a qube name that would collide with ports.json, and an unsafe sourc
   })));
   t.deepEqual(ds.map((d) => [d.code, d.message]), [
     ['QP4002', 'source path `a\nb.qpol` cannot be written safely into the header comment of the Whonix files'],
-    ['QP4002', 'qube name `ports.json` cannot be written safely into a launcher path'],
-    ['QP4002', 'qube name `ports.json` cannot be written safely into a launcher path'],
+    ...Array.from({ length: 4 }, () => ['QP4002', 'qube name `ports.json` cannot be written safely into a launcher path']),
   ]);
 });
 

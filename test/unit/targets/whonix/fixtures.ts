@@ -29,8 +29,9 @@ export const extraPath = 'whonix-extra.qpol';
 /**
  * Two workstations on sys-whonix: flag sets outside Whonix's four custom
  * groups (so qpc adds listeners), the same set in two qubes (one listener
- * shared: Tor separates qubes by client address), `socks auth` apps, and a
- * pinned Whonix port.
+ * shared: Tor separates qubes by client address), `socks auth` apps, a
+ * pinned Whonix port, and Tor Browser and Thunderbird, which have launch
+ * methods of their own, in every binding mode.
  */
 export const extraPolicy = `use "qubes"
 use "whonix"
@@ -53,12 +54,16 @@ qube anon-a in anon {
   app mutt { socks auth }
   app hexchat { socks port 9101 }
   app curl.bin { socks dedicated }
+  app torbrowser { socks auth }
+  app thunderbird { socks auth }
 }
 
 qube anon-b in anon {
   template whonix-workstation-18
   app irssi { socks dedicated isolate client-protocol }
   app ssh { socks dedicated isolate dest-addr }
+  app thunderbird { socks dedicated isolate dest-addr }
+  app torbrowser { socks port 9150 }
 }
 `;
 

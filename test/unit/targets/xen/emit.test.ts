@@ -6,8 +6,11 @@ import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { xenTarget } from '../../../../targets/xen/index.js';
+import { resolveDomain } from '../../../../targets/xen/domain.js';
+import { xlConfig } from '../../../../targets/xen/emit-xl.js';
+import { qubeNamed } from '../../../../compiler/model.js';
 import { expectGolden, updating } from '../../../helpers/golden.js';
-import { cases, examples, modelOf } from './support.js';
+import { cases, examples, modelOf, policy } from './support.js';
 
 const goldenRoot = 'test/golden/targets/xen';
 
@@ -83,7 +86,41 @@ test('PCI devices: HVM by default, BDF form, no ballooning, kernelopts without s
   t.regex(artifact('pci.qpol', cases['pci.qpol'], 'xen/libvirt/sys-net.xml'), /<address domain="0x0000" bus="0x03" slot="0x00" function="0x0"\/>/);
 });
 
-test('kernels: a version gives the Qubes kernel directory and modules disk; none gives pvgrub2; unset names no path', (t) => {
+test('kernels: the qube\'s own, else its template\'s, else the settings\' default, as qubesd resolves `kernel`', (t) => {
+  const kernelOf = (name: string) => /^kernel = "(.*)"$/m.exec(artifact('kernels.qpol', cases['kernels.qpol'], `xen/${name}.cfg`))?.[1];
+  t.is(kernelOf('k-settings'), '/var/lib/qubes/vm-kernels/6.6.63-1.fc37/vmlinuz');
+  t.is(kernelOf('debian-12-xfce'), '/var/lib/qubes/vm-kernels/6.6.63-1.fc37/vmlinuz', 'a template without a kernel takes the default too');
+  t.is(kernelOf('k-template'), '/var/lib/qubes/vm-kernels/6.12.11-1.fc41/vmlinuz');
+  t.is(kernelOf('fedora-41-xfce'), '/var/lib/qubes/vm-kernels/6.12.11-1.fc41/vmlinuz');
+  t.is(kernelOf('k-own'), '/var/lib/qubes/vm-kernels/6.1.90-1.fc37/vmlinuz');
+  t.is(kernelOf('k-none'), '/var/lib/qubes/vm-kernels/pvgrub2-pvh/vmlinuz', '`kernel none` overrides the template and the default');
+  const settings = artifact('kernels.qpol', cases['kernels.qpol'], 'xen/k-settings.cfg');
+  t.regex(settings, /^ramdisk = "\/var\/lib\/qubes\/vm-kernels\/6\.6\.63-1\.fc37\/initramfs"$/m);
+  t.regex(settings, /vdev=xvdd,access=ro,script=\/etc\/xen\/scripts\/qubes-block,target=\/var\/lib\/qubes\/vm-kernels\/6\.6\.63-1\.fc37\/modules\.img/);
+  t.notRegex(settings, /^# kernel:/m);
+  t.regex(artifact('kernels.qpol', cases['kernels.qpol'], 'xen/libvirt/k-template.xml'), /<kernel>\/var\/lib\/qubes\/vm-kernels\/6\.12\.11-1\.fc41\/vmlinuz<\/kernel>/);
+  const none = modelOf('none.qpol', policy('identity work { network clearnet via sys-firewall; label blue }\nqube a in work { template debian-12-xfce }', 'none'));
+  const a = xenTarget.emit(none, []).find((x) => x.path === 'xen/a.cfg')!.contents;
+  t.regex(a, /^kernel = "\/var\/lib\/qubes\/vm-kernels\/pvgrub2-pvh\/vmlinuz"$/m, '`settings { kernel none }`: Qubes\' empty default_kernel, pvgrub2');
+  t.notRegex(a, /^(ramdisk|cmdline) =|xvdd/m);
+});
+
+test('kernels: `pvgrub2-pvh` and `pvgrub2` are dom0\'s grub images: their vmlinuz and stub initramfs and the command line, no modules disk', (t) => {
+  const pvh = artifact('kernels.qpol', cases['kernels.qpol'], 'xen/k-grub.cfg');
+  t.regex(pvh, /^type = "pvh"$/m);
+  t.regex(pvh, /^kernel = "\/var\/lib\/qubes\/vm-kernels\/pvgrub2-pvh\/vmlinuz"\nramdisk = "\/var\/lib\/qubes\/vm-kernels\/pvgrub2-pvh\/initramfs"\ncmdline = "root=\/dev\/mapper\/dmroot [^"]* swiotlb=2048"$/m);
+  t.notRegex(pvh, /xvdd|modules\.img/, 'grub2-xen-pvh ships no modules.img; qubesd attaches no kernel volume');
+  t.is((pvh.match(/vdev=/g) ?? []).length, 3);
+  const xml = artifact('kernels.qpol', cases['kernels.qpol'], 'xen/libvirt/k-grub.xml');
+  t.regex(xml, /<kernel>\/var\/lib\/qubes\/vm-kernels\/pvgrub2-pvh\/vmlinuz<\/kernel>\n\s*<initrd>\/var\/lib\/qubes\/vm-kernels\/pvgrub2-pvh\/initramfs<\/initrd>/);
+  t.notRegex(xml, /modules\.img/);
+  const pv = artifact('kernels.qpol', cases['kernels.qpol'], 'xen/k-grub-pv.cfg');
+  t.regex(pv, /^type = "pv"$/m);
+  t.regex(pv, /^kernel = "\/var\/lib\/qubes\/vm-kernels\/pvgrub2\/vmlinuz"\nramdisk = "\/var\/lib\/qubes\/vm-kernels\/pvgrub2\/initramfs"\ncmdline = "root=\/dev\/mapper\/dmroot [^"]*xen_privcmd\.unrestricted"$/m);
+  t.notRegex(pv, /xvdd|modules\.img/);
+});
+
+test('kernels: a version gives the Qubes kernel directory and modules disk; none gives pvgrub2; an HVM qube without any names no path', (t) => {
   const pvh = artifact('modes.qpol', cases['modes.qpol'], 'xen/w-pvh.cfg');
   t.regex(pvh, /^kernel = "\/var\/lib\/qubes\/vm-kernels\/6\.6\.63-1\.fc37\/vmlinuz"\nramdisk = "\/var\/lib\/qubes\/vm-kernels\/6\.6\.63-1\.fc37\/initramfs"$/m);
   t.regex(pvh, /^cmdline = "root=\/dev\/mapper\/dmroot ro nomodeset console=hvc0 rd_NO_PLYMOUTH rd\.plymouth\.enable=0 plymouth\.enable=0 xen_privcmd\.unrestricted console=ttyS0,115200 quiet"$/m);
@@ -96,8 +133,12 @@ test('kernels: a version gives the Qubes kernel directory and modules disk; none
   const hvm = artifact('modes.qpol', cases['modes.qpol'], 'xen/w-hvm.cfg');
   t.notRegex(hvm, /^(kernel|ramdisk|cmdline) =/m, 'an HVM qube with its own kernel boots its disk');
   const vault = artifact('modes.qpol', cases['modes.qpol'], 'xen/k-vault.cfg');
-  t.notRegex(vault, /^(kernel|ramdisk|cmdline|vif) =/m);
-  t.regex(vault, /^# kernel: Qubes' global default_kernel/m);
+  t.regex(vault, /^kernel = "\/var\/lib\/qubes\/vm-kernels\/6\.6\.63-1\.fc37\/vmlinuz"$/m, 'the default kernel of the settings');
+  t.notRegex(vault, /^(vif =|# kernel:)/m);
+  const unset = modelOf('unset.qpol', policy('identity work { network clearnet via sys-firewall; label blue }\nqube h in work { template debian-12-xfce; virt-mode hvm }', null));
+  const hvm2 = xlConfig(resolveDomain(unset, qubeNamed(unset, 'h')!), unset.source);
+  t.notRegex(hvm2, /^(kernel|ramdisk|cmdline) =/m, 'its firmware boots the disk');
+  t.regex(hvm2, /^# kernel: Qubes' global default_kernel/m);
 });
 
 test('disks follow the Qubes LVM layout, device-mapper escaped, and assigned block devices name their backend', (t) => {

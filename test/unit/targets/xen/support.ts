@@ -33,15 +33,24 @@ export function modelOf(entry: string, text?: string): PolicyModel {
   return r.model;
 }
 
-/** A small policy around the standard library, with `body` added. */
-export function policy(body: string): string {
-  return ['use "qubes"', 'use "whonix"', 'settings { qubes 4.2; whonix 18 }', 'template debian-12-xfce', 'amend sys-net { template debian-12-xfce }', 'amend sys-firewall { template debian-12-xfce }', body, ''].join('\n');
+/** The kernel the in-memory policies name in their settings (`qubes-prefs default_kernel`). */
+export const defaultKernel = '6.6.63-1.fc37';
+
+/**
+ * A small policy around the standard library, with `body` added, and the
+ * `kernel` setting `kernel` (a string as written, or `none`; null for no
+ * kernel setting).
+ */
+export function policy(body: string, kernel: string | null = `"${defaultKernel}"`): string {
+  const settings = `settings { qubes 4.2; whonix 18${kernel === null ? '' : `; kernel ${kernel}`} }`;
+  return ['use "qubes"', 'use "whonix"', settings, 'template debian-12-xfce', 'amend sys-net { template debian-12-xfce }', 'amend sys-firewall { template debian-12-xfce }', body, ''].join('\n');
 }
 
 /**
  * In-memory policies covering what the target writes: PVH, HVM and PV, PCI
  * devices (HVM and PV), a qube without netvm, a kernel version with options,
- * `kernel none`, a user gateway and a Whonix gateway with their clients.
+ * `kernel none`, the kernel of the qube, its template and the settings, the
+ * grub images, a user gateway and a Whonix gateway with their clients.
  */
 export const cases: Readonly<Record<string, string>> = {
   'modes.qpol': policy(
@@ -60,6 +69,19 @@ export const cases: Readonly<Record<string, string>> = {
       'identity work { network clearnet via sys-firewall; label blue }',
       'qube usb-pv in work { template debian-12-xfce; virt-mode pv; kernel "6.6.63-1.fc37"; device pci "dom0:00_0d.0"; memory 400 max 4000 }',
       'qube backup in work { template debian-12-xfce; device block "sys-net:sda1"; device usb "sys-net:2-1" }',
+    ].join('\n'),
+  ),
+  'kernels.qpol': policy(
+    [
+      'template fedora-41-xfce { kernel "6.12.11-1.fc41" }',
+      'template grub-pvh { kernel "pvgrub2-pvh" }',
+      'identity work { network clearnet via sys-firewall; label blue }',
+      'qube k-settings in work { template debian-12-xfce }',
+      'qube k-template in work { template fedora-41-xfce }',
+      'qube k-own in work { template fedora-41-xfce; kernel "6.1.90-1.fc37" }',
+      'qube k-none in work { template fedora-41-xfce; kernel none }',
+      'qube k-grub in work { template grub-pvh }',
+      'qube k-grub-pv in work { template debian-12-xfce; virt-mode pv; kernel "pvgrub2"; kernelopts "" }',
     ].join('\n'),
   ),
   'gateways.qpol': policy(

@@ -4,8 +4,9 @@
  * xl ignores unknown keys and unknown vif arguments and puts a NIC in dom0
  * when `backend=` is wrong or missing (reference xen.md §2.1, §2.3, §6), so
  * the keys and vif arguments it found are held to allow-lists here, and the
- * backend to the qube's netvm; mutation tests show each check catching what
- * libxlutil itself lets through.
+ * backend to the qube's netvm; every PVH and PV domain must name a kernel
+ * it can boot (xl refuses such a domain without one); mutation tests show
+ * each check catching what libxlutil itself lets through.
  */
 import type { ExecutionContext } from 'ava';
 import type { PolicyModel } from '../../../../compiler/model.js';
@@ -63,6 +64,33 @@ function problems(model: PolicyModel, name: string, p: ParsedCfg): string[] {
   if (JSON.stringify(p.pci) !== JSON.stringify(pci)) out.push(`pci ${p.pci.join(' ')} is not ${pci.join(' ')}`);
   if (pci.length > 0 && p.values.get('type') === 'pvh') out.push('PCI passthrough with PVH');
   if (p.values.has('driver_domain') !== q.providesNetwork) out.push('driver_domain does not match provides_network');
+  out.push(...bootProblems(p));
+  return out;
+}
+
+/**
+ * How a parsed domain boots (reference xen.md §1.1, §2.2): a PVH or PV domain
+ * has no firmware, so xl needs `kernel=`; qpc writes a Qubes kernel directory
+ * (`vm-kernels/VERSION/vmlinuz`, its initramfs, its modules on xvdd) or the
+ * grub image of the domain's mode (`pvgrub2-pvh` for PVH, `pvgrub2` for PV:
+ * the bootloader form, loading the kernel from the qube's disk), never xl's
+ * `bootloader=` (pygrub runs in dom0) or `firmware=`.
+ */
+function bootProblems(p: ParsedCfg): string[] {
+  const out: string[] = [];
+  const type = p.values.get('type');
+  const kernel = p.values.get('kernel');
+  if (p.values.has('bootloader') || p.values.has('firmware')) out.push('a bootloader or firmware key');
+  if (type === 'hvm') return out;
+  const m = kernel === undefined ? null : /^\/var\/lib\/qubes\/vm-kernels\/([^/]+)\/vmlinuz$/.exec(kernel);
+  if (!m) return [...out, `${type} domain without a kernel= it can boot (${kernel ?? 'none'})`];
+  const dir = m[1]!;
+  const grub = dir === 'pvgrub2' || dir === 'pvgrub2-pvh';
+  if (grub && dir !== (type === 'pvh' ? 'pvgrub2-pvh' : 'pvgrub2')) out.push(`${type} domain booting the grub image ${dir}`);
+  const ramdisk = p.values.get('ramdisk');
+  if (ramdisk !== undefined && ramdisk !== `/var/lib/qubes/vm-kernels/${dir}/initramfs`) out.push(`ramdisk ${ramdisk} is not the kernel's`);
+  const modules = p.disks.find((d) => d['vdev'] === 'xvdd')?.['target'];
+  if (grub ? modules !== undefined : modules !== `/var/lib/qubes/vm-kernels/${dir}/modules.img`) out.push(`xvdd is ${modules ?? 'missing'} for kernel ${dir}`);
   return out;
 }
 
@@ -90,7 +118,31 @@ toolTest('libxlutil parses every emitted xl.cfg; keys, vif arguments, backends, 
   }
 });
 
-toolTest('mutations libxlutil accepts are caught: misspelled key, misspelled or missing vif backend, a backend that is not the netvm', tools, (t) => {
+toolTest('every PVH and PV domain of every example and case has a kernel= xl boots from: a Qubes kernel or the grub image of its mode', tools, (t) => {
+  const { probe, cleanup } = buildProbe();
+  try {
+    const seen = { pvh: 0, pv: 0, grub: 0 };
+    for (const [entry, text] of inputs) {
+      const model = modelOf(entry, text);
+      for (const a of xenTarget.emit(model, []).filter((x) => x.path.endsWith('.cfg'))) {
+        const r = probe(a.contents);
+        t.is(r.status, 0, `${entry} ${a.path}: ${r.stderr}`);
+        const p = parseProbe(r.stdout);
+        const type = p.values.get('type');
+        if (type !== 'pvh' && type !== 'pv') continue;
+        seen[type]++;
+        if (/pvgrub2/.test(p.values.get('kernel') ?? '')) seen.grub++;
+        t.regex(p.values.get('kernel') ?? '', /^\/var\/lib\/qubes\/vm-kernels\/[^/]+\/vmlinuz$/, `${entry} ${a.path}`);
+        t.deepEqual(bootProblems(p), [], `${entry} ${a.path}`);
+      }
+    }
+    t.true(seen.pvh > 40 && seen.pv >= 3 && seen.grub >= 4, JSON.stringify(seen));
+  } finally {
+    cleanup();
+  }
+});
+
+toolTest('mutations libxlutil accepts are caught: misspelled key, misspelled or missing vif backend, a backend that is not the netvm, no kernel', tools, (t) => {
   const { probe, cleanup } = buildProbe();
   try {
     const model = modelOf('examples/journalist.qpol');
@@ -106,6 +158,10 @@ toolTest('mutations libxlutil accepts are caught: misspelled key, misspelled or 
       ['vif gateway argument', original.replace(',untrusted"', ',gateway=10.137.0.1,untrusted"'), /unknown vif argument gateway/],
       ['key twice', original + 'memory = 8000\n', /memory assigned twice/],
       ['PCI device not in the policy', original + 'pci = [ "0000:00:14.3" ]\n', /pci 0000:00:14\.3 is not/],
+      ['no kernel', original.replace(/^kernel = .*\n/m, ''), /pvh domain without a kernel= it can boot/],
+      ['pygrub', original.replace(/^kernel = .*\n/m, 'bootloader = "pygrub"\n'), /a bootloader or firmware key/],
+      ['grub image of the other mode', original.replace(/^kernel = .*$/m, 'kernel = "/var/lib/qubes/vm-kernels/pvgrub2/vmlinuz"'), /booting the grub image pvgrub2/],
+      ['modules of another kernel', original.replace(/6\.6\.63-1\.fc37\/modules\.img/, '6.1.90-1.fc37/modules.img'), /xvdd is .*6\.1\.90/],
     ];
     for (const [what, text, expected] of mutants) {
       t.not(text, original, what);

@@ -3,6 +3,11 @@
 # The qubes, properties, tags, features, services and qrexec policy files of
 # the policy as Salt states. Copy to /srv/salt/ in dom0 and apply with
 # `qubesctl top.enable qpc && qubesctl --targets=dom0 state.apply`.
+# Do not preview them with test=True: qvm.prefs sets properties even in test
+# mode (qubes-issues #9279; prefs() in qubes-mgmt-salt-dom0-qvm
+# _modules/ext_module_qvm.py has no test-mode check, for any value, not only
+# ''), so a netvm would change while nothing else does. Preview with
+# `sh qubes/provision.sh --dry-run`, which reads only and shows the same changes.
 # The Whonix files inside qubes are installed by provision.sh only.
 # qpc-own:claim records in /var/lib/qpc/owned what the states write, before
 # they run; qpc-own:prune then takes back what an earlier run wrote and this
@@ -326,6 +331,14 @@ pseudonym-dvm:
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
         - cmd: qpc-own:claim
+qpc-global:default_kernel:
+  cmd.run:
+    - name: qubes-prefs default_kernel '6.6.63-1.fc37'
+    - unless: "[ \"$(qubes-prefs default_kernel)\" = '6.6.63-1.fc37' ]"
+    - require:
+        - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
+        - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws
+        - cmd: qpc-own:claim
 /etc/qubes/policy.d/30-qpc.policy:
   file.managed:
     - contents: |
@@ -365,6 +378,7 @@ qpc-own:helper:
         set -eu
         dry_run=0
         changed=0
+        qubes_release='4.2'
         policy_dir="${QPC_POLICY_DIR:-/etc/qubes/policy.d}"
         say() { printf 'qpc: %s
         ' "$*"; }
@@ -418,6 +432,35 @@ qpc-own:helper:
         has_service() { current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
         has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
 
+        # has_device QUBE CLASS ID: ID is assigned to QUBE. qvm-device prints one line
+        # per device, BACKEND:DEVID first and the qubes using it last ('QUBE' or
+        # 'QUBE (OPTION=VALUE, ...)', comma-separated). R4.2 'list QUBE' shows the
+        # devices attached to QUBE, persistently or not; R4.3 'list --assignments
+        # QUBE' also shows the assignments, marked '*QUBE (MODE...)'.
+        has_device() {
+          if [ "$qubes_release" = 4.2 ]; then
+            listing=$(qvm-device "$2" list "$1") || die "cannot list the $2 devices of $1"
+            frontend=$1
+          else
+            listing=$(qvm-device "$2" list --assignments "$1") || die "cannot list the $2 devices of $1"
+            frontend="*$1"
+          fi
+          printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+            $1 == id {
+              rest = substr($0, length($1) + 1) ","
+              if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+            }
+            END { exit found ? 0 : 1 }
+          '
+        }
+
+        # unassign_device QUBE CLASS ID: takes back a persistent assignment.
+        unassign_device() {
+          if [ "$qubes_release" = 4.2 ]; then qvm-device "$2" detach "$1" "$3"; else qvm-device "$2" unassign "$1" "$3"; fi
+        }
+
+        own_device() { if has_device "$1" "$2" "$3"; then own 1 "device $1 $2 $3"; else own 0 "device $1 $2 $3"; fi; }
+
         # own_tag QUBE TAG, own_feature QUBE KEY VALUE, own_service QUBE NAME on|off,
         # own_pref QUBE PROPERTY VALUE: own with HAD read from the machine.
         own_tag() { if has_tag "$1" "$2"; then own 1 "tag $1 $2"; else own 0 "tag $1 $2"; fi; }
@@ -442,7 +485,7 @@ qpc-own:helper:
         # The prune loops read the stale items on descriptor 3, so no command in
         # them reads the list, and run in this shell, so they can set variables.
 
-        # prune_qubes: takes back the tags, features, services and properties an
+        # prune_qubes: takes back the tags, features, services, properties and devices an
         # earlier run wrote and this one does not, in any qube that still exists.
         prune_qubes() {
           while read -r kind qube key <&3; do
@@ -458,9 +501,13 @@ qpc-own:helper:
               pref)
                 state=$(qvm-prefs "$qube" | awk -v p="$key" '$1 == p { print $2; exit }') || die "cannot read the properties of $qube"
                 if [ "$state" != D ]; then change "reset $key of $qube to Qubes' default (qpc set it; the policy no longer does)" qvm-prefs --default "$qube" "$key"; fi ;;
+              device)
+                device_class=${key%% *}
+                device_id=${key#* }
+                if has_device "$qube" "$device_class" "$device_id"; then change "unassign $device_class device $device_id from $qube (qpc assigned it; the policy no longer has it)" unassign_device "$qube" "$device_class" "$device_id"; fi ;;
             esac
           done 3<<EOF
-        $(stale_items 'tag feature service pref')
+        $(stale_items 'tag feature service pref device')
         EOF
         }
 
@@ -548,6 +595,7 @@ qpc-own:helper:
         case "${1:-}" in
           claim) claim ;;
           prune) prune ;;
+          has-device) shift; if has_device "$@"; then exit 0; else exit 1; fi ;;
           *) die "usage: sh /var/lib/qpc/qpc-own.sh claim|prune" ;;
         esac
         # Salt's stateful protocol: the last line says whether anything changed.
@@ -594,5 +642,6 @@ qpc-own:prune:
         - qvm: pseudo-web
         - qvm: pseudonym-dvm
         - file: /etc/qubes/policy.d/30-qpc.policy
+        - cmd: qpc-global:default_kernel
         - test: qpc-whonix-marker:whonix-gateway-18:whonix-gw
         - test: qpc-whonix-marker:whonix-workstation-18:whonix-ws

@@ -141,6 +141,35 @@ has_feature() { current=$(qvm-features "$1" "$2" 2> /dev/null) && [ "$current" =
 has_service() { current=$(qvm-service "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
 has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" ]; }
 
+# has_device QUBE CLASS ID: ID is assigned to QUBE. qvm-device prints one line
+# per device, BACKEND:DEVID first and the qubes using it last ('QUBE' or
+# 'QUBE (OPTION=VALUE, ...)', comma-separated). R4.2 'list QUBE' shows the
+# devices attached to QUBE, persistently or not; R4.3 'list --assignments
+# QUBE' also shows the assignments, marked '*QUBE (MODE...)'.
+has_device() {
+  if [ "$qubes_release" = 4.2 ]; then
+    listing=$(qvm-device "$2" list "$1") || die "cannot list the $2 devices of $1"
+    frontend=$1
+  else
+    listing=$(qvm-device "$2" list --assignments "$1") || die "cannot list the $2 devices of $1"
+    frontend="*$1"
+  fi
+  printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+    $1 == id {
+      rest = substr($0, length($1) + 1) ","
+      if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+    }
+    END { exit found ? 0 : 1 }
+  '
+}
+
+# unassign_device QUBE CLASS ID: takes back a persistent assignment.
+unassign_device() {
+  if [ "$qubes_release" = 4.2 ]; then qvm-device "$2" detach "$1" "$3"; else qvm-device "$2" unassign "$1" "$3"; fi
+}
+
+own_device() { if has_device "$1" "$2" "$3"; then own 1 "device $1 $2 $3"; else own 0 "device $1 $2 $3"; fi; }
+
 # own_tag QUBE TAG, own_feature QUBE KEY VALUE, own_service QUBE NAME on|off,
 # own_pref QUBE PROPERTY VALUE: own with HAD read from the machine.
 own_tag() { if has_tag "$1" "$2"; then own 1 "tag $1 $2"; else own 0 "tag $1 $2"; fi; }
@@ -165,7 +194,7 @@ stale_items() {
 # The prune loops read the stale items on descriptor 3, so no command in
 # them reads the list, and run in this shell, so they can set variables.
 
-# prune_qubes: takes back the tags, features, services and properties an
+# prune_qubes: takes back the tags, features, services, properties and devices an
 # earlier run wrote and this one does not, in any qube that still exists.
 prune_qubes() {
   while read -r kind qube key <&3; do
@@ -181,9 +210,13 @@ prune_qubes() {
       pref)
         state=$(qvm-prefs "$qube" | awk -v p="$key" '$1 == p { print $2; exit }') || die "cannot read the properties of $qube"
         if [ "$state" != D ]; then change "reset $key of $qube to Qubes' default (qpc set it; the policy no longer does)" qvm-prefs --default "$qube" "$key"; fi ;;
+      device)
+        device_class=${key%% *}
+        device_id=${key#* }
+        if has_device "$qube" "$device_class" "$device_id"; then change "unassign $device_class device $device_id from $qube (qpc assigned it; the policy no longer has it)" unassign_device "$qube" "$device_class" "$device_id"; fi ;;
     esac
   done 3<<EOF
-$(stale_items 'tag feature service pref')
+$(stale_items 'tag feature service pref device')
 EOF
 }
 
@@ -294,6 +327,22 @@ create() {
   fi
 }
 
+# halted_for QUBE PROPERTY VALUE: qubesd refuses to change the template,
+# virt_mode or kernel of a running qube. Checked before any change, so a run
+# never stops half-applied: a dry run warns, a real run stops here.
+halted_for() {
+  exists "$1" || return 0
+  current=$(qvm-prefs "$1" "$2") || die "cannot read property $2 of $1"
+  if [ "$current" = "$3" ] || ! qvm-check --running "$1" > /dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$dry_run" = 1 ]; then
+    say "warning: $1 is running, and qubesd refuses to change its $2 ('$current' -> '$3') while it runs: shut it down (qvm-shutdown --wait $1) before the real run"
+  else
+    die "$1 is running, and qubesd refuses to change its $2 ('$current' -> '$3') while it runs: shut it down (qvm-shutdown --wait $1) and run again; nothing was changed"
+  fi
+}
+
 # pref QUBE PROPERTY VALUE: sets a property whose value differs.
 pref() {
   current='(new qube)'
@@ -384,6 +433,31 @@ service() {
     return 0
   fi
   change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
+}
+
+# assign_device QUBE CLASS ID: a persistent assignment, so the qube gets the
+# device whenever it starts. R4.2: attach --persistent; R4.3: assign, with
+# --required for PCI (the qube does not start without it, as sys-net and
+# sys-usb need their controllers).
+assign_device() {
+  if [ "$qubes_release" = 4.2 ]; then
+    qvm-device "$2" attach --persistent "$1" "$3"
+  elif [ "$2" = pci ]; then
+    qvm-device "$2" assign --required "$1" "$3"
+  else
+    qvm-device "$2" assign "$1" "$3"
+  fi
+}
+
+# device QUBE CLASS ID: assigns a device that is not assigned yet.
+device() {
+  had=0
+  if ! is_planned "$1" && has_device "$1" "$2" "$3"; then had=1; fi
+  own_on "$1" "$had" "device $1 $2 $3"
+  if [ "$had" = 1 ]; then
+    return 0
+  fi
+  change "assign $2 device $3 to $1" assign_device "$1" "$2" "$3"
 }
 
 replace_policy() { qubes-policy --replace "$1" < "$2"; }
@@ -525,6 +599,7 @@ EOF
 }
 
 identity_tags='identity-home identity-organizer identity-pen-name'
+qubes_release='4.2'
 
 # ---- 1. verify the artifacts
 # Every file this script installs, before anything changes.
@@ -541,8 +616,10 @@ verify 'whonix/pen-name-mail/thunderbird' '1705cea27f4bf5bc413d88dafbee352c2cec1
 verify 'whonix/pen-name-web/torbrowser' 'aa5c49916130e7c83db67efda0d55207d4e9984544ee525acc012cdb6c3723c9'
 verify 'whonix/sys-whonix/torrc.d/50_qpc.conf' '97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d'
 verify 'whonix/sys-whonix/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
+verify 'qubes/reload/sys-whonix.sh' '75db3292d812a785d1bd80f23c09628eec747773079d3a9f17483f400638ddef'
 verify 'whonix/sys-whonix-2/torrc.d/50_qpc.conf' 'e7de94cda39aa1bdd33fa38bfec3469c3eae31879cb3370fed9c4ff4958aeb49'
 verify 'whonix/sys-whonix-2/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
+verify 'qubes/reload/sys-whonix-2.sh' 'b41ea8a792d1c25efc0af86339fc49f1deba6af1a1fde50a504638f0f0a8eecd'
 if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"
 fi
@@ -550,6 +627,11 @@ fi
 # declares them Whonix, but only Whonix's own marker feature says they are.
 whonix_marker 'whonix-gateway-18' 'whonix-gw' 'gateway'
 whonix_marker 'whonix-workstation-18' 'whonix-ws' 'workstation'
+# Properties qubesd changes only while their qube is halted.
+halted_for 'sys-net' 'template' 'debian-12-minimal'
+halted_for 'sys-net' 'virt_mode' 'hvm'
+halted_for 'sys-firewall' 'template' 'debian-12-minimal'
+halted_for 'sys-whonix' 'template' 'whonix-gateway-18'
 # What qpc wrote on this machine before: /var/lib/qpc/owned (QPC_STATE_DIR
 # overrides the directory). This run records what it writes there and at the
 # end takes back what an earlier run wrote and this policy no longer has.
@@ -697,6 +779,8 @@ pref 'pen-name-web' 'netvm' 'sys-whonix'
 pref 'pen-name-web' 'memory' '600'
 pref 'pen-name-web' 'maxmem' '4000'
 pref 'pen-name-web' 'autostart' 'False'
+# Qubes' global default kernel, which every qube whose own and whose template's are unset boots ('': its own).
+global_pref default_kernel '6.6.63-1.fc37'
 pref 'debian-12-minimal' 'default_dispvm' ''
 pref 'debian-12-xfce' 'default_dispvm' ''
 pref 'sys-net' 'default_dispvm' ''
@@ -795,24 +879,20 @@ fi
 pushed=0
 push 'sys-whonix' '/usr/local/etc/torrc.d/50_qpc.conf' '0644' '644 97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d' 'whonix/sys-whonix/torrc.d/50_qpc.conf'
 push 'sys-whonix' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '0644' '644 8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56' 'whonix/sys-whonix/whonix_firewall.d/50_qpc.conf'
+push 'sys-whonix' '/usr/local/lib/qpc/reload.sh' '0755' '755 75db3292d812a785d1bd80f23c09628eec747773079d3a9f17483f400638ddef' 'qubes/reload/sys-whonix.sh'
 prune_files 'sys-whonix'
 if [ "$pushed" = 1 ]; then
-  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there
-  reload 'sys-whonix' ''\''systemctl'\'' '\''reload'\'' '\''tor@default'\'''
-  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there
-  reload 'sys-whonix' ''\''whonix_firewall'\'''
-  mark 'sys-whonix' '/usr/local/etc/torrc.d/50_qpc.conf' '97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
+  reload 'sys-whonix' 'sh /usr/local/lib/qpc/reload.sh'
+  mark 'sys-whonix' '/usr/local/etc/torrc.d/50_qpc.conf' '97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56' '/usr/local/lib/qpc/reload.sh' '75db3292d812a785d1bd80f23c09628eec747773079d3a9f17483f400638ddef'
 fi
 pushed=0
 push 'sys-whonix-2' '/usr/local/etc/torrc.d/50_qpc.conf' '0644' '644 e7de94cda39aa1bdd33fa38bfec3469c3eae31879cb3370fed9c4ff4958aeb49' 'whonix/sys-whonix-2/torrc.d/50_qpc.conf'
 push 'sys-whonix-2' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '0644' '644 8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56' 'whonix/sys-whonix-2/whonix_firewall.d/50_qpc.conf'
+push 'sys-whonix-2' '/usr/local/lib/qpc/reload.sh' '0755' '755 b41ea8a792d1c25efc0af86339fc49f1deba6af1a1fde50a504638f0f0a8eecd' 'qubes/reload/sys-whonix-2.sh'
 prune_files 'sys-whonix-2'
 if [ "$pushed" = 1 ]; then
-  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there
-  reload 'sys-whonix-2' ''\''systemctl'\'' '\''reload'\'' '\''tor@default'\'''
-  # shellcheck disable=SC1003,SC2016 # quoted for the qube, expanded there
-  reload 'sys-whonix-2' ''\''whonix_firewall'\'''
-  mark 'sys-whonix-2' '/usr/local/etc/torrc.d/50_qpc.conf' 'e7de94cda39aa1bdd33fa38bfec3469c3eae31879cb3370fed9c4ff4958aeb49' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
+  reload 'sys-whonix-2' 'sh /usr/local/lib/qpc/reload.sh'
+  mark 'sys-whonix-2' '/usr/local/etc/torrc.d/50_qpc.conf' 'e7de94cda39aa1bdd33fa38bfec3469c3eae31879cb3370fed9c4ff4958aeb49' '/usr/local/etc/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56' '/usr/local/lib/qpc/reload.sh' 'b41ea8a792d1c25efc0af86339fc49f1deba6af1a1fde50a504638f0f0a8eecd'
 fi
 # Files an earlier run pushed into the policy's other qubes, which get none now;
 # then those in qubes the policy does not declare, which stay.
