@@ -23,6 +23,11 @@ export interface ModelDevice {
   readonly deviceClass: string;
   /** The backend-qualified id as `qvm-device` lists it (`dom0:00_14.3`), when given. */
   readonly id?: string;
+  /**
+   * `no-strict-reset`: a PCI device that cannot be reset on its own (no FLR)
+   * is still given to the qube (`qvm-device pci ... -o no-strict-reset=True`).
+   */
+  readonly noStrictReset?: boolean;
   readonly span: Span;
 }
 

@@ -128,6 +128,15 @@ function checkOne(r: Resolver, d: Decl, owner: Declaration, i: Item, ctx: Report
       } else if (i.id && i.deviceClass.text === 'mic') {
         ctx.report(diag('QP2013', i.id.span, { value: i.id.value, what: 'microphone identifier' }, { help: 'the microphone takes no identifier: write `device mic`' }));
       }
+      i.options.forEach((o, n) => {
+        if (o.text !== 'no-strict-reset') {
+          ctx.report(diag('QP2013', o.span, { value: o.text, what: 'device option' }, { help: 'the device option is `no-strict-reset`, for a PCI device that cannot be reset on its own' }));
+        } else if (i.deviceClass.text !== 'pci') {
+          ctx.report(diag('QP2013', o.span, { value: o.text, what: `option of a ${i.deviceClass.text} device` }, { help: 'only a PCI device is reset when it is given to a qube: remove `no-strict-reset`' }));
+        } else if (i.options.slice(0, n).some((p) => p.text === o.text)) {
+          ctx.report(diag('QP2013', o.span, { value: o.text, what: 'repeated device option' }, { help: 'write `no-strict-reset` once' }));
+        }
+      });
       return;
     case 'FeatureItem':
       checkPattern(i.key, FEATURE, 'feature name', 'feature names use letters, digits, `.`, `_` and `-`', ctx);

@@ -98,7 +98,7 @@ function qubeOf(program: Program, g: PolicyGraph, policy: EvaluatedPolicy, qids:
     tags: info.tags,
     features: [...features.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
     services: [...services.values()].sort(byName),
-    devices: f.devices.map((i) => ({ deviceClass: i.deviceClass.text, ...(i.id ? { id: i.id.value } : {}), span: i.span })),
+    devices: f.devices.map((i) => ({ deviceClass: i.deviceClass.text, ...(i.id ? { id: i.id.value } : {}), ...(i.options.some((o) => o.text === 'no-strict-reset') ? { noStrictReset: true } : {}), span: i.span })),
     spans,
     qid,
     ip: qubeAddress(qid),

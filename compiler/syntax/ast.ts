@@ -165,12 +165,14 @@ export interface StringItem {
   readonly span: Span;
 }
 
-/** `device pci|usb|block|mic ["ID"]`. */
+/** `device pci|usb|block|mic ["ID"] [no-strict-reset]`. */
 export interface DeviceItem {
   readonly kind: 'DeviceItem';
   readonly keySpan: Span;
   readonly deviceClass: Word;
   readonly id?: StringLit;
+  /** The words after the id: `no-strict-reset` (PCI only). */
+  readonly options: readonly Word[];
   readonly span: Span;
 }
 

@@ -374,7 +374,7 @@ export function item(i: A.Item): string {
     case 'StringItem':
       return `${i.key} ${i.value ? quote(i.value) : 'none'}`;
     case 'DeviceItem':
-      return words('device', i.deviceClass.text, ...(i.id ? [quote(i.id)] : []));
+      return words('device', i.deviceClass.text, ...(i.id ? [quote(i.id)] : []), ...i.options.map((w) => w.text));
     case 'FeatureItem':
       return `feature ${i.key.text} ${quote(i.value)}`;
     case 'ServiceItem':

@@ -361,74 +361,75 @@ function peg$parse(input, options) {
   function peg$f49(k, value) {    return b.node({ kind: "StringItem", key: k.text, keySpan: k.span, value }, at());  }
   function peg$f50(k) {    return is(k, "device");  }
   function peg$f51(k, deviceClass, s) {    return s;  }
-  function peg$f52(k, deviceClass, id) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id }, at());  }
-  function peg$f53(k) {    return is(k, "feature");  }
-  function peg$f54(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
-  function peg$f55(k) {    return is(k, "service");  }
-  function peg$f56(k, service, s) {    return s;  }
-  function peg$f57(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
-  function peg$f58(text) {    return b.word(text, at());  }
-  function peg$f59(k) {    return is(k, "autostart", "tor", "uplink");  }
-  function peg$f60(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
-  function peg$f61(k) {    return is(k, "network");  }
-  function peg$f62(k, mode, g) {    return g;  }
-  function peg$f63(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
-  function peg$f64(name, s) {    return s;  }
-  function peg$f65(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
-  function peg$f66(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
-  function peg$f67(m) {    return m;  }
-  function peg$f68(k) {    return is(k, "dedicated", "port", "auth", "none");  }
-  function peg$f69(k) {    return is(k, "dedicated");  }
-  function peg$f70(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
-  function peg$f71(k) {    return is(k, "port");  }
-  function peg$f72(k, port) {    return { mode: "port", modeSpan: k.span, port, isolate: [] };  }
-  function peg$f73(k) {    return is(k, "auth");  }
-  function peg$f74(k) {    return { mode: "auth", modeSpan: k.span, isolate: [] };  }
-  function peg$f75(k) {    return is(k, "none");  }
-  function peg$f76(k) {    return { mode: "none", modeSpan: k.span, isolate: [] };  }
-  function peg$f77(f) {    return f;  }
-  function peg$f78(flags) {    return flags;  }
-  function peg$f79(k) {    return is(k, "listener");  }
-  function peg$f80(k, listenerKind, ports, o) {    return o;  }
-  function peg$f81(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
-  function peg$f82(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f83(k, service, a) {    return a;  }
-  function peg$f84(k, service, argument, source, target, p) {    return p;  }
-  function peg$f85(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
-  function peg$f86(p) {    return p;  }
-  function peg$f87(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
-  function peg$f88(k) {    return is(k, "target", "default");  }
-  function peg$f89(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f90(k) {    return is(k, "user");  }
-  function peg$f91(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f92(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
-  function peg$f93(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
-  function peg$f94(k) {    return is(k, "because");  }
-  function peg$f95(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
-  function peg$f96(name, s) {    return s;  }
-  function peg$f97(name, h) {    return { sha256: h };  }
-  function peg$f98(name, stock, v) {    return v;  }
-  function peg$f99(name, stock, vs) {    return vs;  }
-  function peg$f100(name, stock, releases, r) {    return r;  }
-  function peg$f101(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
-  function peg$f102(k) {    return is(k, "stock");  }
-  function peg$f103(value) {    return value;  }
-  function peg$f104(k) {    return is(k, "sha256");  }
-  function peg$f105(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f106(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
-  function peg$f107(service, a) {    return a;  }
-  function peg$f108(service, argument, source, target, d, p) {    return p;  }
-  function peg$f109(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
-  function peg$f110(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f111(p) {    return p;  }
-  function peg$f112(k) {    return is(k, "target", "targets", "default", "user");  }
-  function peg$f113(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f114(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
-  function peg$f115(k) {    return is(k, "user");  }
-  function peg$f116(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f117(head, e) {    return e;  }
-  function peg$f118(head, tail) {    return [head, ...tail];  }
-  function peg$f119(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
+  function peg$f52(k, deviceClass, id, o) {    return o;  }
+  function peg$f53(k, deviceClass, id, options) {    return b.node({ kind: "DeviceItem", keySpan: k.span, deviceClass, id, options }, at());  }
+  function peg$f54(k) {    return is(k, "feature");  }
+  function peg$f55(k, key, value) {    return b.node({ kind: "FeatureItem", keySpan: k.span, key, value }, at());  }
+  function peg$f56(k) {    return is(k, "service");  }
+  function peg$f57(k, service, s) {    return s;  }
+  function peg$f58(k, service, state) {    return b.node({ kind: "ServiceItem", keySpan: k.span, service, enabled: !state || state.text === "on", state }, at());  }
+  function peg$f59(text) {    return b.word(text, at());  }
+  function peg$f60(k) {    return is(k, "autostart", "tor", "uplink");  }
+  function peg$f61(k) {    return b.node({ kind: "FlagItem", flag: k.text }, at());  }
+  function peg$f62(k) {    return is(k, "network");  }
+  function peg$f63(k, mode, g) {    return g;  }
+  function peg$f64(k, mode, via) {    return b.node({ kind: "NetworkItem", keySpan: k.span, mode, via }, at());  }
+  function peg$f65(name, s) {    return s;  }
+  function peg$f66(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
+  function peg$f67(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
+  function peg$f68(m) {    return m;  }
+  function peg$f69(k) {    return is(k, "dedicated", "port", "auth", "none");  }
+  function peg$f70(k) {    return is(k, "dedicated");  }
+  function peg$f71(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
+  function peg$f72(k) {    return is(k, "port");  }
+  function peg$f73(k, port) {    return { mode: "port", modeSpan: k.span, port, isolate: [] };  }
+  function peg$f74(k) {    return is(k, "auth");  }
+  function peg$f75(k) {    return { mode: "auth", modeSpan: k.span, isolate: [] };  }
+  function peg$f76(k) {    return is(k, "none");  }
+  function peg$f77(k) {    return { mode: "none", modeSpan: k.span, isolate: [] };  }
+  function peg$f78(f) {    return f;  }
+  function peg$f79(flags) {    return flags;  }
+  function peg$f80(k) {    return is(k, "listener");  }
+  function peg$f81(k, listenerKind, ports, o) {    return o;  }
+  function peg$f82(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
+  function peg$f83(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f84(k, service, a) {    return a;  }
+  function peg$f85(k, service, argument, source, target, p) {    return p;  }
+  function peg$f86(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
+  function peg$f87(p) {    return p;  }
+  function peg$f88(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
+  function peg$f89(k) {    return is(k, "target", "default");  }
+  function peg$f90(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f91(k) {    return is(k, "user");  }
+  function peg$f92(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f93(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
+  function peg$f94(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
+  function peg$f95(k) {    return is(k, "because");  }
+  function peg$f96(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
+  function peg$f97(name, s) {    return s;  }
+  function peg$f98(name, h) {    return { sha256: h };  }
+  function peg$f99(name, stock, v) {    return v;  }
+  function peg$f100(name, stock, vs) {    return vs;  }
+  function peg$f101(name, stock, releases, r) {    return r;  }
+  function peg$f102(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
+  function peg$f103(k) {    return is(k, "stock");  }
+  function peg$f104(value) {    return value;  }
+  function peg$f105(k) {    return is(k, "sha256");  }
+  function peg$f106(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
+  function peg$f107(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
+  function peg$f108(service, a) {    return a;  }
+  function peg$f109(service, argument, source, target, d, p) {    return p;  }
+  function peg$f110(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
+  function peg$f111(k) {    return is(k, "allow", "ask", "deny");  }
+  function peg$f112(p) {    return p;  }
+  function peg$f113(k) {    return is(k, "target", "targets", "default", "user");  }
+  function peg$f114(k) {    return is(k, "targets", "target", "default");  }
+  function peg$f115(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
+  function peg$f116(k) {    return is(k, "user");  }
+  function peg$f117(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f118(head, e) {    return e;  }
+  function peg$f119(head, tail) {    return [head, ...tail];  }
+  function peg$f120(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -2778,7 +2779,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseDeviceItem() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     s1 = peg$parseKey();
@@ -2807,8 +2808,32 @@ function peg$parse(input, options) {
           if (s5 === peg$FAILED) {
             s5 = null;
           }
+          s6 = [];
+          s7 = peg$currPos;
+          s8 = peg$parse_();
+          s9 = peg$parseName();
+          if (s9 !== peg$FAILED) {
+            peg$savedPos = s7;
+            s7 = peg$f52(s1, s4, s5, s9);
+          } else {
+            peg$currPos = s7;
+            s7 = peg$FAILED;
+          }
+          while (s7 !== peg$FAILED) {
+            s6.push(s7);
+            s7 = peg$currPos;
+            s8 = peg$parse_();
+            s9 = peg$parseName();
+            if (s9 !== peg$FAILED) {
+              peg$savedPos = s7;
+              s7 = peg$f52(s1, s4, s5, s9);
+            } else {
+              peg$currPos = s7;
+              s7 = peg$FAILED;
+            }
+          }
           peg$savedPos = s0;
-          s0 = peg$f52(s1, s4, s5);
+          s0 = peg$f53(s1, s4, s5, s6);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2832,7 +2857,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f53(s1);
+      s2 = peg$f54(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2846,7 +2871,7 @@ function peg$parse(input, options) {
           s6 = peg$parseString();
           if (s6 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f54(s1, s4, s6);
+            s0 = peg$f55(s1, s4, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2874,7 +2899,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f55(s1);
+      s2 = peg$f56(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2889,7 +2914,7 @@ function peg$parse(input, options) {
           s7 = peg$parseOnOff();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f56(s1, s4, s7);
+            s5 = peg$f57(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -2898,7 +2923,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f57(s1, s4, s5);
+          s0 = peg$f58(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2945,7 +2970,7 @@ function peg$parse(input, options) {
       s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f58(s1);
+        s0 = peg$f59(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2965,7 +2990,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f59(s1);
+      s2 = peg$f60(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -2973,7 +2998,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f60(s1);
+        s0 = peg$f61(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2993,7 +3018,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f61(s1);
+      s2 = peg$f62(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3019,7 +3044,7 @@ function peg$parse(input, options) {
               s10 = peg$parseName();
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s5;
-                s5 = peg$f62(s1, s4, s10);
+                s5 = peg$f63(s1, s4, s10);
               } else {
                 peg$currPos = s5;
                 s5 = peg$FAILED;
@@ -3036,7 +3061,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f63(s1, s4, s5);
+          s0 = peg$f64(s1, s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3095,7 +3120,7 @@ function peg$parse(input, options) {
                 }
                 if (s12 !== peg$FAILED) {
                   peg$savedPos = s5;
-                  s5 = peg$f64(s4, s9);
+                  s5 = peg$f65(s4, s9);
                 } else {
                   peg$currPos = s5;
                   s5 = peg$FAILED;
@@ -3116,7 +3141,7 @@ function peg$parse(input, options) {
             s5 = null;
           }
           peg$savedPos = s0;
-          s0 = peg$f65(s4, s5);
+          s0 = peg$f66(s4, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3151,7 +3176,7 @@ function peg$parse(input, options) {
         s4 = peg$parseSocksMode();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f66(s4);
+          s0 = peg$f67(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3177,7 +3202,7 @@ function peg$parse(input, options) {
       s2 = peg$parseSocksModeBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f67(s2);
+        s0 = peg$f68(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3200,7 +3225,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f68(s2);
+      s3 = peg$f69(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3240,7 +3265,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f69(s1);
+      s2 = peg$f70(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3252,7 +3277,7 @@ function peg$parse(input, options) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f70(s1, s3);
+        s0 = peg$f71(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3266,7 +3291,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f71(s1);
+        s2 = peg$f72(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3277,7 +3302,7 @@ function peg$parse(input, options) {
           s4 = peg$parseInt();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f72(s1, s4);
+            s0 = peg$f73(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3295,7 +3320,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f73(s1);
+          s2 = peg$f74(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3303,7 +3328,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f74(s1);
+            s0 = peg$f75(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3317,7 +3342,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f75(s1);
+            s2 = peg$f76(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3325,7 +3350,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f76(s1);
+              s0 = peg$f77(s1);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -3362,7 +3387,7 @@ function peg$parse(input, options) {
         s7 = peg$parseName();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s5;
-          s5 = peg$f77(s7);
+          s5 = peg$f78(s7);
         } else {
           peg$currPos = s5;
           s5 = peg$FAILED;
@@ -3375,7 +3400,7 @@ function peg$parse(input, options) {
             s7 = peg$parseName();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f77(s7);
+              s5 = peg$f78(s7);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -3386,7 +3411,7 @@ function peg$parse(input, options) {
         }
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f78(s4);
+          s0 = peg$f79(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3410,7 +3435,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f79(s1);
+      s2 = peg$f80(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3460,7 +3485,7 @@ function peg$parse(input, options) {
               s11 = peg$parseName();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s8;
-                s8 = peg$f80(s1, s4, s6, s11);
+                s8 = peg$f81(s1, s4, s6, s11);
               } else {
                 peg$currPos = s8;
                 s8 = peg$FAILED;
@@ -3507,7 +3532,7 @@ function peg$parse(input, options) {
                 s11 = peg$parseName();
                 if (s11 !== peg$FAILED) {
                   peg$savedPos = s8;
-                  s8 = peg$f80(s1, s4, s6, s11);
+                  s8 = peg$f81(s1, s4, s6, s11);
                 } else {
                   peg$currPos = s8;
                   s8 = peg$FAILED;
@@ -3522,7 +3547,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f81(s1, s4, s6, s7, s8);
+            s0 = peg$f82(s1, s4, s6, s7, s8);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3550,7 +3575,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f82(s1);
+      s2 = peg$f83(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3565,7 +3590,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f83(s1, s4, s7);
+            s5 = peg$f84(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3607,7 +3632,7 @@ function peg$parse(input, options) {
                       s19 = peg$parseRuleParam();
                       if (s19 !== peg$FAILED) {
                         peg$savedPos = s17;
-                        s17 = peg$f84(s1, s4, s5, s10, s15, s19);
+                        s17 = peg$f85(s1, s4, s5, s10, s15, s19);
                       } else {
                         peg$currPos = s17;
                         s17 = peg$FAILED;
@@ -3619,14 +3644,14 @@ function peg$parse(input, options) {
                         s19 = peg$parseRuleParam();
                         if (s19 !== peg$FAILED) {
                           peg$savedPos = s17;
-                          s17 = peg$f84(s1, s4, s5, s10, s15, s19);
+                          s17 = peg$f85(s1, s4, s5, s10, s15, s19);
                         } else {
                           peg$currPos = s17;
                           s17 = peg$FAILED;
                         }
                       }
                       peg$savedPos = s0;
-                      s0 = peg$f85(s1, s4, s5, s10, s15, s16);
+                      s0 = peg$f86(s1, s4, s5, s10, s15, s16);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -3676,7 +3701,7 @@ function peg$parse(input, options) {
       s2 = peg$parseRuleParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f86(s2);
+        s0 = peg$f87(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3699,7 +3724,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f87(s2);
+      s3 = peg$f88(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3739,7 +3764,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f88(s1);
+      s2 = peg$f89(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3750,7 +3775,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpoint();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f89(s1, s4);
+          s0 = peg$f90(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3768,7 +3793,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f90(s1);
+        s2 = peg$f91(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3779,7 +3804,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f91(s1, s4);
+            s0 = peg$f92(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3797,7 +3822,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f92(s1);
+          s2 = peg$f93(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3805,7 +3830,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f93(s1);
+            s0 = peg$f94(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3819,7 +3844,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f94(s1);
+            s2 = peg$f95(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3830,7 +3855,7 @@ function peg$parse(input, options) {
               s4 = peg$parseString();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f95(s1, s4);
+                s0 = peg$f96(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3876,7 +3901,7 @@ function peg$parse(input, options) {
             s10 = peg$parseSha256();
             if (s10 !== peg$FAILED) {
               peg$savedPos = s8;
-              s8 = peg$f96(s4, s10);
+              s8 = peg$f97(s4, s10);
             } else {
               peg$currPos = s8;
               s8 = peg$FAILED;
@@ -3885,7 +3910,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s5;
-            s5 = peg$f97(s4, s8);
+            s5 = peg$f98(s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3911,7 +3936,7 @@ function peg$parse(input, options) {
               s13 = peg$parseVersion();
               if (s13 !== peg$FAILED) {
                 peg$savedPos = s11;
-                s11 = peg$f98(s4, s5, s13);
+                s11 = peg$f99(s4, s5, s13);
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -3924,7 +3949,7 @@ function peg$parse(input, options) {
                   s13 = peg$parseVersion();
                   if (s13 !== peg$FAILED) {
                     peg$savedPos = s11;
-                    s11 = peg$f98(s4, s5, s13);
+                    s11 = peg$f99(s4, s5, s13);
                   } else {
                     peg$currPos = s11;
                     s11 = peg$FAILED;
@@ -3935,7 +3960,7 @@ function peg$parse(input, options) {
               }
               if (s10 !== peg$FAILED) {
                 peg$savedPos = s6;
-                s6 = peg$f99(s4, s5, s10);
+                s6 = peg$f100(s4, s5, s10);
               } else {
                 peg$currPos = s6;
                 s6 = peg$FAILED;
@@ -3969,7 +3994,7 @@ function peg$parse(input, options) {
               if (s13 !== peg$FAILED) {
                 s14 = peg$parseGap();
                 peg$savedPos = s11;
-                s11 = peg$f100(s4, s5, s6, s12);
+                s11 = peg$f101(s4, s5, s6, s12);
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -3987,7 +4012,7 @@ function peg$parse(input, options) {
                 if (s13 !== peg$FAILED) {
                   s14 = peg$parseGap();
                   peg$savedPos = s11;
-                  s11 = peg$f100(s4, s5, s6, s12);
+                  s11 = peg$f101(s4, s5, s6, s12);
                 } else {
                   peg$currPos = s11;
                   s11 = peg$FAILED;
@@ -4006,7 +4031,7 @@ function peg$parse(input, options) {
             }
             if (s11 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f101(s4, s5, s6, s10);
+              s0 = peg$f102(s4, s5, s6, s10);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4039,7 +4064,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f102(s1);
+      s2 = peg$f103(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4075,7 +4100,7 @@ function peg$parse(input, options) {
       s3 = peg$parseString();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f103(s3);
+        s0 = peg$f104(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4096,7 +4121,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f104(s1);
+      s2 = peg$f105(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4143,7 +4168,7 @@ function peg$parse(input, options) {
           s6 = peg$parseKey();
           if (s6 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s7 = peg$f105(s4, s6);
+            s7 = peg$f106(s4, s6);
             if (s7) {
               s7 = undefined;
             } else {
@@ -4154,7 +4179,7 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f106(s4, s6, s9);
+                s0 = peg$f107(s4, s6, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4205,7 +4230,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f107(s4, s7);
+            s5 = peg$f108(s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -4261,7 +4286,7 @@ function peg$parse(input, options) {
                             s24 = peg$parseExpectParam();
                             if (s24 !== peg$FAILED) {
                               peg$savedPos = s22;
-                              s22 = peg$f108(s4, s5, s10, s15, s20, s24);
+                              s22 = peg$f109(s4, s5, s10, s15, s20, s24);
                             } else {
                               peg$currPos = s22;
                               s22 = peg$FAILED;
@@ -4273,14 +4298,14 @@ function peg$parse(input, options) {
                               s24 = peg$parseExpectParam();
                               if (s24 !== peg$FAILED) {
                                 peg$savedPos = s22;
-                                s22 = peg$f108(s4, s5, s10, s15, s20, s24);
+                                s22 = peg$f109(s4, s5, s10, s15, s20, s24);
                               } else {
                                 peg$currPos = s22;
                                 s22 = peg$FAILED;
                               }
                             }
                             peg$savedPos = s0;
-                            s0 = peg$f109(s4, s5, s10, s15, s20, s21);
+                            s0 = peg$f110(s4, s5, s10, s15, s20, s21);
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -4343,7 +4368,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f110(s2);
+      s3 = peg$f111(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4385,7 +4410,7 @@ function peg$parse(input, options) {
       s2 = peg$parseExpectParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f111(s2);
+        s0 = peg$f112(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4408,7 +4433,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f112(s2);
+      s3 = peg$f113(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4448,7 +4473,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f113(s1);
+      s2 = peg$f114(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4459,7 +4484,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpointList();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f114(s1, s4);
+          s0 = peg$f115(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4477,7 +4502,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f115(s1);
+        s2 = peg$f116(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -4488,7 +4513,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f116(s1, s4);
+            s0 = peg$f117(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4527,7 +4552,7 @@ function peg$parse(input, options) {
         s7 = peg$parseEndpoint();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f117(s1, s7);
+          s3 = peg$f118(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -4552,7 +4577,7 @@ function peg$parse(input, options) {
           s7 = peg$parseEndpoint();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f117(s1, s7);
+            s3 = peg$f118(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -4563,7 +4588,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f118(s1, s2);
+      s0 = peg$f119(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4618,7 +4643,7 @@ function peg$parse(input, options) {
                     s14 = peg$parseString();
                     if (s14 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f119(s4, s9, s14);
+                      s0 = peg$f120(s4, s9, s14);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;

@@ -206,6 +206,7 @@ export function saltHelper(model: PolicyModel, inputs: Inputs): string {
     '  claim) claim ;;',
     '  prune) prune ;;',
     '  has-device) shift; if has_device "$@"; then exit 0; else exit 1; fi ;;',
+    '  has-device-option) shift; if has_device_option "$@"; then exit 0; else exit 1; fi ;;',
     `  *) die "usage: sh ${stateDirectory}/${saltHelperName} claim|prune" ;;`,
     'esac',
     "# Salt's stateful protocol: the last line says whether anything changed.",
@@ -312,12 +313,15 @@ export function saltStates(model: PolicyModel, inputs: Inputs): string {
     for (const d of q.devices) {
       if (d.id === undefined) continue;
       const id = `qpc-device:${q.name}:${d.deviceClass}:${d.id}`;
-      const verb = model.settings.qubes === '4.2' ? 'attach --persistent' : d.deviceClass === 'pci' ? 'assign --required' : 'assign';
+      const verb = (model.settings.qubes === '4.2' ? 'attach --persistent' : d.deviceClass === 'pci' ? 'assign --required' : 'assign') + (d.noStrictReset ? ' -o no-strict-reset=True' : '');
       const args = [q.name, d.deviceClass, d.id].map(sq);
+      const assign = `qvm-device ${sq(d.deviceClass)} ${verb} ${args[0]} ${args[2]}`;
+      // With no-strict-reset, an assignment without the option is made again with it.
+      const undo = `qvm-device ${sq(d.deviceClass)} ${model.settings.qubes === '4.2' ? 'detach' : 'unassign'} ${args[0]} ${args[2]}`;
       doc[id] = {
         'cmd.run': [
-          { name: `qvm-device ${sq(d.deviceClass)} ${verb} ${args[0]} ${args[2]}` },
-          { unless: `sh ${helper} has-device ${args.join(' ')}` },
+          { name: d.noStrictReset ? `if sh ${helper} has-device ${args.join(' ')}; then ${undo}; fi && ${assign}` : assign },
+          { unless: `sh ${helper} has-device ${args.join(' ')}${d.noStrictReset ? ` && sh ${helper} has-device-option ${args.join(' ')} no-strict-reset=True` : ''}` },
           { require: [...(inModel.has(q.name) ? [{ qvm: q.name } as Yaml] : []), ...checks, claimRequisite] },
         ],
       };

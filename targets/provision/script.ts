@@ -287,29 +287,37 @@ service() {
   change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
 }
 
-# assign_device QUBE CLASS ID: a persistent assignment, so the qube gets the
-# device whenever it starts. R4.2: attach --persistent; R4.3: assign, with
-# --required for PCI (the qube does not start without it, as sys-net and
-# sys-usb need their controllers).
+# assign_device QUBE CLASS ID [no-strict-reset]: a persistent assignment, so
+# the qube gets the device whenever it starts. R4.2: attach --persistent; R4.3:
+# assign, with --required for PCI (the qube does not start without it, as
+# sys-net and sys-usb need their controllers). no-strict-reset: the option
+# -o no-strict-reset=True, for a PCI device that cannot be reset on its own.
 assign_device() {
+  assign_qube=$1 assign_class=$2 assign_id=$3
+  if [ "${"$"}{4:-}" = no-strict-reset ]; then set -- -o no-strict-reset=True; else set --; fi
   if [ "$qubes_release" = 4.2 ]; then
-    qvm-device "$2" attach --persistent "$1" "$3"
-  elif [ "$2" = pci ]; then
-    qvm-device "$2" assign --required "$1" "$3"
+    qvm-device "$assign_class" attach --persistent "$@" "$assign_qube" "$assign_id"
+  elif [ "$assign_class" = pci ]; then
+    qvm-device "$assign_class" assign --required "$@" "$assign_qube" "$assign_id"
   else
-    qvm-device "$2" assign "$1" "$3"
+    qvm-device "$assign_class" assign "$@" "$assign_qube" "$assign_id"
   fi
 }
 
-# device QUBE CLASS ID: assigns a device that is not assigned yet.
+reassign_device() { unassign_device "$1" "$2" "$3" && assign_device "$@"; }
+
+# device QUBE CLASS ID [no-strict-reset]: assigns a device that is not
+# assigned yet; one assigned without an option the policy gives is assigned
+# again with it (an assignment's options do not change in place).
 device() {
   had=0
   if ! is_planned "$1" && has_device "$1" "$2" "$3"; then had=1; fi
   own_on "$1" "$had" "device $1 $2 $3"
-  if [ "$had" = 1 ]; then
-    return 0
+  if [ "$had" = 0 ]; then
+    change "assign $2 device $3 to $1${"$"}{4:+ with $4}" assign_device "$@"
+  elif [ "${"$"}{4:-}" = no-strict-reset ] && ! has_device_option "$1" "$2" "$3" no-strict-reset=True; then
+    change "assign $2 device $3 to $1 again, with no-strict-reset" reassign_device "$@"
   fi
-  change "assign $2 device $3 to $1" assign_device "$1" "$2" "$3"
 }
 
 replace_policy() { qubes-policy --replace "$1" < "$2"; }
@@ -573,7 +581,7 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
     L.push(`global_pref default_kernel ${sq(model.settings.defaultKernel ?? '')}`);
   }
   for (const q of order) L.push(...prefLines(model, q, true));
-  const deviceLines = order.flatMap((q) => q.devices.map((d) => `device ${[q.name, d.deviceClass, d.id ?? ''].map(sq).join(' ')}`));
+  const deviceLines = order.flatMap((q) => q.devices.map((d) => `device ${[q.name, d.deviceClass, d.id ?? '', ...(d.noStrictReset ? ['no-strict-reset'] : [])].map(sq).join(' ')}`));
   if (deviceLines.length > 0) L.push('# Persistent device assignments, before any qube is started (section 6).', ...deviceLines);
 
   section('4. tags, features, services', [

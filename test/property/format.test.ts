@@ -126,7 +126,7 @@ const item: Arb = fc.oneof(
   words(lit('memory'), int, opt(words(lit('max'), int))),
   words(lit('vcpus'), int),
   words(fc.constantFrom('kernel', 'kernelopts'), fc.oneof(stringLit, lit('none'))),
-  words(lit('device'), fc.constantFrom('pci', 'usb', 'block', 'mic'), opt(stringLit)),
+  words(lit('device'), fc.constantFrom('pci', 'usb', 'block', 'mic'), opt(stringLit), opt(lit('no-strict-reset'))),
   words(lit('feature'), name, stringLit),
   words(lit('service'), name, opt(fc.constantFrom('on', 'off'))),
   fc.constantFrom('autostart', 'tor', 'uplink'),

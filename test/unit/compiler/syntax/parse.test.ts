@@ -55,6 +55,17 @@ test('rules keep service, argument, endpoints and parameters', (t) => {
   }
 });
 
+test('a device item keeps the words after its id, such as `no-strict-reset`', (t) => {
+  const r = parse('amend sys-net {\n  device pci "dom0:00_14.3" no-strict-reset\n  device usb "sys-usb:2-1"\n}\n');
+  const [pci, usb] = (r.ast!.statements[0] as Declaration).items;
+  t.is(pci.kind, 'DeviceItem');
+  t.is(usb.kind, 'DeviceItem');
+  if (pci.kind !== 'DeviceItem' || usb.kind !== 'DeviceItem') return;
+  t.is(pci.id!.value, 'dom0:00_14.3');
+  t.deepEqual(pci.options.map((o) => [o.text, o.span.line, o.span.column]), [['no-strict-reset', 2, 29]]);
+  t.deepEqual(usb.options, []);
+});
+
 test('strings resolve escapes', (t) => {
   const r = parse('qube a in b { feature x "say \\"hi\\" \\\\ ok" }\n');
   const d = r.ast!.statements[0] as Declaration;

@@ -147,6 +147,19 @@ has_pref() { current=$(qvm-prefs "$1" "$2" 2> /dev/null) && [ "$current" = "$3" 
 # devices attached to QUBE, persistently or not; R4.3 'list --assignments
 # QUBE' also shows the assignments, marked '*QUBE (MODE...)'.
 has_device() {
+  device_listing "$1" "$2"
+  printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+    $1 == id {
+      rest = substr($0, length($1) + 1) ","
+      if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+    }
+    END { exit found ? 0 : 1 }
+  '
+}
+
+# device_listing QUBE CLASS: sets listing (the release's listing of QUBE's
+# CLASS devices) and frontend (how QUBE is named in its users column).
+device_listing() {
   if [ "$qubes_release" = 4.2 ]; then
     listing=$(qvm-device "$2" list "$1") || die "cannot list the $2 devices of $1"
     frontend=$1
@@ -154,10 +167,23 @@ has_device() {
     listing=$(qvm-device "$2" list --assignments "$1") || die "cannot list the $2 devices of $1"
     frontend="*$1"
   fi
-  printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+}
+
+# has_device_option QUBE CLASS ID K=V: QUBE's assignment of ID has option
+# K=V: the listing's 'QUBE (K=V, ...)' (R4.2) or '*QUBE (MODE: K=V, ...)' (R4.3).
+has_device_option() {
+  device_listing "$1" "$2"
+  printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" -v o="$4" '
     $1 == id {
-      rest = substr($0, length($1) + 1) ","
-      if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+      rest = substr($0, length($1) + 1)
+      i = index(rest, " " f " (")
+      if (i) {
+        opts = substr(rest, i + length(f) + 3)
+        opts = substr(opts, 1, index(opts, ")") - 1)
+        if (index(f, "*") == 1) { if (!sub(/^[^:,]*: /, "", opts)) opts = "" }
+        n = split(opts, a, /, */)
+        for (k = 1; k <= n; k++) if (a[k] == o) found = 1
+      }
     }
     END { exit found ? 0 : 1 }
   '
@@ -435,29 +461,37 @@ service() {
   change "turn service $2 of $1 $3" qvm-service "$1" "$2" "$3"
 }
 
-# assign_device QUBE CLASS ID: a persistent assignment, so the qube gets the
-# device whenever it starts. R4.2: attach --persistent; R4.3: assign, with
-# --required for PCI (the qube does not start without it, as sys-net and
-# sys-usb need their controllers).
+# assign_device QUBE CLASS ID [no-strict-reset]: a persistent assignment, so
+# the qube gets the device whenever it starts. R4.2: attach --persistent; R4.3:
+# assign, with --required for PCI (the qube does not start without it, as
+# sys-net and sys-usb need their controllers). no-strict-reset: the option
+# -o no-strict-reset=True, for a PCI device that cannot be reset on its own.
 assign_device() {
+  assign_qube=$1 assign_class=$2 assign_id=$3
+  if [ "${4:-}" = no-strict-reset ]; then set -- -o no-strict-reset=True; else set --; fi
   if [ "$qubes_release" = 4.2 ]; then
-    qvm-device "$2" attach --persistent "$1" "$3"
-  elif [ "$2" = pci ]; then
-    qvm-device "$2" assign --required "$1" "$3"
+    qvm-device "$assign_class" attach --persistent "$@" "$assign_qube" "$assign_id"
+  elif [ "$assign_class" = pci ]; then
+    qvm-device "$assign_class" assign --required "$@" "$assign_qube" "$assign_id"
   else
-    qvm-device "$2" assign "$1" "$3"
+    qvm-device "$assign_class" assign "$@" "$assign_qube" "$assign_id"
   fi
 }
 
-# device QUBE CLASS ID: assigns a device that is not assigned yet.
+reassign_device() { unassign_device "$1" "$2" "$3" && assign_device "$@"; }
+
+# device QUBE CLASS ID [no-strict-reset]: assigns a device that is not
+# assigned yet; one assigned without an option the policy gives is assigned
+# again with it (an assignment's options do not change in place).
 device() {
   had=0
   if ! is_planned "$1" && has_device "$1" "$2" "$3"; then had=1; fi
   own_on "$1" "$had" "device $1 $2 $3"
-  if [ "$had" = 1 ]; then
-    return 0
+  if [ "$had" = 0 ]; then
+    change "assign $2 device $3 to $1${4:+ with $4}" assign_device "$@"
+  elif [ "${4:-}" = no-strict-reset ] && ! has_device_option "$1" "$2" "$3" no-strict-reset=True; then
+    change "assign $2 device $3 to $1 again, with no-strict-reset" reassign_device "$@"
   fi
-  change "assign $2 device $3 to $1" assign_device "$1" "$2" "$3"
 }
 
 replace_policy() { qubes-policy --replace "$1" < "$2"; }

@@ -613,6 +613,19 @@ qpc-own:helper:
         # devices attached to QUBE, persistently or not; R4.3 'list --assignments
         # QUBE' also shows the assignments, marked '*QUBE (MODE...)'.
         has_device() {
+          device_listing "$1" "$2"
+          printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+            $1 == id {
+              rest = substr($0, length($1) + 1) ","
+              if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+            }
+            END { exit found ? 0 : 1 }
+          '
+        }
+
+        # device_listing QUBE CLASS: sets listing (the release's listing of QUBE's
+        # CLASS devices) and frontend (how QUBE is named in its users column).
+        device_listing() {
           if [ "$qubes_release" = 4.2 ]; then
             listing=$(qvm-device "$2" list "$1") || die "cannot list the $2 devices of $1"
             frontend=$1
@@ -620,10 +633,23 @@ qpc-own:helper:
             listing=$(qvm-device "$2" list --assignments "$1") || die "cannot list the $2 devices of $1"
             frontend="*$1"
           fi
-          printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" '
+        }
+
+        # has_device_option QUBE CLASS ID K=V: QUBE's assignment of ID has option
+        # K=V: the listing's 'QUBE (K=V, ...)' (R4.2) or '*QUBE (MODE: K=V, ...)' (R4.3).
+        has_device_option() {
+          device_listing "$1" "$2"
+          printf '%s\n' "$listing" | awk -v id="$3" -v f="$frontend" -v o="$4" '
             $1 == id {
-              rest = substr($0, length($1) + 1) ","
-              if (index(rest, " " f " (") || (index(f, "*") != 1 && index(rest, " " f ","))) found = 1
+              rest = substr($0, length($1) + 1)
+              i = index(rest, " " f " (")
+              if (i) {
+                opts = substr(rest, i + length(f) + 3)
+                opts = substr(opts, 1, index(opts, ")") - 1)
+                if (index(f, "*") == 1) { if (!sub(/^[^:,]*: /, "", opts)) opts = "" }
+                n = split(opts, a, /, */)
+                for (k = 1; k <= n; k++) if (a[k] == o) found = 1
+              }
             }
             END { exit found ? 0 : 1 }
           '
@@ -780,6 +806,7 @@ qpc-own:helper:
           claim) claim ;;
           prune) prune ;;
           has-device) shift; if has_device "$@"; then exit 0; else exit 1; fi ;;
+          has-device-option) shift; if has_device_option "$@"; then exit 0; else exit 1; fi ;;
           *) die "usage: sh /var/lib/qpc/qpc-own.sh claim|prune" ;;
         esac
         # Salt's stateful protocol: the last line says whether anything changed.
