@@ -49,7 +49,7 @@ usage:
                                the complete policy, stock files included, and name the
                                deciding rule; --requests FILE (or -) reads one per line
   qpc explain [QPnnnn]         explain a diagnostic code, or list all codes
-  qpc lsp                      run the language server on stdin/stdout (for editors)
+  qpc lsp [--stdio]            run the language server on stdin/stdout (for editors)
 
 options:
   --error-format FORMAT        human (default), plain, json, gcc or sarif
@@ -83,6 +83,8 @@ interface Options {
   targets?: string[];
   /** `--allow-waived`: explicit-class codes whose waivers in the policy count. */
   allowWaived?: string[];
+  /** `qpc lsp --stdio`: the transport vscode-languageclient asks for; stdio is the only one. */
+  stdio?: boolean;
 }
 
 class UsageError extends Error {}
@@ -128,11 +130,13 @@ function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
     } else if (a === '--requests' || a.startsWith('--requests=')) o.requests = value('--requests');
     else if (a === '-o' || a === '--output' || a.startsWith('--output=')) o.output = value('--output');
     else if (a === '--target' || a.startsWith('--target=')) o.targets = [...(o.targets ?? []), ...value('--target').split(',').map((x) => x.trim()).filter((x) => x !== '')];
+    else if (a === '--stdio') o.stdio = true;
     else if (a === '--allow-waived' || a.startsWith('--allow-waived=')) o.allowWaived = [...(o.allowWaived ?? []), allowWaivedCode(value('--allow-waived'))];
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
     else if (o.command === undefined) o.command = a;
     else o.files.push(a);
   }
+  if (o.stdio && o.command !== 'lsp') throw new UsageError('`--stdio` is an option of `qpc lsp` only');
   return o;
 }
 

@@ -30,9 +30,9 @@ interface Outcome {
 }
 
 /** Starts `qpc lsp`, sends `before` and then an initialize request, and waits until it answers or exits. */
-function serverAfter(before: string): Promise<Outcome> {
+function serverAfter(before: string, args: readonly string[] = []): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entryPoint, 'lsp'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', entryPoint, 'lsp', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let answered = false;
@@ -61,6 +61,12 @@ function serverAfter(before: string): Promise<Outcome> {
 
 test('a well-framed initialize is answered', async (t) => {
   const r = await serverAfter('');
+  t.false(r.timedOut);
+  t.true(r.answered, r.stderr);
+});
+
+test('`qpc lsp --stdio`, as vscode-languageclient starts a stdio server (it appends --stdio), is answered too', async (t) => {
+  const r = await serverAfter('', ['--stdio']);
   t.false(r.timedOut);
   t.true(r.answered, r.stderr);
 });
