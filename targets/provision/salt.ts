@@ -4,7 +4,7 @@
  * and spellings, `file.managed` for policy files). Built as data and
  * serialized with the yaml library, so no value can add a key or a line.
  */
-import { stringify } from 'yaml';
+import { createRequire } from 'node:module';
 import type { ModelQube, ModelStockFile, PolicyModel } from '../../compiler/model.js';
 import { headerSource, policyDirectory } from '../paths.js';
 import type { Inputs } from './inputs.js';
@@ -34,6 +34,17 @@ export const SALT_RENDERER = '#!yaml';
 
 /** The sls name qpc.top refers to (`/srv/salt/qpc.sls`). */
 export const saltStateName = 'qpc';
+
+/**
+ * The yaml library, loaded the first time Salt states are written: `qpc
+ * check` loads every target for its check, and would otherwise pay for the
+ * library on every run (about 40 ms of start-up).
+ */
+let yamlLib: typeof import('yaml') | undefined;
+function stringify(value: unknown, options: import('yaml').ToStringOptions & import('yaml').DocumentOptions & import('yaml').SchemaOptions & import('yaml').CreateNodeOptions): string {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLib.stringify(value, options);
+}
 
 type Yaml = string | number | boolean | Yaml[] | { [k: string]: Yaml };
 

@@ -25,9 +25,9 @@ async function setUp(example = 'developer'): Promise<{ out: string; dom0: Dom0; 
   return { out, dom0: fakeDom0(path.join(tmp, 'dom0'), model), tmp };
 }
 
-function provision(out: string, dom0: Dom0, extra: NodeJS.ProcessEnv = {}, input?: string): { status: number | null; stdout: string; stderr: string } {
+function provision(out: string, dom0: Dom0, extra: NodeJS.ProcessEnv = {}, input?: string, args: readonly string[] = []): { status: number | null; stdout: string; stderr: string } {
   const env = { ...process.env, PATH: `${dom0.bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: dom0.state, QPC_POLICY_DIR: dom0.policyDir, QPC_STATE_DIR: dom0.qpcDir, ...extra };
-  return run('sh', [path.join(out, 'qubes/provision.sh')], { env, cwd: '/', input });
+  return run('sh', [path.join(out, 'qubes/provision.sh'), ...args], { env, cwd: '/', input });
 }
 
 const reloadsIn = (dom0: Dom0, qube: string): string[] =>
@@ -103,7 +103,7 @@ toolTest("a change qubesd refuses on a running qube (virt_mode) is found before 
     // journalist's sys-net runs as HVM; the stand-in's starts as PVH, and running.
     writeFileSync(path.join(dom0.state, 'qubes', 'sys-net', 'running'), '');
     const mutations = (): string[] => readFileSync(path.join(dom0.state, 'log'), 'utf8').split('\n').filter((l) => l.startsWith('MUTATE'));
-    const dry = run('sh', [path.join(out, 'qubes/provision.sh'), '--dry-run'], { env: { ...process.env, PATH: `${dom0.bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: dom0.state, QPC_POLICY_DIR: dom0.policyDir, QPC_STATE_DIR: dom0.qpcDir }, cwd: '/' });
+    const dry = provision(out, dom0, {}, undefined, ['--dry-run']);
     t.is(dry.status, 0, dry.stderr);
     t.regex(dry.stdout, /warning: sys-net is running, and qubesd refuses to change its virt_mode \('pvh' -> 'hvm'\)/);
     const real = provision(out, dom0);
