@@ -184,3 +184,20 @@ export function standardLibraryDir(): string {
 export function standardLibraryPath(module: string): string {
   return `policies/${module}.qpol`;
 }
+
+/**
+ * The path inside the standard library of a file shown by its display path
+ * (`policies/whonix/gateway.qpol` → `whonix/gateway.qpol`), or undefined for
+ * any other file. A policy's own `policies/mine.qpol` is not one: only a
+ * display path that names a file the standard library has counts.
+ */
+export function standardLibraryRelative(display: string): string | undefined {
+  if (!display.startsWith('policies/') || display.split('/').includes('..')) return undefined;
+  const rel = display.slice('policies/'.length);
+  return existsSync(path.join(standardLibraryDir(), rel)) ? rel : undefined;
+}
+
+/** The installed package's root directory: the one holding `policies/`, `docs/` and `README.md`. */
+export function packageDir(): string {
+  return path.dirname(standardLibraryDir());
+}

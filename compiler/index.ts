@@ -2,7 +2,7 @@
  * The public API of the compiler. The command line and the language server
  * are thin adapters over these functions.
  */
-import { codes, isCode, allCodes, waiverClass, type Code, type CodeSpec, type WaiverClass } from './diagnostics/codes.js';
+import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
 import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
 import { nodeHost, type CompilerHost } from './host.js';
 import { analyse, runPipeline, type LockState, type PipelineOptions, type StageResult } from './pipeline.js';
@@ -19,6 +19,7 @@ import type { PolicyModel } from './model.js';
 
 export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Target, PolicyModel };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
+export { explain, explainMarkdown } from './diagnostics/explain.js';
 
 /** What `check` found: sorted diagnostics, the sources read, and what the stages built. */
 export type CheckResult = StageResult;
@@ -112,21 +113,3 @@ export function format(path: string, text: string): FormatResult {
   }
 }
 
-/** A code's waiver class and what it means, for `qpc explain`. */
-function waiverLine(c: Code): string {
-  const cls: WaiverClass = waiverClass(c);
-  if (cls === 'never') return 'never (findings are not waived; a `waive` naming this code is an error)';
-  if (cls === 'explicit') return `explicit (the policy's waiver counts only with \`--allow-waived ${c}\` on the command line)`;
-  return "author (the policy's `because` or `waive` suffices)";
-}
-
-/** The explanation page of a code (`qpc explain`), or undefined for an unknown code. */
-export function explain(code: string): string | undefined {
-  const c = code.toUpperCase();
-  if (!isCode(c)) return undefined;
-  const spec: CodeSpec = codes[c];
-  const lines = [`${c} (${spec.slug}): ${spec.summary}`, '', `severity: ${spec.severity}`, `waiver: ${waiverLine(c)}`, '', spec.explanation.rationale];
-  if (spec.explanation.avoid) lines.push('', 'Avoid:', '', ...spec.explanation.avoid.split('\n').map((l) => '    ' + l));
-  if (spec.explanation.prefer) lines.push('', 'Prefer:', '', ...spec.explanation.prefer.split('\n').map((l) => '    ' + l));
-  return lines.join('\n') + '\n';
-}

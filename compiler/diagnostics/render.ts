@@ -26,6 +26,10 @@ export interface RenderOptions {
   readonly color: boolean;
   /** qpc's version, recorded in SARIF. */
   readonly toolVersion: string;
+  /** SARIF: the directory relative file names are relative to (`SRCROOT`). */
+  readonly baseDir?: string;
+  /** SARIF: the installed package's root (the standard library, the diagnostics docs). */
+  readonly packageDir?: string;
 }
 
 /** Renders diagnostics in the given format; `''` (or an empty log for json and sarif) when there are none. */
@@ -40,6 +44,6 @@ export function render(format: ErrorFormat, diags: readonly Diagnostic[], source
     case 'gcc':
       return renderGcc(diags);
     case 'sarif':
-      return renderSarif(diags, { toolVersion: opts.toolVersion });
+      return renderSarif(diags, { toolVersion: opts.toolVersion, ...(opts.baseDir ? { baseDir: opts.baseDir } : {}), ...(opts.packageDir ? { packageDir: opts.packageDir } : {}) });
   }
 }

@@ -34,7 +34,7 @@ test.after.always(() => rmSync(work, { recursive: true, force: true }));
 function pack(): string {
   const src = path.join(work, 'src');
   mkdirSync(src);
-  for (const f of ['.gitignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'bin', 'compiler', 'targets', 'grammar', 'policies', 'examples']) {
+  for (const f of ['.gitignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'docs', 'bin', 'compiler', 'targets', 'grammar', 'policies', 'examples']) {
     cpSync(path.join(checkout, f), path.join(src, f), { recursive: true, filter: (s) => !['dist', 'node_modules'].includes(path.basename(s)) });
   }
   // The build's own tools (TypeScript) come from the checkout's development dependencies.
@@ -54,7 +54,7 @@ function tarballOnce(): string {
 
 test.serial('the tarball holds the build, the standard library and the licence, and no tests or sources', (t) => {
   const list = run('tar', ['tzf', tarballOnce()]).stdout.split('\n').filter((l) => l !== '');
-  for (const f of ['package/package.json', 'package/LICENSE', 'package/README.md', 'package/bin/qpc.js', 'package/dist/compiler/cli/main.js', 'package/dist/compiler/index.js', 'package/dist/compiler/index.d.ts', 'package/dist/stdlib.ast.json', 'package/dist/grammar/generated/parser.js', 'package/policies/qubes.qpol', 'package/examples/journalist.qpol']) {
+  for (const f of ['package/package.json', 'package/LICENSE', 'package/README.md', 'package/bin/qpc.js', 'package/dist/compiler/cli/main.js', 'package/dist/compiler/index.js', 'package/dist/compiler/index.d.ts', 'package/dist/stdlib.ast.json', 'package/dist/grammar/generated/parser.js', 'package/policies/qubes.qpol', 'package/examples/journalist.qpol', 'package/docs/diagnostics.md']) {
     t.true(list.includes(f), `${f} is in the tarball`);
   }
   t.deepEqual(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/bench/') || f.startsWith('package/editors/')), []);

@@ -4,6 +4,12 @@ import { codes } from '../../../../compiler/diagnostics/codes.js';
 import { diag, type Diagnostic } from '../../../../compiler/diagnostics/diagnostic.js';
 import { renderSarif, sarifUri } from '../../../../compiler/diagnostics/render-sarif.js';
 import { render } from '../../../../compiler/diagnostics/render.js';
+import { explain } from '../../../../compiler/diagnostics/explain.js';
+import { packageDir, standardLibraryDir } from '../../../../compiler/host.js';
+import { sarifSchemaErrors } from '../../../helpers/sarif-schema.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
 
 const net = new SourceFile('policies\\net.qpol', 'qube sys-vpn {\n  netvm sys-firewal\n}\n');
 const qubes = new SourceFile('policies/qubes.qpol', '\n\ngateway sys-firewall {\n}\n');
@@ -25,9 +31,13 @@ const unreadable = diag('QP5001', undefined, { path: 'gone.qpol', reason: 'no su
 /** Parsed JSON, looked at loosely. */
 type Json = any;
 
-/** The SARIF 2.1.0 requirements qpc relies on; returns what is wrong, empty when the log is fine. */
+/**
+ * What is wrong with a log: what the official SARIF 2.1.0 schema rejects,
+ * then the cross-references the schema cannot express (rules and results
+ * agree, regions are ordered); empty when the log is fine.
+ */
 function sarifProblems(log: Json): string[] {
-  const p: string[] = [];
+  const p: string[] = sarifSchemaErrors(log).map((e) => `schema ${e}`);
   const isPos = (n: unknown) => Number.isInteger(n) && (n as number) >= 1;
   const checkLocation = (where: string, l: Json) => {
     const uri = l?.physicalLocation?.artifactLocation?.uri;
@@ -43,7 +53,6 @@ function sarifProblems(log: Json): string[] {
   const driver = run.tool?.driver;
   if (driver?.name !== 'qpc') p.push('driver name');
   if (typeof driver?.version !== 'string') p.push('driver version');
-  if ('informationUri' in (driver ?? {})) p.push('informationUri present');
   const rules: Json[] = driver?.rules ?? [];
   if (new Set(rules.map((r) => r.id)).size !== rules.length) p.push('duplicate rule ids');
   rules.forEach((r, k) => {
@@ -102,8 +111,11 @@ test('the validator itself rejects broken logs', (t) => {
   log.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri = 'a\\b';
   log.runs[0].results[0].locations[0].physicalLocation.region.startColumn = 0;
   log.runs[0].results[0].level = 'info';
-  log.runs[0].tool.driver.informationUri = 'https://example.org';
-  t.deepEqual(sarifProblems(log), ['informationUri present', 'result 0: level', 'result 0 location 0: bad uri a\\b', 'result 0 location 0: bad region']);
+  log.runs[0].tool.driver.informationUri = 'not a URI';
+  const problems = sarifProblems(log);
+  for (const p of ['schema /runs/0/tool/driver/informationUri: must match format "uri"', 'schema /runs/0/results/0/level: must be equal to one of the allowed values', 'result 0: level', 'result 0 location 0: bad uri a\\b', 'result 0 location 0: bad region']) {
+    t.true(problems.includes(p), p);
+  }
 });
 
 test('a result carries message and help, region, related locations, fixes and suppressions', (t) => {
@@ -114,10 +126,11 @@ test('a result carries message and help, region, related locations, fixes and su
     ruleIndex: 0,
     level: 'error',
     message: { text: 'unknown gateway `sys-firewal` help: did you mean `sys-firewall`?' },
-    locations: [{ physicalLocation: { artifactLocation: { uri: 'policies/net.qpol' }, region: { startLine: 2, startColumn: 9, endLine: 2, endColumn: 20 } } }],
+    locations: [{ physicalLocation: { artifactLocation: { uri: 'policies/net.qpol', uriBaseId: 'SRCROOT' }, region: { startLine: 2, startColumn: 9, endLine: 2, endColumn: 20 } } }],
     relatedLocations: [
       {
-        physicalLocation: { artifactLocation: { uri: 'policies/qubes.qpol' }, region: { startLine: 3, startColumn: 9, endLine: 3, endColumn: 21 } },
+        id: 0,
+        physicalLocation: { artifactLocation: { uri: 'qubes.qpol', uriBaseId: 'QPCLIB' }, region: { startLine: 3, startColumn: 9, endLine: 3, endColumn: 21 } },
         message: { text: '`sys-firewall` is declared here' },
       },
     ],
@@ -126,7 +139,7 @@ test('a result carries message and help, region, related locations, fixes and su
         description: { text: 'use `sys-firewall`' },
         artifactChanges: [
           {
-            artifactLocation: { uri: 'policies/net.qpol' },
+            artifactLocation: { uri: 'policies/net.qpol', uriBaseId: 'SRCROOT' },
             replacements: [{ deletedRegion: { startLine: 2, startColumn: 9, endLine: 2, endColumn: 20 }, insertedContent: { text: 'sys-firewall' } }],
           },
         ],
@@ -154,8 +167,22 @@ test('an empty log is still valid', (t) => {
       "tool": {
         "driver": {
           "name": "qpc",
+          "fullName": "qpc, the Qubes-Whonix policy compiler",
           "version": "0.1.0",
+          "semanticVersion": "0.1.0",
           "rules": []
+        }
+      },
+      "originalUriBaseIds": {
+        "SRCROOT": {
+          "description": {
+            "text": "The directory qpc ran in: the policy files are relative to it."
+          }
+        },
+        "QPCLIB": {
+          "description": {
+            "text": "qpc's standard library, as installed."
+          }
         }
       },
       "columnKind": "utf16CodeUnits",
@@ -179,4 +206,44 @@ test('paths become URI references with forward slashes', (t) => {
   t.is(sarifUri('/etc/qpc/a.qpol'), 'file:///etc/qpc/a.qpol');
   t.is(sarifUri('C:\\qpc\\a.qpol'), 'file:///C:/qpc/a.qpol');
   t.is(sarifUri('../x:y.qpol'), '../x%3Ay.qpol');
+});
+
+test('rules carry the explanation page as help, and helpUri into the installed docs', (t) => {
+  const log = JSON.parse(renderSarif([unknownGateway()], { toolVersion: '1', baseDir: '/home/u/policy', packageDir: packageDir() }));
+  const [rule] = log.runs[0].tool.driver.rules;
+  t.is(rule.help.text, explain('QP2001'));
+  t.regex(rule.help.markdown, /^# <a id="QP2001"><\/a>QP2001 `unknown-name`\n/);
+  // helpUri is a file of the package, with the code's anchor in it.
+  const [file, anchor] = rule.helpUri.split('#');
+  t.is(anchor, 'QP2001');
+  const docs = fileURLToPath(file);
+  t.true(existsSync(docs), docs);
+  t.true(readFileSync(docs, 'utf8').includes('<a id="QP2001"></a>'));
+  t.true(existsSync(fileURLToPath(log.runs[0].tool.driver.informationUri)));
+  t.deepEqual(sarifProblems(log), []);
+});
+
+test('files are relative to SRCROOT or QPCLIB, and the bases resolve on this machine', (t) => {
+  const lib = standardLibraryDir();
+  const lines = new SourceFile('/home/u/policy/net/a.qpol', 'qube a {\n}\n');
+  const outside = new SourceFile('/srv/other/b.qpol', 'qube b {\n}\n');
+  const mine = new SourceFile('policies/mine.qpol', 'qube c {\n}\n');
+  const whonix = new SourceFile('policies/whonix.qpol', 'qube d {\n}\n');
+  const ds = [lines, outside, mine, whonix].map((f) => diag('QP2018', f.span(5, 6), { what: 'qube', name: 'x' }));
+  const log = JSON.parse(renderSarif(ds, { toolVersion: '1', baseDir: '/home/u/policy', packageDir: packageDir() }));
+  const where = log.runs[0].results.map((r: Json) => r.locations[0].physicalLocation.artifactLocation);
+  t.deepEqual(
+    [...where].sort((a: Json, b: Json) => a.uri.localeCompare(b.uri)),
+    [
+      { uri: 'file:///srv/other/b.qpol' },
+      { uri: 'net/a.qpol', uriBaseId: 'SRCROOT' },
+      { uri: 'policies/mine.qpol', uriBaseId: 'SRCROOT' },
+      { uri: 'whonix.qpol', uriBaseId: 'QPCLIB' },
+    ],
+  );
+  const bases = log.runs[0].originalUriBaseIds;
+  t.is(bases.SRCROOT.uri, 'file:///home/u/policy/');
+  t.is(fileURLToPath(new URL('whonix.qpol', bases.QPCLIB.uri)), path.join(lib, 'whonix.qpol'));
+  t.true(existsSync(fileURLToPath(new URL('whonix.qpol', bases.QPCLIB.uri))));
+  t.deepEqual(sarifProblems(log), []);
 });
