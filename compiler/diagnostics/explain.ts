@@ -51,7 +51,8 @@ export function explainMarkdown(code: string, level = 2): string | undefined {
  * `helpUri` point into.
  */
 export function diagnosticsDocument(): string {
-  const live = allCodes.filter((c) => !codes[c].retired);
+  const spec = (c: Code): CodeSpec => codes[c];
+  const live = allCodes.filter((c) => !spec(c).retired);
   const index = live.map((c) => `| [${c}](#${c}) | ${codes[c].severity} | ${codes[c].summary.replace(/\|/g, '\\|')} |`);
   const head = [
     '# qpc diagnostics',

@@ -4,7 +4,7 @@
  * generates now: UPDATE_GOLDEN=1 rewrites it.
  */
 import test from 'ava';
-import { allCodes, codes } from '../../compiler/diagnostics/codes.js';
+import { allCodes, codes, type CodeSpec } from '../../compiler/diagnostics/codes.js';
 import { diagnosticsDocument, explain } from '../../compiler/diagnostics/explain.js';
 import { expectGolden } from '../helpers/golden.js';
 
@@ -15,7 +15,7 @@ test('docs/diagnostics.md is generated from the catalogue', (t) => {
 test('every live code has its anchor and its whole explanation in the document', (t) => {
   const doc = diagnosticsDocument();
   for (const c of allCodes) {
-    if (codes[c].retired) {
+    if ((codes[c] as CodeSpec).retired) {
       t.false(doc.includes(`<a id="${c}">`), c);
       continue;
     }
