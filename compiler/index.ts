@@ -113,3 +113,5 @@ export function format(path: string, text: string): FormatResult {
   }
 }
 
+/** `expect` statements evaluated one by one (`qpc test`); a failed one is the check's QP3035. */
+export { evaluateExpects, evaluateExpect, expectName, type ExpectOutcome } from './qrexec/expects.js';

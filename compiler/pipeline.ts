@@ -1,6 +1,6 @@
 /**
  * The stage table. Each stage runs all its passes and reports every problem
- * they find; the pipeline stops after a stage that produced errors.
+ * they find.
  *
  *   load  — read and parse the entry file and its imports (QP1xxx, QP2005–2007)
  *   bind  — symbol table, items, rules, text lint, hygiene (QP2xxx)
@@ -8,6 +8,18 @@
  *           complete qrexec policy and `expect` (QP3xxx)
  *   target — the model, and each given target's own check over it (QP4xxx):
  *           what `compile` would refuse, so that a clean check compiles
+ *
+ * Load errors stop the check. Binding errors do not, as long as each is
+ * inside a declaration, rule, `expect`, `require` or `waive`: that
+ * statement is poisoned (passes/contain-errors.ts), the graph stage runs
+ * over everything that bound, and reports only the findings nothing
+ * poisoned could change, so that one typo costs no other finding and causes
+ * none: a finding stands unless its subject depends on a poisoned
+ * declaration, or (decided on the qrexec policy) a poisoned rule could be a
+ * rule of its service or a poisoned qube's tags or identity are in doubt,
+ * or a broken `waive` could have waived it. Any other binding error stops
+ * the check after binding. The target stage never runs after an error, so
+ * neither the model nor the lock file comes of a policy with errors.
  */
 import * as path from 'node:path';
 import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
@@ -32,6 +44,7 @@ import { allocateSocks, checkLock, emptyLock, lockText, parseLock, type Allocati
 import { SourceFile } from './source.js';
 import type { PolicyModel } from './model.js';
 import { lowerModel } from './passes/lower-model.js';
+import { boundPart, containment, isEmpty, poisonOf, policyKnown, type Poison } from './passes/contain-errors.js';
 import { parseFile } from './syntax/parse.js';
 import type { Target } from '../targets/types.js';
 
@@ -51,17 +64,23 @@ export interface StageResult {
   readonly sources: ReadonlyMap<string, SourceFile>;
   /** The bound program, when binding ran. */
   readonly program?: Program;
-  /** The policy graph, when binding succeeded. */
+  /** The policy graph, when the graph stage ran (past binding errors: of the part that bound). */
   readonly graph?: PolicyGraph;
-  /** SOCKS port allocations, when binding succeeded. */
+  /** SOCKS port allocations, when the graph stage ran (past binding errors: of the part that bound). */
   readonly allocation?: Allocation;
-  /** The lock file as it should be after this check (written by the CLI). */
+  /** The lock file as it should be after this check (written by the CLI, and only when there is no error). */
   readonly lock?: LockState;
-  /** The complete qrexec policy (ours and the stock files) and the system information, when binding succeeded. */
+  /**
+   * The complete qrexec policy (ours and the stock files) and the system
+   * information, when the graph stage ran and no binding error leaves a rule,
+   * an `expect` or a qube's system information in doubt.
+   */
   readonly policy?: EvaluatedPolicy;
+  /** Past binding errors: the declarations whose facts in `graph` depend on one with an error (they are not what the policy says). */
+  readonly doubtful?: ReadonlySet<string>;
   /** The model targets read: only when the stages before the target checks found no error. */
   readonly model?: PolicyModel;
-  /** When the check stopped after binding without an error: where the whole check goes on from. */
+  /** When the check stopped after binding and the analysis can go on (no error, or only errors it contains): where the whole check goes on from. */
   readonly bound?: Bound;
 }
 
@@ -155,9 +174,11 @@ export function checkTargets(model: PolicyModel, targets: readonly Target[]): Di
 export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all', opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
   const bound = loadAndBind(entry, host);
   if (!('raw' in bound)) return bound;
-  if (until === 'bind' || hasErrors(bound.raw)) {
-    const r: StageResult = { diagnostics: applyWaivers(bound.program, bound.raw, new Set(opts.allowWaived)), sources: bound.sources, program: bound.program };
-    return until === 'bind' && !hasErrors(bound.raw) ? { ...r, bound } : r;
+  if (until === 'bind' || bound.poison === undefined) {
+    // Which waivers match nothing is known only once the graph stage ran.
+    const diagnostics = applyWaivers(bound.program, bound.raw, new Set(opts.allowWaived)).filter((d) => d.code !== 'QP2021');
+    const r: StageResult = { diagnostics, sources: bound.sources, program: bound.program };
+    return bound.poison !== undefined ? { ...r, bound } : r;
   }
   return analyse(bound, host, opts, targets);
 }
@@ -169,6 +190,8 @@ export interface Bound {
   readonly sources: ReadonlyMap<string, SourceFile>;
   /** Load and bind diagnostics before waivers (which apply to all stages at once). */
   readonly raw: readonly Diagnostic[];
+  /** What the binding errors poison (nothing without errors); absent when the analysis cannot go on. */
+  readonly poison?: Poison;
 }
 
 /** The load and bind stages; a result when loading failed. */
@@ -205,12 +228,21 @@ function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
   checkRules(resolver, bind);
   for (const f of files) checkText(f.source, f.ast, bind);
   checkUnused(program, bind);
-  return { entry, program, sources: loaded.sources, raw: [...load.items, ...bind.items] };
+  const poison = poisonOf(program, bind.items);
+  return { entry, program, sources: loaded.sources, raw: [...load.items, ...bind.items], ...(poison ? { poison } : {}) };
 }
 
-/** The graph and target stages over a bound program without errors: network, SOCKS, qrexec, the model, the checks of `targets`. */
+/**
+ * The graph and target stages over a bound program: network, SOCKS, qrexec,
+ * the model, the checks of `targets`. Past binding errors, the graph stage
+ * analyses the part that bound and keeps the findings the poison cannot
+ * change; the target stage does not run.
+ */
 export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
-  const { entry, program, raw } = bound;
+  const { entry, raw } = bound;
+  const full = bound.program;
+  const poison = bound.poison;
+  const program = poison ? boundPart(full, poison) : full;
   let sources = bound.sources;
   const allowed = new Set(opts.allowWaived);
   const graphStage = new DiagnosticBag();
@@ -228,16 +260,33 @@ export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions 
   const { allocation, lock } = allocateSocks(graph, previous, graphStage);
   const policy = checkChannels(program, graph, graphStage);
   checkUpdates(program, graph, policy, graphStage);
-  if ('code' in read) return { diagnostics: applyWaivers(program, [...raw, read, ...graphStage.items], allowed), sources, program, graph, policy };
+  const contained = poison && !isEmpty(poison) ? containment(poison, program, graph) : undefined;
+  const found = contained ? graphStage.items.filter((d) => !contained.unsure(d)) : graphStage.items;
+  // The policy of the part that bound answers requests only when it is the policy's own.
+  const known = { ...(poison === undefined || policyKnown(poison) ? { policy } : {}), ...(contained ? { doubtful: new Set([...program.decls.keys()].filter((n) => contained.tainted(n))) } : {}) };
+  /** Waivers apply over every stage; one that matches nothing only because of a poisoned statement is not reported. */
+  const waived = (ds: readonly Diagnostic[]) => {
+    const out = applyWaivers(full, ds, allowed);
+    if (!contained) return out;
+    const wanted = (d: Diagnostic) => {
+      if (d.code !== 'QP2021') return true;
+      const w = full.waives.find((x) => x.subject.span === d.span);
+      if (w === undefined) return true;
+      // A broken waiver is reported by its own error.
+      return program.waives.includes(w) && !contained.unsureOf(w.code.text, substitute(w.subject.text, full.settings.whonix));
+    };
+    return out.filter(wanted);
+  };
+  if ('code' in read) return { diagnostics: waived([...raw, read, ...found]), sources, program: full, graph, ...known };
   // The lock file is shown only with a finding in it: it is not a source of the artifacts.
-  if (lockSource && graphStage.items.some((d) => d.span?.file === lp)) sources = new Map([...sources, [lp, lockSource]]);
+  if (lockSource && found.some((d) => d.span?.file === lp)) sources = new Map([...sources, [lp, lockSource]]);
   const newLock = lockText(lock);
   const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
-  const diagnostics = applyWaivers(program, [...raw, ...graphStage.items], allowed);
+  const diagnostics = waived([...raw, ...found]);
   const model = hasErrors(diagnostics) ? undefined : lowerModel(program, graph, policy, allocation, lock.qubes);
   // Target findings are never waived (QP4xxx are of waiver class `never`), as in `compile`.
-  const found = model ? checkTargets(model, targets) : [];
-  return { diagnostics: found.length > 0 ? [...diagnostics, ...found] : diagnostics, sources, program, graph, allocation, lock: lockState, policy, ...(model ? { model } : {}) };
+  const checked = model ? checkTargets(model, targets) : [];
+  return { diagnostics: checked.length > 0 ? [...diagnostics, ...checked] : diagnostics, sources, program: full, graph, allocation, lock: lockState, ...known, ...(model ? { model } : {}) };
 }
 
 export { hasErrors };

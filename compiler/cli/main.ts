@@ -1,143 +1,48 @@
 /**
  * The `qpc` command line: arguments → compiler API → rendered diagnostics →
- * exit code. Standard streams and files come in through `CliIo`, so tests run
- * it in-process. Exit codes: 0 ok, 1 policy errors, 2 usage or I/O, 3 internal.
+ * exit code. Standard streams, the environment and files come in through
+ * `CliIo`, so tests run it in-process. Exit codes: 0 ok, 1 policy errors, 2
+ * usage or I/O, 3 internal.
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile } from '../index.js';
 import { diag } from '../diagnostics/diagnostic.js';
-import { isCode, waiverClass } from '../diagnostics/codes.js';
-import { ioReason } from '../host.js';
+import { ioReason, overlayHost, packageDir } from '../host.js';
 import { notPolicyReason } from '../passes/load-files.js';
-import { errorFormats, isErrorFormat, render, type ErrorFormat } from '../diagnostics/render.js';
+import { render } from '../diagnostics/render.js';
 import { summaryLine } from '../diagnostics/render-text.js';
 import { decisionText, parseRequest, query, queryStates, ruleText, ruleWhere } from '../qrexec/query.js';
 import type { QrexecRule } from '../qrexec/types.js';
+import { evaluateExpects, expectName } from '../index.js';
 
 import { version } from '../version.js';
 import { compile } from '../index.js';
-import { diffOutput, nodeOutputFs, replaceFile, writeOutput, type OutputFs } from './output.js';
+import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
 import type { CheckResult } from '../index.js';
+import { defaultOptions, globalHelp, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
+import { useColor, type Environment } from './color.js';
+import { unifiedDiff } from './diff.js';
+import { boundStdin, readBounded, STDIN_NAME } from './stdin.js';
+import { caseLine, junitXml, passed, summaryText, totals, type TestCase, type TestSuite } from './test-report.js';
 
 export { version };
 
 export interface CliIo {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
-  /** Reads standard input whole (for `qpc fmt -`). */
+  /** Reads standard input whole (`qpc check -`, `fmt -`, `query --requests -`); refuses more than 4 MiB. */
   readonly stdin: () => string;
   /** Whether stderr is a terminal (colour). */
   readonly isTTY: boolean;
+  /** The environment: FORCE_COLOR, NO_COLOR, NODE_DISABLE_COLORS, TERM decide colour. */
+  readonly env: Environment;
   readonly host: CompilerHost;
   /** Replaces a file's contents atomically. */
   readonly writeFile: (path: string, text: string) => void;
   /** The output directory of `compile`. */
   readonly output: OutputFs;
-}
-
-const usage = `qpc ${version} — the Qubes-Whonix policy compiler
-
-usage:
-  qpc check FILE...            check policies (each FILE is the entry of a policy set);
-                               allocates SOCKS ports and updates FILE.lock
-  qpc compile FILE -o DIR      check, then write every artifact into DIR (replaced as a whole,
-                               only when there is no error); --target LIST picks targets
-                               (qrexec, whonix, provision, xen); --check compares instead
-  qpc fmt [--check] FILE...    format files in place (FILE - reads stdin, writes stdout)
-  qpc query FILE REQUEST...     evaluate requests ('SERVICE[+ARG] SOURCE TARGET') against
-                               the complete policy, stock files included, and name the
-                               deciding rule; --requests FILE (or -) reads one per line
-  qpc explain [QPnnnn]         explain a diagnostic code, or list all codes
-  qpc lsp [--stdio]            run the language server on stdin/stdout (for editors)
-
-options:
-  --error-format FORMAT        human (default), plain, json, gcc or sarif
-  --deny-warnings              treat warnings as errors (exit 1)
-  --allow-waived CODE          let the policy's waivers of CODE count, for a code of waiver
-                               class explicit (repeatable; qpc explain CODE shows the class)
-  --frozen                     refuse to change a lock file (exit 1 if it would change)
-  -o, --output DIR             compile: the output directory
-  --target LIST                compile: comma-separated targets (default: all)
-  --format human|json          output of query (default human)
-  --requests FILE              query: read requests from FILE, one per line (- for stdin)
-  --color auto|always|never    colour in human output (auto: only on a terminal)
-  -h, --help                   this text
-  -V, --version                the version
-
-exit codes: 0 ok, 1 policy errors (or unformatted files with fmt --check),
-            2 usage or I/O error, 3 internal error
-`;
-
-interface Options {
-  command?: string;
-  files: string[];
-  errorFormat: ErrorFormat;
-  denyWarnings: boolean;
-  color: 'auto' | 'always' | 'never';
-  check: boolean;
-  frozen: boolean;
-  format: 'human' | 'json';
-  requests?: string;
-  output?: string;
-  targets?: string[];
-  /** `--allow-waived`: explicit-class codes whose waivers in the policy count. */
-  allowWaived?: string[];
-  /** `qpc lsp --stdio`: the transport vscode-languageclient asks for; stdio is the only one. */
-  stdio?: boolean;
-}
-
-class UsageError extends Error {}
-
-/** The code `--allow-waived` names: one whose waiver class is `explicit` (an `author` waiver needs no flag, a `never` one is not waived). */
-function allowWaivedCode(v: string): string {
-  const c = v.trim().toUpperCase();
-  if (!isCode(c)) throw new UsageError(`\`--allow-waived ${v}\`: \`${v}\` is not a qpc diagnostic code`);
-  const cls = waiverClass(c);
-  if (cls === 'author') throw new UsageError(`\`--allow-waived ${c}\`: ${c} is waived by the policy alone; the flag is for codes of waiver class explicit`);
-  if (cls === 'never') throw new UsageError(`\`--allow-waived ${c}\`: ${c} cannot be waived`);
-  return c;
-}
-
-function parseArgs(argv: readonly string[]): Options | 'help' | 'version' {
-  const o: Options = { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (name: string): string => {
-      const eq = a.indexOf('=');
-      if (eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`\`${name}\` needs a value`);
-      return v;
-    };
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '-V' || a === '--version') return 'version';
-    if (a === '--error-format' || a.startsWith('--error-format=')) {
-      const v = value('--error-format');
-      if (!isErrorFormat(v)) throw new UsageError(`unknown error format \`${v}\`; expected ${errorFormats.join(', ')}`);
-      o.errorFormat = v;
-    } else if (a === '--color' || a.startsWith('--color=')) {
-      const v = value('--color');
-      if (v !== 'auto' && v !== 'always' && v !== 'never') throw new UsageError(`unknown colour mode \`${v}\`; expected auto, always or never`);
-      o.color = v;
-    } else if (a === '--deny-warnings') o.denyWarnings = true;
-    else if (a === '--check') o.check = true;
-    else if (a === '--frozen') o.frozen = true;
-    else if (a === '--format' || a.startsWith('--format=')) {
-      const v = value('--format');
-      if (v !== 'human' && v !== 'json') throw new UsageError(`unknown format \`${v}\`; expected human or json`);
-      o.format = v;
-    } else if (a === '--requests' || a.startsWith('--requests=')) o.requests = value('--requests');
-    else if (a === '-o' || a === '--output' || a.startsWith('--output=')) o.output = value('--output');
-    else if (a === '--target' || a.startsWith('--target=')) o.targets = [...(o.targets ?? []), ...value('--target').split(',').map((x) => x.trim()).filter((x) => x !== '')];
-    else if (a === '--stdio') o.stdio = true;
-    else if (a === '--allow-waived' || a.startsWith('--allow-waived=')) o.allowWaived = [...(o.allowWaived ?? []), allowWaivedCode(value('--allow-waived'))];
-    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option \`${a}\``);
-    else if (o.command === undefined) o.command = a;
-    else o.files.push(a);
-  }
-  if (o.stdio && o.command !== 'lsp') throw new UsageError('`--stdio` is an option of `qpc lsp` only');
-  return o;
+  /** The working directory relative file names are relative to: SARIF's `SRCROOT` (absent: left unsaid in the log). */
+  readonly cwd?: string;
 }
 
 /** CLI findings that mean "would change" (exit 1), not a usage or I/O failure. */
@@ -153,23 +58,69 @@ export function exitCode(ds: readonly Diagnostic[], denyWarnings: boolean): numb
 
 function emit(io: CliIo, o: Options, ds: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>): void {
   if (o.errorFormat === 'json' || o.errorFormat === 'sarif' || o.errorFormat === 'gcc') {
-    io.stdout(render(o.errorFormat, ds, sources, { color: false, toolVersion: version }));
+    // SARIF names where its two bases are: the working directory and the installed package.
+    const bases = o.errorFormat === 'sarif' ? { ...(io.cwd ? { baseDir: io.cwd } : {}), packageDir: packageDir() } : {};
+    io.stdout(render(o.errorFormat, ds, sources, { color: false, toolVersion: version, ...bases }));
     return;
   }
   if (ds.length === 0) return;
-  const color = o.errorFormat === 'human' && (o.color === 'always' || (o.color === 'auto' && io.isTTY));
+  const color = o.errorFormat === 'human' && useColor(o.color, io.env, io.isTTY);
   io.stderr(render(o.errorFormat, ds, sources, { color, toolVersion: version }));
   io.stderr(`${summaryLine(ds)}\n`);
 }
 
+/** Standard input, whole, within the bound every input has. */
+function readStdin(io: CliIo): string {
+  return boundStdin(io.stdin());
+}
+
+/** A policy entry named on the command line: a file, or standard input (`-`), which has no lock file. */
+interface Entry {
+  /** The name the pipeline and the diagnostics know it by. */
+  readonly name: string;
+  readonly host: CompilerHost;
+  readonly stdin: boolean;
+}
+
+/**
+ * The entry `arg` names. Standard input is read once, into a host where it is
+ * `<stdin>` beside the current directory (so its relative `use` paths
+ * resolve from there) and where it has no lock file. It is taken for a
+ * policy, as `fmt -` takes it: its syntax errors are quoted.
+ */
+function entryOf(io: CliIo, arg: string): Entry | Diagnostic {
+  if (arg !== STDIN_ARG) return { name: arg, host: io.host, stdin: false };
+  let text: string;
+  try {
+    text = readStdin(io);
+  } catch (e) {
+    return diag('QP5001', undefined, { path: STDIN_NAME, reason: ioReason(e) });
+  }
+  const noLock = `${STDIN_NAME}.lock`;
+  const host: CompilerHost = {
+    readFile: (p, options) => {
+      if (p === noLock) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return overlayHost(new Map([[STDIN_NAME, text]]), io.host).readFile(p, options);
+    },
+    realPath: (p) => (p === STDIN_NAME ? `${STDIN_NAME}.qpol` : (io.host.realPath?.(p) ?? p)),
+  };
+  return { name: STDIN_NAME, host, stdin: true };
+}
+
+const isDiagnostic = (x: Entry | Diagnostic): x is Diagnostic => 'code' in x;
+
 /**
  * Writes the lock file when the allocations changed and nothing is wrong;
- * under `--frozen`, reports the change instead (QP5006). With `write` false
- * it only reports, for a caller that writes once its own writing succeeded.
+ * under `--frozen`, reports the change instead (QP5006), and with `--diff`
+ * prints it. With `write` false it only reports, for a caller that writes
+ * once its own writing succeeded. Standard input has no lock file.
  */
-function settleLock(io: CliIo, o: Options, r: CheckResult, write = true): Diagnostic[] {
-  if (!r.lock?.changed || r.diagnostics.some((d) => d.severity === 'error')) return [];
-  if (o.frozen) return [diag('QP5006', undefined, { path: r.lock.path }, { help: 'run qpc without `--frozen`, review the change and commit the lock file' })];
+function settleLock(io: CliIo, o: Options, r: CheckResult, write = true, stdin = false): Diagnostic[] {
+  if (stdin || !r.lock?.changed || r.diagnostics.some((d) => d.severity === 'error')) return [];
+  if (o.frozen) {
+    if (o.diff) io.stdout(unifiedDiff(r.lock.path, r.lock.previous, r.lock.text));
+    return [diag('QP5006', undefined, { path: r.lock.path }, { help: 'run qpc without `--frozen`, review the change and commit the lock file' })];
+  }
   if (!write || (o.command === 'compile' && o.check)) return [];
   try {
     io.writeFile(r.lock.path, r.lock.text);
@@ -179,10 +130,12 @@ function settleLock(io: CliIo, o: Options, r: CheckResult, write = true): Diagno
   }
 }
 
+const allowWaived = (o: Options) => (o.allowWaived ? { allowWaived: o.allowWaived } : {});
+
 async function runCompile(io: CliIo, o: Options): Promise<number> {
   const file = o.files[0];
   const dir = o.output!;
-  const r = await compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}), ...(o.allowWaived ? { allowWaived: o.allowWaived } : {}) });
+  const r = await compile(file, { host: io.host, ...(o.targets ? { targets: o.targets } : {}), ...allowWaived(o) });
   const ds: Diagnostic[] = [...r.diagnostics];
   if (r.artifacts) {
     // The lock changes only once the artifacts it allocated for are written: a compile that
@@ -191,6 +144,7 @@ async function runCompile(io: CliIo, o: Options): Promise<number> {
     if (!ds.some((d) => d.severity === 'error')) {
       if (o.check) {
         for (const d of diffOutput(io.output, dir, r.artifacts)) ds.push(diag('QP5010', undefined, { path: d.path, change: d.change }, { help: 'run `qpc compile` without `--check` and review the difference' }));
+        if (o.diff) for (const c of outputTextChanges(io.output, dir, r.artifacts)) io.stdout(unifiedDiff(c.path, c.before, c.after));
       } else {
         let written = false;
         try {
@@ -211,14 +165,18 @@ async function runCompile(io: CliIo, o: Options): Promise<number> {
 }
 
 function runCheck(io: CliIo, o: Options): number {
-  if (o.files.length === 0) throw new UsageError('`qpc check` needs at least one FILE');
   const all: Diagnostic[] = [];
   const sources = new Map<string, SourceFile>();
   const seen = new Set<string>();
   for (const f of o.files) {
-    const r = check(f, { host: io.host, ...(o.allowWaived ? { allowWaived: o.allowWaived } : {}) });
+    const entry = entryOf(io, f);
+    if (isDiagnostic(entry)) {
+      all.push(entry);
+      continue;
+    }
+    const r = check(entry.name, { host: entry.host, ...allowWaived(o) });
     for (const [k, v] of r.sources) sources.set(k, v);
-    const ds = [...r.diagnostics, ...settleLock(io, o, r)];
+    const ds = [...r.diagnostics, ...settleLock(io, o, r, true, entry.stdin)];
     for (const d of ds) {
       const key = JSON.stringify([d.code, d.span?.file, d.span?.start, d.message]);
       if (seen.has(key)) continue;
@@ -231,7 +189,7 @@ function runCheck(io: CliIo, o: Options): number {
       const count = (form: string) => decls.filter((d) => d.form === form).length;
       const qubes = decls.filter((d) => d.form !== 'identity' && d.form !== 'template').length;
       const parts = [n(count('identity'), 'identity', 'identities'), n(qubes, 'qube', 'qubes'), n(count('template'), 'template', 'templates'), n(r.program.rules.filter((x) => !x.stock).length, 'rule', 'rules'), n(r.allocation?.apps.length ?? 0, 'SOCKS binding', 'SOCKS bindings')];
-      io.stdout(`${f}: ok (${parts.join(', ')})\n`);
+      io.stdout(`${entry.name}: ok (${parts.join(', ')})\n`);
     }
   }
   emit(io, o, all, sources);
@@ -239,21 +197,22 @@ function runCheck(io: CliIo, o: Options): number {
 }
 
 function runFmt(io: CliIo, o: Options): number {
-  if (o.files.length === 0) throw new UsageError('`qpc fmt` needs at least one FILE (or - for standard input)');
   const all: Diagnostic[] = [];
   const sources = new Map<string, SourceFile>();
   for (const f of o.files) {
+    const stdin = f === STDIN_ARG;
+    const shown = stdin ? STDIN_NAME : f;
     let text: string;
     try {
-      text = f === '-' ? io.stdin() : io.host.readFile(f);
+      text = stdin ? readStdin(io) : io.host.readFile(f);
     } catch (e) {
-      all.push(diag('QP5001', undefined, { path: f, reason: ioReason(e) }));
+      all.push(diag('QP5001', undefined, { path: shown, reason: ioReason(e) }));
       continue;
     }
-    const r = format(f === '-' ? '<stdin>' : f, text);
+    const r = format(shown, text);
     // A file that does not parse and does not look like a policy (a link to
     // a secret, say) is reported without quoting any of it.
-    const hidden = r.text === undefined && f !== '-' ? notPolicyReason(f, io.host.realPath?.(f) ?? f, text) : undefined;
+    const hidden = r.text === undefined && !stdin ? notPolicyReason(f, io.host.realPath?.(f) ?? f, text) : undefined;
     if (hidden !== undefined) {
       all.push(diag('QP5001', undefined, { path: f, reason: hidden }));
       continue;
@@ -261,17 +220,17 @@ function runFmt(io: CliIo, o: Options): number {
     sources.set(r.source.path, r.source);
     all.push(...r.diagnostics);
     if (r.text === undefined) continue;
-    if (f === '-') {
-      if (!o.check) io.stdout(r.text);
-      else if (r.text !== text) all.push(diag('QP5004', undefined, { path: '<stdin>' }));
-    } else if (r.text !== text) {
-      if (o.check) all.push(diag('QP5004', undefined, { path: f }));
-      else {
-        try {
-          io.writeFile(f, r.text);
-        } catch (e) {
-          all.push(diag('QP5005', undefined, { path: f, reason: ioReason(e) }));
-        }
+    if (o.check) {
+      if (r.text !== text) {
+        all.push(diag('QP5004', undefined, { path: shown }));
+        if (o.diff) io.stdout(unifiedDiff(shown, text, r.text));
+      }
+    } else if (stdin) io.stdout(r.text);
+    else if (r.text !== text) {
+      try {
+        io.writeFile(f, r.text);
+      } catch (e) {
+        all.push(diag('QP5005', undefined, { path: f, reason: ioReason(e) }));
       }
     }
   }
@@ -281,19 +240,19 @@ function runFmt(io: CliIo, o: Options): number {
 
 function runQuery(io: CliIo, o: Options): number {
   const [file, ...given] = o.files;
-  if (file === undefined || (given.length === 0 && o.requests === undefined)) throw new UsageError('`qpc query` needs FILE and at least one request (or --requests FILE)');
   const lines = [...given];
   if (o.requests !== undefined) {
     let text: string;
+    const stdin = o.requests === STDIN_ARG;
     try {
-      text = o.requests === '-' ? io.stdin() : io.host.readFile(o.requests);
+      text = stdin ? readStdin(io) : io.host.readFile(o.requests);
     } catch (e) {
-      emit(io, o, [diag('QP5001', undefined, { path: o.requests, reason: ioReason(e) })], new Map());
+      emit(io, o, [diag('QP5001', undefined, { path: stdin ? STDIN_NAME : o.requests, reason: ioReason(e) })], new Map());
       return 2;
     }
     for (const l of text.split('\n')) if (l.trim() !== '' && !l.trim().startsWith('#')) lines.push(l.trim());
   }
-  const r = check(file, { host: io.host, ...(o.allowWaived ? { allowWaived: o.allowWaived } : {}) });
+  const r = check(file, { host: io.host, ...allowWaived(o) });
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   // Answered whenever the policy binds (a failing `expect` or an open channel is when a
   // user most needs to ask); only a policy that does not bind has nothing to evaluate.
@@ -347,6 +306,51 @@ function runQuery(io: CliIo, o: Options): number {
   return bad.length > 0 ? 2 : errors.length > 0 ? 1 : 0;
 }
 
+/**
+ * `qpc test`: every `expect` of each policy, evaluated as the check evaluates
+ * it (a failed one is the check's QP3035), one line each on stdout and a
+ * summary; the policies' other findings on stderr. Writes no lock file.
+ */
+function runTest(io: CliIo, o: Options): number {
+  const suites: TestSuite[] = [];
+  const shown: Diagnostic[] = [];
+  const sources = new Map<string, SourceFile>();
+  for (const f of o.files) {
+    const entry = entryOf(io, f);
+    if (isDiagnostic(entry)) {
+      shown.push(entry);
+      suites.push({ file: STDIN_NAME, cases: [], errors: 1 });
+      continue;
+    }
+    const r = check(entry.name, { host: entry.host, ...allowWaived(o) });
+    for (const [k, v] of r.sources) sources.set(k, v);
+    // A failed expectation is reported as a failed test, not a second time as a finding.
+    const others = r.diagnostics.filter((d) => d.code !== 'QP3035');
+    shown.push(...others);
+    const errors = others.filter((d) => d.severity === 'error' || (o.denyWarnings && d.severity === 'warning')).length;
+    let cases: TestCase[];
+    if (r.program && r.policy) cases = evaluateExpects(r.program, r.policy).map((x) => ({ status: x.passed ? 'passed' : 'failed', outcome: x, name: x.name, span: x.expect.span }));
+    else cases = (r.program?.expects ?? []).map((e) => ({ status: 'not-run', name: expectName(e), span: e.span }));
+    suites.push({ file: entry.name, cases, errors });
+  }
+  for (const s of suites) for (const c of s.cases) io.stdout(`${caseLine(c)}\n`);
+  const t = totals(suites);
+  emit(io, o, shown, sources);
+  io.stdout(`${summaryText(t)}\n`);
+  let written = true;
+  if (o.junit !== undefined) {
+    try {
+      io.writeFile(o.junit, junitXml(suites));
+    } catch (e) {
+      written = false;
+      emit(io, o, [diag('QP5005', undefined, { path: o.junit, reason: ioReason(e) })], new Map());
+    }
+  }
+  const rc = exitCode(shown, o.denyWarnings);
+  if (rc >= 2 || !written) return Math.max(rc, 2);
+  return passed(t) ? 0 : 1;
+}
+
 function runExplain(io: CliIo, o: Options): number {
   if (o.files.length === 0) {
     for (const c of allCodes) io.stdout(`${c}  ${codes[c].severity.padEnd(7)}  ${codes[c].summary}\n`);
@@ -365,70 +369,70 @@ function runExplain(io: CliIo, o: Options): number {
 
 /** Runs the command line; returns the exit code (a promise of it for `compile`). Never throws. */
 export function runCli(argv: readonly string[], io: CliIo): number | Promise<number> {
-  let o: Options | 'help' | 'version';
+  const o = defaultOptions();
   try {
-    o = parseArgs(argv);
-    if (o === 'help') {
-      io.stdout(usage);
+    const parsed = parseCommandLine(argv, o);
+    if (parsed.kind === 'help') {
+      io.stdout(parsed.text);
       return 0;
     }
-    if (o === 'version') {
+    if (parsed.kind === 'version') {
       io.stdout(`qpc ${version}\n`);
       return 0;
     }
+    if (o.diff && (o.errorFormat === 'json' || o.errorFormat === 'sarif')) throw new UsageError(`\`--diff\` prints to standard output, where \`--error-format ${o.errorFormat}\` writes its document: use one or the other`);
     switch (o.command) {
       case 'check':
         return runCheck(io, o);
       case 'compile':
-        if (o.files.length !== 1) throw new UsageError('`qpc compile` needs exactly one FILE (the entry of the policy set)');
-        if (o.output === undefined) throw new UsageError('`qpc compile` needs an output directory: `-o DIR`');
-      {
         // Asynchronous: the targets are loaded only for this command.
-        const opts = o;
-        return runCompile(io, opts).catch((e: unknown) => failure(io, opts, e));
-      }
+        return runCompile(io, o).catch((e: unknown) => failure(io, o, e));
       case 'fmt':
         return runFmt(io, o);
       case 'explain':
         return runExplain(io, o);
       case 'query':
         return runQuery(io, o);
-      case 'lsp':
+      case 'test':
+        return runTest(io, o);
+      case 'lsp': {
         // The language server speaks LSP on stdin/stdout until the client exits; loaded only here,
         // so the other commands do not pay for its libraries.
-        void import('../lsp/server.js').then((m) => m.startServer(process.stdin, process.stdout));
+        const start = o.clientProcessId !== undefined ? { clientProcessId: o.clientProcessId } : {};
+        void import('../lsp/server.js').then((m) => m.startServer(process.stdin, process.stdout, start));
         return 0;
-      case undefined:
-        throw new UsageError('no command given; try `qpc --help`');
+      }
       default:
-        throw new UsageError(`unknown command \`${o.command}\`; expected check, compile, fmt, query, explain or lsp`);
+        throw new UsageError('no command given; try `qpc --help`');
     }
   } catch (e) {
-    return failure(io, typeof o! === 'object' ? (o as Options) : undefined, e);
+    return failure(io, o, e);
   }
 }
 
 /** A usage error (exit 2) or a bug (exit 3), reported in the requested format. */
-function failure(io: CliIo, o: Options | undefined, e: unknown): number {
-  const opts: Options = o ?? { files: [], errorFormat: 'human', denyWarnings: false, color: 'auto', check: false, frozen: false, format: 'human' };
+function failure(io: CliIo, o: Options, e: unknown): number {
   if (e instanceof UsageError) {
-    emit(io, opts, [diag('QP5002', undefined, { message: e.message }, { help: 'run `qpc --help` for usage' })], new Map());
+    const help = o.command !== undefined ? `run \`qpc help ${o.command}\` for its options` : 'run `qpc --help` for usage';
+    emit(io, o, [diag('QP5002', undefined, { message: e.message }, { help })], new Map());
     return 2;
   }
-  emit(io, opts, [diag('QP9001', undefined, { message: e instanceof Error ? e.message : String(e) }, { notes: ['this is a bug in qpc; please report it'] })], new Map());
+  emit(io, o, [diag('QP9001', undefined, { message: e instanceof Error ? e.message : String(e) }, { notes: ['this is a bug in qpc; please report it'] })], new Map());
   return 3;
 }
 
-/** The real process's streams and file system. */
+/** The real process's streams, environment and file system. */
 export function processIo(): CliIo {
   return {
     stdout: streamWriter(process.stdout, 'standard output'),
     stderr: streamWriter(process.stderr, 'standard error'),
-    stdin: () => readFileSync(0, 'utf8'),
-    isTTY: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+    stdin: () => readBounded(0),
+    isTTY: Boolean(process.stderr.isTTY),
+    env: process.env,
     host: nodeHost,
     output: nodeOutputFs,
     writeFile: replaceFile,
+    cwd: process.cwd(),
   };
 }
 

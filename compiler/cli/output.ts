@@ -357,33 +357,66 @@ export function writeOutput(fs: OutputFs, dir: string, artifacts: readonly Artif
   tidy(fs, at, [id, replaced], pid, true);
 }
 
+/** A file's text as it is (`before`) and as qpc would write it (`after`); undefined is no such file. */
+export interface TextChange {
+  readonly path: string;
+  readonly before?: string;
+  readonly after?: string;
+}
+
+/** One way the output directory differs from the artifacts. */
+interface OutputDifference {
+  readonly path: string;
+  readonly change: string;
+  /** The texts that change with it, for `--diff`: none for a change of mode or of a link. */
+  readonly texts: readonly TextChange[];
+}
+
 /** How the directory differs from the artifacts: one entry per path. */
 export function diffOutput(fs: OutputFs, dir: string, artifacts: readonly Artifact[]): { path: string; change: string }[] {
+  return compareOutput(fs, dir, artifacts).map(({ path: p, change }) => ({ path: p, change }));
+}
+
+/** The texts that differ between the directory and the artifacts, in the order of {@link diffOutput}'s entries (for `--diff`). */
+export function outputTextChanges(fs: OutputFs, dir: string, artifacts: readonly Artifact[]): TextChange[] {
+  return compareOutput(fs, dir, artifacts).flatMap((d) => d.texts);
+}
+
+function compareOutput(fs: OutputFs, dir: string, artifacts: readonly Artifact[]): OutputDifference[] {
   const shown = dir.replace(/\/+$/, '') || dir;
   const at = place(dir);
   let root = at.dir;
   const kind = fs.kind(at.dir);
+  const none: readonly TextChange[] = [];
   if (kind === 'link') {
     const current = ownSet(at, fs.readLink(at.dir));
-    if (current === undefined) return [{ path: dir, change: 'is a symbolic link qpc did not make' }];
+    if (current === undefined) return [{ path: dir, change: 'is a symbolic link qpc did not make', texts: none }];
     root = path.join(at.store, current);
-  } else if (kind === 'file' || kind === 'other') return [{ path: dir, change: 'is not a directory' }];
-  if (fs.kind(root) !== 'dir') return [{ path: dir, change: 'does not exist' }];
+  } else if (kind === 'file' || kind === 'other') return [{ path: dir, change: 'is not a directory', texts: none }];
+  if (fs.kind(root) !== 'dir') return [{ path: dir, change: 'does not exist', texts: artifacts.map((a) => ({ path: `${shown}/${a.path}`, after: a.contents })) }];
   const present = new Set(fs.list(root));
-  const out: { path: string; change: string }[] = [];
+  const out: OutputDifference[] = [];
   const linked = 'is a symbolic link, not a file qpc writes';
   for (const a of artifacts) {
     const p = path.join(root, ...a.path.split('/'));
     const where = `${shown}/${a.path}`;
     const k = present.has(a.path) ? fs.kind(p) : undefined;
-    if (k === undefined) out.push({ path: where, change: 'is missing' });
-    else if (k === 'link') out.push({ path: where, change: linked });
-    else if (k !== 'file') out.push({ path: where, change: 'is not a regular file' });
-    else if (fs.readFile(p) !== a.contents) out.push({ path: where, change: 'differs from what qpc would write' });
-    else if (fs.isExecutable(p) !== (a.executable === true)) out.push({ path: where, change: a.executable ? 'should be executable' : 'should not be executable' });
+    if (k === undefined) out.push({ path: where, change: 'is missing', texts: [{ path: where, after: a.contents }] });
+    else if (k === 'link') out.push({ path: where, change: linked, texts: none });
+    else if (k !== 'file') out.push({ path: where, change: 'is not a regular file', texts: none });
+    else {
+      const before = fs.readFile(p);
+      if (before !== a.contents) out.push({ path: where, change: 'differs from what qpc would write', texts: [{ path: where, before, after: a.contents }] });
+      else if (fs.isExecutable(p) !== (a.executable === true)) out.push({ path: where, change: a.executable ? 'should be executable' : 'should not be executable', texts: none });
+    }
     present.delete(a.path);
   }
-  for (const p of [...present].sort()) out.push({ path: `${shown}/${p}`, change: fs.kind(path.join(root, ...p.split('/'))) === 'link' ? linked : 'is not an artifact qpc writes' });
+  for (const p of [...present].sort()) {
+    const where = `${shown}/${p}`;
+    const full = path.join(root, ...p.split('/'));
+    const k = fs.kind(full);
+    out.push(k === 'link' ? { path: where, change: linked, texts: none } : { path: where, change: 'is not an artifact qpc writes', texts: k === 'file' ? [{ path: where, before: fs.readFile(full) }] : none });
+  }
   return out;
 }
 

@@ -27,8 +27,13 @@ export interface CodeSpec {
   readonly severity: 'error' | 'warning' | 'info';
   /** Who may waive the finding; a code without one is never waived. */
   readonly waiver?: WaiverClass;
-  /** Message with `{placeholders}`; lowercase start, no final period. */
-  readonly template: string;
+  /**
+   * Message with `{placeholders}`; lowercase start, no final period. A code
+   * whose findings come in kinds that need different sentences has one
+   * template per kind instead, keyed by the kind (kebab-case); the finding
+   * names its kind as the argument `kind`.
+   */
+  readonly template: string | { readonly [kind: string]: string };
   readonly summary: string;
   /** Regal's shape: why it matters, what to avoid, what to write instead. */
   readonly explanation: { readonly rationale: string; readonly avoid?: string; readonly prefer?: string };
@@ -44,7 +49,7 @@ export const codes = {
     summary: 'The text does not follow the grammar of the policy language.',
     explanation: {
       rationale:
-        'qpc reads a policy as statements, one per line (or separated by `;`), and blocks in braces. The parser stops at the first place where what is written cannot continue any statement, and names what it expected there. Nothing is compiled from a file with a syntax error.',
+        'qpc reads a policy as statements, one per line (or separated by `;`), and blocks in braces. Where what is written cannot continue the statement, qpc names what it expected there, in the words of the language (inside a block, the items that block takes, and `}`), and suggests the keyword a misspelt word is closest to. It then skips that statement, or inside a block that item, and reads on, so one run reports every independent mistake of a file, each once (at most 20 per file). Nothing is compiled from a file with a syntax error.',
       avoid: 'qube work in work {\n  memory 400MB\n}',
       prefer: 'qube work in work {\n  memory 400   # MiB, a plain number\n}',
     },
@@ -70,6 +75,19 @@ export const codes = {
     explanation: {
       rationale: 'Policy files are UTF-8 text. Bytes that do not decode are shown as U+FFFD; the file may be binary, truncated or in another encoding, so qpc refuses to guess what it means.',
       prefer: 'Save the file as UTF-8 (plain ASCII is UTF-8).',
+    },
+  },
+  QP1004: {
+    slug: 'unclosed-brace',
+    severity: 'error',
+    waiver: 'never',
+    template: 'the block of {owner} is never closed',
+    summary: 'A block opened with `{` has no matching `}`.',
+    explanation: {
+      rationale:
+        'Without its `}`, a block would run on into the next declaration, and the parser could only report a confusing error there. qpc matches braces by indentation as well (a `}` at the start of a line closes the `{` of the line indented like it), so it names the `{` that is not closed and the first line after it that is back at its indentation: the block should end before that line.',
+      avoid: 'identity work {\n  network clearnet via sys-firewall\n\nqube mail in work { template debian-12-xfce }',
+      prefer: 'identity work {\n  network clearnet via sys-firewall\n}\n\nqube mail in work { template debian-12-xfce }',
     },
   },
   QP2001: {
@@ -361,6 +379,32 @@ export const codes = {
       prefer: 'gateway sys-vpn { netvm sys-firewall }',
     },
   },
+  QP2026: {
+    slug: 'unknown-service',
+    severity: 'warning',
+    waiver: 'author',
+    template: 'no stock policy or qpc standard library file knows the service `{service}`',
+    summary: 'A rule names a qrexec service one edit away from a service Qubes or Whonix ships.',
+    explanation: {
+      rationale:
+        'qrexec matches service names exactly, so a rule for a misspelt service matches no call: an `allow` grants nothing and, worse, a `deny` closes nothing while the stock rule it was meant to override still decides. qpc knows the services of the stock policy files (those its standard library models, the Admin and policy APIs, the older per-service files); a name one edit (a letter added, left out, changed or swapped) from one of them is almost certainly a typo. Services of your own, far from every known name, are not reported; for one that is close to a known name on purpose, say so with `because` on the rule.',
+      avoid: 'deny qubes.Filecpy from work to vault',
+      prefer: 'deny qubes.Filecopy from work to vault',
+    },
+  },
+  QP2027: {
+    slug: 'bad-service-argument',
+    severity: 'error',
+    waiver: 'never',
+    template: '`{argument}` is not a valid argument of `{service}`: {reason}',
+    summary: 'A rule gives a service an argument the service always refuses.',
+    explanation: {
+      rationale:
+        'Some services define what their argument means. `qubes.ConnectTCP +PORT` connects to TCP port PORT of the target qube (qrexec connects it itself, through the service\'s `/dev/tcp/127.0.0.1` link), and qrexec refuses a port that is not a decimal number from 1 to 65535 without leading zeros: a rule with such an argument allows or asks for a call that always fails, and it hides the port that was meant.',
+      avoid: 'allow qubes.ConnectTCP +99999 from work to @default target vault',
+      prefer: 'allow qubes.ConnectTCP +22 from work to @default target vault',
+    },
+  },
   QP3001: {
     slug: 'netvm-loop',
     severity: 'error',
@@ -531,20 +575,25 @@ export const codes = {
     slug: 'tor-template-updates-clearnet',
     severity: 'error',
     waiver: 'explicit',
-    template: 'template `{template}` of Tor-identity qubes would download its updates over the clearnet',
+    template: 'template `{template}` of `{name}` (Tor identity `{identity}`) would download its updates over the clearnet',
     summary: 'A template used by a Tor identity does not update through a Tor gateway.',
     explanation: {
       rationale:
-        "Templates fetch updates through the `qubes.UpdatesProxy` service, and the qrexec policy decides where that call goes. Updating a template used by anonymous qubes over the clearnet tells the network which software those qubes run and that this user runs them. qpc evaluates `qubes.UpdatesProxy` to `@default` from every template a qube of a Tor identity runs on (its own, or that of the disposable template it starts disposables from or is a named disposable of) over the complete policy: the call must be denied, or go only to Tor gateways on the Whonix gateway template (for an ask, every qube the dialog offers). The stock policy sends templates tagged `whonix-updatevm` to sys-whonix and all other templates to sys-net; Whonix templates (`whonix workstation`) carry the tag, other templates need `tag whonix-updatevm`, and a rule of yours that sends a template's updates elsewhere decides before the stock rules do.",
-      avoid: 'template debian-12-xfce',
-      prefer: 'template debian-12-xfce { tag whonix-updatevm }',
+        "Templates fetch updates through the `qubes.UpdatesProxy` service, and the qrexec policy decides where that call goes. Updating a template used by anonymous qubes over the clearnet tells the network which software those qubes run and that this user runs them. qpc evaluates `qubes.UpdatesProxy` to `@default` from every template a qube of a Tor identity runs on (its own, or that of the disposable template it starts disposables from or is a named disposable of) over the complete policy: the call must be denied, or go only to Tor gateways on the Whonix gateway template (for an ask, every qube the dialog offers). The stock policy sends templates tagged `whonix-updatevm` to sys-whonix and all other templates to sys-net; Whonix templates (`whonix workstation`) carry the tag, and a rule of yours that sends a template's updates elsewhere decides before the stock rules do. The finding points at the mistake: your rule, when one decides; the Tor qube's `template` (or disposable template), when it picks a template that qubes outside Tor identities also run on; the template, when only Tor identities use it. Base a Tor qube on a Whonix workstation template, or on a template of its own tagged `whonix-updatevm`. Tagging a template that clearnet qubes share moves their updates to sys-whonix as well: they go over Tor, and fail whenever sys-whonix cannot reach it.",
+      avoid: 'template debian-12-xfce\namend sys-net { template debian-12-xfce }\nqube anon-chat in anon { template debian-12-xfce }',
+      prefer: 'template debian-12-xfce\namend sys-net { template debian-12-xfce }\nqube anon-chat in anon { template whonix-workstation-18 }',
     },
   },
   QP3016: {
     slug: 'disposable-outside-identity',
     severity: 'error',
     waiver: 'author',
-    template: '{what} `{disposable}` of `{name}` belongs to identity `{other}`, not `{identity}`',
+    template: {
+      'default-disposable': '`{name}` of identity `{identity}` starts its disposables from `{disposable}`, a disposable template of identity `{other}`',
+      'global-default': "identity `{identity}` starts its disposables from Qubes' global default disposable template `{disposable}`, which belongs to identity `{other}`",
+      'identity-disposable': 'the disposable template `{disposable}` of identity `{identity}` belongs to identity `{other}`',
+      'named-disposable': 'the named disposable `{name}` of identity `{identity}` runs on `{disposable}`, a disposable template of identity `{other}`',
+    },
     summary: 'A qube or identity opens disposables of another identity.',
     explanation: {
       rationale:
@@ -656,7 +705,10 @@ export const codes = {
     slug: 'cross-identity-channel',
     severity: 'error',
     waiver: 'explicit',
-    template: '`{service}` is {verb} from {source} to {target}',
+    template: {
+      allow: '`{service}` is allowed from {source} to {target}',
+      ask: '`{service}` is allowed from {source} to {target} when the user confirms the dialog',
+    },
     summary: 'The complete policy opens a qrexec channel between a Tor identity and another identity or the rest of the system.',
     explanation: {
       rationale:
@@ -669,7 +721,10 @@ export const codes = {
     slug: 'dispvm-outside-identity',
     severity: 'error',
     waiver: 'explicit',
-    template: '`{requested}` from {source} of Tor identity `{identity}` opens a disposable of {target} ({other})',
+    template: {
+      'other-identity': '`{requested}` from {source} of Tor identity `{identity}` opens a disposable of {target}, which belongs to identity `{other}`',
+      'no-identity': '`{requested}` from {source} of Tor identity `{identity}` opens a disposable of {target}, which belongs to no identity',
+    },
     summary: 'A Tor identity\'s request for a disposable lands in a disposable of another identity.',
     explanation: {
       rationale: '`@dispvm` resolves through the caller\'s default disposable template. A link or document from a Tor identity opened in a disposable of another identity is loaded over that identity\'s network, often the clearnet. Give the identity its own Whonix disposable template (`disposable NAME` on the identity).',
@@ -704,7 +759,10 @@ export const codes = {
     slug: 'stock-rule-shadowed',
     severity: 'warning',
     waiver: 'author',
-    template: 'this rule makes {count} stock rule(s) unreachable, among them `{stock}` of `{file}`',
+    template: {
+      one: 'this rule makes the stock rule `{stock}` of `{file}` unreachable',
+      many: 'this rule makes {count} stock rules unreachable, among them `{stock}` of `{file}`',
+    },
     summary: 'A rule of yours covers a rule Qubes ships, so the stock rule never applies.',
     explanation: {
       rationale: 'The stock files (Whonix\'s `80-whonix`, `90-default`, …) come after yours in dom0\'s order. A broad rule of yours (a catch-all `deny * from @anyvm to @anyvm`, say) silently switches stock behaviour off; Qubes issue 7755 is exactly that breaking Whonix. If it is intended, say so with `because "…"` on your rule.',
@@ -714,10 +772,17 @@ export const codes = {
     slug: 'requirement-violated',
     severity: 'error',
     waiver: 'never',
-    template: 'requirement `{requirement}` does not hold: the policy {verb} `{service}` from `{source}` to {target}',
+    template: {
+      allow: 'requirement `{requirement}` does not hold: the policy allows `{service}` from {source} to {target}',
+      ask: 'requirement `{requirement}` does not hold: the policy allows `{service}` from {source} to {target} when the user confirms the dialog',
+      'allow-disposable': 'requirement `{requirement}` does not hold: the policy allows `{service}` from {source} to a new disposable of {target}',
+      'ask-disposable': 'requirement `{requirement}` does not hold: the policy allows `{service}` from {source} to a new disposable of {target} when the user confirms the dialog',
+      'shared-gateway': 'requirement `{requirement}` does not hold: `{first}` and `{second}` share the gateway `{shared}`, the netvm of both `{firstQube}` and `{secondQube}`',
+      'shared-disposable': 'requirement `{requirement}` does not hold: `{first}` and `{second}` share the disposable template `{shared}`, which both `{firstQube}` and `{secondQube}` start their disposables from',
+    },
     summary: 'A `require` statement is violated by the complete policy or the topology.',
     explanation: {
-      rationale: '`require A isolated-from B` means no qrexec channel between A and B in either direction (allowed or asked, after evaluating the complete policy), no shared first-hop gateway other than a Tor gateway, and no shared disposable template; `require A never-reaches B` means no channel from A to B. The finding names one call that breaks it.',
+      rationale: '`require A isolated-from B` means no qrexec channel between A and B in either direction (allowed or asked, after evaluating the complete policy), no shared first-hop gateway other than a Tor gateway, and no shared disposable template; `require A never-reaches B` means no channel from A to B. The finding names one call that breaks it, at the rule of yours that opens it when there is one (else at the `require`, with the rule that decides in a note), or the gateway or disposable template both sides share and the qubes that use it.',
     },
   },
   QP3037: {
@@ -906,6 +971,11 @@ export type Code = keyof typeof codes;
 /** The waiver class of a code ({@link WaiverClass}); `never` for a code the catalogue gives none. */
 export function waiverClass(code: Code): WaiverClass {
   return (codes[code] as CodeSpec).waiver ?? 'never';
+}
+
+/** A code's message templates: one without a kind, or one per kind of finding. */
+export function templatesOf(spec: CodeSpec): readonly { readonly kind?: string; readonly template: string }[] {
+  return typeof spec.template === 'string' ? [{ template: spec.template }] : Object.entries(spec.template).map(([kind, template]) => ({ kind, template }));
 }
 
 /** Whether a string is a known code. */

@@ -4,7 +4,7 @@
  */
 import type { Span } from '../source.js';
 import { compareSpans } from '../source.js';
-import { codes, type Code } from './codes.js';
+import { codes, type Code, type CodeSpec } from './codes.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -46,8 +46,17 @@ export interface Diagnostic {
 /** The placeholders `{name}` of a message template, as a union of names. */
 type Params<T extends string> = T extends `${string}{${infer P}}${infer R}` ? P | Params<R> : never;
 
-/** Arguments a code's template needs. */
-export type ArgsOf<C extends Code> = { readonly [K in Params<(typeof codes)[C]['template']>]: string | number };
+/** The values of a template's placeholders. */
+type Fill<T> = T extends string ? { readonly [K in Params<T>]: string | number } : never;
+
+type TemplateOf<C extends Code> = (typeof codes)[C]['template'];
+
+/**
+ * Arguments a code's template needs; for a code with a template per kind of
+ * finding, the `kind` and the arguments of that kind's template.
+ */
+export type ArgsOf<C extends Code> =
+  TemplateOf<C> extends string ? Fill<TemplateOf<C>> : { [K in keyof TemplateOf<C>]: { readonly kind: K } & Fill<TemplateOf<C>[K]> }[keyof TemplateOf<C>];
 
 export interface Extras {
   readonly label?: string;
@@ -73,11 +82,14 @@ function shorten(s: string): string {
 
 /** Builds a diagnostic from the catalogue; the template's arguments are type-checked. */
 export function diag<C extends Code>(code: C, span: Span | undefined, args: ArgsOf<C>, extras: Extras = {}): Diagnostic {
-  const spec = codes[code];
+  const spec: CodeSpec = codes[code];
+  const values = args as Readonly<Record<string, string | number>>;
+  const template = typeof spec.template === 'string' ? spec.template : spec.template[String(values.kind)];
+  if (template === undefined) throw new Error(`${code} has no message for the kind \`${String(values.kind)}\``);
   return {
     code,
     severity: extras.severity ?? spec.severity,
-    message: formatMessage(spec.template, args as Record<string, string | number>),
+    message: formatMessage(template, values),
     ...(span ? { span } : {}),
     ...(extras.label !== undefined ? { label: extras.label } : {}),
     related: extras.related ?? [],

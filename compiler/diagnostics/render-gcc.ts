@@ -2,17 +2,18 @@
  * Renders diagnostics one per line in GCC's format, `file:line:col: error:
  * message [QP2001]`, which editors' problem matchers and vim's quickfix
  * (`%f:%l:%c: %t%*[^:]: %m`) parse. Help, notes and related spans follow as
- * `note:` lines, as GCC prints them.
+ * `note:` lines, as GCC prints them. A place in the standard library is
+ * printed by the absolute path of the installed file, which the editor opens.
  */
 import { sortDiagnostics, type Diagnostic, type Severity } from './diagnostic.js';
-import { escapeInvisible } from './render-text.js';
+import { escapeInvisible, printedFile } from './render-text.js';
 import type { Span } from '../source.js';
 
 /** GCC's word for each severity; GCC has no `info`, its `note` is the nearest. */
 const WORD: Readonly<Record<Severity, string>> = { error: 'error', warning: 'warning', info: 'note' };
 
 function where(span: Span | undefined): string {
-  return span ? `${escapeInvisible(span.file)}:${span.line}:${span.column}` : 'qpc';
+  return span ? `${escapeInvisible(printedFile(span.file))}:${span.line}:${span.column}` : 'qpc';
 }
 
 /** One `note:` line per line of the text, so a multi-line note stays parseable. */

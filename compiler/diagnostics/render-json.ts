@@ -1,8 +1,11 @@
 /**
  * Renders diagnostics as JSON: the `Diagnostic[]` array verbatim, sorted, for
- * tools (Cedar's `--error-format json`).
+ * tools (Cedar's `--error-format json`). A span in the standard library keeps
+ * its display path in `file` and gains `absolutePath`, the installed file.
  */
+import type { Span } from '../source.js';
 import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { printedFile } from './render-text.js';
 
 /**
  * Non-ASCII characters that are invisible or reorder text: DEL and C1
@@ -28,7 +31,23 @@ export function stringifyJson(value: unknown): string {
   );
 }
 
-/** Renders diagnostics as a sorted JSON array of `Diagnostic` objects, 2-space indented, with a trailing newline. */
+/** A span with `absolutePath` when it is in the standard library. */
+function located(span: Span): Span & { readonly absolutePath?: string } {
+  const file = printedFile(span.file);
+  return file === span.file ? span : { ...span, absolutePath: file };
+}
+
+/**
+ * Renders diagnostics as a sorted JSON array of `Diagnostic` objects, 2-space
+ * indented, with a trailing newline; spans in the standard library carry
+ * `absolutePath`.
+ */
 export function renderJson(diags: readonly Diagnostic[]): string {
-  return stringifyJson(sortDiagnostics(diags));
+  return stringifyJson(
+    sortDiagnostics(diags).map((d) => ({
+      ...d,
+      ...(d.span ? { span: located(d.span) } : {}),
+      related: d.related.map((r) => ({ ...r, span: located(r.span) })),
+    })),
+  );
 }

@@ -9,7 +9,12 @@
  * characters, line separators) are printed as `\u{…}` escapes, so a policy
  * cannot make the terminal show a line other than the one qpc read (the
  * "Trojan Source" attack, CVE-2021-42574).
+ *
+ * A place in the standard library is printed as the absolute path of the
+ * installed file ({@link printedFile}), so that an editor opens it.
  */
+import * as path from 'node:path';
+import { standardLibraryDir, standardLibraryRelative } from '../host.js';
 import type { SourceFile, Span } from '../source.js';
 import { sortDiagnostics, type Diagnostic, type Severity } from './diagnostic.js';
 
@@ -17,6 +22,18 @@ import { sortDiagnostics, type Diagnostic, type Severity } from './diagnostic.js
 export interface TextOptions {
   /** Emit ANSI colour codes; the CLI sets this only when writing to a TTY. */
   readonly color: boolean;
+}
+
+/**
+ * The file of a span as the renderers print it: a file of the standard
+ * library by the absolute path of the installed file, since its display
+ * path (`policies/qubes.qpol`) is relative to the package and opens from no
+ * other directory; any other file as the compiler names it (relative to
+ * where qpc was run, or as given).
+ */
+export function printedFile(file: string): string {
+  const rel = standardLibraryRelative(file);
+  return rel === undefined ? file : path.join(standardLibraryDir(), rel);
 }
 
 /** Tab stops every this many columns, for the source line and the carets alike. */
@@ -155,7 +172,7 @@ function renderExcerpt(
   label: string | undefined,
 ): void {
   const pad = ' '.repeat(width);
-  out.push(`${pad}${paint.gutter('-->')} ${escapeInvisible(span.file)}:${span.line}:${span.column}`);
+  out.push(`${pad}${paint.gutter('-->')} ${escapeInvisible(printedFile(span.file))}:${span.line}:${span.column}`);
   if (line === undefined) return;
   let start = Math.min(Math.max(span.column - 1, 0), line.length);
   let end = span.endLine === span.line ? Math.min(Math.max(span.endColumn - 1, start), line.length) : line.length;

@@ -175,7 +175,8 @@ function code(s: string): string {
 }
 
 function declHover(result: CheckResult, program: Program, d: Decl): string {
-  const graph = result.graph;
+  // Facts that depend on a declaration with an error are not what the policy says: the declaration's own words are.
+  const graph = result.doubtful?.has(d.name) ? undefined : result.graph;
   const lines: string[] = [];
   const head = `**${d.form}** ${code(d.name)}`;
   if (d.form === 'identity') {
@@ -186,11 +187,13 @@ function declHover(result: CheckResult, program: Program, d: Decl): string {
     if (label) lines.push(`label: ${label.value.text}`);
     const disp = lastItem(d, 'RefItem', 'disposable');
     if (disp) lines.push(`disposable: ${disp.target ? code(substitute(disp.target.text, program.settings.whonix)) : 'none'}`);
-    const members = graph?.members(d.name) ?? [];
-    lines.push(`qubes: ${members.length ? members.map(code).join(', ') : '(none)'}`);
+    if (graph) {
+      const members = graph.members(d.name);
+      lines.push(`qubes: ${members.length ? members.map(code).join(', ') : '(none)'}`);
+    }
   } else {
     const f = graph?.facts(d.name);
-    // Without a graph (the policy has binding errors) the declaration's own words still say something.
+    // Without a graph (the policy, or what the declaration depends on, has binding errors) its own words still say something.
     const identity = f?.identity?.name ?? (d.node.identity ? substitute(d.node.identity.text, program.settings.whonix) : undefined);
     const template = f?.template?.name ?? lastItem(d, 'RefItem', 'template')?.target?.text;
     lines.push(identity ? `${head} in identity ${code(identity)}${f?.mode ? ` (${f.mode}${f.via ? ` via ${code(f.via.name)}` : ''})` : ''}` : head);

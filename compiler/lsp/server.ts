@@ -58,8 +58,33 @@ interface Analysis {
   readonly result: CheckResult;
 }
 
-/** Runs the server on two streams (stdin and stdout for `qpc lsp`); exits when the client's framing is broken. */
-export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): void {
+/** How `qpc lsp` was started. */
+export interface StartOptions {
+  /** `--clientProcessId`: the editor's process; the server exits once it is gone, as vscode-languageserver does. */
+  readonly clientProcessId?: number;
+}
+
+/** How often the server looks whether the client process still runs, in milliseconds. */
+const CLIENT_POLL_MS = 1000;
+
+/** Whether a process runs (one of another user answers EPERM, and runs). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** Runs the server on two streams (stdin and stdout for `qpc lsp`); exits when the client's framing is broken, or when the client process is gone. */
+export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, start: StartOptions = {}): void {
+  const pid = start.clientProcessId;
+  if (pid !== undefined) {
+    setInterval(() => {
+      if (!processAlive(pid)) process.exit(0);
+    }, CLIENT_POLL_MS).unref();
+  }
   const framed = guardFraming(input, (problem) => {
     process.stderr.write(`qpc lsp: malformed message header from the client (${problem}); exiting so that the editor restarts the server\n`);
     process.exit(2);
@@ -269,8 +294,8 @@ class QpcServer {
   }
 
   private remember(uri: string, key: string, level: 'bind' | 'all', result: CheckResult): void {
-    // A check that stopped at binding with errors is what the whole check would give.
-    const complete = level === 'all' || result.diagnostics.some((d) => d.severity === 'error') || !result.program;
+    // A check that stopped at binding with nothing to go on from (no program, or errors the analysis cannot contain) is what the whole check would give.
+    const complete = level === 'all' || !result.bound;
     this.analyses.set(uri, { key, level: complete ? 'all' : 'bind', result });
     if (result.program) this.lastProgram.set(uri, result.program);
   }
@@ -538,9 +563,9 @@ class QpcServer {
         const fresh = toLspDiagnostics(result, this.pathOf(uri), this.uriOf);
         const complete = this.analyses.get(uri)?.level === 'all';
         if (!complete) {
-          // Analysis and target findings (QP3xxx, QP4xxx) of the previous whole check, moved with the edits, until the new one is done.
+          // Analysis and target findings (QP3xxx, QP4xxx) and unused waivers (QP2021, known only after the analysis) of the previous whole check, moved with the edits, until the new one is done.
           for (const [u, list] of this.contributions.get(uri) ?? []) {
-            const kept = list.filter((d) => typeof d.code === 'string' && (d.code.startsWith('QP3') || d.code.startsWith('QP4')));
+            const kept = list.filter((d) => typeof d.code === 'string' && (d.code.startsWith('QP3') || d.code.startsWith('QP4') || d.code === 'QP2021'));
             if (kept.length) fresh.set(u, [...(fresh.get(u) ?? []), ...kept]);
           }
         }

@@ -225,13 +225,13 @@ function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter, globalReported: 
     if (other && other.name !== f.identity.name) {
       const explicit = lastItem(d, 'RefItem', 'default-disposable');
       if (explicit) {
-        ctx.report(diag('QP3016', explicit.span, { what: 'default disposable', disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
+        ctx.report(diag('QP3016', explicit.span, { kind: 'default-disposable', disposable: f.defaultDisposable, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
       } else if (!f.defaultDisposableOrigin && !globalReported.has(f.identity.name)) {
         // Qubes' global default applies to every qube of the identity: reported once, on the identity.
         // (An identity's own `disposable` item is checked in checkIdentityDisposables.)
         globalReported.add(f.identity.name);
         ctx.report(
-          diag('QP3016', f.identity.node.name.span, { what: "Qubes' global default disposable", disposable: f.defaultDisposable, name: f.identity.name, other: other.name, identity: f.identity.name }, {
+          diag('QP3016', f.identity.node.name.span, { kind: 'global-default', disposable: f.defaultDisposable, other: other.name, identity: f.identity.name }, {
             help: `give identity \`${f.identity.name}\` a disposable template of its own (\`disposable NAME\`)`,
             subject: f.identity.name,
           }),
@@ -241,7 +241,7 @@ function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter, globalReported: 
   }
   if (d.form === 'named-disposable' && f.identity && f.template) {
     const other = g.facts(f.template.name)?.identity;
-    if (other && other.name !== f.identity.name) ctx.report(diag('QP3016', f.templateOrigin!, { what: 'disposable template', disposable: f.template.name, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
+    if (other && other.name !== f.identity.name) ctx.report(diag('QP3016', f.templateOrigin!, { kind: 'named-disposable', disposable: f.template.name, name: d.name, other: other.name, identity: f.identity.name }, { subject: d.name }));
   }
 }
 
@@ -253,7 +253,7 @@ function checkIdentityDisposables(g: PolicyGraph, ctx: Reporter): void {
     const disp = g.facts(substitute(item.target.text, g.program.settings.whonix));
     const other = disp?.identity;
     if (disp && other && other.name !== d.name) {
-      ctx.report(diag('QP3016', item.target.span, { what: 'disposable template', disposable: disp.decl.name, name: d.name, other: other.name, identity: d.name }, { help: `declare a disposable template in \`${d.name}\`: \`disposable ${d.name}-dvm in ${d.name} { … }\``, subject: d.name }));
+      ctx.report(diag('QP3016', item.target.span, { kind: 'identity-disposable', disposable: disp.decl.name, other: other.name, identity: d.name }, { help: `declare a disposable template in \`${d.name}\`: \`disposable ${d.name}-dvm in ${d.name} { … }\``, subject: d.name }));
     }
   }
 }

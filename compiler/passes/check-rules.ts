@@ -1,14 +1,16 @@
 /**
  * Checks rules, `expect`, `require` and `waive` statements: service and
  * argument syntax as qrexec parses them, every name resolved, tokens only in
- * the columns qrexec accepts, parameters that fit the action.
- * Emits QP2001, QP2004, QP2013, QP2015, QP2016, QP2019, QP2020.
+ * the columns qrexec accepts, parameters that fit the action, services and
+ * arguments against the stock ones (check-services.ts).
+ * Emits QP2001, QP2004, QP2013, QP2015, QP2016, QP2019, QP2020, QP2026, QP2027.
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { allCodes, isCode } from '../diagnostics/codes.js';
 import { subSpan, suggestion } from '../diagnostics/suggest.js';
 import type { Endpoint, Rule, StringLit, Word } from '../syntax/ast.js';
 import { qubeKinds, resolveRef, substitute, type Resolver } from './names.js';
+import { checkServiceArgument, checkServiceName } from './check-services.js';
 
 /** qrexec's service name characters (`RPCNAME_ALLOWED_CHARSET` without `+`). */
 const SERVICE = /^[A-Za-z0-9._-]{1,255}$/;
@@ -148,8 +150,19 @@ function checkReason(keyword: string, reason: StringLit, ctx: Reporter): void {
   if (reason.value.trim() === '') ctx.report(diag('QP2019', reason.span, { keyword }));
 }
 
+/** A rule's service and argument against the stock services; a stock block models a file as it is and is left alone. */
+function checkStockService(rule: Rule, ctx: Reporter): void {
+  const because = rule.params.find((p) => p.kind === 'BecauseParam');
+  // A name or argument qrexec cannot even parse is QP2013 already.
+  const name = SERVICE.test(rule.service.text) ? checkServiceName(rule.service, because?.kind === 'BecauseParam' ? because.reason.value : undefined) : undefined;
+  if (name) ctx.report(name);
+  const argument = rule.argument && ARGUMENT.test(rule.argument.text) ? checkServiceArgument(rule.service, rule.argument) : undefined;
+  if (argument) ctx.report(argument);
+}
+
 function checkRule(r: Resolver, rule: Rule, ctx: Reporter, stock = false): void {
   checkService(rule.service, rule.argument, ctx);
+  if (!stock) checkStockService(rule, ctx);
   checkEndpoint(r, rule.source, 'source', ctx, stock);
   checkEndpoint(r, rule.target, 'target', ctx, stock);
   const seen = new Map<string, Rule['params'][number]>();
@@ -197,6 +210,8 @@ export function checkRules(r: Resolver, ctx: Reporter): void {
   for (const b of r.program.rules) checkRule(r, b.rule, ctx, b.stock);
   for (const e of r.program.expects) {
     checkService(e.service, e.argument, ctx);
+    const name = SERVICE.test(e.service.text) ? checkServiceName(e.service) : undefined;
+    if (name) ctx.report(name);
     if (e.service.text === '*') ctx.report(diag('QP2013', e.service.span, { value: '*', what: 'service of a request' }, { help: 'a request names one service' }));
     checkEndpoint(r, e.source, 'request-source', ctx);
     checkEndpoint(r, e.target, 'request-target', ctx);

@@ -98,7 +98,8 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
     let realName = '';
     let std = false;
     if (isFileImport(p)) {
-      display = path.normalize(path.join(path.dirname(from.path), p)).split(path.sep).join('/');
+      // An absolute path names the same file from every importer; a relative one is resolved from the importer's directory.
+      display = path.normalize(path.isAbsolute(p) ? p : path.join(path.dirname(from.path), p)).split(path.sep).join('/');
       key = fromStd ? `std:${display}` : path.resolve(display);
       const h = fromStd ? nodeHost : host;
       const real = fromStd ? path.join(standardLibraryDir(), path.relative('policies', display)) : display;

@@ -9,14 +9,15 @@
  * unreachable (QP3034), `require` (QP3036) and `expect` (QP3035).
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
-import type { PolicyGraph } from '../graph/policy-graph.js';
+import type { PolicyGraph, QubeFacts } from '../graph/policy-graph.js';
 import { lastItem, type Program } from '../program.js';
 import { substitute } from '../passes/names.js';
 import type { Span } from '../source.js';
 import { ANY_ARGUMENT, classKey, columnMatches, findChannels, namedQubes, type Channel } from './channels.js';
 import { evaluate, matchesRequest } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
-import { checkExpects, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
+import { ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
+import { checkExpects } from './expects.js';
 import type { Decision, DomainInfo, QrexecRule, SystemInfo } from './types.js';
 import { describeStandIn, worldOf, type World } from './world.js';
 
@@ -26,8 +27,8 @@ const WHONIX_SERVICES = /^(whonix\.|sdwdate\.|sdwdate-gui\.)/;
 /** Danger levels of services (documented with QP3032). */
 export const dangerous: readonly { readonly pattern: RegExp; readonly level: 'critical' | 'high'; readonly why: string; readonly toDisposableOk?: boolean; readonly torOnly?: boolean }[] = [
   { pattern: /^qubes\.(VMShell|VMRootShell|VMExec|VMExecGUI)$/, level: 'critical', why: 'runs any command in the target: full control of it', toDisposableOk: true },
-  { pattern: /^admin\./, level: 'critical', why: 'the Admin API: the caller manages qubes (and can take over the system)' },
-  { pattern: /^qubes\.(GetDate|SetDateTime|SyncNtpClock)$/, level: 'high', why: 'clock information lets an observer correlate the Tor identity with the host', torOnly: true },
+  { pattern: /^admin\./, level: 'critical', why: 'is the Admin API: the caller manages qubes (and can take over the system)' },
+  { pattern: /^qubes\.(GetDate|SetDateTime|SyncNtpClock)$/, level: 'high', why: 'gives the caller the clock, which lets an observer correlate the Tor identity with the host', torOnly: true },
   { pattern: /^qubes\.(InputMouse|InputKeyboard|InputTablet)$/, level: 'critical', why: 'injects input events into the target (and so controls it)' },
   // qubes.USB is called by the qube that takes the device, on the qube that has it (sys-usb).
   { pattern: /^qubes\.USB$/, level: 'high', why: 'hands a USB device of the target to the caller' },
@@ -457,13 +458,17 @@ function listed(items: readonly string[]): string {
   return shown.length === 1 ? shown[0] : `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
 }
 
+/** 1 when a channel is decided by a rule the user did not write (a stock or a generated one), else 0. */
+function theirs(rules: readonly QrexecRule[], c: Channel): number {
+  return Number(rules[c.rule].origin.stock || rules[c.rule].origin.generated !== undefined);
+}
+
 function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: readonly Channel[], ctx: Reporter): void {
   const seen = new Set<string>();
   // Named requests first: an ask list for `@default` repeats the targets that
   // rules for named requests put there, and those rules are the ones to blame.
-  const theirs = (c: Channel) => Number(rules[c.rule].origin.stock || rules[c.rule].origin.generated !== undefined);
   // Then grants before dialogs: a dialog can list a qube that an allow of its own reaches, and the allow is the one to report.
-  const ordered = [...channels].sort((a, b) => theirs(a) - theirs(b) || Number(a.action === 'ask') - Number(b.action === 'ask') || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
+  const ordered = [...channels].sort((a, b) => theirs(rules, a) - theirs(rules, b) || Number(a.action === 'ask') - Number(b.action === 'ask') || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
   // One finding per asking rule and caller: the targets its dialogs offer outside the identity, together.
   const dialogs = new Map<string, { c: Channel; s: string; targets: string[] }>();
   const out: { c: Channel; s: string; targets: string[] }[] = [];
@@ -499,15 +504,25 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
   for (const { c, s, targets } of out) {
     const r = rules[c.rule];
     const t = targets[0];
-    const verb = c.action === 'allow' ? 'allowed' : 'asked';
     const ours = !r.origin.stock && !r.origin.generated;
     const torId = cx.isTorIdentity(cx.identityOf(s)) ? cx.identityOf(s)! : cx.identityOf(t)!;
     const at: Span = ours ? r.origin.span : cx.program.decls.get(torId)!.node.name.span;
     const related = ours ? [] : [{ span: r.origin.span, message: `decided by \`${ruleText(r)}\` in ${ruleWhere(r)}` }];
     const dispvm = c.disposable === true && c.action === 'allow' && cx.isTorIdentity(cx.identityOf(s));
     const d = dispvm
-      ? diag('QP3031', at, { requested: cx.world.standIns.has(c.requested.slice(8)) ? '@dispvm:…' : c.requested, source: name(cx, s), identity: cx.identityOf(s)!, target: name(cx, t), other: cx.identityOf(t) !== undefined ? `identity \`${cx.identityOf(t)}\`` : 'no identity' }, { related, subject: subjectOf(cx, s, t) })
-      : diag('QP3030', at, { service: c.service, verb, source: who(cx, s), target: listed([...new Set(targets.map((x) => who(cx, x)))]) }, {
+      ? diag(
+          'QP3031',
+          at,
+          {
+            requested: cx.world.standIns.has(c.requested.slice(8)) ? '@dispvm:…' : c.requested,
+            source: name(cx, s),
+            identity: cx.identityOf(s)!,
+            target: name(cx, t),
+            ...(cx.identityOf(t) !== undefined ? { kind: 'other-identity' as const, other: cx.identityOf(t)! } : { kind: 'no-identity' as const }),
+          },
+          { related, subject: subjectOf(cx, s, t) },
+        )
+      : diag('QP3030', at, { kind: c.action, service: c.service, source: who(cx, s), target: listed([...new Set(targets.map((x) => who(cx, x)))]) }, {
           related,
           help: ours ? 'remove the rule, or say why the channel is wanted with `because "…"`' : 'this channel comes from a rule qpc did not write; a rule of yours before it can deny it',
           subject: subjectOf(cx, s, t),
@@ -704,7 +719,7 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
     const p = rules[by];
     const first = rules[list[0]];
     ctx.report(
-      diag('QP3034', p.origin.span, { count: list.length, stock: ruleText(first), file: `${first.origin.policyFile}.policy` }, {
+      diag('QP3034', p.origin.span, { kind: list.length === 1 ? 'one' : 'many', count: list.length, stock: ruleText(first), file: `${first.origin.policyFile}.policy` }, {
         related: list.slice(0, 5).map((j) => ({ span: rules[j].origin.span, message: `\`${ruleText(rules[j])}\` of ${rules[j].origin.policyFile}.policy never applies` })),
         ...(list.length > 5 ? { notes: [`and ${list.length - 5} more stock rules`] } : {}),
         help: 'if that is intended, say so with `because "…"` on your rule',
@@ -728,19 +743,24 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
     return id === undefined || id === qube ? [qube] : [qube, id];
   };
   channels.forEach((c, ci) => c.sources.forEach((src, si) => sidesOf(src).forEach((k) => push(bySide, k, { c: ci, s: si }))));
-  // Shared gateways (other than Tor) and default disposables per side, in the order of the qubes.
-  let shared: { hops: Map<string, string[]>; disposables: Map<string, string[]> } | undefined;
+  // Shared gateways (other than Tor) and default disposables per side, in the order of the qubes,
+  // each with the qube that has it and where that qube gets it.
+  type Link = { readonly shared: string; readonly facts: QubeFacts };
+  let shared: { hops: Map<string, Link[]>; disposables: Map<string, Link[]> } | undefined;
   const sharedBySide = () => {
     if (shared) return shared;
     shared = { hops: new Map(), disposables: new Map() };
     for (const f of cx.graph.allFacts()) {
       for (const k of sidesOf(f.decl.name)) {
-        if (f.netvm !== null && !cx.graph.isTor(f.netvm)) push(shared.hops, k, f.netvm);
-        if (f.defaultDisposable) push(shared.disposables, k, f.defaultDisposable);
+        if (f.netvm !== null && !cx.graph.isTor(f.netvm)) push(shared.hops, k, { shared: f.netvm, facts: f });
+        if (f.defaultDisposable) push(shared.disposables, k, { shared: f.defaultDisposable, facts: f });
       }
     }
     return shared;
   };
+  // The channel a finding names: one a rule of the user's opens (that rule is the mistake), a
+  // grant before a dialog, a named request before `@default` and `@dispvm`; else the first.
+  const weight = (c: Channel) => 4 * theirs(rules, c) + 2 * Number(c.action === 'ask') + Number(c.requested.startsWith('@'));
   const none: readonly { c: number; s: number }[] = [];
   for (const q of cx.program.requires) {
     const a = substitute(q.subject.text, cx.program.settings.whonix);
@@ -751,27 +771,54 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
     // The (channel, source) pairs on either side, in channel and source order.
     const fromA = bySide.get(a) ?? none;
     const fromB = both && b !== a ? (bySide.get(b) ?? none) : none;
-    for (let x = 0, y = 0; !found && (x < fromA.length || y < fromB.length); ) {
+    for (let x = 0, y = 0; (!found || weight(found.c) > 0) && (x < fromA.length || y < fromB.length); ) {
       const useA = y >= fromB.length || (x < fromA.length && (fromA[x].c < fromB[y].c || (fromA[x].c === fromB[y].c && fromA[x].s <= fromB[y].s)));
       const e = useA ? fromA[x++] : fromB[y++];
       const c = channels[e.c];
+      if (found && weight(c) >= weight(found.c)) continue;
       const src = c.sources[e.s];
       const other = inSide(a, src) ? b : a;
       const t = c.targets.find((x) => inSide(other, x));
       if (t !== undefined) found = { c, s: src, t };
     }
+    const requirement = `${a} ${q.relation} ${b}`;
+    const required = { span: q.span, message: `\`require ${requirement}\` is declared here` };
     if (found) {
       const { c, s, t } = found;
-      ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: c.service, source: s, target: c.disposable ? `a new disposable of \`${t}\`` : `\`${t}\``, verb: c.action === 'allow' ? 'allows' : 'asks for' }, { label: 'does not hold', related: [{ span: rules[c.rule].origin.span, message: `decided by \`${ruleText(rules[c.rule])}\` in ${ruleWhere(rules[c.rule])}` }], subject: a }));
+      const r = rules[c.rule];
+      const ours = theirs(rules, c) === 0;
+      const kind = c.disposable ? (c.action === 'allow' ? 'allow-disposable' : 'ask-disposable') : c.action;
+      // A rule of the user's that opens the channel is where to fix it; else the requirement, with the rule that decides as a note.
+      const extras = ours
+        ? { label: 'opens the channel', related: [required], subject: a }
+        : { label: 'does not hold', related: [{ span: r.origin.span, message: `decided by \`${ruleText(r)}\` in ${ruleWhere(r)}` }], subject: a };
+      ctx.report(diag('QP3036', ours ? r.origin.span : q.span, { kind, requirement, service: c.service, source: name(cx, s), target: name(cx, t) }, extras));
       continue;
     }
     if (both) {
       const { hops, disposables } = sharedBySide();
-      const hopsB = new Set(hops.get(b) ?? []);
-      const dispsB = new Set(disposables.get(b) ?? []);
-      const gw = (hops.get(a) ?? []).find((g) => hopsB.has(g));
-      const dv = (disposables.get(a) ?? []).find((g) => dispsB.has(g));
-      if (gw || dv) ctx.report(diag('QP3036', q.span, { requirement: `${a} ${q.relation} ${b}`, service: gw ? 'netvm' : 'default disposable', source: a, target: `\`${b}\``, verb: `share ${gw ? `the gateway \`${gw}\`` : `the disposable template \`${dv}\``}, which` }, { label: 'does not hold', subject: a }));
+      /** The first link of side a whose gateway or template a qube of side b (another qube) shares, with that one. */
+      const common = (links: Map<string, Link[]>): [Link, Link] | undefined => {
+        const ofB = new Map<string, Link[]>();
+        for (const l of links.get(b) ?? []) push(ofB, l.shared, l);
+        for (const x of links.get(a) ?? []) {
+          const y = ofB.get(x.shared)?.find((l) => l.facts !== x.facts);
+          if (y) return [x, y];
+        }
+        return undefined;
+      };
+      const gw = common(hops);
+      const dv = gw ? undefined : common(disposables);
+      const pair = gw ?? dv;
+      if (pair) {
+        const [x, y] = pair;
+        const at = (l: Link) =>
+          gw
+            ? { span: l.facts.netvmOrigin, message: `\`${l.facts.decl.name}\` has the netvm \`${l.shared}\`${l.facts.netvmExplicit ? '' : ', from its identity'}` }
+            : { span: l.facts.defaultDisposableOrigin ?? l.facts.decl.node.name.span, message: `\`${l.facts.decl.name}\` starts its disposables from \`${l.shared}\`` };
+        const args = { requirement, first: a, second: b, shared: x.shared, firstQube: x.facts.decl.name, secondQube: y.facts.decl.name };
+        ctx.report(diag('QP3036', q.span, gw ? { kind: 'shared-gateway', ...args } : { kind: 'shared-disposable', ...args }, { label: 'does not hold', related: [at(x), at(y)], subject: a }));
+      }
     }
   }
 }

@@ -3,10 +3,7 @@
  * for single requests, with the rule that decided. Also runs `expect`
  * statements (QP3035), which are queries written into the policy.
  */
-import { diag, type Reporter } from '../diagnostics/diagnostic.js';
-import { substitute } from '../passes/names.js';
 import type { Program } from '../program.js';
-import type { Expect } from '../syntax/ast.js';
 import { evaluateIndexed, indexRules, type RuleIndex } from './evaluate.js';
 import type { Decision, QrexecRule, Request, SystemInfo } from './types.js';
 import { allRunning } from './world.js';
@@ -105,53 +102,3 @@ export function decisionText(d: Decision): string {
   return extra.length ? `${d.action} (${extra.join('; ')})` : d.action;
 }
 
-function endpointName(program: Program, text: string): string {
-  return text.startsWith('@') ? text : substitute(text, program.settings.whonix);
-}
-
-/** Checks every `expect` against the complete policy (QP3035). */
-export function checkExpects(program: Program, policy: EvaluatedPolicy, ctx: Reporter): void {
-  for (const e of program.expects) {
-    const request: Request = {
-      service: e.service.text,
-      argument: e.argument?.text ?? '+',
-      source: endpointName(program, e.source.text),
-      target: endpointName(program, e.target.text),
-    };
-    // An expectation holds in every power state: halted (as provisioning leaves the qubes) and running.
-    const states = queryStates(policy, request);
-    let d = states.halted;
-    let problem = mismatch(program, e, d);
-    let whenRunning = false;
-    if (problem === undefined && states.running !== undefined) {
-      d = states.running;
-      problem = mismatch(program, e, d);
-      whenRunning = true;
-    }
-    if (problem === undefined) continue;
-    const rule = d.rule !== undefined ? policy.rules[d.rule] : undefined;
-    ctx.report(
-      diag('QP3035', e.span, { expected: problem.expected, actual: whenRunning ? `${decisionText(d)} when the qubes it names are running` : decisionText(d) }, {
-        label: whenRunning ? `${problem.label} when the target runs` : problem.label,
-        ...(rule ? { related: [{ span: rule.origin.span, message: `decided by \`${ruleText(rule)}\` in ${ruleWhere(rule)}` }] } : { notes: ['no rule matches this request, so qrexec denies it'] }),
-        subject: request.source,
-      }),
-    );
-  }
-}
-
-function mismatch(program: Program, e: Expect, d: Decision): { expected: string; label: string } | undefined {
-  const expected = [e.decision, ...e.params.map((p) => (p.kind === 'UserParam' ? `user ${p.value.text}` : `${p.key} ${p.values.map((v) => endpointName(program, v.text)).join(', ')}`))].join(' ');
-  if (d.action !== e.decision) return { expected, label: `the policy decides \`${d.action}\`` };
-  for (const p of e.params) {
-    if (p.kind === 'UserParam') {
-      if (d.user !== p.value.text) return { expected, label: `the call runs as ${d.user ? `\`${d.user}\`` : 'the default user'}` };
-      continue;
-    }
-    const want = p.values.map((v) => endpointName(program, v.text));
-    if (p.key === 'target' && d.target !== want[0]) return { expected, label: `the call goes to \`${d.target ?? '(none)'}\`` };
-    if (p.key === 'default' && d.defaultTarget !== want[0]) return { expected, label: `the preselected target is \`${d.defaultTarget ?? '(none)'}\`` };
-    if (p.key === 'targets' && [...want].sort().join(',') !== [...(d.targets ?? [])].sort().join(',')) return { expected, label: `the dialog offers ${d.targets?.length ? d.targets.join(', ') : 'nothing'}` };
-  }
-  return undefined;
-}

@@ -199,22 +199,22 @@ function peg$parse(input, options) {
   const peg$c29 = "disposable";
   const peg$c30 = "named-disposable";
   const peg$c31 = "standalone";
-  const peg$c32 = "in";
-  const peg$c33 = "max";
-  const peg$c34 = "on";
-  const peg$c35 = "off";
-  const peg$c36 = "via";
-  const peg$c37 = "app";
-  const peg$c38 = "socks";
-  const peg$c39 = "isolate";
-  const peg$c40 = "from";
-  const peg$c41 = "to";
+  const peg$c32 = "on";
+  const peg$c33 = "off";
+  const peg$c34 = "app";
+  const peg$c35 = "isolate";
+  const peg$c36 = "in";
+  const peg$c37 = "from";
+  const peg$c38 = "to";
+  const peg$c39 = "max";
+  const peg$c40 = "via";
+  const peg$c41 = "because";
   const peg$c42 = "for";
-  const peg$c43 = "require";
-  const peg$c44 = "expect";
-  const peg$c45 = ",";
-  const peg$c46 = "waive";
-  const peg$c47 = "because";
+  const peg$c43 = "socks";
+  const peg$c44 = "require";
+  const peg$c45 = "expect";
+  const peg$c46 = ",";
+  const peg$c47 = "waive";
 
   const peg$r0 = /^[ \t]/;
   const peg$r1 = /^[^\r\n]/;
@@ -264,11 +264,11 @@ function peg$parse(input, options) {
   const peg$e33 = peg$literalExpectation("uuid:", false);
   const peg$e34 = peg$classExpectation([["0", "9"], ["A", "Z"], ["a", "z"], "-"], false, false, false);
   const peg$e35 = peg$classExpectation([["\0", " "], "{", "}", ";", "#", "\"", "'", ":", ",", "\x7F"], true, false, false);
-  const peg$e36 = peg$otherExpectation("statement (use, settings, adminvm, template, gateway, identity, qube, disposable, named-disposable, standalone, amend, allow, ask, deny, policy-file, require, expect, waive)");
+  const peg$e36 = peg$otherExpectation("statement");
   const peg$e37 = peg$literalExpectation("use", false);
   const peg$e38 = peg$literalExpectation("settings", false);
   const peg$e39 = peg$literalExpectation("{", false);
-  const peg$e40 = peg$otherExpectation("setting (qubes, whonix, policy-file, default-disposable, kernel)");
+  const peg$e40 = peg$otherExpectation("setting");
   const peg$e41 = peg$literalExpectation("qubes", false);
   const peg$e42 = peg$literalExpectation("whonix", false);
   const peg$e43 = peg$literalExpectation("policy-file", false);
@@ -285,29 +285,39 @@ function peg$parse(input, options) {
   const peg$e54 = peg$literalExpectation("disposable", false);
   const peg$e55 = peg$literalExpectation("named-disposable", false);
   const peg$e56 = peg$literalExpectation("standalone", false);
-  const peg$e57 = peg$literalExpectation("in", false);
-  const peg$e58 = peg$otherExpectation("item (template, label, memory, vcpus, virt-mode, kernel, kernelopts, netvm, default-disposable, device, tag, feature, service, autostart, app, network, disposable, isolation, tor, uplink, whonix, whonix-tags, listener)");
-  const peg$e59 = peg$literalExpectation("max", false);
-  const peg$e60 = peg$literalExpectation("on", false);
-  const peg$e61 = peg$literalExpectation("off", false);
-  const peg$e62 = peg$literalExpectation("via", false);
-  const peg$e63 = peg$literalExpectation("app", false);
-  const peg$e64 = peg$literalExpectation("socks", false);
-  const peg$e65 = peg$otherExpectation("socks mode (dedicated, port, auth, none)");
-  const peg$e66 = peg$literalExpectation("isolate", false);
-  const peg$e67 = peg$literalExpectation("from", false);
-  const peg$e68 = peg$literalExpectation("to", false);
-  const peg$e69 = peg$otherExpectation("rule parameter (target, default, user, notify, no-notify, no-autostart, because)");
-  const peg$e70 = peg$literalExpectation("for", false);
-  const peg$e71 = peg$otherExpectation("`stock`");
-  const peg$e72 = peg$otherExpectation("`sha256`");
-  const peg$e73 = peg$literalExpectation("require", false);
-  const peg$e74 = peg$literalExpectation("expect", false);
-  const peg$e75 = peg$otherExpectation("decision (allow, ask, deny)");
-  const peg$e76 = peg$otherExpectation("expectation (target, targets, default, user)");
-  const peg$e77 = peg$literalExpectation(",", false);
-  const peg$e78 = peg$literalExpectation("waive", false);
-  const peg$e79 = peg$literalExpectation("because", false);
+  const peg$e57 = peg$otherExpectation("item");
+  const peg$e58 = peg$literalExpectation("on", false);
+  const peg$e59 = peg$literalExpectation("off", false);
+  const peg$e60 = peg$literalExpectation("app", false);
+  const peg$e61 = peg$otherExpectation("socks mode");
+  const peg$e62 = peg$literalExpectation("isolate", false);
+  const peg$e63 = peg$otherExpectation("rule");
+  const peg$e64 = peg$otherExpectation("rule parameter");
+  const peg$e65 = peg$otherExpectation("`in`");
+  const peg$e66 = peg$literalExpectation("in", false);
+  const peg$e67 = peg$otherExpectation("`from`");
+  const peg$e68 = peg$literalExpectation("from", false);
+  const peg$e69 = peg$otherExpectation("`to`");
+  const peg$e70 = peg$literalExpectation("to", false);
+  const peg$e71 = peg$otherExpectation("`max`");
+  const peg$e72 = peg$literalExpectation("max", false);
+  const peg$e73 = peg$otherExpectation("`via`");
+  const peg$e74 = peg$literalExpectation("via", false);
+  const peg$e75 = peg$otherExpectation("`on`");
+  const peg$e76 = peg$otherExpectation("`because`");
+  const peg$e77 = peg$literalExpectation("because", false);
+  const peg$e78 = peg$otherExpectation("`for`");
+  const peg$e79 = peg$literalExpectation("for", false);
+  const peg$e80 = peg$otherExpectation("`socks`");
+  const peg$e81 = peg$literalExpectation("socks", false);
+  const peg$e82 = peg$otherExpectation("`stock`");
+  const peg$e83 = peg$otherExpectation("`sha256`");
+  const peg$e84 = peg$literalExpectation("require", false);
+  const peg$e85 = peg$literalExpectation("expect", false);
+  const peg$e86 = peg$otherExpectation("decision");
+  const peg$e87 = peg$otherExpectation("expectation");
+  const peg$e88 = peg$literalExpectation(",", false);
+  const peg$e89 = peg$literalExpectation("waive", false);
 
   function peg$f0(s) {    return s;  }
   function peg$f1(stmts) {    return b.file(stmts, comments, at());  }
@@ -326,7 +336,7 @@ function peg$parse(input, options) {
   function peg$f14(text) {    return b.node({ kind: "Endpoint", text }, at());  }
   function peg$f15(text) {    return b.node({ kind: "Endpoint", text }, at());  }
   function peg$f16(s) {    return s;  }
-  function peg$f17(k) {    return is(k, "use", "settings", "adminvm", "template", "gateway", "identity", "qube", "disposable", "named-disposable", "standalone", "amend", "allow", "ask", "deny", "policy-file", "require", "expect", "waive");  }
+  function peg$f17(k) {    return b.isKeyword(k, "statement");  }
   function peg$f18(path) {    return b.node({ kind: "UseStatement", path }, at());  }
   function peg$f19(s) {    return s;  }
   function peg$f20(settings) {    return b.node({ kind: "SettingsBlock", settings }, at());  }
@@ -344,7 +354,7 @@ function peg$parse(input, options) {
   function peg$f32(i) {    return i;  }
   function peg$f33(items) {    return items;  }
   function peg$f34(i) {    return i;  }
-  function peg$f35(k) {    return is(k, "template", "label", "memory", "vcpus", "virt-mode", "kernel", "kernelopts", "netvm", "default-disposable", "device", "tag", "feature", "service", "autostart", "app", "network", "disposable", "isolation", "tor", "uplink", "whonix", "whonix-tags", "listener");  }
+  function peg$f35(k) {    return b.isKeyword(k, "item");  }
   function peg$f36(text) {    return b.word(text, at());  }
   function peg$f37(k) {    return is(k, "template", "netvm", "default-disposable", "disposable");  }
   function peg$f38(k, target) {    return b.node({ kind: "RefItem", key: k.text, keySpan: k.span, target }, at());  }
@@ -378,7 +388,7 @@ function peg$parse(input, options) {
   function peg$f66(name, socks) {    return b.node({ kind: "AppItem", name, socks }, at());  }
   function peg$f67(m) {    return b.node({ kind: "SocksBinding", ...m }, at());  }
   function peg$f68(m) {    return m;  }
-  function peg$f69(k) {    return is(k, "dedicated", "port", "auth", "none");  }
+  function peg$f69(k) {    return b.isKeyword(k, "socks mode");  }
   function peg$f70(k) {    return is(k, "dedicated");  }
   function peg$f71(k, isolate) {    return { mode: "dedicated", modeSpan: k.span, isolate: isolate ?? [] };  }
   function peg$f72(k) {    return is(k, "port");  }
@@ -392,44 +402,45 @@ function peg$parse(input, options) {
   function peg$f80(k) {    return is(k, "listener");  }
   function peg$f81(k, listenerKind, ports, o) {    return o;  }
   function peg$f82(k, listenerKind, ports, options, isolate) {    return b.node({ kind: "ListenerItem", keySpan: k.span, listenerKind, from: ports.from, to: ports.to, isolate: isolate ?? [], options }, at());  }
-  function peg$f83(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f84(k, service, a) {    return a;  }
-  function peg$f85(k, service, argument, source, target, p) {    return p;  }
-  function peg$f86(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
-  function peg$f87(p) {    return p;  }
-  function peg$f88(k) {    return is(k, "target", "default", "user", "notify", "no-notify", "no-autostart", "because");  }
-  function peg$f89(k) {    return is(k, "target", "default");  }
-  function peg$f90(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
-  function peg$f91(k) {    return is(k, "user");  }
-  function peg$f92(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f93(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
-  function peg$f94(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
-  function peg$f95(k) {    return is(k, "because");  }
-  function peg$f96(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
-  function peg$f97(name, s) {    return s;  }
-  function peg$f98(name, h) {    return { sha256: h };  }
-  function peg$f99(name, stock, v) {    return v;  }
-  function peg$f100(name, stock, vs) {    return vs;  }
-  function peg$f101(name, stock, releases, r) {    return r;  }
-  function peg$f102(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
-  function peg$f103(k) {    return is(k, "stock");  }
-  function peg$f104(value) {    return value;  }
-  function peg$f105(k) {    return is(k, "sha256");  }
-  function peg$f106(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
-  function peg$f107(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
-  function peg$f108(service, a) {    return a;  }
-  function peg$f109(service, argument, source, target, d, p) {    return p;  }
-  function peg$f110(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
-  function peg$f111(k) {    return is(k, "allow", "ask", "deny");  }
-  function peg$f112(p) {    return p;  }
-  function peg$f113(k) {    return is(k, "target", "targets", "default", "user");  }
-  function peg$f114(k) {    return is(k, "targets", "target", "default");  }
-  function peg$f115(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
-  function peg$f116(k) {    return is(k, "user");  }
-  function peg$f117(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
-  function peg$f118(head, e) {    return e;  }
-  function peg$f119(head, tail) {    return [head, ...tail];  }
-  function peg$f120(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
+  function peg$f83(k) {    return b.isKeyword(k, "rule");  }
+  function peg$f84(k) {    return b.isKeyword(k, "rule");  }
+  function peg$f85(k, service, a) {    return a;  }
+  function peg$f86(k, service, argument, source, target, p) {    return p;  }
+  function peg$f87(k, service, argument, source, target, params) {    return b.node({ kind: "Rule", action: k.text, actionSpan: k.span, service, argument, source, target, params }, at());  }
+  function peg$f88(p) {    return p;  }
+  function peg$f89(k) {    return b.isKeyword(k, "rule parameter");  }
+  function peg$f90(k) {    return is(k, "target", "default");  }
+  function peg$f91(k, value) {    return b.node({ kind: "EndpointParam", key: k.text, keySpan: k.span, value }, at());  }
+  function peg$f92(k) {    return is(k, "user");  }
+  function peg$f93(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f94(k) {    return is(k, "notify", "no-notify", "no-autostart");  }
+  function peg$f95(k) {    return b.node({ kind: "FlagParam", flag: k.text }, at());  }
+  function peg$f96(k) {    return is(k, "because");  }
+  function peg$f97(k, reason) {    return b.node({ kind: "BecauseParam", keySpan: k.span, reason }, at());  }
+  function peg$f98(name, s) {    return s;  }
+  function peg$f99(name, h) {    return { sha256: h };  }
+  function peg$f100(name, stock, v) {    return v;  }
+  function peg$f101(name, stock, vs) {    return vs;  }
+  function peg$f102(name, stock, releases, r) {    return r;  }
+  function peg$f103(name, stock, releases, rules) {    return b.node({ kind: "PolicyFileBlock", name, stock: stock !== null, sha256: stock?.sha256, releases: releases ?? [], rules }, at());  }
+  function peg$f104(k) {    return is(k, "stock");  }
+  function peg$f105(value) {    return value;  }
+  function peg$f106(k) {    return is(k, "sha256");  }
+  function peg$f107(subject, r) {    return is(r, "isolated-from", "never-reaches");  }
+  function peg$f108(subject, r, object) {    return b.node({ kind: "Require", subject, relation: r.text, relationSpan: r.span, object }, at());  }
+  function peg$f109(service, a) {    return a;  }
+  function peg$f110(service, argument, source, target, d, p) {    return p;  }
+  function peg$f111(service, argument, source, target, d, params) {    return b.node({ kind: "Expect", service, argument, source, target, decision: d.text, decisionSpan: d.span, params }, at());  }
+  function peg$f112(k) {    return b.isKeyword(k, "decision");  }
+  function peg$f113(p) {    return p;  }
+  function peg$f114(k) {    return b.isKeyword(k, "expectation");  }
+  function peg$f115(k) {    return is(k, "targets", "target", "default");  }
+  function peg$f116(k, values) {    return b.node({ kind: "ExpectTargets", key: k.text, keySpan: k.span, values }, at());  }
+  function peg$f117(k) {    return is(k, "user");  }
+  function peg$f118(k, value) {    return b.node({ kind: "UserParam", keySpan: k.span, value }, at());  }
+  function peg$f119(head, e) {    return e;  }
+  function peg$f120(head, tail) {    return [head, ...tail];  }
+  function peg$f121(code, subject, reason) {    return b.node({ kind: "Waive", code, subject, reason }, at());  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -2128,7 +2139,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseDeclaration() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 
     s0 = peg$currPos;
     s1 = peg$currPos;
@@ -2262,38 +2273,26 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
-            if (input.substr(peg$currPos, 2) === peg$c32) {
-              s6 = peg$c32;
-              peg$currPos += 2;
-            } else {
-              s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
-            }
+            s6 = peg$parseIn();
             if (s6 !== peg$FAILED) {
-              s7 = peg$parseE();
-              if (s7 !== peg$FAILED) {
-                s8 = peg$parse_();
-                s9 = peg$parseName();
-                if (s9 !== peg$FAILED) {
-                  s10 = peg$currPos;
-                  s11 = peg$parse_();
-                  s12 = peg$parseBlock();
-                  if (s12 !== peg$FAILED) {
-                    peg$savedPos = s10;
-                    s10 = peg$f30(s1, s4, s9, s12);
-                  } else {
-                    peg$currPos = s10;
-                    s10 = peg$FAILED;
-                  }
-                  if (s10 === peg$FAILED) {
-                    s10 = null;
-                  }
-                  peg$savedPos = s0;
-                  s0 = peg$f31(s1, s4, s9, s10);
+              s7 = peg$parse_();
+              s8 = peg$parseName();
+              if (s8 !== peg$FAILED) {
+                s9 = peg$currPos;
+                s10 = peg$parse_();
+                s11 = peg$parseBlock();
+                if (s11 !== peg$FAILED) {
+                  peg$savedPos = s9;
+                  s9 = peg$f30(s1, s4, s8, s11);
                 } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
+                  peg$currPos = s9;
+                  s9 = peg$FAILED;
                 }
+                if (s9 === peg$FAILED) {
+                  s9 = null;
+                }
+                peg$savedPos = s0;
+                s0 = peg$f31(s1, s4, s8, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -2482,7 +2481,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+      if (peg$silentFails === 0) { peg$fail(peg$e57); }
     }
 
     return s0;
@@ -2619,7 +2618,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseMemoryItem() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     s1 = peg$parseKey();
@@ -2637,25 +2636,13 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c33) {
-            s7 = peg$c33;
-            peg$currPos += 3;
-          } else {
-            s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e59); }
-          }
+          s7 = peg$parseMax();
           if (s7 !== peg$FAILED) {
-            s8 = peg$parseE();
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              s10 = peg$parseInt();
-              if (s10 !== peg$FAILED) {
-                peg$savedPos = s5;
-                s5 = peg$f43(s1, s4, s10);
-              } else {
-                peg$currPos = s5;
-                s5 = peg$FAILED;
-              }
+            s8 = peg$parse_();
+            s9 = peg$parseInt();
+            if (s9 !== peg$FAILED) {
+              peg$savedPos = s5;
+              s5 = peg$f43(s1, s4, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -2945,20 +2932,20 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c34) {
-      s2 = peg$c34;
+    if (input.substr(peg$currPos, 2) === peg$c32) {
+      s2 = peg$c32;
       peg$currPos += 2;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
     }
     if (s2 === peg$FAILED) {
-      if (input.substr(peg$currPos, 3) === peg$c35) {
-        s2 = peg$c35;
+      if (input.substr(peg$currPos, 3) === peg$c33) {
+        s2 = peg$c33;
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e61); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -3012,7 +2999,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseNetworkItem() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
     s1 = peg$parseKey();
@@ -3030,25 +3017,13 @@ function peg$parse(input, options) {
         if (s4 !== peg$FAILED) {
           s5 = peg$currPos;
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c36) {
-            s7 = peg$c36;
-            peg$currPos += 3;
-          } else {
-            s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e62); }
-          }
+          s7 = peg$parseVia();
           if (s7 !== peg$FAILED) {
-            s8 = peg$parseE();
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              s10 = peg$parseName();
-              if (s10 !== peg$FAILED) {
-                peg$savedPos = s5;
-                s5 = peg$f63(s1, s4, s10);
-              } else {
-                peg$currPos = s5;
-                s5 = peg$FAILED;
-              }
+            s8 = peg$parse_();
+            s9 = peg$parseName();
+            if (s9 !== peg$FAILED) {
+              peg$savedPos = s5;
+              s5 = peg$f63(s1, s4, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -3082,12 +3057,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 3) === peg$c37) {
-      s1 = peg$c37;
+    if (input.substr(peg$currPos, 3) === peg$c34) {
+      s1 = peg$c34;
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e60); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -3159,28 +3134,16 @@ function peg$parse(input, options) {
   }
 
   function peg$parseSocks() {
-    let s0, s1, s2, s3, s4;
+    let s0, s1, s2, s3;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c38) {
-      s1 = peg$c38;
-      peg$currPos += 5;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e64); }
-    }
+    s1 = peg$parseSocksKeyword();
     if (s1 !== peg$FAILED) {
-      s2 = peg$parseE();
-      if (s2 !== peg$FAILED) {
-        s3 = peg$parse_();
-        s4 = peg$parseSocksMode();
-        if (s4 !== peg$FAILED) {
-          peg$savedPos = s0;
-          s0 = peg$f67(s4);
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
+      s2 = peg$parse_();
+      s3 = peg$parseSocksMode();
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f67(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3252,7 +3215,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+      if (peg$silentFails === 0) { peg$fail(peg$e61); }
     }
 
     return s0;
@@ -3371,12 +3334,12 @@ function peg$parse(input, options) {
 
     s0 = peg$currPos;
     s1 = peg$parse_();
-    if (input.substr(peg$currPos, 7) === peg$c39) {
-      s2 = peg$c39;
+    if (input.substr(peg$currPos, 7) === peg$c35) {
+      s2 = peg$c35;
       peg$currPos += 7;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+      if (peg$silentFails === 0) { peg$fail(peg$e62); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parseE();
@@ -3454,12 +3417,12 @@ function peg$parse(input, options) {
             s10 = peg$currPos;
             peg$silentFails++;
             s11 = peg$currPos;
-            if (input.substr(peg$currPos, 7) === peg$c39) {
-              s12 = peg$c39;
+            if (input.substr(peg$currPos, 7) === peg$c35) {
+              s12 = peg$c35;
               peg$currPos += 7;
             } else {
               s12 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e66); }
+              if (peg$silentFails === 0) { peg$fail(peg$e62); }
             }
             if (s12 !== peg$FAILED) {
               s13 = peg$parseE();
@@ -3501,12 +3464,12 @@ function peg$parse(input, options) {
               s10 = peg$currPos;
               peg$silentFails++;
               s11 = peg$currPos;
-              if (input.substr(peg$currPos, 7) === peg$c39) {
-                s12 = peg$c39;
+              if (input.substr(peg$currPos, 7) === peg$c35) {
+                s12 = peg$c35;
                 peg$currPos += 7;
               } else {
                 s12 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e66); }
+                if (peg$silentFails === 0) { peg$fail(peg$e62); }
               }
               if (s12 !== peg$FAILED) {
                 s13 = peg$parseE();
@@ -3568,14 +3531,57 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseRuleKeyword() {
+    let s0, s1, s2, s3;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    peg$silentFails++;
+    s1 = peg$currPos;
+    s2 = peg$parseKey();
+    if (s2 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s3 = peg$f83(s2);
+      if (s3) {
+        s3 = undefined;
+      } else {
+        s3 = peg$FAILED;
+      }
+      if (s3 !== peg$FAILED) {
+        s2 = [s2, s3];
+        s1 = s2;
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s1 !== peg$FAILED) {
+      peg$currPos = s0;
+      s0 = undefined;
+    } else {
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+    }
+
+    return s0;
+  }
+
   function peg$parseRule() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17;
 
     s0 = peg$currPos;
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f83(s1);
+      s2 = peg$f84(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3590,7 +3596,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f84(s1, s4, s7);
+            s5 = peg$f85(s1, s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3599,67 +3605,43 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c40) {
-            s7 = peg$c40;
-            peg$currPos += 4;
-          } else {
-            s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e67); }
-          }
+          s7 = peg$parseFrom();
           if (s7 !== peg$FAILED) {
-            s8 = peg$parseE();
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              s10 = peg$parseEndpoint();
-              if (s10 !== peg$FAILED) {
-                s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c41) {
-                  s12 = peg$c41;
-                  peg$currPos += 2;
-                } else {
-                  s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e68); }
-                }
-                if (s12 !== peg$FAILED) {
-                  s13 = peg$parseE();
-                  if (s13 !== peg$FAILED) {
-                    s14 = peg$parse_();
-                    s15 = peg$parseEndpoint();
-                    if (s15 !== peg$FAILED) {
-                      s16 = [];
-                      s17 = peg$currPos;
-                      s18 = peg$parse_();
-                      s19 = peg$parseRuleParam();
-                      if (s19 !== peg$FAILED) {
-                        peg$savedPos = s17;
-                        s17 = peg$f85(s1, s4, s5, s10, s15, s19);
-                      } else {
-                        peg$currPos = s17;
-                        s17 = peg$FAILED;
-                      }
-                      while (s17 !== peg$FAILED) {
-                        s16.push(s17);
-                        s17 = peg$currPos;
-                        s18 = peg$parse_();
-                        s19 = peg$parseRuleParam();
-                        if (s19 !== peg$FAILED) {
-                          peg$savedPos = s17;
-                          s17 = peg$f85(s1, s4, s5, s10, s15, s19);
-                        } else {
-                          peg$currPos = s17;
-                          s17 = peg$FAILED;
-                        }
-                      }
-                      peg$savedPos = s0;
-                      s0 = peg$f86(s1, s4, s5, s10, s15, s16);
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
+            s8 = peg$parse_();
+            s9 = peg$parseEndpoint();
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseTo();
+              if (s11 !== peg$FAILED) {
+                s12 = peg$parse_();
+                s13 = peg$parseEndpoint();
+                if (s13 !== peg$FAILED) {
+                  s14 = [];
+                  s15 = peg$currPos;
+                  s16 = peg$parse_();
+                  s17 = peg$parseRuleParam();
+                  if (s17 !== peg$FAILED) {
+                    peg$savedPos = s15;
+                    s15 = peg$f86(s1, s4, s5, s9, s13, s17);
                   } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
+                    peg$currPos = s15;
+                    s15 = peg$FAILED;
                   }
+                  while (s15 !== peg$FAILED) {
+                    s14.push(s15);
+                    s15 = peg$currPos;
+                    s16 = peg$parse_();
+                    s17 = peg$parseRuleParam();
+                    if (s17 !== peg$FAILED) {
+                      peg$savedPos = s15;
+                      s15 = peg$f86(s1, s4, s5, s9, s13, s17);
+                    } else {
+                      peg$currPos = s15;
+                      s15 = peg$FAILED;
+                    }
+                  }
+                  peg$savedPos = s0;
+                  s0 = peg$f87(s1, s4, s5, s9, s13, s14);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -3701,7 +3683,7 @@ function peg$parse(input, options) {
       s2 = peg$parseRuleParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f87(s2);
+        s0 = peg$f88(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3724,7 +3706,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f88(s2);
+      s3 = peg$f89(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -3751,7 +3733,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
 
     return s0;
@@ -3764,7 +3746,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f89(s1);
+      s2 = peg$f90(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -3775,7 +3757,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpoint();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f90(s1, s4);
+          s0 = peg$f91(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3793,7 +3775,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f91(s1);
+        s2 = peg$f92(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -3804,7 +3786,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f92(s1, s4);
+            s0 = peg$f93(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3822,7 +3804,7 @@ function peg$parse(input, options) {
         s1 = peg$parseKey();
         if (s1 !== peg$FAILED) {
           peg$savedPos = peg$currPos;
-          s2 = peg$f93(s1);
+          s2 = peg$f94(s1);
           if (s2) {
             s2 = undefined;
           } else {
@@ -3830,7 +3812,7 @@ function peg$parse(input, options) {
           }
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f94(s1);
+            s0 = peg$f95(s1);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -3844,7 +3826,7 @@ function peg$parse(input, options) {
           s1 = peg$parseKey();
           if (s1 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s2 = peg$f95(s1);
+            s2 = peg$f96(s1);
             if (s2) {
               s2 = undefined;
             } else {
@@ -3855,7 +3837,7 @@ function peg$parse(input, options) {
               s4 = peg$parseString();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f96(s1, s4);
+                s0 = peg$f97(s1, s4);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -3876,7 +3858,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePolicyFileBlock() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 11) === peg$c19) {
@@ -3901,7 +3883,7 @@ function peg$parse(input, options) {
             s10 = peg$parseSha256();
             if (s10 !== peg$FAILED) {
               peg$savedPos = s8;
-              s8 = peg$f97(s4, s10);
+              s8 = peg$f98(s4, s10);
             } else {
               peg$currPos = s8;
               s8 = peg$FAILED;
@@ -3910,7 +3892,7 @@ function peg$parse(input, options) {
               s8 = null;
             }
             peg$savedPos = s5;
-            s5 = peg$f98(s4, s8);
+            s5 = peg$f99(s4, s8);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -3920,51 +3902,39 @@ function peg$parse(input, options) {
           }
           s6 = peg$currPos;
           s7 = peg$parse_();
-          if (input.substr(peg$currPos, 3) === peg$c42) {
-            s8 = peg$c42;
-            peg$currPos += 3;
-          } else {
-            s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e70); }
-          }
+          s8 = peg$parseFor();
           if (s8 !== peg$FAILED) {
-            s9 = peg$parseE();
-            if (s9 !== peg$FAILED) {
-              s10 = [];
-              s11 = peg$currPos;
-              s12 = peg$parse_();
-              s13 = peg$parseVersion();
-              if (s13 !== peg$FAILED) {
-                peg$savedPos = s11;
-                s11 = peg$f99(s4, s5, s13);
-              } else {
-                peg$currPos = s11;
-                s11 = peg$FAILED;
-              }
-              if (s11 !== peg$FAILED) {
-                while (s11 !== peg$FAILED) {
-                  s10.push(s11);
-                  s11 = peg$currPos;
-                  s12 = peg$parse_();
-                  s13 = peg$parseVersion();
-                  if (s13 !== peg$FAILED) {
-                    peg$savedPos = s11;
-                    s11 = peg$f99(s4, s5, s13);
-                  } else {
-                    peg$currPos = s11;
-                    s11 = peg$FAILED;
-                  }
+            s9 = [];
+            s10 = peg$currPos;
+            s11 = peg$parse_();
+            s12 = peg$parseVersion();
+            if (s12 !== peg$FAILED) {
+              peg$savedPos = s10;
+              s10 = peg$f100(s4, s5, s12);
+            } else {
+              peg$currPos = s10;
+              s10 = peg$FAILED;
+            }
+            if (s10 !== peg$FAILED) {
+              while (s10 !== peg$FAILED) {
+                s9.push(s10);
+                s10 = peg$currPos;
+                s11 = peg$parse_();
+                s12 = peg$parseVersion();
+                if (s12 !== peg$FAILED) {
+                  peg$savedPos = s10;
+                  s10 = peg$f100(s4, s5, s12);
+                } else {
+                  peg$currPos = s10;
+                  s10 = peg$FAILED;
                 }
-              } else {
-                s10 = peg$FAILED;
               }
-              if (s10 !== peg$FAILED) {
-                peg$savedPos = s6;
-                s6 = peg$f100(s4, s5, s10);
-              } else {
-                peg$currPos = s6;
-                s6 = peg$FAILED;
-              }
+            } else {
+              s9 = peg$FAILED;
+            }
+            if (s9 !== peg$FAILED) {
+              peg$savedPos = s6;
+              s6 = peg$f101(s4, s5, s9);
             } else {
               peg$currPos = s6;
               s6 = peg$FAILED;
@@ -3988,13 +3958,19 @@ function peg$parse(input, options) {
             s9 = peg$parseGap();
             s10 = [];
             s11 = peg$currPos;
-            s12 = peg$parseRule();
+            s12 = peg$parseRuleKeyword();
             if (s12 !== peg$FAILED) {
-              s13 = peg$parseEnd();
+              s13 = peg$parseRule();
               if (s13 !== peg$FAILED) {
-                s14 = peg$parseGap();
-                peg$savedPos = s11;
-                s11 = peg$f101(s4, s5, s6, s12);
+                s14 = peg$parseEnd();
+                if (s14 !== peg$FAILED) {
+                  s15 = peg$parseGap();
+                  peg$savedPos = s11;
+                  s11 = peg$f102(s4, s5, s6, s13);
+                } else {
+                  peg$currPos = s11;
+                  s11 = peg$FAILED;
+                }
               } else {
                 peg$currPos = s11;
                 s11 = peg$FAILED;
@@ -4006,13 +3982,19 @@ function peg$parse(input, options) {
             while (s11 !== peg$FAILED) {
               s10.push(s11);
               s11 = peg$currPos;
-              s12 = peg$parseRule();
+              s12 = peg$parseRuleKeyword();
               if (s12 !== peg$FAILED) {
-                s13 = peg$parseEnd();
+                s13 = peg$parseRule();
                 if (s13 !== peg$FAILED) {
-                  s14 = peg$parseGap();
-                  peg$savedPos = s11;
-                  s11 = peg$f101(s4, s5, s6, s12);
+                  s14 = peg$parseEnd();
+                  if (s14 !== peg$FAILED) {
+                    s15 = peg$parseGap();
+                    peg$savedPos = s11;
+                    s11 = peg$f102(s4, s5, s6, s13);
+                  } else {
+                    peg$currPos = s11;
+                    s11 = peg$FAILED;
+                  }
                 } else {
                   peg$currPos = s11;
                   s11 = peg$FAILED;
@@ -4031,7 +4013,7 @@ function peg$parse(input, options) {
             }
             if (s11 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f102(s4, s5, s6, s10);
+              s0 = peg$f103(s4, s5, s6, s10);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4056,20 +4038,122 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseStockKeyword() {
+  function peg$parseIn() {
     let s0, s1, s2;
 
     peg$silentFails++;
     s0 = peg$currPos;
-    s1 = peg$parseKey();
+    if (input.substr(peg$currPos, 2) === peg$c36) {
+      s1 = peg$c36;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
+    }
     if (s1 !== peg$FAILED) {
-      peg$savedPos = peg$currPos;
-      s2 = peg$f103(s1);
-      if (s2) {
-        s2 = undefined;
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
       } else {
-        s2 = peg$FAILED;
+        peg$currPos = s0;
+        s0 = peg$FAILED;
       }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseFrom() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 4) === peg$c37) {
+      s1 = peg$c37;
+      peg$currPos += 4;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e68); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e67); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseTo() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c38) {
+      s1 = peg$c38;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseMax() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c39) {
+      s1 = peg$c39;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
       if (s2 !== peg$FAILED) {
         s1 = [s1, s2];
         s0 = s1;
@@ -4090,6 +4174,210 @@ function peg$parse(input, options) {
     return s0;
   }
 
+  function peg$parseVia() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c40) {
+      s1 = peg$c40;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseOn() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c32) {
+      s1 = peg$c32;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e58); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseBecause() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c41) {
+      s1 = peg$c41;
+      peg$currPos += 7;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e77); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseFor() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c42) {
+      s1 = peg$c42;
+      peg$currPos += 3;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e79); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseSocksKeyword() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 5) === peg$c43) {
+      s1 = peg$c43;
+      peg$currPos += 5;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseE();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseStockKeyword() {
+    let s0, s1, s2;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$parseKey();
+    if (s1 !== peg$FAILED) {
+      peg$savedPos = peg$currPos;
+      s2 = peg$f104(s1);
+      if (s2) {
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+    }
+
+    return s0;
+  }
+
   function peg$parseSha256() {
     let s0, s1, s2, s3;
 
@@ -4100,7 +4388,7 @@ function peg$parse(input, options) {
       s3 = peg$parseString();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f104(s3);
+        s0 = peg$f105(s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4121,7 +4409,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f105(s1);
+      s2 = peg$f106(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4141,7 +4429,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      if (peg$silentFails === 0) { peg$fail(peg$e83); }
     }
 
     return s0;
@@ -4151,12 +4439,12 @@ function peg$parse(input, options) {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 7) === peg$c43) {
-      s1 = peg$c43;
+    if (input.substr(peg$currPos, 7) === peg$c44) {
+      s1 = peg$c44;
       peg$currPos += 7;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e73); }
+      if (peg$silentFails === 0) { peg$fail(peg$e84); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4168,7 +4456,7 @@ function peg$parse(input, options) {
           s6 = peg$parseKey();
           if (s6 !== peg$FAILED) {
             peg$savedPos = peg$currPos;
-            s7 = peg$f106(s4, s6);
+            s7 = peg$f107(s4, s6);
             if (s7) {
               s7 = undefined;
             } else {
@@ -4179,7 +4467,7 @@ function peg$parse(input, options) {
               s9 = peg$parseName();
               if (s9 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f107(s4, s6, s9);
+                s0 = peg$f108(s4, s6, s9);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4209,15 +4497,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parseExpect() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22, s23, s24;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, s16, s17, s18, s19, s20, s21, s22;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 6) === peg$c44) {
-      s1 = peg$c44;
+    if (input.substr(peg$currPos, 6) === peg$c45) {
+      s1 = peg$c45;
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e74); }
+      if (peg$silentFails === 0) { peg$fail(peg$e85); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4230,7 +4518,7 @@ function peg$parse(input, options) {
           s7 = peg$parseArgument();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f108(s4, s7);
+            s5 = peg$f109(s4, s7);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -4239,81 +4527,57 @@ function peg$parse(input, options) {
             s5 = null;
           }
           s6 = peg$parse_();
-          if (input.substr(peg$currPos, 4) === peg$c40) {
-            s7 = peg$c40;
-            peg$currPos += 4;
-          } else {
-            s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e67); }
-          }
+          s7 = peg$parseFrom();
           if (s7 !== peg$FAILED) {
-            s8 = peg$parseE();
-            if (s8 !== peg$FAILED) {
-              s9 = peg$parse_();
-              s10 = peg$parseEndpoint();
-              if (s10 !== peg$FAILED) {
-                s11 = peg$parse_();
-                if (input.substr(peg$currPos, 2) === peg$c41) {
-                  s12 = peg$c41;
-                  peg$currPos += 2;
-                } else {
-                  s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e68); }
-                }
-                if (s12 !== peg$FAILED) {
-                  s13 = peg$parseE();
-                  if (s13 !== peg$FAILED) {
-                    s14 = peg$parse_();
-                    s15 = peg$parseEndpoint();
-                    if (s15 !== peg$FAILED) {
-                      s16 = peg$parse_();
-                      if (input.charCodeAt(peg$currPos) === 58) {
-                        s17 = peg$c12;
-                        peg$currPos++;
-                      } else {
-                        s17 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e32); }
-                      }
-                      if (s17 !== peg$FAILED) {
-                        s18 = peg$parse_();
-                        s19 = peg$parseDecisionKeyword();
-                        if (s19 !== peg$FAILED) {
-                          s20 = peg$parseKey();
-                          if (s20 !== peg$FAILED) {
-                            s21 = [];
-                            s22 = peg$currPos;
-                            s23 = peg$parse_();
-                            s24 = peg$parseExpectParam();
-                            if (s24 !== peg$FAILED) {
-                              peg$savedPos = s22;
-                              s22 = peg$f109(s4, s5, s10, s15, s20, s24);
-                            } else {
-                              peg$currPos = s22;
-                              s22 = peg$FAILED;
-                            }
-                            while (s22 !== peg$FAILED) {
-                              s21.push(s22);
-                              s22 = peg$currPos;
-                              s23 = peg$parse_();
-                              s24 = peg$parseExpectParam();
-                              if (s24 !== peg$FAILED) {
-                                peg$savedPos = s22;
-                                s22 = peg$f109(s4, s5, s10, s15, s20, s24);
-                              } else {
-                                peg$currPos = s22;
-                                s22 = peg$FAILED;
-                              }
-                            }
-                            peg$savedPos = s0;
-                            s0 = peg$f110(s4, s5, s10, s15, s20, s21);
-                          } else {
-                            peg$currPos = s0;
-                            s0 = peg$FAILED;
-                          }
+            s8 = peg$parse_();
+            s9 = peg$parseEndpoint();
+            if (s9 !== peg$FAILED) {
+              s10 = peg$parse_();
+              s11 = peg$parseTo();
+              if (s11 !== peg$FAILED) {
+                s12 = peg$parse_();
+                s13 = peg$parseEndpoint();
+                if (s13 !== peg$FAILED) {
+                  s14 = peg$parse_();
+                  if (input.charCodeAt(peg$currPos) === 58) {
+                    s15 = peg$c12;
+                    peg$currPos++;
+                  } else {
+                    s15 = peg$FAILED;
+                    if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                  }
+                  if (s15 !== peg$FAILED) {
+                    s16 = peg$parse_();
+                    s17 = peg$parseDecisionKeyword();
+                    if (s17 !== peg$FAILED) {
+                      s18 = peg$parseKey();
+                      if (s18 !== peg$FAILED) {
+                        s19 = [];
+                        s20 = peg$currPos;
+                        s21 = peg$parse_();
+                        s22 = peg$parseExpectParam();
+                        if (s22 !== peg$FAILED) {
+                          peg$savedPos = s20;
+                          s20 = peg$f110(s4, s5, s9, s13, s18, s22);
                         } else {
-                          peg$currPos = s0;
-                          s0 = peg$FAILED;
+                          peg$currPos = s20;
+                          s20 = peg$FAILED;
                         }
+                        while (s20 !== peg$FAILED) {
+                          s19.push(s20);
+                          s20 = peg$currPos;
+                          s21 = peg$parse_();
+                          s22 = peg$parseExpectParam();
+                          if (s22 !== peg$FAILED) {
+                            peg$savedPos = s20;
+                            s20 = peg$f110(s4, s5, s9, s13, s18, s22);
+                          } else {
+                            peg$currPos = s20;
+                            s20 = peg$FAILED;
+                          }
+                        }
+                        peg$savedPos = s0;
+                        s0 = peg$f111(s4, s5, s9, s13, s18, s19);
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -4368,7 +4632,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f111(s2);
+      s3 = peg$f112(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4395,7 +4659,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e75); }
+      if (peg$silentFails === 0) { peg$fail(peg$e86); }
     }
 
     return s0;
@@ -4410,7 +4674,7 @@ function peg$parse(input, options) {
       s2 = peg$parseExpectParamBody();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f112(s2);
+        s0 = peg$f113(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -4433,7 +4697,7 @@ function peg$parse(input, options) {
     s2 = peg$parseKey();
     if (s2 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s3 = peg$f113(s2);
+      s3 = peg$f114(s2);
       if (s3) {
         s3 = undefined;
       } else {
@@ -4460,7 +4724,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+      if (peg$silentFails === 0) { peg$fail(peg$e87); }
     }
 
     return s0;
@@ -4473,7 +4737,7 @@ function peg$parse(input, options) {
     s1 = peg$parseKey();
     if (s1 !== peg$FAILED) {
       peg$savedPos = peg$currPos;
-      s2 = peg$f114(s1);
+      s2 = peg$f115(s1);
       if (s2) {
         s2 = undefined;
       } else {
@@ -4484,7 +4748,7 @@ function peg$parse(input, options) {
         s4 = peg$parseEndpointList();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f115(s1, s4);
+          s0 = peg$f116(s1, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -4502,7 +4766,7 @@ function peg$parse(input, options) {
       s1 = peg$parseKey();
       if (s1 !== peg$FAILED) {
         peg$savedPos = peg$currPos;
-        s2 = peg$f116(s1);
+        s2 = peg$f117(s1);
         if (s2) {
           s2 = undefined;
         } else {
@@ -4513,7 +4777,7 @@ function peg$parse(input, options) {
           s4 = peg$parseName();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f117(s1, s4);
+            s0 = peg$f118(s1, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4541,18 +4805,18 @@ function peg$parse(input, options) {
       s3 = peg$currPos;
       s4 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 44) {
-        s5 = peg$c45;
+        s5 = peg$c46;
         peg$currPos++;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e77); }
+        if (peg$silentFails === 0) { peg$fail(peg$e88); }
       }
       if (s5 !== peg$FAILED) {
         s6 = peg$parse_();
         s7 = peg$parseEndpoint();
         if (s7 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f118(s1, s7);
+          s3 = peg$f119(s1, s7);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -4566,18 +4830,18 @@ function peg$parse(input, options) {
         s3 = peg$currPos;
         s4 = peg$parse_();
         if (input.charCodeAt(peg$currPos) === 44) {
-          s5 = peg$c45;
+          s5 = peg$c46;
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+          if (peg$silentFails === 0) { peg$fail(peg$e88); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse_();
           s7 = peg$parseEndpoint();
           if (s7 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f118(s1, s7);
+            s3 = peg$f119(s1, s7);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -4588,7 +4852,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f119(s1, s2);
+      s0 = peg$f120(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -4598,15 +4862,15 @@ function peg$parse(input, options) {
   }
 
   function peg$parseWaive() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 5) === peg$c46) {
-      s1 = peg$c46;
+    if (input.substr(peg$currPos, 5) === peg$c47) {
+      s1 = peg$c47;
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e78); }
+      if (peg$silentFails === 0) { peg$fail(peg$e89); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseE();
@@ -4615,43 +4879,19 @@ function peg$parse(input, options) {
         s4 = peg$parseName();
         if (s4 !== peg$FAILED) {
           s5 = peg$parse_();
-          if (input.substr(peg$currPos, 2) === peg$c34) {
-            s6 = peg$c34;
-            peg$currPos += 2;
-          } else {
-            s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e60); }
-          }
+          s6 = peg$parseOn();
           if (s6 !== peg$FAILED) {
-            s7 = peg$parseE();
-            if (s7 !== peg$FAILED) {
-              s8 = peg$parse_();
-              s9 = peg$parseName();
-              if (s9 !== peg$FAILED) {
-                s10 = peg$parse_();
-                if (input.substr(peg$currPos, 7) === peg$c47) {
-                  s11 = peg$c47;
-                  peg$currPos += 7;
-                } else {
-                  s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e79); }
-                }
-                if (s11 !== peg$FAILED) {
-                  s12 = peg$parseE();
-                  if (s12 !== peg$FAILED) {
-                    s13 = peg$parse_();
-                    s14 = peg$parseString();
-                    if (s14 !== peg$FAILED) {
-                      peg$savedPos = s0;
-                      s0 = peg$f120(s4, s9, s14);
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
+            s7 = peg$parse_();
+            s8 = peg$parseName();
+            if (s8 !== peg$FAILED) {
+              s9 = peg$parse_();
+              s10 = peg$parseBecause();
+              if (s10 !== peg$FAILED) {
+                s11 = peg$parse_();
+                s12 = peg$parseString();
+                if (s12 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f121(s4, s8, s12);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;

@@ -86,7 +86,7 @@ test.serial('installed globally without development dependencies, qpc runs outsi
 
   const help = run(qpc, ['--help'], { cwd: home, env });
   t.is(help.code, 0, help.stderr);
-  t.regex(help.stdout, /qpc check/);
+  t.regex(help.stdout, /^  check  /m);
 
   const c = run(qpc, ['check', 'journalist.qpol'], { cwd: home, env });
   t.is(c.code, 0, c.stderr);

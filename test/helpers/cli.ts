@@ -14,6 +14,8 @@ export interface CliOptions {
   readonly host?: CompilerHost;
   readonly stdin?: string;
   readonly isTTY?: boolean;
+  /** The environment (colour); empty unless given. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   readonly writeFails?: boolean;
   readonly output?: OutputFs;
 }
@@ -27,6 +29,7 @@ function start(argv: readonly string[], opts: CliOptions): { code: number | Prom
     stderr: (s) => void (stderr += s),
     stdin: () => opts.stdin ?? '',
     isTTY: opts.isTTY ?? false,
+    env: opts.env ?? {},
     host: opts.host ?? nodeHost,
     output: opts.output ?? nodeOutputFs,
     writeFile: (p, text) => {

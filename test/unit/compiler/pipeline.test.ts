@@ -27,9 +27,45 @@ for (const entry of examples) {
   });
 }
 
-test('a bound check with errors is final: nothing to go on from', (t) => {
-  const host: CompilerHost = { readFile: (p) => (p === 'p.qpol' ? 'use "qubes"\nqube q in nowhere {}\n' : nodeHost.readFile(p)) };
-  const r = check('p.qpol', { host, until: 'bind' });
+/** A Tor qube routed around Tor, and a typo in a rule elsewhere. */
+const TYPO_AND_BYPASS = `use "qubes"
+use "whonix"
+identity anon { network tor via sys-whonix; label red }
+qube anon-chat in anon {
+  template whonix-workstation-$whonix
+  netvm sys-firewall
+}
+allow qubes.Filecopy from anon-chat to anon-chta
+`;
+
+const hostWith = (text: string): CompilerHost => ({ readFile: (p, o) => (p === 'p.qpol' ? text : nodeHost.readFile(p, o)) });
+
+test('a bound check with name errors goes on past them, and ends where the whole check ends', (t) => {
+  const host = hostWith(TYPO_AND_BYPASS);
+  const bound = check('p.qpol', { host, until: 'bind' });
+  t.truthy(bound.bound);
+  t.deepEqual(bound.diagnostics.map((d) => d.code), ['QP2001']);
+  const whole = continueCheck(bound, { host });
+  t.deepEqual(whole.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['QP3004', 'QP2001']);
+  t.deepEqual(summary(whole), summary(check('p.qpol', { host })));
+  t.is(whole.model, undefined, 'the target stage never runs with errors');
+});
+
+test('an error outside every declaration, rule and statement is final: nothing to go on from', (t) => {
+  const r = check('p.qpol', { host: hostWith(`settings { whonix 99 }\n${TYPO_AND_BYPASS}`), until: 'bind' });
   t.is(r.bound, undefined);
-  t.true(r.diagnostics.some((d) => d.code === 'QP2001'));
+  t.deepEqual(r.diagnostics.map((d) => d.code), ['QP2013', 'QP2001']);
+  t.deepEqual(check('p.qpol', { host: hostWith(`settings { whonix 99 }\n${TYPO_AND_BYPASS}`) }).diagnostics.map((d) => d.code), ['QP2013', 'QP2001']);
+});
+
+test('a syntax error stops everything', (t) => {
+  const r = check('p.qpol', { host: hostWith(`${TYPO_AND_BYPASS}allow from\n`) });
+  t.deepEqual(r.diagnostics.map((d) => d.code), ['QP1001']);
+  t.is(r.program, undefined);
+});
+
+test('which waivers match nothing is said only by the whole check', (t) => {
+  const host = hostWith(`${TYPO_AND_BYPASS}waive QP3009 on anon-chat because "no such finding"\n`);
+  t.false(check('p.qpol', { host, until: 'bind' }).diagnostics.some((d) => d.code === 'QP2021'));
+  t.true(check('p.qpol', { host }).diagnostics.some((d) => d.code === 'QP2021'));
 });

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
-import { buildStdlibCache, treeFrom } from '../../../compiler/stdlib-cache.js';
+import { buildStdlibCache, parserFingerprint, treeFrom } from '../../../compiler/stdlib-cache.js';
 import { SourceFile } from '../../../compiler/source.js';
 import { parseFile } from '../../../compiler/syntax/parse.js';
 
@@ -25,4 +25,12 @@ test('an edited file, or another path, is parsed instead', (t) => {
   t.is(treeFrom(cache, new SourceFile('policies/qubes.qpol', text + '\n# edited\n')), undefined);
   t.is(treeFrom(cache, new SourceFile('mine/qubes.qpol', text)), undefined);
   t.is(treeFrom(null, new SourceFile('policies/qubes.qpol', text)), undefined);
+});
+
+test('trees made by another parser (an older grammar) are parsed again', (t) => {
+  const cache = buildStdlibCache('policies');
+  const source = new SourceFile('policies/qubes.qpol', readFileSync('policies/qubes.qpol', 'utf8'));
+  t.is(cache.parser, parserFingerprint());
+  t.truthy(treeFrom(cache, source));
+  t.is(treeFrom({ ...cache, parser: 'another parser' }, source), undefined);
 });

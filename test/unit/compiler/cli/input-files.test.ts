@@ -169,3 +169,19 @@ test('qpc fmt of a link to a secret file does not quote it', (t) => {
     cleanup();
   }
 });
+
+test('use of an absolute path reads that file, once however it is named', (t) => {
+  const { dir, cleanup } = tempDir();
+  try {
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'lib.qpol'), 'template deb\n');
+    const lib = path.join(dir, 'lib.qpol');
+    fs.writeFileSync(path.join(dir, 'sub', 'a.qpol'), `use "qubes"\nuse "${lib}"\nuse "../lib.qpol"\nidentity work { network clearnet via sys-firewall; label blue }\nqube mail in work { template deb }\n`);
+    // Run from elsewhere: the path must not be taken relative to the importer or to the current directory.
+    const r = qpc(os.tmpdir(), ['check', '--error-format', 'plain', path.join(dir, 'sub', 'a.qpol')]);
+    ended(t, r, 0, /a\.qpol: ok \(1 identity, 1 qube, 1 template/);
+    t.is(r.stderr.match(/^error/gm), null, r.stderr);
+  } finally {
+    cleanup();
+  }
+});

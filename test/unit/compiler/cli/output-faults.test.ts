@@ -323,10 +323,13 @@ test('a file system that refuses is named in the message, without the machine\'s
 });
 
 (process.platform === 'linux' && existsSync('/proc/self') ? test : test.skip)('`-o` under /proc fails at once with QP5009 instead of spinning', (t) => {
-  const r = spawnSync(process.execPath, [...cli, 'compile', 'examples/journalist.qpol', '-o', '/proc/nope', '--frozen', '--error-format', 'plain'], { encoding: 'utf8', timeout: 60_000 });
-  t.is(r.signal, null, 'it finished by itself');
-  t.is(r.status, 2);
-  t.regex(r.stderr, /QP5009/);
+  // Directly under /proc, and below a directory of /proc that does not exist (where a recursive mkdir spins).
+  for (const out of ['/proc/nope', '/proc/nope/deeper/out']) {
+    const r = spawnSync(process.execPath, [...cli, 'compile', 'examples/journalist.qpol', '-o', out, '--frozen', '--error-format', 'plain'], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+    t.is(r.signal, null, `${out}: it finished by itself`);
+    t.is(r.status, 2, r.stderr);
+    t.regex(r.stderr, new RegExp(`QP5009\\]: cannot write the output directory \`${out}\`: no such file`));
+  }
 });
 
 test('`-o` beside missing directories creates them; beside a file it refuses', async (t) => {

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { allCodes, codes, isCode, type Code, type CodeSpec } from '../../../../compiler/diagnostics/codes.js';
+import { allCodes, codes, isCode, templatesOf, type Code, type CodeSpec } from '../../../../compiler/diagnostics/codes.js';
 
 const catalogueFile = 'compiler/diagnostics/codes.ts';
 const goldenRoot = 'test/golden/diagnostics';
@@ -81,13 +81,28 @@ test("each code's range matches its purpose", (t) => {
 });
 
 test('templates start lowercase and have no final period', (t) => {
+  for (const [code, s] of entries()) {
+    for (const { kind, template } of templatesOf(s)) {
+      const c = kind === undefined ? code : `${code} (${kind})`;
+      t.not(template, '', `${c} has an empty template`);
+      t.notRegex(template, /^[A-Z]/, `${c}: the template must start lowercase`);
+      // After leading placeholders and code spans, the first word must be lowercase too.
+      const words = template.replace(/\{\w+\}|`[^`]*`/g, '').trim();
+      t.notRegex(words, /^[A-Z]/, `${c}: the template must start lowercase`);
+      t.notRegex(template, /[.\s]$/, `${c}: the template must not end in a period or space`);
+    }
+  }
+});
+
+test('a code with a template per kind has several kinds, kebab-case, none a placeholder', (t) => {
   for (const [c, s] of entries()) {
-    t.not(s.template, '', `${c} has an empty template`);
-    t.notRegex(s.template, /^[A-Z]/, `${c}: the template must start lowercase`);
-    // After leading placeholders and code spans, the first word must be lowercase too.
-    const words = s.template.replace(/\{\w+\}|`[^`]*`/g, '').trim();
-    t.notRegex(words, /^[A-Z]/, `${c}: the template must start lowercase`);
-    t.notRegex(s.template, /[.\s]$/, `${c}: the template must not end in a period or space`);
+    if (typeof s.template === 'string') continue;
+    const kinds = Object.keys(s.template);
+    t.true(kinds.length > 1, `${c} has a template per kind but only one kind: make it a plain template`);
+    for (const k of kinds) {
+      t.regex(k, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, `${c}: kind \`${k}\` is not kebab-case`);
+      t.notRegex(s.template[k], /\{kind\}/, `${c} (${k}): \`kind\` selects the template and is not printed`);
+    }
   }
 });
 

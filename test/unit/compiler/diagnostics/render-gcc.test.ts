@@ -1,11 +1,19 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { SourceFile } from '../../../../compiler/source.js';
+import { check } from '../../../../compiler/index.js';
+import { nodeHost, overlayHost, standardLibraryDir } from '../../../../compiler/host.js';
 import { diag, type Diagnostic } from '../../../../compiler/diagnostics/diagnostic.js';
 import { renderGcc } from '../../../../compiler/diagnostics/render-gcc.js';
 import { render } from '../../../../compiler/diagnostics/render.js';
 
+// A policy's own `policies/net.qpol` (the standard library has none) and the standard library's `policies/qubes.qpol`.
 const net = new SourceFile('policies/net.qpol', 'qube sys-vpn {\n  netvm sys-firewal\n}\n');
 const qubes = new SourceFile('policies/qubes.qpol', '\n\ngateway sys-firewall {\n}\n');
+
+/** Where the standard library's qubes.qpol is installed: what a gcc line names, so that the editor opens it. */
+const stdQubes = path.join(standardLibraryDir(), 'qubes.qpol');
 
 function unknownGateway(): Diagnostic {
   const i = net.text.indexOf('sys-firewal');
@@ -25,7 +33,7 @@ test('one line per diagnostic, help, note and related span', (t) => {
       'policies/net.qpol:2:9: error: unknown gateway `sys-firewal` [QP2001]',
       'policies/net.qpol:2:9: note: help: did you mean `sys-firewall`?',
       'policies/net.qpol:2:9: note: some note',
-      'policies/qubes.qpol:3:9: note: `sys-firewall` is declared here',
+      `${stdQubes}:3:9: note: \`sys-firewall\` is declared here`,
       '',
     ].join('\n'),
   );
@@ -47,7 +55,7 @@ test('severities map to gcc words; spanless diagnostics are located at qpc; outp
       'policies/net.qpol:2:9: error: unknown gateway `sys-firewal` [QP2001]',
       'policies/net.qpol:2:9: note: help: did you mean `sys-firewall`?',
       'policies/net.qpol:2:9: note: some note',
-      'policies/qubes.qpol:3:9: note: `sys-firewall` is declared here',
+      `${stdQubes}:3:9: note: \`sys-firewall\` is declared here`,
       '',
     ].join('\n'),
   );
@@ -60,10 +68,23 @@ test("vim's errorformat %f:%l:%c: %t%*[^:]: %m reads every located line", (t) =>
   const parsed = lines.map((l) => efm.exec(l)?.slice(1));
   t.deepEqual(parsed[0], ['policies/net.qpol', '2', '9', 'e', 'unknown gateway `sys-firewal` [QP2001]']);
   t.deepEqual(parsed[1], ['policies/net.qpol', '2', '9', 'n', 'help: did you mean `sys-firewall`?']);
-  t.deepEqual(parsed[3], ['policies/qubes.qpol', '3', '9', 'n', '`sys-firewall` is declared here']);
+  t.deepEqual(parsed[3], [stdQubes, '3', '9', 'n', '`sys-firewall` is declared here']);
 });
 
 test('every diagnostic stays on its lines: newlines split notes, invisible characters are escaped', (t) => {
   const d = diag('QP5002', undefined, { message: 'bad\nflag \u202e' }, { notes: ['one\ntwo'] });
   t.is(renderGcc([d]), 'qpc: error: bad\\u{a}flag \\u{202e} [QP5002]\nqpc: note: one\nqpc: note: two\n');
+});
+
+test('a note into the standard library names the installed file, which exists and has the line', (t) => {
+  const policy = 'use "qubes"\ntemplate deb\namend sys-net { template deb }\namend sys-firewall { template deb }\ngateway sys-vpn { template deb; netvm sys-firewal }\n';
+  const r = check('p.qpol', { host: overlayHost(new Map([['p.qpol', policy]]), nodeHost), targets: [] });
+  const notes = renderGcc(r.diagnostics)
+    .split('\n')
+    .map((l) => /^(.*?):(\d+):(\d+): note: `sys-firewall` is declared here$/.exec(l))
+    .filter((m) => m !== null);
+  t.is(notes.length, 1);
+  const [, file, line, column] = notes[0]!;
+  t.true(path.isAbsolute(file) && file.startsWith(standardLibraryDir() + path.sep), file);
+  t.is(readFileSync(file, 'utf8').split('\n')[Number(line) - 1].slice(Number(column) - 1).split(/\s/)[0], 'sys-firewall');
 });

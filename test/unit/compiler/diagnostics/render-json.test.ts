@@ -1,4 +1,7 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { standardLibraryDir } from '../../../../compiler/host.js';
 import { SourceFile } from '../../../../compiler/source.js';
 import { diag, sortDiagnostics, type Diagnostic } from '../../../../compiler/diagnostics/diagnostic.js';
 import { renderJson, stringifyJson } from '../../../../compiler/diagnostics/render-json.js';
@@ -58,4 +61,16 @@ test('invisible and BIDI characters are written as escapes but parse back unchan
   t.true(text.includes('a\\u202eb\\u2028c\\u007fd\\u200be\\udb40\\udc41f'));
   t.is((JSON.parse(text) as Diagnostic[])[0].waivedBecause, reason);
   t.is(stringifyJson({ a: 'é\t' }), '{\n  "a": "é\\t"\n}\n');
+});
+
+test('a span in the standard library keeps its display path and gains the absolute path of the installed file', (t) => {
+  const std = new SourceFile('policies/qubes.qpol', readFileSync(path.join(standardLibraryDir(), 'qubes.qpol'), 'utf8'));
+  const i = std.text.indexOf('sys-firewall');
+  const d = diag('QP2001', src.span(5, 6), { what: 'gateway', name: 'x' }, { related: [{ span: std.span(i, i + 12), message: 'declared here' }] });
+  const [parsed] = JSON.parse(renderJson([d])) as (Diagnostic & { span: { absolutePath?: string }; related: { span: { file: string; absolutePath?: string } }[] })[];
+  t.false('absolutePath' in parsed.span, 'a policy file has none');
+  t.is(parsed.related[0].span.file, 'policies/qubes.qpol');
+  const file = parsed.related[0].span.absolutePath!;
+  t.is(file, path.join(standardLibraryDir(), 'qubes.qpol'));
+  t.is(readFileSync(file, 'utf8').slice(i, i + 12), 'sys-firewall');
 });

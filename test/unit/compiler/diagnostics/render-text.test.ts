@@ -1,8 +1,12 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { SourceFile, type Span } from '../../../../compiler/source.js';
 import { diag, type Diagnostic } from '../../../../compiler/diagnostics/diagnostic.js';
-import { escapeInvisible, renderHuman, renderPlain, summaryLine } from '../../../../compiler/diagnostics/render-text.js';
+import { escapeInvisible, printedFile, renderHuman, renderPlain, summaryLine } from '../../../../compiler/diagnostics/render-text.js';
 import { render } from '../../../../compiler/diagnostics/render.js';
+import { check } from '../../../../compiler/index.js';
+import { nodeHost, overlayHost, standardLibraryDir } from '../../../../compiler/host.js';
 
 /** The span of the `nth` occurrence (0-based) of `needle` in `src`. */
 function at(src: SourceFile, needle: string, nth = 0): Span {
@@ -18,6 +22,7 @@ function sourcesOf(...files: SourceFile[]): Map<string, SourceFile> {
   return new Map(files.map((f) => [f.path, f]));
 }
 
+// A policy's own `policies/net.qpol` (the standard library has none) and the standard library's `policies/qubes.qpol`.
 const net = new SourceFile('policies/net.qpol', 'use "qubes"\n' + '#\n'.repeat(10) + 'qube sys-vpn {\n  netvm sys-firewal\n}\n');
 const qubes = new SourceFile('policies/qubes.qpol', '# stock\n\ngateway sys-firewall {\n}\n');
 
@@ -39,7 +44,7 @@ const example = [
   '   = help: did you mean `sys-firewall`?',
   '   = note: some note',
   'note: `sys-firewall` is declared here',
-  '  --> policies/qubes.qpol:3:9',
+  `  --> ${path.join(standardLibraryDir(), 'qubes.qpol')}:3:9`,
   '   |',
   ' 3 | gateway sys-firewall {',
   '   |         ^^^^^^^^^^^^',
@@ -277,4 +282,30 @@ test('a very long line is shown as a window around the span, and long names are 
   t.regex(out, /\| qube a+…\n/);
   const late = diag('QP2001', src.span(text.indexOf(' x') + 1, text.indexOf(' x') + 2), { what: 'identity', name: 'x' });
   t.regex(renderPlain([late], new Map([[src.path, src]])), /\| …a+ in x\n +\| +\^\n/);
+});
+
+test('a place in the standard library is printed by the absolute path of the installed file; a policy\'s own `policies/` file stays as named', (t) => {
+  t.is(printedFile('policies/qubes.qpol'), path.join(standardLibraryDir(), 'qubes.qpol'));
+  t.true(path.isAbsolute(printedFile('policies/whonix-policy.qpol')));
+  t.is(printedFile('policies/net.qpol'), 'policies/net.qpol');
+  t.is(printedFile('policies/../package.json'), 'policies/../package.json');
+  t.is(printedFile('net.qpol'), 'net.qpol');
+});
+
+test('every `-->` path the renderer prints into the standard library exists, and its line is the excerpt shown', (t) => {
+  // An unknown gateway, with a note at `sys-firewall` in the standard library.
+  const policy = 'use "qubes"\ntemplate deb\namend sys-net { template deb }\namend sys-firewall { template deb }\ngateway sys-vpn { template deb; netvm sys-firewal }\n';
+  const r = check('p.qpol', { host: overlayHost(new Map([['p.qpol', policy]]), nodeHost), targets: [] });
+  const lines = renderPlain(r.diagnostics, r.sources).split('\n');
+  const std = lines.flatMap((l, i) => {
+    const m = /^ *--> (.*):(\d+):(\d+)$/.exec(l);
+    return m && m[1] !== 'p.qpol' ? [{ file: m[1], line: Number(m[2]), shown: lines[i + 2] }] : [];
+  });
+  t.true(std.length > 0, lines.join('\n'));
+  for (const { file, line, shown } of std) {
+    t.true(path.isAbsolute(file), `${file} is not absolute`);
+    t.true(file.startsWith(standardLibraryDir() + path.sep));
+    const text = readFileSync(file, 'utf8').split('\n')[line - 1];
+    t.is(shown.replace(/^ *\d+ \| ?/, ''), text.replace(/\s+$/, ''), `${file}:${line}`);
+  }
 });

@@ -6,57 +6,13 @@
  * restarts it. It never stays up without answering.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
+import { frame, initialize, runServer, TIMEOUT_MS, type Outcome } from '../../../helpers/lsp-process.js';
 import { PassThrough } from 'node:stream';
 import { guardFraming, MAX_MESSAGE_BYTES } from '../../../../compiler/lsp/server.js';
 
-const entryPoint = path.resolve('test/e2e/qpc-source.ts');
-
-/** A bound on one run: a server that neither answers nor exits shows as a timeout, not as a stuck test. */
-const TIMEOUT_MS = 30_000;
-
-function frame(body: string): string {
-  return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-}
-
-const initialize = frame(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, workspaceFolders: null } }));
-
-interface Outcome {
-  readonly answered: boolean;
-  readonly code: number | null;
-  readonly timedOut: boolean;
-  readonly stderr: string;
-}
-
 /** Starts `qpc lsp`, sends `before` and then an initialize request, and waits until it answers or exits. */
 function serverAfter(before: string, args: readonly string[] = []): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entryPoint, 'lsp', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let answered = false;
-    let timedOut = false;
-    child.stdin.on('error', () => undefined);
-    child.stderr.setEncoding('utf8').on('data', (s: string) => void (stderr += s));
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      stdout += s;
-      if (!answered && /"id":1,"result":\{"capabilities"/.test(stdout)) {
-        answered = true;
-        child.stdin.end();
-      }
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, TIMEOUT_MS);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ answered, code, timedOut, stderr });
-    });
-    child.stdin.write(before);
-    child.stdin.write(initialize);
-  });
+  return runServer(args, { before });
 }
 
 test('a well-framed initialize is answered', async (t) => {

@@ -22,7 +22,7 @@ test('values are checked with did-you-mean', (t) => {
   expectDiagnostics(t, head + 'qube q in work { template deb; device usb }\n', [{ code: 'QP2017', underline: 'device usb' }]);
   expectDiagnostics(t, head + 'qube q in work { template deb; device pci "sys-net:00_14.0"; device mic }\n', []);
   expectDiagnostics(t, head + 'qube q in work { template deb; tag my/tag }\n', [{ code: 'QP2013', underline: 'my/tag' }]);
-  expectDiagnostics(t, head + 'identity a { network tor via sys-whonix }\nqube q in a { template deb; app x { socks dedicated isolate dest-adr } }\n', [{ code: 'QP2013', underline: 'dest-adr', help: /dest-addr/ }]);
+  expectDiagnostics(t, head + 'identity a { network tor via sys-whonix }\nqube q in a { template whonix-workstation-$whonix; app x { socks dedicated isolate dest-adr } }\n', [{ code: 'QP2013', underline: 'dest-adr', help: /dest-addr/ }]);
 });
 
 test('references must name the right kind', (t) => {

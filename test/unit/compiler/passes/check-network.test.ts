@@ -45,18 +45,26 @@ test('devices on Tor qubes and PCI on PVH', (t) => {
 });
 
 test('disposables must stay in their identity', (t) => {
-  expectDiagnostics(t, head + 'qube chat in anon { template whonix-workstation-18; default-disposable work-dvm }\n', [{ code: 'QP3016', underline: 'default-disposable work-dvm' }]);
-  expectDiagnostics(t, head + 'named-disposable sys-usb in anon { template work-dvm }\n', [{ code: 'QP3016', underline: 'template work-dvm' }]);
+  expectDiagnostics(t, head + 'qube chat in anon { template whonix-workstation-18; default-disposable work-dvm }\n', [
+    { code: 'QP3016', underline: 'default-disposable work-dvm', message: /^`chat` of identity `anon` starts its disposables from `work-dvm`, a disposable template of identity `work`$/ },
+  ]);
+  expectDiagnostics(t, head + 'named-disposable sys-usb in anon { template work-dvm }\n', [
+    { code: 'QP3016', underline: 'template work-dvm', message: /^the named disposable `sys-usb` of identity `anon` runs on `work-dvm`, a disposable template of identity `work`$/ },
+  ]);
+  expectDiagnostics(t, head.replace('disposable anon-dvm }', 'disposable work-dvm }'), [
+    { code: 'QP3016', underline: 'work-dvm', message: /^the disposable template `work-dvm` of identity `anon` belongs to identity `work`$/ },
+  ]);
   expectDiagnostics(t, head + 'identity anon2 { network tor via sys-whonix-2 }\ngateway sys-whonix-2 { tor; template whonix-gateway-18; netvm sys-firewall }\nqube c2 in anon2 { template whonix-workstation-18 }\nqube c3 in anon2 { template whonix-workstation-18 }\nsettings { default-disposable work-dvm }\n', [
-    { code: 'QP3016', underline: 'anon2', message: /global default disposable/ },
+    { code: 'QP3016', underline: 'anon2', message: /^identity `anon2` starts its disposables from Qubes' global default disposable template `work-dvm`, which belongs to identity `work`$/ },
   ]);
 });
 
 test('a Tor identity qube on a non-Whonix template warns; its template must update through Tor', (t) => {
   expectDiagnostics(t, head + 'qube chat in anon { template deb }\n', [{ code: 'QP3009', underline: 'template deb', severity: 'warning' }]);
   expectDiagnostics(t, head.replace('template deb { tag whonix-updatevm }', 'template deb') + 'qube chat in anon { template deb }\n', [
-    { code: 'QP3015', underline: 'deb' },
+    // On the Tor qube's choice of a template that a clearnet qube (work-dvm) shares, not on the template.
     { code: 'QP3009', severity: 'warning' },
+    { code: 'QP3015', underline: 'template deb', help: /^base `chat` on a Whonix workstation template[^\n]*\n`tag whonix-updatevm` on `deb` instead would move the updates of `work-dvm`, which runs on it too, to `sys-whonix` and Tor/ },
   ]);
 });
 

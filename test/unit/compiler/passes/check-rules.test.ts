@@ -56,3 +56,10 @@ test('an expectation of an asked or denied call names no target', (t) => {
   expectDiagnostics(t, head + 'expect qubes.Gpg from mail to vault: deny target vault\n', [{ code: 'QP2016', underline: 'target vault' }]);
   expectDiagnostics(t, head + 'ask qubes.Gpg from @anyvm to @default target vault default vault\nexpect qubes.Gpg from mail to @default: ask targets vault default vault\n', []);
 });
+
+test('rules are checked against the stock services and argument formats, stock blocks are not', (t) => {
+  expectDiagnostics(t, head + 'allow qubes.Filecpy from mail to vault\n', [{ code: 'QP2026', underline: 'qubes.Filecpy' }]);
+  expectDiagnostics(t, head + 'allow qubes.ConnectTCP +99999 from mail to @default target vault\n', [{ code: 'QP2027', underline: '+99999' }]);
+  expectDiagnostics(t, head + 'policy-file 40-x stock sha256 "' + '0'.repeat(64) + '" {\n  allow qubes.Filecpy from mail to vault\n  allow qubes.ConnectTCP +0 from mail to vault\n}\n', []);
+  expectDiagnostics(t, head + 'allow qubes.ConnectTCP +a/b from mail to vault\n', [{ code: 'QP2013', underline: '+a/b' }]);
+});

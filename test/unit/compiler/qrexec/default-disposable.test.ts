@@ -68,7 +68,7 @@ disposable work-dvm in work { template deb }
 identity home { network clearnet via sys-firewall }
 qube home-web in home { template deb }
 `;
-  expectDiagnostics(t, text, [{ code: 'QP3016', underline: 'home', message: /global default disposable `work-dvm` of `home` belongs to identity `work`/ }]);
+  expectDiagnostics(t, text, [{ code: 'QP3016', underline: 'home', message: /^identity `home` starts its disposables from Qubes' global default disposable template `work-dvm`, which belongs to identity `work`$/ }]);
   expectDiagnostics(t, text.replace('qube home-web in home { template deb }', 'qube home-web in home { template deb; default-disposable none }'), []);
 });
 

@@ -44,7 +44,7 @@ const cases: readonly { readonly name: string; readonly rule: string; readonly c
     name: 'a disposable template outside the policy carries `anon-vm` (`@dispvm:@tag:anon-vm`)',
     rule: 'allow qubes.OpenURL from anon to @dispvm:@tag:anon-vm',
     code: 'QP3031',
-    message: /opens a disposable of a disposable template outside the policy tagged `anon-vm`/,
+    message: /opens a disposable of a disposable template outside the policy tagged `anon-vm`, which belongs to no identity$/,
   },
   {
     name: 'a standalone qube outside the policy (`@type:StandaloneVM`)',
@@ -68,7 +68,7 @@ const cases: readonly { readonly name: string; readonly rule: string; readonly c
     name: 'a request for a new disposable of another identity (`@dispvm:work-dvm`)',
     rule: 'allow qubes.VMShell from anon-chat to @dispvm:work-dvm',
     code: 'QP3031',
-    message: /`@dispvm:work-dvm` from `anon-chat` of Tor identity `anon` opens a disposable of `work-dvm` \(identity `work`\)/,
+    message: /^`@dispvm:work-dvm` from `anon-chat` of Tor identity `anon` opens a disposable of `work-dvm`, which belongs to identity `work`$/,
   },
   {
     name: 'a request to dom0 redirected to another identity (`@adminvm target work-web`)',

@@ -115,7 +115,7 @@ qube vault in keys { template deb }
 deny * from work to keys
 require work never-reaches keys
 `;
-  expectDiagnostics(t, policy, [{ code: 'QP3036', message: /asks for `qubes\.\w+` from `work-email` to a new disposable of `keys-dvm`$/ }]);
+  expectDiagnostics(t, policy, [{ code: 'QP3036', message: /the policy allows `qubes\.\w+` from `work-email` to a new disposable of `keys-dvm` when the user confirms the dialog$/ }]);
   expectDiagnostics(t, policy.replace('deny * from work to keys\n', 'deny * from work to keys\ndeny * from work to @dispvm:keys-dvm\n'), []);
 });
 
