@@ -6,22 +6,17 @@
  * runs (`checkTargets`), so a default compile refuses exactly what `check`
  * reports.
  */
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { diag, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
-import type { CheckResult } from './index.js';
-import { checkTargets } from './pipeline.js';
+import { checkTargets, type StageResult as CheckResult } from './pipeline.js';
+import { sha256 } from './hash.js';
 import { version } from './version.js';
-import type { Artifact, Target } from '../targets/types.js';
+import type { Artifact, Target } from './target.js';
 import { manifestPath } from '../targets/paths.js';
 
 export interface CompileResult extends CheckResult {
   /** Every artifact in path order, `manifest.json` included; absent when anything reported an error. */
   readonly artifacts?: readonly Artifact[];
-}
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** The targets to run: the named ones (all when none) and those they require, in registry order. */

@@ -1,6 +1,11 @@
 /**
  * The public API of the compiler. The command line and the language server
- * are thin adapters over these functions.
+ * are thin adapters over these functions and import nothing else of the
+ * compiler: what they need beyond check, compile and format (the renderers,
+ * the explain texts, `qpc query`, the syntax tree and bound program the
+ * language server walks) is exported here by name. This module sits on top
+ * of the layers (see README, Layout): it may import every module below it,
+ * the target registry included, and nothing imports it but the adapters.
  */
 import { codes, isCode, allCodes, type Code, type CodeSpec } from './diagnostics/codes.js';
 import { diag, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.js';
@@ -13,11 +18,11 @@ import { SourceFile } from './source.js';
 import { parseFile } from './syntax/parse.js';
 import { format as print } from './syntax/print.js';
 import { compileChecked, type CompileResult } from './compile.js';
-import type { Artifact, Target } from '../targets/types.js';
+import type { Artifact, Deployment, Target } from './target.js';
 import { targets as registry } from '../targets/index.js';
 import type { PolicyModel } from './model.js';
 
-export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Target, PolicyModel };
+export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Deployment, Target, PolicyModel };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
 export { explain, explainMarkdown } from './diagnostics/explain.js';
 
@@ -115,3 +120,33 @@ export function format(path: string, text: string): FormatResult {
 
 /** `expect` statements evaluated one by one (`qpc test`); a failed one is the check's QP3035. */
 export { evaluateExpects, evaluateExpect, expectName, type ExpectOutcome } from './qrexec/expects.js';
+
+/** Building diagnostics and the names of waiver classes (the command line's own QP5xxx). */
+export { diag, type Fix, type Severity } from './diagnostics/diagnostic.js';
+export { waiverClass } from './diagnostics/codes.js';
+export { suggest } from './diagnostics/suggest.js';
+/** The renderers of `--error-format` and the summary line of the human one. */
+export { render, errorFormats, isErrorFormat, type ErrorFormat } from './diagnostics/render.js';
+export { summaryLine } from './diagnostics/render-text.js';
+/** The file system as the compiler sees it: overlays, error texts, size limit, where the package and its standard library are. */
+export { ioReason, overlayHost, packageDir, standardLibraryDir, MAX_FILE_BYTES } from './host.js';
+export type { Span } from './source.js';
+/** Why a file that does not parse is not taken for a policy (the reason of QP2006 or QP5001). */
+export { notPolicyReason } from './passes/load-files.js';
+/** `qpc query` and the language server's hovers: the qrexec decision for one request. */
+export { decisionText, parseRequest, query, queryStates, ruleText, ruleWhere } from './qrexec/query.js';
+export type { QrexecRule } from './qrexec/types.js';
+export { decidedBy } from './qrexec/expects.js';
+/** qpc's version (`--version`, `manifest.json`, SARIF). */
+export { version } from './version.js';
+/** The path of `manifest.json` among the artifacts. */
+export { manifestPath } from '../targets/paths.js';
+/** The syntax tree and the bound program, for the language server's navigation and completion. */
+export { parseFile } from './syntax/parse.js';
+export { walk } from './syntax/visit.js';
+export type { Declaration, Endpoint, PolicyFile, Rule, Statement, Word } from './syntax/ast.js';
+export { lastItem, type Decl } from './program.js';
+export { kindWords } from './syntax/forms.js';
+export { substitute } from './whonix.js';
+export { qubeLabels, qubeNameSyntax } from './qubes-values.js';
+export { showPath } from './graph/policy-graph.js';

@@ -10,10 +10,21 @@
  * that walk the model in order emit the same bytes whatever the declaration
  * order of the source.
  */
-import type { SocksAssignment } from './passes/allocate-socks.js';
 import type { DeclKind, Settings } from './program.js';
 import type { QrexecRule, SystemInfo } from './qrexec/types.js';
 import type { Span } from './source.js';
+
+/** The SOCKS port one app of a Tor qube uses on its gateway (allocated by passes/allocate-socks.ts). */
+export interface SocksAssignment {
+  readonly qube: string;
+  readonly app: string;
+  readonly gateway: string;
+  readonly mode: 'dedicated' | 'port' | 'auth';
+  readonly port: number;
+  /** Sorted isolation flags of the listener the app uses. */
+  readonly isolate: readonly string[];
+  readonly span: Span;
+}
 
 /** A Qubes qube class, as `qvm-create --class` spells it. */
 export type QubeClass = 'AdminVM' | 'AppVM' | 'TemplateVM' | 'StandaloneVM' | 'DispVM';

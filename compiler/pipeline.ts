@@ -46,7 +46,7 @@ import type { PolicyModel } from './model.js';
 import { lowerModel } from './passes/lower-model.js';
 import { boundPart, containment, isEmpty, poisonOf, policyKnown, type Poison } from './passes/contain-errors.js';
 import { parseFile } from './syntax/parse.js';
-import type { Target } from '../targets/types.js';
+import type { Target } from './target.js';
 
 /** The lock file beside a policy, as read and as it should now be. */
 export interface LockState {

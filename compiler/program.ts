@@ -4,11 +4,13 @@
  * Built by `passes/bind-program.ts`; read-only afterwards.
  */
 import type { SourceFile, Span } from './source.js';
-import type { Declaration, DeclarationForm, Expect, Item, PolicyFile, Require, Rule, Waive } from './syntax/ast.js';
+import type { QubesRelease } from './qubes-values.js';
+import type { Declaration, Expect, Item, PolicyFile, Require, Rule, Waive } from './syntax/ast.js';
+import type { DeclKind } from './syntax/forms.js';
 
-export type QubesRelease = '4.2' | '4.3';
+export { qubesReleases, type QubesRelease } from './qubes-values.js';
+export type { DeclKind } from './syntax/forms.js';
 
-export const qubesReleases: readonly QubesRelease[] = ['4.2', '4.3'];
 export const whonixVersions: readonly number[] = [17, 18];
 
 export interface Settings {
@@ -30,8 +32,6 @@ export interface Settings {
 }
 
 export const defaultSettings: Settings = { qubes: '4.2', whonix: 18, policyFile: '30-qpc' };
-
-export type DeclKind = Exclude<DeclarationForm, 'amend'>;
 
 export interface Decl {
   readonly form: DeclKind;

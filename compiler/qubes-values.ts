@@ -3,7 +3,11 @@
  * place: the checker reports values outside them, the targets check every
  * value again before they write it, and the language server completes them.
  */
-import type { QubesRelease } from './program.js';
+
+/** The Qubes releases qpc writes for (`settings { qubes … }`). */
+export type QubesRelease = '4.2' | '4.3';
+
+export const qubesReleases: readonly QubesRelease[] = ['4.2', '4.3'];
 
 /** The labels Qubes ships (qubes-core-admin's default labels). */
 export const qubeLabels: readonly string[] = ['red', 'orange', 'yellow', 'green', 'gray', 'blue', 'purple', 'black'];

@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { sha256 } from './compile.js';
+import { sha256 } from './hash.js';
 import { standardLibraryDir } from './host.js';
 import { SourceFile } from './source.js';
 import type { PolicyFile } from './syntax/ast.js';

@@ -6,10 +6,7 @@
  * misspelt command or option, what was probably meant.
  */
 import { parseArgs as parseTokens } from 'node:util';
-import { isCode, waiverClass } from '../diagnostics/codes.js';
-import { errorFormats, isErrorFormat, type ErrorFormat } from '../diagnostics/render.js';
-import { suggest } from '../diagnostics/suggest.js';
-import { version } from '../version.js';
+import { isCode, waiverClass, errorFormats, isErrorFormat, type ErrorFormat, suggest, version } from '../index.js';
 import type { ColorMode } from './color.js';
 
 export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp'] as const;

@@ -5,20 +5,9 @@
  * usage or I/O, 3 internal.
  */
 import { pathToFileURL } from 'node:url';
-import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile } from '../index.js';
-import { diag } from '../diagnostics/diagnostic.js';
-import { ioReason, overlayHost, packageDir } from '../host.js';
-import { notPolicyReason } from '../passes/load-files.js';
-import { render } from '../diagnostics/render.js';
-import { summaryLine } from '../diagnostics/render-text.js';
-import { decisionText, parseRequest, query, queryStates, ruleText, ruleWhere } from '../qrexec/query.js';
-import type { QrexecRule } from '../qrexec/types.js';
-import { evaluateExpects, expectName } from '../index.js';
+import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult } from '../index.js';
 
-import { version } from '../version.js';
-import { compile } from '../index.js';
 import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
-import type { CheckResult } from '../index.js';
 import { defaultOptions, globalHelp, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
 import { useColor, type Environment } from './color.js';
 import { unifiedDiff } from './diff.js';
@@ -385,7 +374,7 @@ export function runCli(argv: readonly string[], io: CliIo): number | Promise<num
       case 'check':
         return runCheck(io, o);
       case 'compile':
-        // Asynchronous: the targets are loaded only for this command.
+        // Asynchronous only because the API's `compile` returns a promise; its work is synchronous.
         return runCompile(io, o).catch((e: unknown) => failure(io, o, e));
       case 'fmt':
         return runFmt(io, o);

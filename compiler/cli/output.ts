@@ -52,9 +52,7 @@
 import { accessSync, closeSync, constants, fchmodSync, fchownSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import type { Artifact } from '../../targets/types.js';
-import { manifestPath } from '../../targets/paths.js';
-import { ioReason } from '../host.js';
+import { type Artifact, manifestPath, ioReason } from '../index.js';
 
 /** The file operations the output needs; tests inject failures through it. */
 export interface OutputFs {

@@ -5,7 +5,7 @@
  * refused instead of filling the memory.
  */
 import { readSync } from 'node:fs';
-import { MAX_FILE_BYTES } from '../host.js';
+import { MAX_FILE_BYTES } from '../index.js';
 
 /** The name standard input has in diagnostics and summaries. */
 export const STDIN_NAME = '<stdin>';

@@ -4,8 +4,7 @@
  * as JUnit XML (one testsuite per policy file, one testcase per `expect`).
  * Pure functions over the evaluated expectations.
  */
-import { decidedBy, type ExpectOutcome } from '../qrexec/expects.js';
-import type { Span } from '../source.js';
+import { decidedBy, type ExpectOutcome, type Span } from '../index.js';
 
 /** One `expect` of a policy, as `qpc test` reports it. */
 export type TestCase =

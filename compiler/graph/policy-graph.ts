@@ -7,7 +7,7 @@
  */
 import { alg, Graph } from '@dagrejs/graphlib';
 import { lastItem, type Decl, type Program } from '../program.js';
-import { substitute } from '../passes/names.js';
+import { substitute } from '../whonix.js';
 import type { Span } from '../source.js';
 import type { AppItem, DeviceItem, ListenerItem, NetworkItem } from '../syntax/ast.js';
 

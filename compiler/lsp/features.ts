@@ -20,15 +20,7 @@ import {
   type TextEdit,
   type WorkspaceEdit,
 } from 'vscode-languageserver/node';
-import { explain, type CheckResult, type Diagnostic } from '../index.js';
-import { standardLibraryDir } from '../host.js';
-import { lastItem, type Decl, type Program } from '../program.js';
-import type { SourceFile, Span } from '../source.js';
-import { qubeLabels, qubeNameSyntax } from '../qubes-values.js';
-import type { Declaration, PolicyFile, Rule, Statement } from '../syntax/ast.js';
-import { showPath } from '../graph/policy-graph.js';
-import { kindWords, substitute } from '../passes/names.js';
-import { decisionText, query, queryStates, ruleText, ruleWhere } from '../qrexec/query.js';
+import { explain, type CheckResult, type Diagnostic, standardLibraryDir, lastItem, type Decl, type Program, type SourceFile, type Span, qubeLabels, qubeNameSyntax, type Declaration, type PolicyFile, type Rule, type Statement, showPath, kindWords, substitute, decisionText, query, queryStates, ruleText, ruleWhere } from '../index.js';
 import { definitionOf, occurrenceAt, referencesOf, symbolIndex, type Occurrence } from './symbols.js';
 
 // ---------------------------------------------------------------- places

@@ -36,11 +36,7 @@ import {
   type TextDocumentContentChangeEvent,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { check, continueCheck, format, nodeHost, type CheckResult } from '../index.js';
-import { overlayHost, type CompilerHost } from '../host.js';
-import type { Program } from '../program.js';
-import { SourceFile } from '../source.js';
-import { parseFile } from '../syntax/parse.js';
+import { check, continueCheck, format, nodeHost, type CheckResult, overlayHost, type CompilerHost, type Program, SourceFile, parseFile } from '../index.js';
 import { completion, definition, documentSymbols, hover, nameAt, realPath, references, renamable, rename, toLspDiagnostics, toRange, type LspFix, type UriOf } from './features.js';
 
 export interface ServerOptions {

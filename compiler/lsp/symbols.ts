@@ -8,11 +8,7 @@
  * replaced, as the binder does. The language server answers definition,
  * references, rename and hover from this index; nothing here parses again.
  */
-import type { Program } from '../program.js';
-import type { Span } from '../source.js';
-import type { Endpoint, PolicyFile, Word } from '../syntax/ast.js';
-import { walk } from '../syntax/visit.js';
-import { substitute } from '../passes/names.js';
+import { type Program, type Span, type Endpoint, type PolicyFile, type Word, walk, substitute } from '../index.js';
 
 /** What an occurrence of a name is. */
 export type OccurrenceRole = 'declaration' | 'reference';

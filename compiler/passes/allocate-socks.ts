@@ -15,11 +15,14 @@
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import type { PolicyGraph } from '../graph/policy-graph.js';
+import type { SocksAssignment } from '../model.js';
 import { lastItem } from '../program.js';
 import type { SourceFile, Span } from '../source.js';
 import type { AppItem, ListenerItem } from '../syntax/ast.js';
 import { isolateFlags } from './check-items.js';
 import { qubeNameSyntax } from '../qubes-values.js';
+
+export type { SocksAssignment };
 
 /** Isolation flags the four pre-bound custom groups offer. */
 const PRESET_FLAGS = new Set(['dest-addr', 'dest-port']);
@@ -28,17 +31,6 @@ const FREE_LOW_PORTS = [9112, 9113, 9116, 9119, 9120, 9121];
 const FIRST_HIGH_PORT = 9230;
 /** The largest qid whose address `10.137.x.y` Qubes can form (`vmid_to_ipv4`, reference xen.md §1.2). */
 export const MAX_QID = 254 * 254 - 1;
-
-export interface SocksAssignment {
-  readonly qube: string;
-  readonly app: string;
-  readonly gateway: string;
-  readonly mode: 'dedicated' | 'port' | 'auth';
-  readonly port: number;
-  /** Sorted isolation flags of the listener the app uses. */
-  readonly isolate: readonly string[];
-  readonly span: Span;
-}
 
 /** A listener qpc adds to a Tor gateway for a flag set Whonix does not pre-bind. */
 export interface ExtraListener {

@@ -9,21 +9,10 @@ import { didYouMean } from '../diagnostics/suggest.js';
 import { isKernelName, kernelHelp, qubeLabels } from '../qubes-values.js';
 import { itemKey, type Decl, type DeclKind } from '../program.js';
 import type { Declaration, IntLit, Item, Word } from '../syntax/ast.js';
+import { itemsByForm } from '../syntax/forms.js';
 import { checkChoice, kindWords, resolveRef, type Resolver } from './names.js';
 
-const COMMON = ['template', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'netvm', 'default-disposable', 'tag', 'feature', 'service'];
-
-/** The items each declaration form takes. */
-export const itemsByForm: Readonly<Record<DeclKind, readonly string[]>> = {
-  adminvm: ['label'],
-  template: ['whonix', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'default-disposable', 'tag', 'feature', 'service', 'listener'],
-  gateway: [...COMMON, 'device', 'autostart', 'tor', 'uplink', 'listener'],
-  identity: ['network', 'label', 'disposable', 'isolation'],
-  qube: [...COMMON, 'device', 'autostart', 'app', 'whonix-tags'],
-  standalone: [...COMMON, 'device', 'autostart', 'app', 'whonix-tags'],
-  disposable: [...COMMON, 'app', 'whonix-tags'],
-  'named-disposable': [...COMMON, 'device', 'autostart', 'app', 'whonix-tags'],
-};
+export { itemsByForm };
 
 /** Items that may appear several times (keyed ones once per key). */
 const MULTI = new Set(['device', 'tag', 'feature', 'service', 'app', 'listener']);

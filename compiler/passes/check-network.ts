@@ -9,12 +9,8 @@
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { NETWORK, showPath, type PolicyGraph, type QubeFacts } from '../graph/policy-graph.js';
 import { lastItem, type Decl } from '../program.js';
+import { whonixRole, whonixTagsOff } from '../whonix.js';
 import { substitute } from './names.js';
-
-/** The Whonix role a template declares, if any. */
-export function whonixRole(d: Decl | undefined): string | undefined {
-  return d ? lastItem(d, 'ValueItem', 'whonix')?.value.text : undefined;
-}
 
 function checkLoops(g: PolicyGraph, ctx: Reporter): void {
   for (const cycle of g.netvmCycles()) {
@@ -187,13 +183,6 @@ function checkGateways(g: PolicyGraph, ctx: Reporter): void {
   }
 }
 
-/** `whonix-tags off` on the qube, or (a named disposable) on its disposable template. */
-export function whonixTagsOff(g: PolicyGraph, d: Decl): boolean {
-  const own = lastItem(d, 'ValueItem', 'whonix-tags');
-  if (own) return own.value.text === 'off';
-  const t = d.form === 'named-disposable' ? g.facts(d.name)?.template : undefined;
-  return t !== undefined && lastItem(t, 'ValueItem', 'whonix-tags')?.value.text === 'off';
-}
 
 function checkQube(g: PolicyGraph, f: QubeFacts, ctx: Reporter, globalReported: Set<string>): void {
   const d = f.decl;

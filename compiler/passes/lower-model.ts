@@ -12,7 +12,7 @@ import type { EvaluatedPolicy } from '../qrexec/query.js';
 import type { Span } from '../source.js';
 import type { ListenerItem } from '../syntax/ast.js';
 import type { Allocation } from './allocate-socks.js';
-import { whonixRole } from './check-network.js';
+import { whonixRole } from '../whonix.js';
 
 
 /** `vmid_to_ipv4("10.137", qid)` (reference xen.md §1.2). */

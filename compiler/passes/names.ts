@@ -7,6 +7,10 @@ import { replaceFix, suggest, suggestion } from '../diagnostics/suggest.js';
 import type { Decl, DeclKind, Program, QubesRelease } from '../program.js';
 import type { Span } from '../source.js';
 import type { Word } from '../syntax/ast.js';
+import { kindWords } from '../syntax/forms.js';
+import { substitute } from '../whonix.js';
+
+export { kindWords, substitute };
 
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
@@ -41,18 +45,6 @@ export function checkQubeName(name: string, span: Span, release: QubesRelease, o
   return undefined;
 }
 
-/** How a kind of declaration is named in messages. */
-export const kindWords: Readonly<Record<DeclKind, string>> = {
-  adminvm: 'the admin qube',
-  template: 'a template',
-  gateway: 'a gateway',
-  identity: 'an identity',
-  qube: 'a qube',
-  disposable: 'a disposable template',
-  'named-disposable': 'a named disposable',
-  standalone: 'a standalone qube',
-};
-
 /** The noun of a kind without article, for "unknown template `x`". */
 export const kindNouns: Readonly<Record<DeclKind, string>> = {
   adminvm: 'admin qube',
@@ -67,11 +59,6 @@ export const kindNouns: Readonly<Record<DeclKind, string>> = {
 
 /** Kinds that are qubes (not identities). */
 export const qubeKinds: readonly DeclKind[] = ['adminvm', 'template', 'gateway', 'qube', 'disposable', 'named-disposable', 'standalone'];
-
-/** Replaces the `$whonix` placeholder. */
-export function substitute(text: string, whonix: number): string {
-  return text.replace(/\$whonix(?![A-Za-z0-9_])/g, String(whonix));
-}
 
 /** Declared names of the standard library modules, for "add `use`" help. */
 export type StdNames = ReadonlyMap<string, string>;

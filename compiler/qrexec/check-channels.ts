@@ -11,7 +11,7 @@
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import type { PolicyGraph, QubeFacts } from '../graph/policy-graph.js';
 import { lastItem, type Program } from '../program.js';
-import { substitute } from '../passes/names.js';
+import { substitute } from '../whonix.js';
 import type { Span } from '../source.js';
 import { ANY_ARGUMENT, classKey, columnMatches, findChannels, namedQubes, type Channel } from './channels.js';
 import { evaluate, matchesRequest } from './evaluate.js';

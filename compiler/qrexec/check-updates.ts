@@ -12,7 +12,7 @@
  */
 import { diag, type Related, type Reporter } from '../diagnostics/diagnostic.js';
 import type { PolicyGraph, QubeFacts } from '../graph/policy-graph.js';
-import { whonixRole } from '../passes/check-network.js';
+import { whonixRole } from '../whonix.js';
 import type { Decl, Program } from '../program.js';
 import type { Span } from '../source.js';
 import { queryStates, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';

@@ -6,7 +6,7 @@
  * `evaluateExpects`, so they cannot disagree.
  */
 import { diag, type Diagnostic, type Reporter } from '../diagnostics/diagnostic.js';
-import { substitute } from '../passes/names.js';
+import { substitute } from '../whonix.js';
 import type { Program } from '../program.js';
 import type { Expect } from '../syntax/ast.js';
 import { decisionText, queryStates, ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';

@@ -7,8 +7,7 @@
  */
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import type { BoundRule, Decl, Program } from '../program.js';
-import { substitute } from '../passes/names.js';
-import { whonixRole, whonixTagsOff } from '../passes/check-network.js';
+import { substitute, whonixRole, whonixTagsOff } from '../whonix.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
 import type { QubeClass } from '../model.js';
 

@@ -30,9 +30,7 @@ import { parse as peggyParse, SyntaxError as PeggySyntaxError } from '../../gram
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { isCode } from '../diagnostics/codes.js';
 import { suggestion } from '../diagnostics/suggest.js';
-import { itemsByForm } from '../passes/check-items.js';
-import { kindWords } from '../passes/names.js';
-import type { DeclKind } from '../program.js';
+import { itemsByForm, kindWords, type DeclKind } from './forms.js';
 import type { SourceFile } from '../source.js';
 import type { PolicyFile } from './ast.js';
 import { keywords } from './builders.js';

@@ -6,7 +6,7 @@
  * installs what the `qrexec` and `whonix` targets emit, which `qpc compile`
  * passes in as `inputs`.
  */
-import type { Artifact, Target } from '../types.js';
+import type { Artifact, Target } from '../../compiler/target.js';
 import { provisionScriptPath, saltStatePath, saltTopPath } from '../paths.js';
 import { checkProvision } from './check.js';
 import { collectInputs } from './inputs.js';

@@ -4,9 +4,9 @@
  * They come from our own targets, so a value outside the allow-lists here is
  * a bug in qpc: emit throws (QP9001) instead of writing it into a script.
  */
-import { sha256 } from '../../compiler/compile.js';
+import { sha256 } from '../../compiler/hash.js';
 import type { PolicyModel } from '../../compiler/model.js';
-import type { Artifact } from '../types.js';
+import type { Artifact } from '../../compiler/target.js';
 import { qubeNameSyntax } from '../../compiler/qubes-values.js';
 
 export interface PolicyInput {

@@ -9,8 +9,8 @@
  * other artifact), pushes it into the qube with the other files, and runs it
  * by path. The script is shellchecked like provision.sh.
  */
-import type { Artifact } from '../types.js';
-import { sha256 } from '../../compiler/compile.js';
+import type { Artifact } from '../../compiler/target.js';
+import { sha256 } from '../../compiler/hash.js';
 import { reloadsOf, type DeployInput, type Inputs } from './inputs.js';
 
 /** Where the script lives inside the qube (/usr/local persists in an AppVM). */

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { ModelPolicyFile, PolicyModel } from '../../compiler/model.js';
 import type { DomainInfo, QrexecRule, QubesRelease } from '../../compiler/qrexec/types.js';
 import { headerSource, policyDirectory, policyFilePath, systemInfoPath } from '../paths.js';
-import type { Artifact } from '../types.js';
+import type { Artifact } from '../../compiler/target.js';
 import { qubeLabels } from '../../compiler/qubes-values.js';
 import { ARGUMENT, COMMENT_TEXT, DOM0_UUID, isQubeName, paramsOf, POLICY_FILE, qubeClasses, SERVICE, TAG, tokenProblem, USER, visible, type Column } from './syntax.js';
 

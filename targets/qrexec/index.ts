@@ -4,7 +4,7 @@
  * and the system information of the declared qubes for Qubes' own policy
  * tools. Check in `check.ts`, output in `emit.ts`, token rules in `syntax.ts`.
  */
-import type { Target } from '../types.js';
+import type { Target } from '../../compiler/target.js';
 import { checkQrexec } from './check.js';
 import { emitQrexec } from './emit.js';
 

@@ -5,7 +5,7 @@
  * the model's sorted arrays and sorts by path at the end.
  */
 import { qubeNamed, type PolicyModel } from '../../compiler/model.js';
-import type { Artifact } from '../types.js';
+import type { Artifact } from '../../compiler/target.js';
 import { launcherText } from './launcher.js';
 import { APP_NAME, firewallArtifactPath, launcherArtifactPath, launcherDeployPath, portsPath, SOURCE_PATH, torrcArtifactPath } from './names.js';
 import { qubeNameSyntax } from '../../compiler/qubes-values.js';

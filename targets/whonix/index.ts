@@ -3,7 +3,7 @@
  * Whonix-Gateways, torsocks launchers for workstation apps, and the
  * app → gateway:port map. See README.md in this folder for the formats.
  */
-import type { Target } from '../types.js';
+import type { Target } from '../../compiler/target.js';
 import { checkWhonix } from './check.js';
 import { emitWhonix } from './emit.js';
 

@@ -6,7 +6,7 @@
  * own proxy preferences, and every other program under torsocks, as Whonix's
  * uwt wrappers do for command-line tools (whonix-and-tor.md §5).
  */
-import type { SocksAssignment } from '../../compiler/passes/allocate-socks.js';
+import type { SocksAssignment } from '../../compiler/model.js';
 import { launcherName } from './names.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { PolicyModel } from '../../compiler/model.js';
 import { libvirtPath, xlConfigPath } from '../paths.js';
-import type { Artifact, Target } from '../types.js';
+import type { Artifact, Target } from '../../compiler/target.js';
 import { checkXen } from './check.js';
 import { bootable, domainQubes, resolveDomain } from './domain.js';
 import { libvirtXml } from './emit-libvirt.js';

@@ -10,9 +10,10 @@ import * as path from 'node:path';
 import { compileWith } from '../../../compiler/index.js';
 import { overlayHost } from '../../../compiler/host.js';
 import { diag } from '../../../compiler/diagnostics/diagnostic.js';
-import { manifestText, selectTargets, sha256 } from '../../../compiler/compile.js';
+import { manifestText, selectTargets } from '../../../compiler/compile.js';
+import { sha256 } from '../../../compiler/hash.js';
 import { diffOutput, nodeOutputFs, writeOutput, type OutputFs } from '../../../compiler/cli/output.js';
-import type { Artifact, Target } from '../../../targets/types.js';
+import type { Artifact, Target } from '../../../compiler/target.js';
 
 const policy = `use "qubes"
 template debian-12-xfce

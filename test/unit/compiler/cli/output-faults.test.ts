@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { compile } from '../../../../compiler/index.js';
 import { nodeOutputFs, writeOutput, type OutputFs } from '../../../../compiler/cli/output.js';
 import { runQpcAsync as qpc } from '../../../helpers/cli.js';
-import type { Artifact } from '../../../../targets/types.js';
+import type { Artifact } from '../../../../compiler/target.js';
 
 function temp(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'qpc-faults-'));

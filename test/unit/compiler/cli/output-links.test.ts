@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { diffOutput, nodeOutputFs, writeOutput } from '../../../../compiler/cli/output.js';
 import { runQpcAsync as qpc } from '../../../helpers/cli.js';
-import type { Artifact } from '../../../../targets/types.js';
+import type { Artifact } from '../../../../compiler/target.js';
 
 function temp(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'qpc-links-'));

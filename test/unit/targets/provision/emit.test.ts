@@ -12,7 +12,7 @@ import { provisionTarget } from '../../../../targets/provision/index.js';
 import { presentKeys, qvmVmKeys, saltPrefKeys, stockStateId } from '../../../../targets/provision/salt.js';
 import { prefsOf } from '../../../../targets/provision/plan.js';
 import type { ModelQube, PolicyModel } from '../../../../compiler/model.js';
-import { expectGolden } from '../../../helpers/golden.js';
+import { expectGoldenArtifacts } from '../../../helpers/golden.js';
 import { haveTool, run, toolTest } from '../../../helpers/tools.js';
 import { examples, handMadeInputs, inputsFor, modelOf, modelOfText, root, sha256 } from './harness.js';
 
@@ -32,10 +32,8 @@ for (const file of examples) {
     const reloadScripts = [...new Set(model.torGateways.map((g) => g.name))].sort().map((g) => `qubes/reload/${g}.sh`);
     t.deepEqual(arts.map((a) => a.path), [...reloadScripts, 'qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top']);
     t.true(arts.find((a) => a.path === 'qubes/provision.sh')?.executable);
-    for (const a of arts) {
-      t.true(a.contents.endsWith('\n') && !a.contents.includes('\r'), a.path);
-      expectGolden(t, path.join(root, 'test/golden/targets/provision', name, a.path.startsWith('qubes/reload/') ? `reload-${path.basename(a.path)}` : path.basename(a.path)), a.contents);
-    }
+    for (const a of arts) t.true(a.contents.endsWith('\n') && !a.contents.includes('\r'), a.path);
+    expectGoldenArtifacts(t, path.join(root, 'test/golden/targets/provision', name), { example: `examples/${file}`, note: 'inputs: hand-made' }, arts);
   });
 
   test(`deterministic: examples/${file} emits the same bytes for shuffled inputs`, (t) => {

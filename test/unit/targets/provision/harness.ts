@@ -4,13 +4,14 @@
  * hand-made ones otherwise), a complete output directory with manifest.json,
  * and a fake dom0 (test/fixtures/qubes-dom0/qvm-fake) to run provision.sh in.
  */
-import { manifestText, sha256 } from '../../../../compiler/compile.js';
+import { manifestText } from '../../../../compiler/compile.js';
+import { sha256 } from '../../../../compiler/hash.js';
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { check } from '../../../../compiler/index.js';
 import type { PolicyModel } from '../../../../compiler/model.js';
-import type { Artifact, Target } from '../../../../targets/types.js';
+import type { Artifact, Target } from '../../../../compiler/target.js';
 import { provisionTarget } from '../../../../targets/provision/index.js';
 import test, { type ExecutionContext } from 'ava';
 import { missingTools, run } from '../../../helpers/tools.js';

@@ -10,8 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PolicyModel } from '../../../../compiler/model.js';
 import { prefsOf } from '../../../../targets/provision/plan.js';
-import type { Artifact } from '../../../../targets/types.js';
-import { haveTool, missingTools } from '../../../helpers/tools.js';
+import type { Artifact } from '../../../../compiler/target.js';
 import { compileAll, examples, fakeDom0, layOut, modelOf, modelOfText, runScript, serialToolTest, sha256, whonixMarker, type Dom0 } from './harness.js';
 import { root as repoRoot } from './harness.js';
 
@@ -416,9 +415,4 @@ toolTest('end to end: a stock policy file must be in dom0 with its sha256, check
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-});
-
-test('dash is available for the dash runs', (t) => {
-  if (!haveTool('dash')) t.log('dash is not installed: the dash runs are skipped');
-  t.pass();
 });

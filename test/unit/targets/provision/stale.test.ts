@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PolicyModel } from '../../../../compiler/model.js';
-import type { Artifact } from '../../../../targets/types.js';
+import type { Artifact } from '../../../../compiler/target.js';
 import { compileAll, fakeDom0, layOut, modelOfText, root, runScript, serialToolTest, type Dom0 } from './harness.js';
 import { applySalt } from './salt-model.js';
 

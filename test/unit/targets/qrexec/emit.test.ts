@@ -5,7 +5,7 @@ import { evaluate } from '../../../../compiler/qrexec/evaluate.js';
 import type { Decision, QrexecRule, Request } from '../../../../compiler/qrexec/types.js';
 import { qrexecTarget } from '../../../../targets/qrexec/index.js';
 import { policyFilePath } from '../../../../targets/paths.js';
-import { expectGolden } from '../../../helpers/golden.js';
+import { expectGoldenArtifacts } from '../../../helpers/golden.js';
 import { asRead, parsePolicy, PolicySyntaxError } from '../../../helpers/qrexec-policy-parser.js';
 import { exampleModel, examples, modelOf, must, releases } from './models.js';
 import { readFileSync } from 'node:fs';
@@ -86,10 +86,8 @@ for (const name of examples) {
         artifacts.map((a) => a.path),
         [...m.policyFiles.map((f) => policyFilePath(f.name)), 'qubes/system-info.json'].sort(),
       );
-      for (const a of artifacts) {
-        t.true(a.contents.endsWith('\n') && !a.contents.includes('\r'), `${a.path}: LF endings, final newline`);
-        expectGolden(t, path.join(goldenDir, `${name}-${release}`, a.path), a.contents);
-      }
+      for (const a of artifacts) t.true(a.contents.endsWith('\n') && !a.contents.includes('\r'), `${a.path}: LF endings, final newline`);
+      expectGoldenArtifacts(t, path.join(goldenDir, `${name}-${release}`), { example: `examples/${name}.qpol`, note: `qubes ${release}` }, artifacts);
     });
 
     test(`${title}: each policy file reads back as the model's rules, in order`, (t) => {

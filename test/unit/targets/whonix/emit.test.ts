@@ -8,7 +8,7 @@ import type { PolicyModel } from '../../../../compiler/model.js';
 import type { SocksAssignment } from '../../../../compiler/passes/allocate-socks.js';
 import { whonixTarget } from '../../../../targets/whonix/index.js';
 import { firewallReload, torReload } from '../../../../targets/whonix/torrc.js';
-import { expectGolden } from '../../../helpers/golden.js';
+import { expectGoldenArtifacts } from '../../../helpers/golden.js';
 import { allCases, extraModel, extraPath, extraPolicy, modelOf } from './fixtures.js';
 
 const cases = allCases();
@@ -17,9 +17,7 @@ for (const c of cases) {
   test(`whonix ${c.name}: artifacts match the golden files`, (t) => {
     t.deepEqual(whonixTarget.check(c.model), []);
     const artifacts = whonixTarget.emit(c.model, []);
-    for (const a of artifacts) expectGolden(t, `test/golden/targets/whonix/${c.name}/${a.path}`, a.contents);
-    const deploy = artifacts.map((a) => ({ path: a.path, ...(a.executable ? { executable: true } : {}), ...(a.deploy ? { deploy: a.deploy } : {}) }));
-    expectGolden(t, `test/golden/targets/whonix/${c.name}/deploy.json`, JSON.stringify(deploy, null, 2) + '\n');
+    expectGoldenArtifacts(t, `test/golden/targets/whonix/${c.name}`, c.source, artifacts);
   });
 
   test(`whonix ${c.name}: artifacts are well-formed and in path order`, (t) => {

@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { nodeHost, overlayHost } from '../../../../compiler/host.js';
 import type { PolicyModel } from '../../../../compiler/model.js';
 import { runPipeline } from '../../../../compiler/pipeline.js';
+import type { GoldenSource } from '../../../helpers/golden.js';
 
 /**
  * Checks a policy and returns its model; throws when the policy has errors.
@@ -71,10 +72,10 @@ export function extraModel(): PolicyModel {
   return modelOf(extraPath, new Map([[extraPath, extraPolicy]]));
 }
 
-/** Every case: name (for golden directories) and model. */
-export function allCases(): { readonly name: string; readonly model: PolicyModel }[] {
+/** Every case: name (for golden directories), source and model. */
+export function allCases(): { readonly name: string; readonly source: GoldenSource; readonly model: PolicyModel }[] {
   return [
-    ...exampleFiles.map((f) => ({ name: f.replace(/^examples\//, 'examples-').replace(/\.qpol$/, ''), model: modelOf(f) })),
-    { name: 'extra-listeners', model: extraModel() },
+    ...exampleFiles.map((f) => ({ name: f.replace(/^examples\//, 'examples-').replace(/\.qpol$/, ''), source: { example: f }, model: modelOf(f) })),
+    { name: 'extra-listeners', source: { text: extraPolicy }, model: extraModel() },
   ];
 }

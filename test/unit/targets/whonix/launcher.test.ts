@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSy
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
-import type { Artifact } from '../../../../targets/types.js';
+import type { Artifact } from '../../../../compiler/target.js';
 import { whonixTarget } from '../../../../targets/whonix/index.js';
 import { launchMethod } from '../../../../targets/whonix/launcher.js';
 import { run, toolTest } from '../../../helpers/tools.js';

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Artifact } from '../../../../targets/types.js';
+import type { Artifact } from '../../../../compiler/target.js';
 import { whonixTarget } from '../../../../targets/whonix/index.js';
 import { toolTest } from '../../../helpers/tools.js';
 import { extraModel } from './fixtures.js';

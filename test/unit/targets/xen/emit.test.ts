@@ -3,21 +3,15 @@
  * example and in-memory case, and the Qubes facts each artifact must carry.
  */
 import test from 'ava';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { xenTarget } from '../../../../targets/xen/index.js';
 import { resolveDomain } from '../../../../targets/xen/domain.js';
 import { xlConfig } from '../../../../targets/xen/emit-xl.js';
 import { qubeNamed } from '../../../../compiler/model.js';
-import { expectGolden, updating } from '../../../helpers/golden.js';
+import { expectGoldenArtifacts } from '../../../helpers/golden.js';
 import { cases, examples, modelOf, policy } from './support.js';
 
 const goldenRoot = 'test/golden/targets/xen';
-
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => f.split(path.sep).join('/')).sort();
-}
 
 const inputs: [string, string, string | undefined][] = [
   ...examples.map((e): [string, string, string | undefined] => [path.basename(e, '.qpol'), e, undefined]),
@@ -29,9 +23,7 @@ for (const [golden, entry, text] of inputs) {
     const model = modelOf(entry, text);
     t.deepEqual(xenTarget.check(model), []);
     const artifacts = xenTarget.emit(model, []);
-    const dir = path.join(goldenRoot, golden);
-    for (const a of artifacts) expectGolden(t, path.join(dir, a.path), a.contents);
-    if (!updating) t.deepEqual(filesUnder(dir), artifacts.map((a) => a.path), `${dir} holds exactly the artifacts`);
+    expectGoldenArtifacts(t, path.join(goldenRoot, golden), text === undefined ? { example: entry } : { text }, artifacts);
   });
 
   test(`${entry}: one xl.cfg and one libvirt XML per domain, dom0 none, deterministic text`, (t) => {

@@ -1,10 +1,12 @@
 /**
- * What a target is (DESIGN §2, §5): a pure function from the read-only policy
- * model to artifacts, plus the check that rejects what the target cannot
- * express. Targets never touch the file system; `qpc compile` writes.
+ * The target contract, what a target is (DESIGN §2, §5): a pure function
+ * from the read-only policy model to artifacts, plus the check that rejects
+ * what the target cannot express. Targets never touch the file system;
+ * `qpc compile` writes. Targets import this file and the compiler's lower
+ * layers (the model and what it is made of), never the pipeline or the API.
  */
-import type { Diagnostic } from '../compiler/diagnostics/diagnostic.js';
-import type { PolicyModel } from '../compiler/model.js';
+import type { Diagnostic } from './diagnostics/diagnostic.js';
+import type { PolicyModel } from './model.js';
 
 /** Where an artifact goes inside a qube, for artifacts provisioning pushes (Whonix files). */
 export interface Deployment {
