@@ -21,6 +21,9 @@ import { compileChecked, type CompileResult } from './compile.js';
 import type { Artifact, Deployment, Target } from './target.js';
 import { targets as registry } from '../targets/index.js';
 import type { PolicyModel } from './model.js';
+import type { EvaluatedPolicy } from './qrexec/query.js';
+import { findChannels, ANY_ARGUMENT, OTHER_SERVICE } from './qrexec/channels.js';
+import { dangerous } from './qrexec/check-channels.js';
 
 export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Deployment, Target, PolicyModel };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };
@@ -91,7 +94,7 @@ export async function compile(entry: string, opts: { host?: CompilerHost; target
 export function continueCheck(result: CheckResult, opts: CheckOptions = {}): CheckResult {
   if (!result.bound) return result;
   try {
-    const r = analyse(result.bound, opts.host ?? nodeHost, opts, opts.targets ?? registry);
+    const r = analyse(result.bound, opts, opts.targets ?? registry);
     return { ...r, diagnostics: sortDiagnostics(r.diagnostics) };
   } catch (e) {
     return { diagnostics: [internal(e)], sources: result.sources };
@@ -145,8 +148,62 @@ export { manifestPath } from '../targets/paths.js';
 export { parseFile } from './syntax/parse.js';
 export { walk } from './syntax/visit.js';
 export type { Declaration, Endpoint, PolicyFile, Rule, Statement, Word } from './syntax/ast.js';
-export { lastItem, type Decl } from './program.js';
-export { kindWords } from './syntax/forms.js';
+export { lastItem, type Decl, type Reference, type ReferenceIndex } from './program.js';
+export { itemsByForm, keywords, kindWords, statementWords, type DeclKind } from './syntax/forms.js';
 export { substitute } from './whonix.js';
 export { qubeLabels, qubeNameSyntax } from './qubes-values.js';
 export { showPath } from './graph/policy-graph.js';
+
+/** `qpc graph`: the drawing of a policy (DESIGN §6), from its evaluated policy and, when known, its topology and findings. */
+export { drawModel, renderDot, renderJson, COLLAPSE_ABOVE, FOLD_ABOVE, type DrawInput, type DrawModel, type DrawOptions, type GraphView } from './graph/draw.js';
+/**
+ * The input of {@link drawModel} for an evaluated policy (rules, system
+ * information, release) with the qrexec analysis wired in; the topology and
+ * the findings when known. `qpc lint --graph` can call it with a native
+ * policy.d and a system-info, without a topology.
+ */
+export function drawInput(policy: EvaluatedPolicy, extra: { graph?: PolicyGraph; findings?: readonly Diagnostic[] } = {}): import('./graph/draw.js').DrawInput {
+  const { rules, info, release } = policy;
+  return {
+    rules,
+    info,
+    analysis: {
+      channels: (q) => findChannels({ rules, info, release, relevant: q.relevant, key: q.key, ...(q.services ? { services: q.services } : {}) }),
+      danger: (service) => {
+        let level: 'critical' | 'high' | undefined;
+        for (const d of dangerous) if (d.pattern.test(service)) level = d.level === 'critical' || level === 'critical' ? 'critical' : 'high';
+        return level;
+      },
+      anyArgument: ANY_ARGUMENT,
+      otherService: OTHER_SERVICE,
+    },
+    ...(extra.graph ? { graph: extra.graph } : {}),
+    ...(extra.findings ? { findings: extra.findings } : {}),
+  };
+}
+export { dotToSvg } from './graph/svg.js';
+export type GraphFormat = 'svg' | 'dot' | 'json';
+/** The drawing of the policy set whose entry is `entry` in `format`, or the diagnostics that stop it (no evaluated policy). Never throws. */
+export async function graph(entry: string, opts: import('./graph/draw.js').DrawOptions & { format?: GraphFormat; host?: CompilerHost; title?: string } & PipelineOptions = {}): Promise<CheckResult & { text?: string }> {
+  const r = check(entry, { ...(opts.host ? { host: opts.host } : {}), ...(opts.allowWaived ? { allowWaived: opts.allowWaived } : {}) });
+  if (!r.policy) return r;
+  try {
+    const { drawModel, renderDot, renderJson } = await import('./graph/draw.js');
+    const m = drawModel(drawInput(r.policy, { ...(r.graph ? { graph: r.graph } : {}), findings: r.diagnostics }), opts);
+    if (opts.format === 'json') return { ...r, text: renderJson(m) };
+    const dot = renderDot(m, opts.title ?? (entry.replace(/^.*[\\/]/, '').replace(/\.qpol$/, '') || 'policy'));
+    if (opts.format === 'dot') return { ...r, text: dot };
+    const { dotToSvg } = await import('./graph/svg.js');
+    return { ...r, text: await dotToSvg(dot) };
+  } catch (e) {
+    return { ...r, diagnostics: [...r.diagnostics, internal(e)] };
+  }
+}
+
+// Qubes' qrexec token model (what every column of a policy line may hold, and how each release reads it).
+export { acceptedIn, isKeyword, keywordTokens, token, tokenIn, tokenShape, qubesColumns, SERVICE, ARGUMENT, TAG, USER } from './qrexec/token.js';
+export type { Token, TokenKind, RuleTokens } from './qrexec/types.js';
+
+/** `qpc snapshot`: the dom0 script that records a machine, and the reader of what it records (docs/snapshot.md). */
+export { readSnapshot, systemInfoOf, systemInfoFromJson, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
+export type { MachineState, QubeState, Pref, DeviceAssignment, SnapshotFile, WhonixGateway, SnapshotResult } from './snapshot/index.js';

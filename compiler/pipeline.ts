@@ -1,38 +1,53 @@
 /**
- * The stage table. Each stage runs all its passes and reports every problem
- * they find.
+ * The stage table (peggy's `lib/compiler/index.js`): named stages, each a
+ * list of passes of one shape, `(work, ctx) => what it adds to the work`,
+ * reporting through `ctx`. One loop runs them: every pass of a stage runs
+ * and reports every problem it finds, the loop records the stage on each
+ * diagnostic, and the stage's gate decides whether the next stage runs.
  *
- *   load  — read and parse the entry file and its imports (QP1xxx, QP2005–2007)
- *   bind  — symbol table, items, rules, text lint, hygiene (QP2xxx)
- *   graph — the policy graph, network checks, SOCKS allocation, the
- *           complete qrexec policy and `expect` (QP3xxx)
+ *   load   — read and parse the entry file and its imports, and read the
+ *            lock file beside the entry (QP1xxx, QP2005–2007, QP5001, QP5007)
+ *   bind   — symbol table, items, rules, text lint, hygiene (QP2xxx)
+ *   graph  — the policy graph, network checks, the lock file's entries,
+ *            SOCKS and qube number allocation, the complete qrexec policy
+ *            and `expect` (QP3xxx)
  *   target — the model, and each given target's own check over it (QP4xxx):
- *           what `compile` would refuse, so that a clean check compiles
+ *            what `compile` would refuse, so that a clean check compiles
  *
- * Load errors stop the check. Binding errors do not, as long as each is
- * inside a declaration, rule, `expect`, `require` or `waive`: that
- * statement is poisoned (passes/contain-errors.ts), the graph stage runs
- * over everything that bound, and reports only the findings nothing
- * poisoned could change, so that one typo costs no other finding and causes
- * none: a finding stands unless its subject depends on a poisoned
- * declaration, or (decided on the qrexec policy) a poisoned rule could be a
- * rule of its service or a poisoned qube's tags or identity are in doubt,
- * or a broken `waive` could have waived it. Any other binding error stops
- * the check after binding. The target stage never runs after an error, so
- * neither the model nor the lock file comes of a policy with errors.
+ * The gates. Load errors stop the check (binding needs every file's tree);
+ * a lock file that cannot be used (QP5007) does not: the analysis goes on
+ * as without a lock, and nothing is allocated or written. Binding errors do
+ * not stop it either, as long as each is inside a declaration, rule,
+ * `expect`, `require` or `waive`: that statement is poisoned
+ * (passes/contain-errors.ts), the graph stage runs over everything that
+ * bound, and reports only the findings nothing poisoned could change, so
+ * that one typo costs no other finding and causes none: a finding stands
+ * unless its subject depends on a poisoned declaration, or (decided on the
+ * qrexec policy) a poisoned rule could be a rule of its service or a
+ * poisoned qube's tags or identity are in doubt, or a broken `waive` could
+ * have waived it. Any other binding error stops the check after binding.
+ * The target stage never runs after an error, so neither the model nor the
+ * lock file comes of a policy with errors.
+ *
+ * Waivers are not a pass: they weigh the findings of every stage at once
+ * (passes/apply-waivers.ts), so the loop applies them where the check ends
+ * and at the target stage's gate (a waived error does not stop it). Target
+ * findings are never waived (QP4xxx are of waiver class `never`).
  */
 import * as path from 'node:path';
-import { diag, DiagnosticBag, hasErrors, type Diagnostic } from './diagnostics/diagnostic.js';
-import { ioReason, nodeHost, standardLibraryDir, standardLibraryPath, type CompilerHost } from './host.js';
-import { cachedStdlibTree } from './stdlib-cache.js';
+import { diag, DiagnosticBag, hasErrors, type Diagnostic, type Reporter, type Stage as StageName } from './diagnostics/diagnostic.js';
+import { ioReason, type CompilerHost } from './host.js';
+import { emptyLock, lockText, type Lock } from './lock-file.js';
 import { bindProgram } from './passes/bind-program.js';
 import { checkItems } from './passes/check-items.js';
 import { checkRules } from './passes/check-rules.js';
 import { checkText } from './passes/check-text.js';
 import { checkUnused } from './passes/check-unused.js';
 import { applyWaivers } from './passes/apply-waivers.js';
-import { isFileImport, loadFiles, standardModules } from './passes/load-files.js';
-import { substitute, type Resolver, type StdNames } from './passes/names.js';
+import { loadFiles } from './passes/load-files.js';
+import { readLock, type LockFile } from './passes/read-lock.js';
+import { resolverFor, standardStockModules } from './passes/standard-library.js';
+import { substitute, type Resolver } from './passes/names.js';
 import type { Program } from './program.js';
 import { buildGraph, type PolicyGraph } from './graph/policy-graph.js';
 import { checkNetwork } from './passes/check-network.js';
@@ -40,13 +55,17 @@ import type { EvaluatedPolicy } from './qrexec/query.js';
 import { checkChannels } from './qrexec/check-channels.js';
 import { checkPolicyFile } from './qrexec/check-policy-file.js';
 import { checkUpdates } from './qrexec/check-updates.js';
-import { allocateSocks, checkLock, emptyLock, lockText, parseLock, type Allocation, type RawLock } from './passes/allocate-socks.js';
-import { SourceFile } from './source.js';
+import { checkLock } from './passes/check-lock.js';
+import { allocateSocks, type Allocation, type SocksLock } from './passes/allocate-socks.js';
+import { allocateQids } from './passes/allocate-qids.js';
+import type { SourceFile } from './source.js';
+import type { PolicyFile } from './syntax/ast.js';
 import type { PolicyModel } from './model.js';
 import { lowerModel } from './passes/lower-model.js';
-import { boundPart, containment, isEmpty, poisonOf, policyKnown, type Poison } from './passes/contain-errors.js';
-import { parseFile } from './syntax/parse.js';
+import { boundPart, containment, isEmpty, poisonOf, policyKnown, type Containment, type Poison } from './passes/contain-errors.js';
 import type { Target } from './target.js';
+
+export { lockPath } from './lock-file.js';
 
 /** The lock file beside a policy, as read and as it should now be. */
 export interface LockState {
@@ -84,86 +103,267 @@ export interface StageResult {
   readonly bound?: Bound;
 }
 
-/** The lock file of a policy: `POLICY.qpol.lock` beside it. */
-export function lockPath(entry: string): string {
-  return `${entry}.lock`;
-}
-
-function readLock(path: string, host: CompilerHost): { lock: RawLock; previous?: string } | Diagnostic {
-  let text: string;
-  try {
-    // qpc writes lock files as regular files: a link (committed, say, to a file of secrets) is refused, not followed.
-    text = host.readFile(path, { noFollow: true });
-  } catch (e) {
-    if ((e as { code?: string })?.code === 'ENOENT') return { lock: emptyLock };
-    return diag('QP5007', undefined, { path, reason: ioReason(e) });
-  }
-  const lock = parseLock(text);
-  return typeof lock === 'string' ? diag('QP5007', undefined, { path, reason: lock }) : { lock, previous: text };
-}
-
-const stdDeclCache = new Map<string, readonly string[]>();
-
-/** Names each standard library module declares (with `$whonix` unreplaced). */
-function stdDeclarations(module: string): readonly string[] {
-  let names = stdDeclCache.get(module);
-  if (!names) {
-    names = [];
-    try {
-      const text = nodeHost.readFile(path.join(standardLibraryDir(), `${module}.qpol`));
-      const source = new SourceFile(standardLibraryPath(module), text);
-      const ast = cachedStdlibTree(source) ?? parseFile(source).ast;
-      for (const st of ast?.statements ?? []) if (st.kind === 'Declaration' && st.form !== 'amend') (names as string[]).push(st.name.text);
-    } catch {
-      // The standard library is part of the package; if it is missing, the help is simply not given.
-    }
-    stdDeclCache.set(module, names);
-  }
-  return names;
-}
-
-let stdStockCache: ReadonlyMap<string, string> | undefined;
-
-/**
- * The stock policy files the standard library models (any release), each to
- * the module that models it: the module's file and the files it imports with
- * a relative `use`, whether or not a policy loads the module.
- */
-function stdStockModules(): ReadonlyMap<string, string> {
-  if (stdStockCache) return stdStockCache;
-  const out = new Map<string, string>();
-  const seen = new Set<string>();
-  for (const module of standardModules) {
-    const queue = [`${module}.qpol`];
-    for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
-      if (seen.has(rel)) continue;
-      seen.add(rel);
-      try {
-        const source = new SourceFile(`policies/${rel}`, nodeHost.readFile(path.join(standardLibraryDir(), rel)));
-        for (const st of (cachedStdlibTree(source) ?? parseFile(source).ast)?.statements ?? []) {
-          if (st.kind === 'PolicyFileBlock' && st.stock && !out.has(st.name.text)) out.set(st.name.text, module);
-          if (st.kind === 'UseStatement' && isFileImport(st.path.value)) queue.push(path.posix.normalize(path.posix.join(path.posix.dirname(rel), st.path.value)));
-        }
-      } catch {
-        // The standard library is part of the package; a missing file models nothing.
-      }
-    }
-  }
-  return (stdStockCache = out);
-}
-
 /** What the command line adds to the policy's own say. */
 export interface PipelineOptions {
   /** Codes of waiver class `explicit` whose waivers in the policy count (`--allow-waived CODE`). */
   readonly allowWaived?: readonly string[];
 }
 
+/** A file of the policy set that loaded: parsed without error. */
+interface LoadedPolicyFile {
+  readonly source: SourceFile;
+  readonly ast: PolicyFile;
+  readonly std: boolean;
+}
+
+/**
+ * What the passes of one check share. Each pass reads what the passes before
+ * it made and returns what it adds; nothing is changed once made. A field is
+ * there once the pass that makes it ran (named beside it).
+ */
+export interface Work {
+  readonly entry: string;
+  readonly host: CompilerHost;
+  readonly options: PipelineOptions;
+  /** The targets whose checks the target stage runs. */
+  readonly targets: readonly Target[];
+  /** load-files: every file read, by display path (none when the entry is not a policy). */
+  readonly sources?: ReadonlyMap<string, SourceFile>;
+  /** load-files: the policy set, imports before importers, when every file of it parsed. */
+  readonly files?: readonly LoadedPolicyFile[];
+  /** read-lock */
+  readonly lock?: LockFile;
+  /** bind-program: the whole program. */
+  readonly program?: Program;
+  /** bind-program: how the checks of binding name things. */
+  readonly resolver?: Resolver;
+  /** The bind stage's gate: what its errors poison (empty without errors). */
+  readonly poison?: Poison;
+  /** The bind stage's gate: the program the graph stage analyses, without what is poisoned. */
+  readonly part?: Program;
+  /** build-graph */
+  readonly graph?: PolicyGraph;
+  /** check-lock: the entries of the lock file that qpc could have written. */
+  readonly previousLock?: Lock;
+  /** allocate-socks */
+  readonly socks?: { readonly allocation: Allocation; readonly lock: SocksLock };
+  /** allocate-qids */
+  readonly qids?: Readonly<Record<string, number>>;
+  /** check-channels */
+  readonly policy?: EvaluatedPolicy;
+  /** contain-findings: which graph findings the poison could change (absent when nothing is poisoned). */
+  readonly containment?: Containment;
+  /** lower-model */
+  readonly model?: PolicyModel;
+}
+
+/** The one shape of a pass: what it adds to the work, reporting through `ctx`. */
+export type Pass = (work: Work, ctx: Reporter) => Partial<Work>;
+
+interface Stage {
+  readonly name: StageName;
+  /** The passes, in order, by the name of their file. */
+  readonly passes: Readonly<Record<string, Pass>>;
+  /** Which of the stage's findings stand (default: all). */
+  readonly keep?: (work: Work) => (d: Diagnostic) => boolean;
+  /** Whether waivers weigh the stage's findings. */
+  readonly waived: boolean;
+  /**
+   * Whether the next stage runs: the work it runs over, or undefined to
+   * stop. `found` is the stage's own findings (kept, before waivers),
+   * `waived` every finding so far with waivers applied.
+   */
+  readonly gate: (work: Work, found: readonly Diagnostic[], waived: () => readonly Diagnostic[]) => Work | undefined;
+}
+
+/** A field a pass reads, made by an earlier pass; missing only by a bug in the table. */
+function need<K extends keyof Work>(w: Work, key: K): NonNullable<Work[K]> {
+  const v = w[key];
+  if (v === undefined) throw new Error(`pipeline: \`${key}\` is read before the pass that makes it ran`);
+  return v as NonNullable<Work[K]>;
+}
+
+const stages: readonly Stage[] = [
+  {
+    name: 'load',
+    passes: {
+      'load-files': (w, ctx) => {
+        let text: string;
+        try {
+          text = w.host.readFile(w.entry);
+        } catch (e) {
+          ctx.report(diag('QP5001', undefined, { path: w.entry, reason: ioReason(e) }));
+          return {};
+        }
+        const bag = new DiagnosticBag();
+        const loaded = loadFiles(w.entry, text, w.host, bag);
+        // An entry that is not a policy is not shown, not a word of it.
+        if (loaded.notPolicy !== undefined) {
+          ctx.report(diag('QP5001', undefined, { path: w.entry, reason: loaded.notPolicy }));
+          return {};
+        }
+        for (const d of bag.items) ctx.report(d);
+        if (bag.hasErrors) return { sources: loaded.sources };
+        return { sources: loaded.sources, files: loaded.files.map((f) => ({ source: f.source, ast: f.ast!, std: f.std })) };
+      },
+      // Only beside a policy set that loaded: the lock is of no use to a check that stops here.
+      'read-lock': (w, ctx) => (w.files ? { lock: readLock(w.entry, w.host, ctx) } : {}),
+    },
+    waived: true,
+    gate: (w) => (w.files ? w : undefined),
+  },
+  {
+    name: 'bind',
+    passes: {
+      'bind-program': (w, ctx) => {
+        const files = need(w, 'files');
+        const program = bindProgram({ entry: w.entry, files, stdStockModule: (name) => standardStockModules().get(name) }, ctx);
+        const usedModules = new Set(files.filter((f) => f.std).map((f) => path.basename(f.source.path, '.qpol')));
+        return { program, resolver: resolverFor(program, usedModules) };
+      },
+      'check-items': (w, ctx) => (checkItems(need(w, 'resolver'), ctx), {}),
+      'check-rules': (w, ctx) => (checkRules(need(w, 'resolver'), ctx), {}),
+      'check-text': (w, ctx) => {
+        for (const f of need(w, 'files')) checkText(f.source, f.ast, ctx);
+        return {};
+      },
+      'check-unused': (w, ctx) => (checkUnused(need(w, 'program'), ctx), {}),
+    },
+    waived: true,
+    gate: (w, found) => {
+      const program = need(w, 'program');
+      const poison = poisonOf(program, found);
+      return poison && { ...w, poison, part: boundPart(program, poison) };
+    },
+  },
+  {
+    name: 'graph',
+    passes: {
+      'build-graph': (w) => ({ graph: buildGraph(need(w, 'part')) }),
+      'check-network': (w, ctx) => (checkNetwork(need(w, 'graph'), ctx), {}),
+      'check-policy-file': (w, ctx) => (checkPolicyFile(need(w, 'part'), ctx), {}),
+      'check-lock': (w, ctx) => {
+        const lock = need(w, 'lock');
+        return { previousLock: lock.usable ? checkLock(need(w, 'graph'), lock.raw, lock.source, ctx) : emptyLock };
+      },
+      'allocate-socks': (w, ctx) => ({ socks: allocateSocks(need(w, 'graph'), need(w, 'previousLock'), ctx) }),
+      'allocate-qids': (w) => ({ qids: allocateQids(need(w, 'graph'), need(w, 'previousLock').qubes) }),
+      'check-channels': (w, ctx) => ({ policy: checkChannels(need(w, 'part'), need(w, 'graph'), ctx) }),
+      'check-updates': (w, ctx) => (checkUpdates(need(w, 'part'), need(w, 'graph'), need(w, 'policy'), ctx), {}),
+      'contain-findings': (w) => {
+        const poison = need(w, 'poison');
+        return isEmpty(poison) ? {} : { containment: containment(poison, need(w, 'part'), need(w, 'graph')) };
+      },
+    },
+    keep: (w) => (d) => !w.containment?.unsure(d),
+    waived: true,
+    gate: (w, _found, waived) => (hasErrors(waived()) ? undefined : w),
+  },
+  {
+    name: 'target',
+    passes: {
+      'lower-model': (w) => {
+        const socks = need(w, 'socks');
+        return { model: lowerModel(need(w, 'part'), need(w, 'graph'), need(w, 'policy'), socks.allocation, need(w, 'qids')) };
+      },
+      'check-targets': (w, ctx) => {
+        for (const t of w.targets) for (const d of t.check(need(w, 'model'))) ctx.report(d);
+        return {};
+      },
+    },
+    waived: false,
+    gate: (w) => w,
+  },
+];
+
+/** The diagnostics of a stage, each marked with it. */
+function staged(stage: StageName, ds: readonly Diagnostic[]): Diagnostic[] {
+  return ds.map((d) => (d.stage === undefined ? { ...d, stage } : d));
+}
+
+/**
+ * The waivers over the findings of the stages that ran. Which waivers match
+ * nothing (QP2021) is known only once the graph stage ran, and one that
+ * matches nothing only because of a poisoned statement is not reported (a
+ * broken waiver is reported by its own error). A waiver of a code that is
+ * never waived (QP2025) is known at binding.
+ */
+function waive(w: Work, ds: readonly Diagnostic[]): Diagnostic[] {
+  const full = w.program;
+  if (!full) return [...ds];
+  const out = applyWaivers(full, ds, new Set(w.options.allowWaived));
+  const added = out.slice(ds.length).map((d): Diagnostic => ({ ...d, stage: d.code === 'QP2021' ? 'graph' : 'bind' }));
+  const wanted = (d: Diagnostic) => {
+    if (d.code !== 'QP2021') return true;
+    if (!w.graph) return false;
+    const contained = w.containment;
+    if (!contained) return true;
+    const x = full.waives.find((v) => v.subject.span === d.span);
+    if (x === undefined) return true;
+    return need(w, 'part').waives.includes(x) && !contained.unsureOf(x.code.text, substitute(x.subject.text, full.settings.whonix));
+  };
+  return [...out.slice(0, ds.length), ...added.filter(wanted)];
+}
+
+/** What a check that ended with `work` returns. */
+function resultOf(w: Work, diagnostics: Diagnostic[], bound?: Bound): StageResult {
+  let sources = w.sources ?? new Map<string, SourceFile>();
+  const r: { -readonly [K in keyof StageResult]: StageResult[K] } = { diagnostics, sources };
+  if (w.program) r.program = w.program;
+  if (bound) r.bound = bound;
+  if (!w.graph) return r;
+  r.graph = w.graph;
+  const lock = need(w, 'lock');
+  const socks = need(w, 'socks');
+  const poison = need(w, 'poison');
+  // The policy of the part that bound answers requests only when it is the policy's own.
+  if (policyKnown(poison)) r.policy = w.policy;
+  if (w.containment) r.doubtful = new Set([...need(w, 'part').decls.keys()].filter((n) => w.containment!.tainted(n)));
+  if (lock.usable) {
+    // The lock file is shown only with a finding in it: it is not a source of the artifacts.
+    if (lock.source && diagnostics.some((d) => d.span?.file === lock.path)) r.sources = sources = new Map([...sources, [lock.path, lock.source]]);
+    const text = lockText({ ...socks.lock, qubes: need(w, 'qids') });
+    const previous = lock.source?.text;
+    r.allocation = socks.allocation;
+    r.lock = { path: lock.path, ...(previous !== undefined ? { previous } : {}), text, changed: text !== previous };
+  }
+  if (w.model) r.model = w.model;
+  return r;
+}
+
+/**
+ * The gating loop: runs the stages from `from` over `work`, after the
+ * findings `found` of the stages before; stops after the stage `until` (the
+ * result then says where the check goes on from), or where a gate says so.
+ */
+function run(from: number, work: Work, found: readonly Diagnostic[], until?: StageName): StageResult {
+  let w = work;
+  let waivable = [...found];
+  const after: Diagnostic[] = [];
+  const waived = () => waive(w, waivable);
+  for (const stage of stages.slice(from)) {
+    const reported: Diagnostic[] = [];
+    const ctx: Reporter = { report: (d) => void reported.push(d) };
+    for (const pass of Object.values(stage.passes)) w = { ...w, ...pass(w, ctx) };
+    const keep = stage.keep?.(w);
+    const kept = staged(stage.name, keep ? reported.filter(keep) : reported);
+    if (stage.waived) waivable = [...waivable, ...kept];
+    else after.push(...kept);
+    const next = stage.gate(w, kept, waived);
+    if (next === undefined) break;
+    w = next;
+    if (stage.name === until) return resultOf(w, waived(), { work: w, found: waivable });
+  }
+  return resultOf(w, [...waived(), ...after]);
+}
+
 /**
  * What the given targets refuse in a model: each target's `check`, in
- * registry order. Pure and cheap (no target emits here).
+ * registry order, as the target stage reports it. Pure and cheap (no
+ * target emits here).
  */
 export function checkTargets(model: PolicyModel, targets: readonly Target[]): Diagnostic[] {
-  return targets.flatMap((t) => t.check(model));
+  return staged('target', targets.flatMap((t) => t.check(model)));
 }
 
 /**
@@ -172,121 +372,30 @@ export function checkTargets(model: PolicyModel, targets: readonly Target[]): Di
  * target stage runs (none: the model is built, but not checked).
  */
 export function runPipeline(entry: string, host: CompilerHost, until: 'bind' | 'all' = 'all', opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
-  const bound = loadAndBind(entry, host);
-  if (!('raw' in bound)) return bound;
-  if (until === 'bind' || bound.poison === undefined) {
-    // Which waivers match nothing is known only once the graph stage ran.
-    const diagnostics = applyWaivers(bound.program, bound.raw, new Set(opts.allowWaived)).filter((d) => d.code !== 'QP2021');
-    const r: StageResult = { diagnostics, sources: bound.sources, program: bound.program };
-    return bound.poison !== undefined ? { ...r, bound } : r;
-  }
-  return analyse(bound, host, opts, targets);
+  return run(0, { entry, host, options: opts, targets }, [], until === 'bind' ? 'bind' : undefined);
 }
 
 /** What loading and binding leave for the analysis: enough to go on without reading or parsing again. */
 export interface Bound {
-  readonly entry: string;
-  readonly program: Program;
-  readonly sources: ReadonlyMap<string, SourceFile>;
-  /** Load and bind diagnostics before waivers (which apply to all stages at once). */
-  readonly raw: readonly Diagnostic[];
-  /** What the binding errors poison (nothing without errors); absent when the analysis cannot go on. */
-  readonly poison?: Poison;
-}
-
-/** The load and bind stages; a result when loading failed. */
-function loadAndBind(entry: string, host: CompilerHost): Bound | StageResult {
-  let text: string;
-  try {
-    text = host.readFile(entry);
-  } catch (e) {
-    return { diagnostics: [diag('QP5001', undefined, { path: entry, reason: ioReason(e) })], sources: new Map() };
-  }
-  const load = new DiagnosticBag();
-  const loaded = loadFiles(entry, text, host, load);
-  if (loaded.notPolicy !== undefined) return { diagnostics: [diag('QP5001', undefined, { path: entry, reason: loaded.notPolicy })], sources: new Map() };
-  if (load.hasErrors) return { diagnostics: load.items, sources: loaded.sources };
-
-  const bind = new DiagnosticBag();
-  const files = loaded.files.map((f) => ({ source: f.source, ast: f.ast!, std: f.std }));
-  const program = bindProgram({ entry, files, stdStockModule: (name) => stdStockModules().get(name) }, bind);
-  const usedModules = new Set(loaded.files.filter((f) => f.std).map((f) => path.basename(f.source.path, '.qpol')));
-  let std: StdNames | undefined;
-  const resolver: Resolver = {
-    program,
-    usedModules,
-    stdNames: () => {
-      if (!std) {
-        const m = new Map<string, string>();
-        for (const mod of standardModules) for (const n of stdDeclarations(mod)) m.set(substitute(n, program.settings.whonix), mod);
-        std = m;
-      }
-      return std;
-    },
-  };
-  checkItems(resolver, bind);
-  checkRules(resolver, bind);
-  for (const f of files) checkText(f.source, f.ast, bind);
-  checkUnused(program, bind);
-  const poison = poisonOf(program, bind.items);
-  return { entry, program, sources: loaded.sources, raw: [...load.items, ...bind.items], ...(poison ? { poison } : {}) };
+  /** The work of the load and bind stages (the lock file included), and what the binding errors poison. */
+  readonly work: Work;
+  /** Their findings before waivers (which apply to all stages at once). */
+  readonly found: readonly Diagnostic[];
 }
 
 /**
  * The graph and target stages over a bound program: network, SOCKS, qrexec,
  * the model, the checks of `targets`. Past binding errors, the graph stage
  * analyses the part that bound and keeps the findings the poison cannot
- * change; the target stage does not run.
+ * change; the target stage does not run. Nothing is read: the lock file is
+ * the one the load stage read.
  */
-export function analyse(bound: Bound, host: CompilerHost, opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
-  const { entry, raw } = bound;
-  const full = bound.program;
-  const poison = bound.poison;
-  const program = poison ? boundPart(full, poison) : full;
-  let sources = bound.sources;
-  const allowed = new Set(opts.allowWaived);
-  const graphStage = new DiagnosticBag();
-  const graph = buildGraph(program);
-  checkNetwork(graph, graphStage);
-  checkPolicyFile(program, graphStage);
-  const lp = lockPath(entry);
-  const read = readLock(lp, host);
-  // A lock file that cannot be read is one error among the stage's others: the
-  // analysis goes on as without a lock, and nothing is allocated or written.
-  // Its entries are checked like policy input, and one qpc could not have
-  // written is an error at the entry and never used.
-  const lockSource = 'code' in read || read.previous === undefined ? undefined : new SourceFile(lp, read.previous);
-  const previous = 'code' in read ? emptyLock : checkLock(graph, read.lock, lockSource, graphStage);
-  const { allocation, lock } = allocateSocks(graph, previous, graphStage);
-  const policy = checkChannels(program, graph, graphStage);
-  checkUpdates(program, graph, policy, graphStage);
-  const contained = poison && !isEmpty(poison) ? containment(poison, program, graph) : undefined;
-  const found = contained ? graphStage.items.filter((d) => !contained.unsure(d)) : graphStage.items;
-  // The policy of the part that bound answers requests only when it is the policy's own.
-  const known = { ...(poison === undefined || policyKnown(poison) ? { policy } : {}), ...(contained ? { doubtful: new Set([...program.decls.keys()].filter((n) => contained.tainted(n))) } : {}) };
-  /** Waivers apply over every stage; one that matches nothing only because of a poisoned statement is not reported. */
-  const waived = (ds: readonly Diagnostic[]) => {
-    const out = applyWaivers(full, ds, allowed);
-    if (!contained) return out;
-    const wanted = (d: Diagnostic) => {
-      if (d.code !== 'QP2021') return true;
-      const w = full.waives.find((x) => x.subject.span === d.span);
-      if (w === undefined) return true;
-      // A broken waiver is reported by its own error.
-      return program.waives.includes(w) && !contained.unsureOf(w.code.text, substitute(w.subject.text, full.settings.whonix));
-    };
-    return out.filter(wanted);
-  };
-  if ('code' in read) return { diagnostics: waived([...raw, read, ...found]), sources, program: full, graph, ...known };
-  // The lock file is shown only with a finding in it: it is not a source of the artifacts.
-  if (lockSource && found.some((d) => d.span?.file === lp)) sources = new Map([...sources, [lp, lockSource]]);
-  const newLock = lockText(lock);
-  const lockState: LockState = { path: lp, ...(read.previous !== undefined ? { previous: read.previous } : {}), text: newLock, changed: newLock !== read.previous };
-  const diagnostics = waived([...raw, ...found]);
-  const model = hasErrors(diagnostics) ? undefined : lowerModel(program, graph, policy, allocation, lock.qubes);
-  // Target findings are never waived (QP4xxx are of waiver class `never`), as in `compile`.
-  const checked = model ? checkTargets(model, targets) : [];
-  return { diagnostics: checked.length > 0 ? [...diagnostics, ...checked] : diagnostics, sources, program: full, graph, allocation, lock: lockState, ...known, ...(model ? { model } : {}) };
+export function analyse(bound: Bound, opts: PipelineOptions = {}, targets: readonly Target[] = []): StageResult {
+  return run(
+    stages.findIndex((s) => s.name === 'graph'),
+    { ...bound.work, options: opts, targets },
+    bound.found,
+  );
 }
 
 export { hasErrors };

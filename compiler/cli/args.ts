@@ -9,7 +9,7 @@ import { parseArgs as parseTokens } from 'node:util';
 import { isCode, waiverClass, errorFormats, isErrorFormat, type ErrorFormat, suggest, version } from '../index.js';
 import type { ColorMode } from './color.js';
 
-export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp'] as const;
+export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp', 'graph', 'snapshot'] as const;
 export type Command = (typeof commands)[number];
 
 /** The file name that stands for standard input. */
@@ -79,6 +79,25 @@ const commandSpecs: Record<Command, CommandSpec> = {
       'client exits. It speaks over standard input/output only: --node-ipc, --pipe and\n' +
       '--socket are refused.',
   },
+  graph: {
+    synopsis: 'qpc graph [OPTIONS] FILE [-o OUT]',
+    brief: 'draw the identities, the network routes and the qrexec channels',
+    about:
+      "Checks the policy set whose entry is FILE and draws it: identities as clusters in their\n" +
+      'label colour, qubes, gateways, netvm edges to the network, and the qrexec channels\n' +
+      'that cross identities (allow solid, ask dashed, danger and findings in colour).\n' +
+      'SVG by default, rendered in process; --format dot for Graphviz, json for tools.',
+  },
+  snapshot: {
+    synopsis: 'qpc snapshot [-o FILE]',
+    brief: "write the dom0 script that records the machine's state into a directory",
+    about:
+      'Writes a POSIX sh script (to FILE, or standard output) that runs in dom0 with the\n' +
+      'stock tools only, changes nothing, and records the qubes, their properties, tags,\n' +
+      'features, services and devices, the global properties, /etc/qubes/policy.d and\n' +
+      "the running Whonix gateways' torrc.d and whonix_firewall.d into one directory:\n" +
+      '`sh snapshot.sh [--start-gateways] DIR`. The format is in docs/snapshot.md.',
+  },
 };
 
 type Owners = readonly Command[] | 'all';
@@ -94,7 +113,7 @@ interface OptionSpec {
   readonly refused?: string;
 }
 
-const diagnosed: Command[] = ['check', 'compile', 'fmt', 'query', 'test', 'explain'];
+const diagnosed: Command[] = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'graph'];
 const stdioOnly = 'qpc\'s language server speaks over standard input/output only; start it with `qpc lsp --stdio`';
 
 /** Every option, in the order help lists them. */
@@ -107,9 +126,13 @@ const optionSpecs: Record<string, OptionSpec> = {
   frozen: { type: 'boolean', commands: ['check', 'compile'], help: 'refuse to change a lock file (exit 1 if it would change)' },
   check: { type: 'boolean', commands: ['compile', 'fmt'], help: 'write nothing; report what would change (exit 1 if anything would)' },
   diff: { type: 'boolean', commands: ['check', 'compile', 'fmt'], help: 'with --check or --frozen: print a unified diff of what would change' },
-  output: { type: 'string', short: 'o', value: 'DIR', commands: ['compile'], help: 'the output directory' },
+  output: { type: 'string', short: 'o', value: 'DIR', commands: ['compile', 'graph', 'snapshot'], help: 'the output directory (graph, snapshot: the output file; default standard output)' },
   target: { type: 'string', value: 'LIST', commands: ['compile'], help: 'comma-separated targets: qrexec, whonix, provision, xen (default: all)' },
-  format: { type: 'string', value: 'FORMAT', commands: ['query'], help: 'answers as human (default) or json' },
+  format: { type: 'string', value: 'FORMAT', commands: ['query', 'graph'], help: 'query: answers as human (default) or json; graph: svg (default), dot or json' },
+  view: { type: 'string', value: 'VIEW', commands: ['graph'], help: 'network, channels or all (default)' },
+  service: { type: 'string', value: 'SERVICE', commands: ['graph'], help: 'draw only channels of SERVICE (repeatable)' },
+  templates: { type: 'boolean', commands: ['graph'], help: 'draw the templates too' },
+  collapse: { type: 'boolean', commands: ['graph'], help: 'draw each identity as one node (automatic above 60 qubes)' },
   requests: { type: 'string', value: 'FILE', commands: ['query'], help: 'read requests from FILE, one per line (- for standard input)' },
   junit: { type: 'string', value: 'FILE', commands: ['test'], help: 'also write the results as JUnit XML to FILE' },
   stdio: { type: 'boolean', commands: ['lsp'], help: 'speak over standard input/output (the default and only transport)' },
@@ -128,7 +151,7 @@ export function optionNames(): [string, string | undefined][] {
 
 export class UsageError extends Error {}
 
-export type QueryFormat = 'human' | 'json';
+export type QueryFormat = 'human' | 'json' | 'svg' | 'dot';
 
 /** A command line, parsed. */
 export interface Options {
@@ -149,6 +172,11 @@ export interface Options {
   junit?: string;
   /** `qpc lsp --clientProcessId`: the editor process whose end ends the server. */
   clientProcessId?: number;
+  /** `qpc graph`: what to draw. */
+  view?: 'network' | 'channels' | 'all';
+  services?: string[];
+  templates?: boolean;
+  collapse?: boolean;
 }
 
 export function defaultOptions(): Options {
@@ -191,7 +219,19 @@ function apply(o: Options, name: string, v: string | undefined): void {
       o.color = oneOf(name, v!, ['auto', 'always', 'never'] as const, 'colour mode');
       return;
     case 'format':
-      o.format = oneOf(name, v!, ['human', 'json'] as const, 'format');
+      o.format = o.command === 'graph' ? oneOf(name, v!, ['svg', 'dot', 'json'] as const, 'format') : oneOf(name, v!, ['human', 'json'] as const, 'format');
+      return;
+    case 'view':
+      o.view = oneOf(name, v!, ['network', 'channels', 'all'] as const, 'view');
+      return;
+    case 'service':
+      o.services = [...(o.services ?? []), v!];
+      return;
+    case 'templates':
+      o.templates = true;
+      return;
+    case 'collapse':
+      o.collapse = true;
       return;
     case 'deny-warnings':
       o.denyWarnings = true;
@@ -336,6 +376,9 @@ function validate(o: Options, command: Command): void {
       return;
     case 'lsp':
       if (o.files.length > 0) throw new UsageError(`\`qpc lsp\` takes no arguments (given \`${o.files[0]}\`)`);
+      return;
+    case 'snapshot':
+      if (o.files.length > 0) throw new UsageError(`\`qpc snapshot\` takes no arguments (given \`${o.files[0]}\`); the script it writes takes the directory`);
       return;
   }
 }

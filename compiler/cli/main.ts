@@ -5,7 +5,7 @@
  * usage or I/O, 3 internal.
  */
 import { pathToFileURL } from 'node:url';
-import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult } from '../index.js';
+import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript } from '../index.js';
 
 import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
 import { defaultOptions, globalHelp, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
@@ -384,6 +384,12 @@ export function runCli(argv: readonly string[], io: CliIo): number | Promise<num
         return runQuery(io, o);
       case 'test':
         return runTest(io, o);
+      case 'graph':
+        return graph(o.files[0], { host: io.host, ...allowWaived(o), format: o.format === 'human' ? 'svg' : o.format, ...(o.view ? { view: o.view } : {}), ...(o.services ? { services: o.services } : {}), ...(o.templates ? { templates: true } : {}), ...(o.collapse ? { collapse: true } : {}) }).then((r) => (r.text === undefined ? (emit(io, o, r.diagnostics, r.sources), exitCode(r.diagnostics, false) || 1) : (o.output ? io.writeFile(o.output, r.text) : io.stdout(r.text), 0)), (e: unknown) => failure(io, o, e));
+      case 'snapshot':
+        if (o.output !== undefined) io.writeFile(o.output, snapshotScript());
+        else io.stdout(snapshotScript());
+        return 0;
       case 'lsp': {
         // The language server speaks LSP on stdin/stdout until the client exits; loaded only here,
         // so the other commands do not pay for its libraries.

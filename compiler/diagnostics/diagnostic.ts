@@ -8,6 +8,15 @@ import { codes, type Code, type CodeSpec } from './codes.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
+/**
+ * The stage of the pipeline (pipeline.ts) that reported a diagnostic:
+ * `load` (reading and parsing the files, the lock file), `bind` (names,
+ * items, rules, text), `graph` (the analysis: network, SOCKS, qrexec, and
+ * the waivers that match nothing, known only after it), `target` (each
+ * target's own check over the model).
+ */
+export type Stage = 'load' | 'bind' | 'graph' | 'target';
+
 /** A text edit that fixes a diagnostic; shared by `--fix` and the language server. */
 export interface Fix {
   readonly title: string;
@@ -41,6 +50,13 @@ export interface Diagnostic {
    * changes, by the code's waiver class, and remove it.
    */
   readonly because?: string;
+  /**
+   * The stage that reported the finding, set by the pipeline's gating loop
+   * (never by a pass); absent on diagnostics made outside the stages (the
+   * command line's own, an internal error). The JSON and SARIF output leave
+   * it out.
+   */
+  readonly stage?: Stage;
 }
 
 /** The placeholders `{name}` of a message template, as a union of names. */

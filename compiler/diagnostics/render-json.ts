@@ -44,7 +44,8 @@ function located(span: Span): Span & { readonly absolutePath?: string } {
  */
 export function renderJson(diags: readonly Diagnostic[]): string {
   return stringifyJson(
-    sortDiagnostics(diags).map((d) => ({
+    // The stage is the pipeline's bookkeeping, not part of the published shape.
+    sortDiagnostics(diags).map(({ stage: _stage, ...d }) => ({
       ...d,
       ...(d.span ? { span: located(d.span) } : {}),
       related: d.related.map((r) => ({ ...r, span: located(r.span) })),

@@ -20,8 +20,8 @@ import {
   type TextEdit,
   type WorkspaceEdit,
 } from 'vscode-languageserver/node';
-import { explain, type CheckResult, type Diagnostic, standardLibraryDir, lastItem, type Decl, type Program, type SourceFile, type Span, qubeLabels, qubeNameSyntax, type Declaration, type PolicyFile, type Rule, type Statement, showPath, kindWords, substitute, decisionText, query, queryStates, ruleText, ruleWhere } from '../index.js';
-import { definitionOf, occurrenceAt, referencesOf, symbolIndex, type Occurrence } from './symbols.js';
+import { explain, type CheckResult, type Diagnostic, standardLibraryDir, lastItem, type Decl, type Program, type Reference, type SourceFile, type Span, qubeLabels, qubeNameSyntax, type DeclKind, type Declaration, type Endpoint, itemsByForm, keywords, statementWords, type PolicyFile, type Rule, type Statement, type Word, showPath, kindWords, substitute, decisionText, query, queryStates, ruleText, ruleWhere, acceptedIn, isKeyword, keywordTokens, token } from '../index.js';
+import { definitionOf, occurrenceAt, referencesOf } from './symbols.js';
 
 // ---------------------------------------------------------------- places
 
@@ -98,7 +98,7 @@ export function toLspDiagnostics(result: CheckResult, entry: string, uriOf: UriO
       source: 'qpc',
       message: messageOf(d),
       ...(d.related.length ? { relatedInformation: d.related.map((r) => ({ location: location(r.span, uriOf), message: r.message })) } : {}),
-      ...(fixes.length ? { data: { fixes } } : {}),
+      ...(fixes.length || d.stage ? { data: { ...(fixes.length ? { fixes } : {}), ...(d.stage ? { stage: d.stage } : {}) } } : {}),
     };
     const uri = uriOf(file);
     const list = byFile.get(uri);
@@ -115,8 +115,8 @@ function fileOf(program: Program, file: string): { source: SourceFile; ast: Poli
 }
 
 /** The name under the cursor, if the cursor is on one. */
-export function nameAt(program: Program, file: string, offset: number): Occurrence | undefined {
-  return occurrenceAt(symbolIndex(program), file, offset);
+export function nameAt(program: Program, file: string, offset: number): Reference | undefined {
+  return occurrenceAt(program, file, offset);
 }
 
 /** Go to definition: the declaration of the name under the cursor. */
@@ -131,19 +131,17 @@ export function definition(program: Program, file: string, offset: number, uriOf
 export function references(program: Program, file: string, offset: number, includeDeclaration: boolean, uriOf: UriOf): Location[] {
   const o = nameAt(program, file, offset);
   if (!o) return [];
-  return referencesOf(symbolIndex(program), o.name, includeDeclaration).map((r) => location(r.span, uriOf));
+  return referencesOf(program, o.name, includeDeclaration).map((r) => location(r.span, uriOf));
 }
 
-/** Names Qubes accepts (names.ts `checkQubeName` checks the rest when the policy is checked again). */
-
 /** The name under the cursor if it can be renamed from this policy, else why not. */
-export function renamable(program: Program, file: string, offset: number): Occurrence | string {
+export function renamable(program: Program, file: string, offset: number): Reference | string {
   const o = nameAt(program, file, offset);
   if (!o) return 'there is no name here to rename';
   const decl = program.decls.get(o.name);
   if (!decl) return `\`${o.name}\` is not declared in this policy set`;
   if (decl.std) return `\`${o.name}\` is declared by the standard library, which cannot be renamed from a policy`;
-  const occurrences = referencesOf(symbolIndex(program), o.name, true);
+  const occurrences = referencesOf(program, o.name, true);
   if (occurrences.some((r) => isStd(r.span.file))) return `the standard library refers to \`${o.name}\`, so renaming it would break it`;
   if (occurrences.some((r) => r.text !== r.name)) return `\`${o.name}\` is written with \`$whonix\` somewhere; rename those places by hand`;
   return o;
@@ -156,7 +154,7 @@ export function rename(program: Program, file: string, offset: number, newName: 
   if (!qubeNameSyntax.test(newName)) return `\`${newName}\` is not a name Qubes accepts: a letter, then letters, digits, \`_\`, \`.\` or \`-\`, at most 31 characters`;
   if (newName !== o.name && program.decls.has(substitute(newName, program.settings.whonix))) return `\`${newName}\` is already declared`;
   const changes: Record<string, TextEdit[]> = {};
-  for (const r of referencesOf(symbolIndex(program), o.name, true)) (changes[uriOf(r.span.file)] ??= []).push({ range: toRange(r.span), newText: newName });
+  for (const r of referencesOf(program, o.name, true)) (changes[uriOf(r.span.file)] ??= []).push({ range: toRange(r.span), newText: newName });
   return { changes };
 }
 
@@ -164,6 +162,11 @@ export function rename(program: Program, file: string, offset: number, newName: 
 
 function code(s: string): string {
   return '`' + s + '`';
+}
+
+/** The name a word of the program is (`$whonix` replaced), as the binder recorded it. */
+function nameOf(program: Program, w: Word): string {
+  return program.references.site(w.span)?.name ?? w.text;
 }
 
 function declHover(result: CheckResult, program: Program, d: Decl): string {
@@ -174,11 +177,11 @@ function declHover(result: CheckResult, program: Program, d: Decl): string {
   if (d.form === 'identity') {
     const net = lastItem(d, 'NetworkItem');
     lines.push(head);
-    if (net) lines.push(`network: ${net.mode.text}${net.via ? ` via ${code(substitute(net.via.text, program.settings.whonix))}` : ''}`);
+    if (net) lines.push(`network: ${net.mode.text}${net.via ? ` via ${code(nameOf(program, net.via))}` : ''}`);
     const label = lastItem(d, 'ValueItem', 'label');
     if (label) lines.push(`label: ${label.value.text}`);
     const disp = lastItem(d, 'RefItem', 'disposable');
-    if (disp) lines.push(`disposable: ${disp.target ? code(substitute(disp.target.text, program.settings.whonix)) : 'none'}`);
+    if (disp) lines.push(`disposable: ${disp.target ? code(nameOf(program, disp.target)) : 'none'}`);
     if (graph) {
       const members = graph.members(d.name);
       lines.push(`qubes: ${members.length ? members.map(code).join(', ') : '(none)'}`);
@@ -186,10 +189,11 @@ function declHover(result: CheckResult, program: Program, d: Decl): string {
   } else {
     const f = graph?.facts(d.name);
     // Without a graph (the policy, or what the declaration depends on, has binding errors) its own words still say something.
-    const identity = f?.identity?.name ?? (d.node.identity ? substitute(d.node.identity.text, program.settings.whonix) : undefined);
-    const template = f?.template?.name ?? lastItem(d, 'RefItem', 'template')?.target?.text;
+    const identity = f?.identity?.name ?? (d.node.identity ? nameOf(program, d.node.identity) : undefined);
+    const tWord = lastItem(d, 'RefItem', 'template')?.target;
+    const template = f?.template?.name ?? (tWord ? nameOf(program, tWord) : undefined);
     lines.push(identity ? `${head} in identity ${code(identity)}${f?.mode ? ` (${f.mode}${f.via ? ` via ${code(f.via.name)}` : ''})` : ''}` : head);
-    if (template) lines.push(`template: ${code(substitute(template, program.settings.whonix))}`);
+    if (template) lines.push(`template: ${code(template)}`);
     if (graph && d.form !== 'adminvm') {
       const route = graph.route(d.name);
       lines.push(`network: ${route.path.length > 1 ? showPath(route.path) : 'none'}${route.loops ? ' (a netvm loop)' : ''}`);
@@ -227,17 +231,21 @@ function rulesOf(statements: readonly Statement[]): Rule[] {
 const MAX_PAIRS = 8;
 
 /** Qube names an endpoint stands for in a request: a qube, an identity's qubes, or a target token. */
-function requestNames(program: Program, result: CheckResult, text: string, column: 'source' | 'target'): string[] | undefined {
-  if (text.startsWith('@')) {
-    if (column === 'target' && (/^@(default|adminvm|dispvm)$/.test(text) || /^@dispvm:[A-Za-z][A-Za-z0-9_.-]*$/.test(text))) return [text];
+function requestNames(program: Program, result: CheckResult, e: Endpoint, column: 'source' | 'target'): string[] | undefined {
+  const text = e.text;
+  if (isKeyword(text)) {
+    // A request names a qube or one of the tokens a caller may ask for (`IntendedTarget`).
+    const k = token(text, program.settings.qubes);
+    if (column === 'target' && text !== '*' && acceptedIn(k.kind, 'intended')) return [text];
     return undefined;
   }
-  const name = substitute(text, program.settings.whonix);
-  if (name === 'dom0') return column === 'target' ? ['@adminvm'] : ['dom0'];
-  const d = program.decls.get(name);
+  const ref = program.references.site(e.span);
+  if (!ref) return undefined;
+  if (ref.name === 'dom0') return column === 'target' ? ['@adminvm'] : ['dom0'];
+  const d = ref.decl;
   if (!d) return undefined;
-  if (d.form === 'identity') return [...(result.graph?.members(name) ?? [])];
-  return [name];
+  if (d.form === 'identity') return [...(result.graph?.members(d.name) ?? [])];
+  return [d.name];
 }
 
 function ruleHover(result: CheckResult, program: Program, rule: Rule): string {
@@ -245,8 +253,8 @@ function ruleHover(result: CheckResult, program: Program, rule: Rule): string {
   const lines = [`**${rule.action}** ${code(rule.service.text + (rule.argument ? rule.argument.text : ''))} from ${code(rule.source.text)} to ${code(rule.target.text)}`];
   if (!policy) return [...lines, 'the effective decision is known once the policy has no binding errors'].join('  \n');
   if (rule.service.text === '*') return [...lines, 'applies to every service; hover a rule for one service to see decisions'].join('  \n');
-  const sources = requestNames(program, result, rule.source.text, 'source');
-  const targets = requestNames(program, result, rule.target.text, 'target');
+  const sources = requestNames(program, result, rule.source, 'source');
+  const targets = requestNames(program, result, rule.target, 'target');
   if (!sources || !targets) return [...lines, 'the source or target is a token that stands for many qubes; use `qpc query` for one request'].join('  \n');
   if (sources.length === 0 || targets.length === 0) return [...lines, 'the identity has no qubes yet'].join('  \n');
   lines.push('effective decision (complete policy, stock files included):');
@@ -302,17 +310,11 @@ export function hover(result: CheckResult | undefined, file: string, text: strin
 
 // ---------------------------------------------------------------- completion
 
-const STATEMENT_KEYWORDS = ['use', 'settings', 'template', 'gateway', 'identity', 'qube', 'disposable', 'named-disposable', 'standalone', 'amend', 'allow', 'ask', 'deny', 'policy-file', 'require', 'expect', 'waive'];
-const ITEM_KEYWORDS = [
-  'template', 'label', 'memory', 'max', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'netvm', 'default-disposable', 'device', 'tag', 'feature', 'service', 'autostart', 'app', 'whonix-tags',
-  'network', 'clearnet', 'tor', 'none', 'via', 'isolation', 'per-app', 'per-qube', 'disposable', 'socks', 'dedicated', 'isolate', 'port', 'auth', 'uplink', 'whonix', 'listener',
-  'dest-addr', 'dest-port', 'client-protocol', 'pvh', 'hvm', 'pv', 'pci', 'usb', 'block', 'mic', 'on', 'off',
-];
-const RULE_KEYWORDS = ['from', 'to', 'target', 'targets', 'default', 'user', 'notify', 'no-notify', 'no-autostart', 'because', 'isolated-from', 'never-reaches', 'on', 'in', 'stock', 'sha256', 'for'];
-const SETTING_KEYWORDS = ['qubes', 'whonix', 'policy-file', 'default-disposable', 'kernel'];
+/** Values of items that take one word of a closed set, offered after the statement words (`network clearnet`, `virt-mode pvh` …). */
+const VALUE_WORDS = ['clearnet', 'tor', 'none', 'per-app', 'per-qube', 'dest-addr', 'dest-port', 'client-protocol', 'pvh', 'hvm', 'pv', 'pci', 'usb', 'block', 'mic', 'on', 'off'];
 
-/** Qubes tokens of rule columns (reference qubes-policy; `@tag:`/`@type:` take a value). */
-export const TOKENS = ['@anyvm', '@default', '@dispvm', '@dispvm:', '@tag:', '@type:', '@adminvm'];
+/** Qubes tokens of rule columns (token.ts; `@tag:`/`@type:` take a value). */
+export const TOKENS = keywordTokens;
 
 /** Services users often grant beyond those the stock policy names (Qubes split-GPG, PDF conversion, TCP forwarding). */
 const COMMON_SERVICES = ['qubes.Gpg', 'qubes.GpgImportKey', 'qubes.Gpg2', 'qubes.PdfConvert', 'qubes.ConnectTCP', 'qubes.InputMouse', 'qubes.InputKeyboard', 'qubes.InputTablet', 'qubes.Filecopy', 'qubes.ClipboardPaste', 'qubes.OpenURL', 'qubes.OpenInVM', 'qubes.StartApp', 'qubes.VMShell'];
@@ -351,7 +353,7 @@ export function completion(program: Program | undefined, text: string, offset: n
   const qubeForms = ['qube', 'disposable', 'named-disposable', 'standalone', 'gateway', 'template', 'adminvm'];
   if (/@[\w:-]*$/.test(before)) return tokens();
   // `template X` or `disposable X` opening a top-level statement declares a new name: nothing to complete.
-  const declaring = /^\s*\S+\s+\S*$/.test(before) && blockDepth(text, lineStart) === 0;
+  const declaring = /^\s*\S+\s+\S*$/.test(before) && blockHead(text, lineStart) === undefined;
   switch (prev) {
     case 'template':
       return declaring ? [] : names(['template']);
@@ -387,33 +389,74 @@ export function completion(program: Program | undefined, text: string, offset: n
     default:
       break;
   }
-  if (/^\s*\S*$/.test(before)) {
-    // First word of a line: a statement at the top level, an item inside a block.
-    const depth = blockDepth(text, lineStart);
-    if (depth === 0) return words(STATEMENT_KEYWORDS);
-    return words([...new Set([...ITEM_KEYWORDS, ...SETTING_KEYWORDS, 'allow', 'ask', 'deny'])]);
-  }
-  return [...words([...new Set([...RULE_KEYWORDS, ...ITEM_KEYWORDS])]), ...names(), ...tokens()];
+  if (/^\s*\S*$/.test(before)) return words(firstWords(program, blockHead(text, lineStart)));
+  const inner = Object.values(statementWords).flat();
+  const params = [...keywords['rule parameter'], ...keywords.expectation];
+  return [...words([...new Set([...inner, ...params, ...keywords.item, ...keywords['socks mode'], ...VALUE_WORDS])]), ...names(), ...tokens()];
 }
 
-/** `{` minus `}` before an offset, ignoring comments and strings. */
-function blockDepth(text: string, end: number): number {
-  let depth = 0;
+/**
+ * The words that may start a line where the parser reads one: a statement
+ * at the top level, else what the innermost open block takes: the items of
+ * the declaration's form (of an `amend`, the form of the declaration it
+ * amends), settings, rules of a `policy-file`, `socks` in an `app`.
+ */
+export function firstWords(program: Program | undefined, head: readonly string[] | undefined): readonly string[] {
+  if (head === undefined) return keywords.statement;
+  const [first, second] = head;
+  switch (first) {
+    case 'settings':
+      return keywords.setting;
+    case 'policy-file':
+      return keywords.rule;
+    case 'app':
+      return statementWords.app;
+    case 'amend': {
+      const d = second === undefined ? undefined : program?.decls.get(second);
+      return d && d.form in itemsByForm ? itemsByForm[d.form] : keywords.item;
+    }
+    default:
+      return first !== undefined && first in itemsByForm ? itemsByForm[first as DeclKind] : keywords.item;
+  }
+}
+
+/**
+ * The words before the innermost `{` still open at `end` (on the line of
+ * the `{`, after the last `;`, `{` or `}`), ignoring comments and strings;
+ * undefined at the top level.
+ */
+export function blockHead(text: string, end: number): string[] | undefined {
+  const open: number[] = [];
   let inString = false;
   let inComment = false;
+  let code = '';
   for (let i = 0; i < end; i++) {
-    const ch = text[i];
+    const ch = text[i]!;
     if (inComment) {
       if (ch === '\n') inComment = false;
+      else continue;
     } else if (inString) {
       if (ch === '\\') i++;
       else if (ch === '"' || ch === '\n') inString = false;
-    } else if (ch === '#') inComment = true;
-    else if (ch === '"') inString = true;
-    else if (ch === '{') depth++;
-    else if (ch === '}') depth = Math.max(0, depth - 1);
+      code += ch === '\n' ? ch : ' ';
+      continue;
+    } else if (ch === '#') {
+      inComment = true;
+      continue;
+    } else if (ch === '"') {
+      inString = true;
+      code += ' ';
+      continue;
+    } else if (ch === '{') open.push(code.length);
+    else if (ch === '}') open.pop();
+    code += ch;
   }
-  return depth;
+  const at = open.at(-1);
+  if (at === undefined) return undefined;
+  const before = code.slice(0, at);
+  const from = Math.max(before.lastIndexOf(';'), before.lastIndexOf('{'), before.lastIndexOf('}')) + 1;
+  const lines = before.slice(from).split('\n').filter((l) => l.trim() !== '');
+  return (lines.at(-1) ?? '').trim().split(/\s+/).filter((w) => w !== '');
 }
 
 // ---------------------------------------------------------------- document symbols

@@ -1,16 +1,22 @@
 /**
  * Builds the symbol table of a policy set: settings, declarations by name
- * (with `$whonix` replaced), amendments, and rules with their policy file.
+ * (with `$whonix` replaced), amendments, rules with their policy file, and
+ * the references: every place a name is written, with the declaration it
+ * names (the checker and the language server read them; nothing looks a
+ * written name up again).
  * Emits QP2001 (amend of an unknown name), QP2002, QP2003, QP2008, QP2011,
  * QP2013 (setting values, the default kernel included, policy file names,
  * sha256 digests), QP2022, QP2023.
  */
 import { diag, type Related, type Reporter } from '../diagnostics/diagnostic.js';
 import { suggestion } from '../diagnostics/suggest.js';
-import { defaultSettings, qubesReleases, whonixVersions, type BoundRule, type Decl, type Program, type QubesRelease, type Settings, type VerifiedStockFile } from '../program.js';
-import type { Declaration, Expect, PolicyFile, PolicyFileBlock, Require, Setting, Waive } from '../syntax/ast.js';
-import type { SourceFile } from '../source.js';
-import { checkQubeName, substitute } from './names.js';
+import { defaultSettings, qubesReleases, ReferenceIndex, whonixVersions, type BoundRule, type Decl, type Program, type QubesRelease, type Reference, type ReferenceRole, type Settings, type VerifiedStockFile } from '../program.js';
+import type { Declaration, Endpoint, Expect, Item, PolicyFile, PolicyFileBlock, Require, Rule, Setting, Statement, Waive, Word } from '../syntax/ast.js';
+import type { SourceFile, Span } from '../source.js';
+import { subSpan } from '../diagnostics/suggest.js';
+import { substitute } from '../whonix.js';
+import { checkQubeName } from './name-rules.js';
+import { endpointForm } from './check-rules.js';
 import { isKernelName, kernelHelp } from '../qubes-values.js';
 
 export interface BindInput {
@@ -242,5 +248,84 @@ export function bindProgram(input: BindInput, ctx: Reporter): Program {
   for (const [name, { decl, amends: am }] of decls) {
     bound.set(name, { ...decl, amends: am, items: [...decl.node.items, ...am.flatMap((a) => a.items)] });
   }
-  return { entry: input.entry, files: input.files, settings, decls: bound, rules, requires, expects, waives, verifiedStock };
+  const references = bindReferences(input.files, bound, settings.whonix);
+  return { entry: input.entry, files: input.files, settings, decls: bound, rules, requires, expects, waives, verifiedStock, references };
+}
+
+/** The part of an endpoint that is a name (`work`, or `Q` of `@dispvm:Q`), as an offset into its text; tokens name none. */
+function endpointName(e: Endpoint): { text: string; from: number } | undefined {
+  const f = endpointForm(e.text);
+  if (f.form === 'name') return f.name === '' ? undefined : { text: f.name, from: 0 };
+  // `@dispvm:@…` is a token qrexec rejects (QP2013), not a name.
+  if (f.form === 'dispvm-of' && f.value !== '' && !f.value.startsWith('@')) return { text: f.value, from: e.text.length - f.value.length };
+  return undefined;
+}
+
+/** Every place a name is written in the files, resolved against the declarations. */
+function bindReferences(files: BindInput['files'], decls: ReadonlyMap<string, Decl>, whonix: number): ReferenceIndex {
+  const out: Reference[] = [];
+  let statement: Statement;
+  let item: Item | undefined;
+  const add = (text: string, span: Span, site: Span, role: ReferenceRole, context: string): void => {
+    const name = substitute(text, whonix);
+    out.push({ name, text, span, site, role, decl: decls.get(name), context, statement, ...(item ? { item } : {}) });
+  };
+  const word = (w: Word | undefined, role: ReferenceRole, context: string): void => {
+    if (w && w.text !== '') add(w.text, w.span, w.span, role, context);
+  };
+  const endpoint = (e: Endpoint, context: string): void => {
+    const n = endpointName(e);
+    // Spans of an endpoint are on one line.
+    if (n) add(n.text, n.from === 0 ? e.span : subSpan(e.span, n.from, e.text.length), e.span, 'reference', context);
+  };
+  const rule = (r: Rule): void => {
+    endpoint(r.source, 'source');
+    endpoint(r.target, 'target');
+    for (const p of r.params) if (p.kind === 'EndpointParam') endpoint(p.value, p.key);
+  };
+  for (const f of files) {
+    for (const st of f.ast.statements) {
+      statement = st;
+      item = undefined;
+      switch (st.kind) {
+        case 'Declaration':
+          word(st.name, st.form === 'amend' ? 'reference' : 'declaration', st.form);
+          word(st.identity, 'reference', 'in');
+          for (const i of st.items) {
+            item = i;
+            if (i.kind === 'RefItem') word(i.target, 'reference', i.key);
+            else if (i.kind === 'NetworkItem') word(i.via, 'reference', 'via');
+          }
+          break;
+        case 'SettingsBlock':
+          for (const set of st.settings) if (set.key.text === 'default-disposable' && set.value.text !== 'none') word(set.value, 'reference', 'setting');
+          break;
+        case 'Rule':
+          rule(st);
+          break;
+        case 'PolicyFileBlock':
+          // A rule of a block is the statement of its names.
+          for (const r of st.rules) {
+            statement = r;
+            rule(r);
+          }
+          break;
+        case 'Expect':
+          endpoint(st.source, 'source');
+          endpoint(st.target, 'target');
+          for (const p of st.params) if (p.kind === 'ExpectTargets') for (const v of p.values) endpoint(v, p.key);
+          break;
+        case 'Require':
+          word(st.subject, 'reference', 'require');
+          word(st.object, 'reference', 'require');
+          break;
+        case 'Waive':
+          word(st.subject, 'reference', 'waive');
+          break;
+        case 'UseStatement':
+          break;
+      }
+    }
+  }
+  return new ReferenceIndex(out);
 }

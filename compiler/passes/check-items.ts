@@ -5,6 +5,7 @@
  * QP2014, QP2016, QP2017.
  */
 import { diag, type Reporter } from '../diagnostics/diagnostic.js';
+import { TAG } from '../qrexec/token.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { isKernelName, kernelHelp, qubeLabels } from '../qubes-values.js';
 import { itemKey, type Decl, type DeclKind } from '../program.js';
@@ -27,7 +28,6 @@ export const isolateFlags = ['dest-addr', 'dest-port', 'client-protocol'];
 export const listenerKinds = ['socks', 'http-tunnel', 'trans', 'dns', 'control'];
 export const listenerOptions = ['custom', 'local', 'keepalive-socks-auth', 'prefer-ipv6', 'extended-errors', 'ipv6-traffic'];
 
-const TAG = /^[A-Za-z0-9_-]+$/;
 const FEATURE = /^[A-Za-z0-9_.-]+$/;
 const APP = /^[A-Za-z0-9_.+-]+$/;
 

@@ -9,16 +9,13 @@ import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import { allCodes, isCode } from '../diagnostics/codes.js';
 import { subSpan, suggestion } from '../diagnostics/suggest.js';
 import type { Endpoint, Rule, StringLit, Word } from '../syntax/ast.js';
-import { qubeKinds, resolveRef, substitute, type Resolver } from './names.js';
+import { qubeKinds } from './name-rules.js';
+import { resolveRef, substitute, type Resolver } from './names.js';
 import { checkServiceArgument, checkServiceName } from './check-services.js';
+import { ARGUMENT, DOM0_UUID, isArgument, keywordTokens, qubeClasses, SERVICE, TAG, tokenShape, USER } from '../qrexec/token.js';
 
-/** qrexec's service name characters (`RPCNAME_ALLOWED_CHARSET` without `+`). */
-const SERVICE = /^[A-Za-z0-9._-]{1,255}$/;
-/** qrexec's argument characters, after the `+`. */
-const ARGUMENT = /^\+[A-Za-z0-9._+-]*$/;
-const TAG = /^[A-Za-z0-9_-]+$/;
-/** Qube classes `@type:` can name. */
-export const qubeTypes = ['AdminVM', 'AppVM', 'TemplateVM', 'StandaloneVM', 'DispVM'];
+/** Qube classes `@type:` can name on Qubes 4.2 (4.3 adds RemoteVM: token.ts `qubeClasses`). */
+export const qubeTypes = qubeClasses('4.2');
 
 /** A parsed endpoint: a name, or a token with its value. */
 export type EndpointForm =
@@ -28,33 +25,32 @@ export type EndpointForm =
   | { readonly form: 'dispvm-of' | 'dispvm-tag' | 'tag' | 'type'; readonly value: string }
   | { readonly form: 'invalid' };
 
-/** dom0's UUID token on Qubes 4.3 (`uuid:` and all zeros). */
-const DOM0_UUID_TOKEN = 'uuid:00000000-0000-0000-0000-000000000000';
-
-const TOKENS = ['@anyvm', '@adminvm', '@default', '@dispvm', '@dispvm:', '@tag:', '@type:'];
-
-/** Splits an endpoint's text into its form. */
+/** Splits an endpoint's text into its form (token.ts `tokenShape`: the prefix only, so that a bad value gets its own message). */
 export function endpointForm(text: string): EndpointForm {
-  // qrexec's `*` (WildcardVM): any qube, dom0 included, in the source and target columns.
-  if (text === '*') return { form: 'wildcard' };
-  if (text.startsWith('uuid:')) return { form: 'uuid', value: text.slice(5) };
-  if (!text.startsWith('@')) return { form: 'name', name: text };
-  switch (text) {
-    case '@anyvm':
-      return { form: 'anyvm' };
-    case '@adminvm':
-      return { form: 'adminvm' };
-    case '@default':
-      return { form: 'default' };
-    case '@dispvm':
-      return { form: 'dispvm' };
+  const t = tokenShape(text);
+  switch (t.kind) {
+    case 'any':
+      // qrexec's `*` (WildcardVM): any qube, dom0 included, in the source and target columns.
+      return { form: 'wildcard' };
+    case 'name':
+      return { form: 'name', name: t.value };
+    case 'anyvm':
+    case 'adminvm':
+    case 'default':
+    case 'dispvm':
+      return { form: t.kind };
+    case 'uuid':
+    case 'dispvm-of':
+    case 'dispvm-tag':
+    case 'tag':
+    case 'type':
+      return { form: t.kind, value: t.value };
+    default:
+      return { form: 'invalid' };
   }
-  if (text.startsWith('@dispvm:@tag:')) return { form: 'dispvm-tag', value: text.slice('@dispvm:@tag:'.length) };
-  if (text.startsWith('@dispvm:')) return { form: 'dispvm-of', value: text.slice('@dispvm:'.length) };
-  if (text.startsWith('@tag:')) return { form: 'tag', value: text.slice('@tag:'.length) };
-  if (text.startsWith('@type:')) return { form: 'type', value: text.slice('@type:'.length) };
-  return { form: 'invalid' };
 }
+
+const TOKENS = keywordTokens;
 
 type Column = 'source' | 'target' | 'redirect' | 'request-source' | 'request-target';
 
@@ -117,14 +113,14 @@ function checkEndpoint(r: Resolver, e: Endpoint, column: Column, ctx: Reporter, 
     case 'uuid':
       // Qubes 4.3 names a qube by its UUID too; qpc knows qubes by name, and only dom0's UUID is fixed.
       if (r.program.settings.qubes === '4.2') ctx.report(diag('QP2022', e.span, { feature: 'a `uuid:` token', release: '4.3' }, { help: 'name the qube, or select the release with `settings { qubes 4.3 }`' }));
-      else if (e.text !== DOM0_UUID_TOKEN) ctx.report(diag('QP2013', e.span, { value: e.text, what: 'qube UUID qpc can resolve' }, { help: "qpc knows qubes by name, and a qube's UUID is only known on the machine (dom0's is all zeros): name the qube" }));
+      else if (e.text !== DOM0_UUID) ctx.report(diag('QP2013', e.span, { value: e.text, what: 'qube UUID qpc can resolve' }, { help: "qpc knows qubes by name, and a qube's UUID is only known on the machine (dom0's is all zeros): name the qube" }));
       return;
     case 'dispvm-tag':
     case 'tag':
       if (!TAG.test(f.value)) ctx.report(diag('QP2013', e.span, { value: f.value, what: 'Qubes tag' }, { help: 'tags are non-empty and use letters, digits, `_` and `-`' }));
       return;
     case 'type': {
-      const types = r.program.settings.qubes === '4.2' ? qubeTypes : [...qubeTypes, 'RemoteVM'];
+      const types = qubeClasses(r.program.settings.qubes);
       if (!types.includes(f.value)) {
         const s = suggestion(f.value, types, subSpan(e.span, e.text.length - f.value.length, e.text.length));
         ctx.report(diag('QP2013', e.span, { value: f.value, what: 'qube class for `@type:`' }, { help: s.help ?? `Qubes has ${types.map((t) => `\`${t}\``).join(', ')}`, fixes: s.fixes }));
@@ -142,7 +138,7 @@ function checkService(service: Word, argument: Word | undefined, ctx: Reporter):
   }
   if (argument) {
     if (service.text === '*') ctx.report(diag('QP2016', argument.span, { problem: 'the `*` service takes no argument' }, { help: 'qrexec allows only `*` (any argument) with the `*` service: remove the argument' }));
-    else if (!ARGUMENT.test(argument.text) || argument.text.length > 65) ctx.report(diag('QP2013', argument.span, { value: argument.text, what: 'qrexec argument' }, { help: 'an argument is `+` then letters, digits, `.`, `_`, `+` and `-`, at most 64 of them' }));
+    else if (!isArgument(argument.text)) ctx.report(diag('QP2013', argument.span, { value: argument.text, what: 'qrexec argument' }, { help: 'an argument is `+` then letters, digits, `.`, `_`, `+` and `-`, at most 64 of them' }));
   }
 }
 
@@ -188,7 +184,7 @@ function checkRule(r: Resolver, rule: Rule, ctx: Reporter, stock = false): void 
         break;
       case 'UserParam':
         if (rule.action === 'deny') bad('`user` cannot be used with `deny`', 'remove `user`');
-        else if (!/^[A-Za-z0-9_+,.-]+$/.test(p.value.text)) ctx.report(diag('QP2013', p.value.span, { value: p.value.text, what: 'user name' }, { help: 'user names use letters, digits, `_`, `+`, `,`, `.` and `-`' }));
+        else if (!USER.test(p.value.text)) ctx.report(diag('QP2013', p.value.span, { value: p.value.text, what: 'user name' }, { help: 'user names use letters, digits, `_`, `+`, `,`, `.` and `-`' }));
         break;
       case 'FlagParam':
         if (p.flag === 'no-autostart' && rule.action === 'deny') bad('`no-autostart` cannot be used with `deny`', 'remove `no-autostart`');

@@ -8,7 +8,7 @@ import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import type { SourceFile } from '../source.js';
 import type { PolicyFile, StringLit } from '../syntax/ast.js';
 import { walk } from '../syntax/visit.js';
-import { codePoint, isBidi } from './names.js';
+import { codePoint, isBidi } from './name-rules.js';
 
 /**
  * Characters that UAX #14 breaks lines at but the grammar does not: vertical

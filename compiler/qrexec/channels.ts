@@ -8,6 +8,7 @@
  * match order. `@default` and `@dispvm` requests go through the evaluator.
  */
 import { evaluateOrdered, type AskLister } from './evaluate.js';
+import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, type Token } from './token.js';
 import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
 
 /**
@@ -70,19 +71,19 @@ interface Klass {
   readonly info: DomainInfo;
 }
 
-/** Names that rules single out: plain names in any column, and `@dispvm:NAME`. */
-export function namedQubes(rules: readonly QrexecRule[]): Set<string> {
+/** Names that rules single out: plain names in any column, and the Q of `@dispvm:Q`. */
+export function namedQubes(rules: readonly QrexecRule[], release: QubesRelease): Set<string> {
   const named = new Set<string>();
-  const add = (t: string | undefined) => {
-    if (t === undefined || t === '*') return;
-    if (!t.startsWith('@')) named.add(t);
-    else if (t.startsWith('@dispvm:') && !t.startsWith('@dispvm:@')) named.add(t.slice(8));
+  const add = (t: Token | undefined) => {
+    const name = t === undefined ? undefined : singledOut(t);
+    if (name !== undefined) named.add(name);
   };
   for (const r of rules) {
-    add(r.source);
-    add(r.target);
-    add(r.redirect);
-    add(r.defaultTarget);
+    const t = ruleTokens(r, release);
+    add(t.source);
+    add(t.target);
+    add(t.redirect);
+    add(t.defaultTarget);
   }
   return named;
 }
@@ -101,8 +102,8 @@ function callers(info: SystemInfo): { readonly domain: DomainInfo; readonly key:
 }
 
 /** Interchangeable qubes: same type, tags, default disposable and power state, and named by no rule. */
-function qubeClasses(rules: readonly QrexecRule[], all: ReturnType<typeof callers>): Klass[] {
-  const named = namedQubes(rules);
+function qubeClasses(rules: readonly QrexecRule[], all: ReturnType<typeof callers>, release: QubesRelease): Klass[] {
+  const named = namedQubes(rules, release);
   const byKey = new Map<string, { members: string[]; info: DomainInfo }>();
   for (const { domain: d, key: shared } of all) {
     const key = named.has(d.name) ? `=${d.name}` : shared;
@@ -111,20 +112,6 @@ function qubeClasses(rules: readonly QrexecRule[], all: ReturnType<typeof caller
     else byKey.set(key, { members: [d.name], info: d });
   }
   return [...byKey.values()];
-}
-
-/**
- * Whether a source or target column names a qube (not the request tokens
- * `@default`/`@dispvm…`, which never name one). `@anyvm` excludes dom0; `*`
- * includes it.
- */
-export function columnMatches(token: string, d: DomainInfo): boolean {
-  if (token === '*') return true;
-  if (token === '@anyvm') return d.type !== 'AdminVM';
-  if (token === '@adminvm' || token === 'dom0') return d.type === 'AdminVM';
-  if (token.startsWith('@tag:')) return d.tags.includes(token.slice(5));
-  if (token.startsWith('@type:')) return d.type === token.slice(6);
-  return !token.startsWith('@') && token === d.name;
 }
 
 function argumentMatches(rule: string, arg: string): boolean {
@@ -273,7 +260,9 @@ class Marks {
 export function findChannels(q: ChannelQuery, extraServices: readonly string[] = []): Channel[] {
   const { rules, info } = q;
   const keyed = q.key ? keyedRelevance(q.key, q.relevant, info) : undefined;
-  const r42 = q.release === '4.2';
+  const release = q.release;
+  const r42 = release === '4.2';
+  const tokensOf = (i: number) => ruleTokens(rules[i], release);
   const byService = new Map<string, number[]>();
   const wildcard: number[] = [];
   rules.forEach((r, i) => {
@@ -292,7 +281,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const merged = mergeSorted(own, wildcard);
     // Classes per service: a qube named only by rules of other services is
     // interchangeable with its peers here (one service's requests read only its rules).
-    const classes = qubeClasses(merged.map((i) => rules[i]), all);
+    const classes = qubeClasses(merged.map((i) => rules[i]), all, release);
     const n = classes.length;
     const classOfName = new Map<string, number>();
     // Tags and types by number, with their classes (ascending) and each class's own.
@@ -331,29 +320,34 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       return id;
     });
     /** The classes a source column, or a target column for a request naming a qube, matches. */
-    const classesOf = (t: string): ClassSet => {
-      if (t === '*' || t === '@anyvm') return 'all';
-      if (!t.startsWith('@')) {
-        const d = classOfName.get(t);
-        return d === undefined ? NONE : [d];
+    const classesOf = (t: Token): ClassSet => {
+      switch (t.kind) {
+        case 'any':
+        case 'anyvm':
+          return 'all';
+        case 'name': {
+          const d = classOfName.get(t.text);
+          return d === undefined ? NONE : [d];
+        }
+        case 'tag': {
+          const id = tagId.get(t.value);
+          return id === undefined ? NONE : byTag[id];
+        }
+        case 'type': {
+          const id = typeId.get(t.value);
+          return id === undefined ? NONE : byType[id];
+        }
+        default:
+          // dom0's tokens and UUIDs (dom0 is no class: its calls bypass the policy), `@default`, `@dispvm…`.
+          return NONE;
       }
-      if (t.startsWith('@tag:')) {
-        const id = tagId.get(t.slice(5));
-        return id === undefined ? NONE : byTag[id];
-      }
-      if (t.startsWith('@type:')) {
-        const id = typeId.get(t.slice(6));
-        return id === undefined ? NONE : byType[id];
-      }
-      return NONE;
     };
     /** A target column as what it covers: a tag or a type is kept whole, marked once rather than class by class. */
-    const coverOfToken = (t: string): Cover => {
-      if (t === '*' || t === '@anyvm') return ALL;
-      if (t.startsWith('@tag:') || t.startsWith('@type:')) {
-        const tag = t.startsWith('@tag:');
-        const id = (tag ? tagId : typeId).get(t.slice(tag ? 5 : 6));
-        return id === undefined ? { kind: 'classes', classes: NONE } : { kind: tag ? 'tag' : 'type', id };
+    const coverOfToken = (t: Token): Cover => {
+      if (t.kind === 'any' || t.kind === 'anyvm') return ALL;
+      if (t.kind === 'tag' || t.kind === 'type') {
+        const id = (t.kind === 'tag' ? tagId : typeId).get(t.value);
+        return id === undefined ? { kind: 'classes', classes: NONE } : { kind: t.kind, id };
       }
       const cs = classesOf(t);
       return { kind: 'classes', classes: cs === 'all' ? NONE : cs };
@@ -362,8 +356,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const nonEmpty = (x: ClassSet) => x === 'all' ? n > 0 : x.length > 0;
     // No channel without an allow or ask rule whose source is one of the qubes.
     // (A rule that can only reach dom0 opens nothing: calls to dom0 are Qubes' own.)
-    const toDom0 = (t: string) => t === 'dom0' || t === '@adminvm';
-    if (!merged.some((i) => rules[i].action !== 'deny' && !toDom0(rules[i].redirect ?? rules[i].target) && nonEmpty(classesOf(rules[i].source)))) continue;
+    const toDom0 = (i: number) => (tokensOf(i).redirect ?? tokensOf(i).target).dom0;
+    if (!merged.some((i) => rules[i].action !== 'deny' && !toDom0(i) && nonEmpty(classesOf(tokensOf(i).source)))) continue;
 
     // Each rule of the service read once: the classes its target column names (for requests
     // naming a qube), what its target (`target=` for allow/ask) adds to or removes from ask
@@ -376,28 +370,30 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const scansAdmin = new Set<number>();
     for (const i of merged) {
       const r = rules[i];
-      targetCover.set(i, coverOfToken(r.target));
-      const t = r.target;
-      if (t === '*' || t === '@anyvm' || t === '@default') scansDefault.add(i);
-      if (t === '*' || t === '@anyvm' || t === '@dispvm' || t.startsWith('@dispvm:')) scansDispvm.add(i);
-      if (t === '*' || t === '@anyvm' || t.startsWith('@dispvm:')) scansDispvmNamed.add(i);
-      // `@anyvm` never takes dom0; R4.3 also names dom0 by its UUID.
-      if (t === '*' || t === '@adminvm' || t === 'dom0' || t.startsWith('uuid:')) scansAdmin.add(i);
-      const tok = r.action !== 'deny' && r.redirect !== undefined ? r.redirect : r.target;
+      const tokens = tokensOf(i);
+      const t = tokens.target;
+      targetCover.set(i, coverOfToken(t));
+      const every = t.kind === 'any' || t.kind === 'anyvm';
+      const disposable = t.kind === 'dispvm-of' || t.kind === 'dispvm-tag';
+      if (every || t.kind === 'default') scansDefault.add(i);
+      if (every || t.kind === 'dispvm' || disposable) scansDispvm.add(i);
+      if (every || disposable) scansDispvmNamed.add(i);
+      // `@anyvm` never takes dom0; R4.3 also names qubes by their UUIDs.
+      if (t.kind === 'any' || t.dom0 || t.kind === 'uuid') scansAdmin.add(i);
+      const tok = r.action !== 'deny' && tokens.redirect !== undefined ? tokens.redirect : t;
       let l: Listing;
-      if (tok === '*' || tok === '@anyvm') l = { kind: 'all' };
-      else if (tok === '@dispvm') l = { kind: 'dispvm' };
-      else if (tok.startsWith('@dispvm:@tag:')) {
-        const tag = tok.slice(13);
+      if (tok.kind === 'any' || tok.kind === 'anyvm') l = { kind: 'all' };
+      else if (tok.kind === 'dispvm') l = { kind: 'dispvm' };
+      else if (tok.kind === 'dispvm-tag') {
+        const tag = tok.value;
         l = { kind: 'disposables', classes: dispvmTemplates.filter((d) => classes[d].info.tags.includes(tag)) };
-      } else if (tok.startsWith('@dispvm:')) {
-        const name = tok.slice(8);
-        const dom = name.startsWith('@') ? undefined : info.domains.get(name);
-        const d = classOfName.get(name);
+      } else if (tok.kind === 'dispvm-of') {
+        const dom = info.domains.get(tok.value);
+        const d = classOfName.get(tok.value);
         // Qubes fails on a `@dispvm:Q` naming no qube (`DispVMTemplate.expand`): the evaluator says how.
-        if (!name.startsWith('@') && dom === undefined) l = { kind: 'fails' };
-        else l = { kind: 'disposables', classes: dom?.templateForDispvms && d !== undefined ? [d] : NONE };
-      } else l = { kind: 'qubes', cover: coverOfToken(tok) }; // `@adminvm`, `dom0` and `@default` list no qube of a class
+        if (dom === undefined) l = { kind: 'fails' };
+        else l = { kind: 'disposables', classes: dom.templateForDispvms && d !== undefined ? [d] : NONE };
+      } else l = { kind: 'qubes', cover: coverOfToken(tok) }; // dom0's tokens and `@default` list no qube of a class
       listing.set(i, l);
     }
 
@@ -412,12 +408,12 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       else m.set(k, [i]);
     };
     for (const i of merged) {
-      const t = rules[i].source;
-      if (t === '*' || t === '@anyvm') anySource.push(i);
-      else if (!t.startsWith('@')) push(bySourceName, t, i);
-      else if (t.startsWith('@tag:')) push(bySourceTag, t.slice(5), i);
-      else if (t.startsWith('@type:')) push(bySourceType, t.slice(6), i);
-      // Other tokens (`@adminvm`, `dom0`, `@dispvm…`) match no qube of a class.
+      const t = tokensOf(i).source;
+      if (t.kind === 'any' || t.kind === 'anyvm') anySource.push(i);
+      else if (t.kind === 'name' && !t.dom0) push(bySourceName, t.text, i);
+      else if (t.kind === 'tag') push(bySourceTag, t.value, i);
+      else if (t.kind === 'type') push(bySourceType, t.value, i);
+      // Other tokens (dom0's, UUIDs, `@dispvm…`) match no qube of a class.
     }
     // A rule is in one bucket (its source token), so the buckets of a class are disjoint and
     // ascending: merged, they are its rules in file order. Classes without rules of their own
@@ -500,7 +496,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       const set = new Set<number>();
       for (const i of merged) {
         if (rules[i].argument !== a) continue;
-        const cs = classesOf(rules[i].source);
+        const cs = classesOf(tokensOf(i).source);
         if (cs === 'all') for (let c = 0; c < n; c++) set.add(c);
         else for (const c of cs) set.add(c);
       }
@@ -539,12 +535,12 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     /** For each rule whose target is `@dispvm:Q` or `@dispvm:@tag:T`: the template classes it names. */
     const dispvmTargets = new Map<number, readonly number[]>();
     for (const i of merged) {
-      const t = rules[i].target;
-      if (t.startsWith('@dispvm:@tag:')) {
-        const tag = t.slice(13);
+      const t = tokensOf(i).target;
+      if (t.kind === 'dispvm-tag') {
+        const tag = t.value;
         dispvmTargets.set(i, dispvmTemplates.filter((d) => classes[d].info.tags.includes(tag)));
-      } else if (t.startsWith('@dispvm:')) {
-        const d = classOfName.get(t.slice(8));
+      } else if (t.kind === 'dispvm-of') {
+        const d = classOfName.get(t.value);
         dispvmTargets.set(i, d === undefined ? NONE : [d]);
       }
     }
@@ -559,7 +555,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
       // they name (`@dispvm:Q`, `@dispvm:@tag:T`) one by one; every other template meets that
       // rule first, with one outcome (a dialog lists the same qubes whatever was requested,
       // an allow reaches the requested template's disposable): one request stands for them.
-      const g = scanNamed.findIndex((i) => rules[i].target === '*' || rules[i].target === '@anyvm');
+      const g = scanNamed.findIndex((i) => tokensOf(i).target.kind === 'any' || tokensOf(i).target.kind === 'anyvm');
       const decidedBy = new Int32Array(n).fill(-2);
       for (let k = 0; k < (g < 0 ? scanNamed.length : g); k++) for (const d of dispvmTargets.get(scanNamed[k]) ?? NONE) if (decidedBy[d] === -2) decidedBy[d] = k;
       for (let d = 0; d < n; d++) if (decidedBy[d] === -2) decidedBy[d] = g;
@@ -607,8 +603,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             const r = rules[i];
             if (r.action === 'deny') return true;
             if (r.action !== 'allow' || r.redirect !== undefined || defaultAsk) return false;
-            const t = r.target;
-            if (t === '*' || (t.startsWith('@') && !t.startsWith('@tag:') && !t.startsWith('@type:'))) return false;
+            // Only a column naming qubes (a name, a tag, a type) can miss the focus.
+            const k = tokensOf(i).target.kind;
+            if (k !== 'name' && k !== 'uuid' && k !== 'tag' && k !== 'type') return false;
             const cv = targetCover.get(i)!;
             return cv.kind !== 'all' && membersOf(cv).every((d) => !inFocus[d]);
           });
@@ -734,7 +731,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
                 own = false;
               }
             }
-            if (listsAt(disposableRule(d))) for (const x of classes[d].members) list.push(`@dispvm:${x}`);
+            if (listsAt(disposableRule(d))) for (const x of classes[d].members) list.push(dispvmOf(x));
           };
           // In class order, as `take` keeps the first two of a key: the classes in focus the
           // list offers, and those whose new disposables it offers.
@@ -750,7 +747,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
               exact = true;
               return;
             }
-            const dd = `@dispvm:${src.defaultDispvm}`;
+            const dd = dispvmOf(src.defaultDispvm);
             if (!list.includes(dd)) list.push(dd);
           }
           // Sorted once here; the evaluator's own sort of each copy then finds it in order.
@@ -762,11 +759,11 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           // R4.2 denies an ask whose default target is not offered: for a qube, the list in
           // focus is given with that qube when the whole list has it. Other default targets
           // (dom0, disposables) need the whole list from the evaluator.
-          if (r42 && rule.defaultTarget !== undefined) {
-            const dt = rule.defaultTarget;
-            const d = dt.startsWith('@') ? undefined : classOfName.get(dt);
+          const dt = ruleTokens(rule, release).defaultTarget;
+          if (r42 && dt !== undefined) {
+            const d = dt.kind === 'name' ? classOfName.get(dt.text) : undefined;
             if (d === undefined) return undefined;
-            return offers!(d) && !askList!.includes(dt) ? [...askList!, dt] : [...askList!];
+            return offers!(d) && !askList!.includes(dt.text) ? [...askList!, dt.text] : [...askList!];
           }
           return [...askList!];
         };
@@ -814,8 +811,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           }
         };
         const split = (targets: readonly string[]) => ({
-          named: targets.filter((t) => !t.startsWith('@') && info.domains.has(t)),
-          disposables: targets.filter((t) => t.startsWith('@dispvm:') && info.domains.get(t.slice(8))?.templateForDispvms === true).map((t) => t.slice(8)),
+          named: targets.filter((t) => !isKeyword(t) && info.domains.has(t)),
+          disposables: targets.map(disposableTemplateOf).filter((q): q is string => q !== undefined && info.domains.get(q)?.templateForDispvms === true),
         });
         /** Rules whose outcome does not depend on the requested qube (a dialog, a redirect), done once per source class. */
         // Dialogs and redirects, once per rule and source class: what they offer or reach
@@ -830,7 +827,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             if (lists.disposables.length) emit(lists.disposables, requested, 'ask', i, true);
             continue;
           }
-          const resolved = resolveAllow(r, requested, src, info);
+          const resolved = resolveAllow(r, requested, rep, info, release);
           if (resolved === undefined) continue;
           emit([resolved.name], requested, 'allow', i, resolved.disposable);
         }
@@ -843,7 +840,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
           const r = rules[i];
           if (r.action !== 'allow' || r.redirect !== undefined) return;
           const requested = d === c ? members[1] : classes[d].members[0];
-          const resolved = resolveAllow(r, requested, src, info);
+          const resolved = resolveAllow(r, requested, rep, info, release);
           if (resolved === undefined) return;
           if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
           else emit(classes[d].members, requested, 'allow', i, false);
@@ -873,7 +870,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
             if (l) l.push(d);
             else byRule.set(k, [d]);
           }
-          for (const ts of byRule.values()) requests.push({ requested: `@dispvm:${classes[ts[0]].members[0]}`, scan: plan.scanNamed, templates: ts });
+          for (const ts of byRule.values()) requests.push({ requested: dispvmOf(classes[ts[0]].members[0]), scan: plan.scanNamed, templates: ts });
         }
         for (const { requested, scan, templates } of requests) {
           if (scan.length === 0) continue;
@@ -924,26 +921,20 @@ function keyedRelevance(key: (qube: string) => string, relevant: (s: string, t: 
 }
 
 /**
- * Where a matched `allow` sends a named request (evaluate.ts has the same
- * rules): its redirect or the requested qube; `@dispvm` through the caller's
- * default disposable template; `@dispvm:Q` only for a disposable template;
- * none for dom0 or when `autostart=no` meets a halted qube.
+ * Where a matched `allow` sends a request naming a qube, from a class of
+ * callers (`caller` stands for them: only its `default_dispvm` matters):
+ * token.ts's {@link allowTarget}, as the evaluator resolves it. No call
+ * happens to dom0 (calls to it are Qubes' own), or to a new disposable of a
+ * qube that is no disposable template (qubesd refuses to start one). The
+ * loopback check is per caller: `emit` leaves each caller out of its own
+ * targets.
  */
-function resolveAllow(r: QrexecRule, requested: string, src: DomainInfo, info: SystemInfo): { name: string; disposable: boolean } | undefined {
-  const t = r.redirect ?? requested;
-  if (t === 'dom0' || t === '@adminvm') return undefined;
-  if (t === '@dispvm' || t.startsWith('@dispvm:')) {
-    const name = t === '@dispvm' ? src.defaultDispvm : t.slice(8);
-    if (!name || !info.domains.has(name)) return undefined;
-    // qubesd cannot start a disposable of a qube that is no disposable template: no call happens.
-    if (info.domains.get(name)!.templateForDispvms !== true) return undefined;
-    if (r.autostart === false) return undefined; // a new disposable is never running
-    return { name, disposable: true };
-  }
-  const d = info.domains.get(t);
-  if (!d) return undefined;
-  if (r.autostart === false && d.running !== true) return undefined;
-  return { name: t, disposable: false };
+function resolveAllow(r: QrexecRule, requested: string, caller: string, info: SystemInfo, release: QubesRelease): { name: string; disposable: boolean } | undefined {
+  const out = allowTarget(r, requested, caller, info, release);
+  if ('refused' in out || out.target === 'dom0') return undefined;
+  const template = disposableTemplateOf(out.target);
+  if (template === undefined) return { name: out.target, disposable: false };
+  return info.domains.get(template)?.templateForDispvms === true ? { name: template, disposable: true } : undefined;
 }
 
 function mergeSorted(a: readonly number[], b: readonly number[]): number[] {

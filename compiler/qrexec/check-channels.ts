@@ -13,7 +13,8 @@ import type { PolicyGraph, QubeFacts } from '../graph/policy-graph.js';
 import { lastItem, type Program } from '../program.js';
 import { substitute } from '../whonix.js';
 import type { Span } from '../source.js';
-import { ANY_ARGUMENT, classKey, columnMatches, findChannels, namedQubes, type Channel } from './channels.js';
+import { ANY_ARGUMENT, classKey, findChannels, namedQubes, type Channel } from './channels.js';
+import { disposableTemplateOf, dispvmOf, dispvmTagToken, isKeyword, ruleTokens, tagToken, takesQube, token, typeToken, type Token } from './token.js';
 import { evaluate, matchesRequest } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import { ruleText, ruleWhere, type EvaluatedPolicy } from './query.js';
@@ -281,7 +282,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
     let r = rests.get(file);
     if (!r) {
       const rules = base.filter((x) => comparePolicyFiles(x.origin.policyFile, file) > 0);
-      rests.set(file, (r = { rules, named: namedQubes(rules) }));
+      rests.set(file, (r = { rules, named: namedQubes(rules, cx.program.settings.qubes) }));
     }
     return r;
   };
@@ -292,7 +293,8 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
     // The callers the identity's tag matches: its qubes and their running disposables.
     const callers = [...members, ...[...cx.world.standIns].filter(([n, x]) => x.kind === 'disposable' && cx.identityOf(n) === id).map(([n]) => n)];
     const dvms = members.filter((m) => cx.info.domains.get(m)!.templateForDispvms);
-    const tag = `@tag:${identityTag(id)}`;
+    const tag = tagToken(identityTag(id));
+    const tagDisposables = dispvmTagToken(identityTag(id));
     // Only when every qube of the identity opens its disposables inside it (else QP3016 reports the one that does not).
     const ownDisposables = members.every((m) => {
       const dd = cx.info.domains.get(m)?.defaultDispvm ?? null;
@@ -345,7 +347,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       if (ownDisposables) {
         const withDisposable = from.filter((q) => cx.world.info.domains.get(q)!.defaultDispvm !== null);
         if (withDisposable.length > 0) tagged('dispvm', withDisposable.map((q) => [q, '@dispvm'] as const), '@dispvm', `keeps ${service} to the identity's own disposables`);
-        if (dvms.length > 0) tagged('new-dispvm', from.flatMap((q) => dvms.map((x) => [q, `@dispvm:${x}`] as const)), `@dispvm:${tag}`, `keeps ${service} to new disposables of the identity's disposable templates`);
+        if (dvms.length > 0) tagged('new-dispvm', from.flatMap((q) => dvms.map((x) => [q, dispvmOf(x)] as const)), tagDisposables, `keeps ${service} to new disposables of the identity's disposable templates`);
       }
       tagged('dialog', from.map((q) => [q, '@default'] as const), '@default', `keeps the ${service} dialog, listing only qubes of identity ${id}`, 'ask');
       if (members.length > 1) tagged('inside', from.flatMap((q) => to.filter((t) => t !== q).map((t) => [q, t] as const)), tag, `keeps ${service} inside identity ${id} as the rest of the policy has it`);
@@ -354,7 +356,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
         tagged(`to-${g}`, from.map((q) => [q, g] as const), g, `keeps ${service} from identity ${id} to its Tor gateway ${g}`);
         keep(`from-${g}`, from.map((q) => [g, q] as const), g, tag, `keeps ${service} from the Tor gateway ${g} to identity ${id}`);
       }
-      const forms = [...fixedForms, ...dvms.map((x) => `@dispvm:${x}`)];
+      const forms = [...fixedForms, ...dvms.map(dispvmOf)];
       checks.push({
         service,
         arguments: args.all,
@@ -365,7 +367,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
       const deny = { action: 'deny' } as const;
       out.push(make('out', deny, tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
       out.push(make('in', deny, '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
-      out.push(make('in-dispvm', deny, '@anyvm', `@dispvm:${tag}`, `closes ${service} into new disposables of Tor identity ${id}`));
+      out.push(make('in-dispvm', deny, '@anyvm', tagDisposables, `closes ${service} into new disposables of Tor identity ${id}`));
     }
   }
   return { rules: out, checks };
@@ -514,7 +516,7 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
           'QP3031',
           at,
           {
-            requested: cx.world.standIns.has(c.requested.slice(8)) ? '@dispvm:…' : c.requested,
+            requested: cx.world.standIns.has(disposableTemplateOf(c.requested) ?? '') ? dispvmOf('…') : c.requested,
             source: name(cx, s),
             identity: cx.identityOf(s)!,
             target: name(cx, t),
@@ -542,9 +544,10 @@ function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter):
     for (const d of dangerous) {
       // A grant of `*` includes every dangerous service.
       if (r.service !== '*' && !d.pattern.test(r.service)) continue;
-      const target = r.redirect ?? r.target;
-      if (d.toDisposableOk && ownDisposable(cx, r.source, target)) continue;
-      if (d.torOnly && !torSource(cx, r.source)) continue;
+      const tokens = ruleTokens(r, cx.program.settings.qubes);
+      const target = tokens.redirect ?? tokens.target;
+      if (d.toDisposableOk && ownDisposable(cx, tokens.source, target)) continue;
+      if (d.torOnly && !torSource(cx, tokens.source)) continue;
       const diagnostic = diag('QP3032', r.origin.span, { level: d.level, service: r.service === '*' ? '* (every service)' : r.service, why: d.why }, { subject: r.source, help: 'remove the grant, narrow it to a disposable, or say why with `because "…"`' });
       ctx.report(r.origin.because !== undefined ? { ...diagnostic, because: r.origin.because } : diagnostic);
       break;
@@ -560,14 +563,14 @@ function reportDanger(cx: Context, rules: readonly QrexecRule[], ctx: Reporter):
  * disposable of another identity (or of a tag) is no exemption: a shell
  * there runs on that identity's network with its data.
  */
-function ownDisposable(cx: Context, source: string, target: string): boolean {
-  if (target === '@dispvm') return true;
-  if (!target.startsWith('@dispvm:') || target.startsWith('@dispvm:@')) return false;
-  const id = cx.identityOf(target.slice(8));
+function ownDisposable(cx: Context, source: Token, target: Token): boolean {
+  if (target.kind === 'dispvm') return true;
+  if (target.kind !== 'dispvm-of') return false;
+  const id = cx.identityOf(target.value);
   if (id === undefined) return false;
   let any = false;
   for (const d of cx.world.info.domains.values()) {
-    if (d.type === 'AdminVM' || !columnMatches(source, d)) continue;
+    if (d.type === 'AdminVM' || !takesQube(source, d, 'source')) continue;
     any = true;
     if (cx.identityOf(d.name) !== id) return false;
   }
@@ -575,28 +578,30 @@ function ownDisposable(cx: Context, source: string, target: string): boolean {
 }
 
 /** Whether a source column can match a qube of a Tor identity. */
-function torSource(cx: Context, source: string): boolean {
-  for (const d of cx.world.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && columnMatches(source, d)) return true;
+function torSource(cx: Context, source: Token): boolean {
+  for (const d of cx.world.info.domains.values()) if (cx.isTorIdentity(cx.identityOf(d.name)) && takesQube(source, d, 'source')) return true;
   return false;
 }
 
+/** Stands for every new disposable in a column's set (what `*` and `@anyvm` take). */
+const ANY_DISPOSABLE = dispvmOf('*');
+
 /** The requests a column can receive, as names (qubes plus the request tokens). */
-function columnSet(token: string, info: SystemInfo, column: 'source' | 'target', tagged: () => ReadonlyMap<string, readonly string[]>): Set<string> | 'all' {
-  if (token === '*') return 'all';
+function columnSet(tok: Token, info: SystemInfo, column: 'source' | 'target', tagged: () => ReadonlyMap<string, readonly string[]>): Set<string> | 'all' {
+  if (tok.kind === 'any') return 'all';
   // A qube's name matches that qube only (dom0's aliases go the general way).
-  if (!token.startsWith('@') && token !== 'dom0') {
-    const d = info.domains.get(token);
-    return new Set(d !== undefined && columnMatches(token, d) ? [token] : []);
+  if (tok.kind === 'name' && !tok.dom0) {
+    const d = info.domains.get(tok.text);
+    return new Set(d !== undefined && takesQube(tok, d, column) ? [tok.text] : []);
   }
   // A tag or a type: its qubes, in the order of the system's qubes.
-  if (token.startsWith('@tag:') || token.startsWith('@type:')) return new Set(tagged().get(token) ?? []);
+  if (tok.kind === 'tag' || tok.kind === 'type') return new Set(tagged().get(tok.kind === 'tag' ? tagToken(tok.value) : typeToken(tok.value)) ?? []);
   const out = new Set<string>();
-  for (const d of info.domains.values()) if (columnMatches(token, d)) out.add(d.name);
+  for (const d of info.domains.values()) if (takesQube(tok, d, column)) out.add(d.name);
   if (column === 'target') {
-    if (token === '@anyvm') ['@default', '@dispvm', '@dispvm:*'].forEach((x) => out.add(x));
-    if (token === '@default' || token === '@dispvm') out.add(token);
-    if (token.startsWith('@dispvm:')) out.add(token);
-    if (token === '@adminvm' || token === 'dom0') ['@adminvm', 'dom0'].forEach((x) => out.add(x));
+    if (tok.kind === 'anyvm') ['@default', '@dispvm', ANY_DISPOSABLE].forEach((x) => out.add(x));
+    if (tok.kind === 'default' || tok.kind === 'dispvm' || tok.kind === 'dispvm-of' || tok.kind === 'dispvm-tag') out.add(tok.text);
+    if (tok.dom0) ['@adminvm', 'dom0'].forEach((x) => out.add(x));
   }
   return out;
 }
@@ -607,10 +612,10 @@ const MANY = 64;
 function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
   // Sets are made once per token: the same token is the same set.
   if (a === 'all' || a === b) return true;
-  if (b === 'all' || b.size > a.size + (a.has('@dispvm:*') ? b.size : 0)) return false;
+  if (b === 'all' || b.size > a.size + (a.has(ANY_DISPOSABLE) ? b.size : 0)) return false;
   for (const x of b) {
     if (a.has(x)) continue;
-    if (x.startsWith('@dispvm:') && a.has('@dispvm:*')) continue;
+    if (disposableTemplateOf(x) !== undefined && a.has(ANY_DISPOSABLE)) continue;
     return false;
   }
   return true;
@@ -633,18 +638,22 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
       else m.set(k, [name]);
     };
     for (const d of cx.info.domains.values()) {
-      add(`@type:${d.type}`, d.name);
-      for (const t of d.tags) add(`@tag:${t}`, d.name);
+      add(typeToken(d.type), d.name);
+      for (const t of d.tags) add(tagToken(t), d.name);
     }
     return m;
   };
-  const set = (token: string, column: 'source' | 'target') => {
-    const key = `${column}|${token}`;
+  const release = cx.program.settings.qubes;
+  const set = (tok: Token, column: 'source' | 'target') => {
+    const key = `${column}|${tok.text}`;
     let v = memo.get(key);
-    if (v === undefined) memo.set(key, (v = columnSet(token, cx.info, column, tagged)));
+    if (v === undefined) memo.set(key, (v = columnSet(tok, cx.info, column, tagged)));
     return v;
   };
-  const sets = rules.map((r) => ({ src: set(r.source, 'source'), tgt: set(r.target, 'target') }));
+  const sets = rules.map((r) => {
+    const t = ruleTokens(r, release);
+    return { src: set(t.source, 'source'), tgt: set(t.target, 'target') };
+  });
   // Earlier rules that match more than one exact request, indexed by the qubes their source
   // matches: a rule can only be covered by one whose source includes its own first qube.
   const broadBySource = new Map<string, number[]>();
@@ -698,7 +707,7 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
       }
     }
     if (!exact.has(key)) exact.set(key, j);
-    const plain = (t: string) => !t.startsWith('@') && t !== '*' && cx.program.decls.get(t)?.form !== 'identity';
+    const plain = (t: string) => !isKeyword(t) && cx.program.decls.get(t)?.form !== 'identity';
     if (!(plain(r.source) && plain(r.target))) {
       const src = sets[j].src;
       // A source of many qubes is listed with those of every qube (one list, not one per qube).

@@ -6,6 +6,7 @@
  * `evaluateExpects`, so they cannot disagree.
  */
 import { diag, type Diagnostic, type Reporter } from '../diagnostics/diagnostic.js';
+import { isKeyword } from './token.js';
 import { substitute } from '../whonix.js';
 import type { Program } from '../program.js';
 import type { Expect } from '../syntax/ast.js';
@@ -35,7 +36,7 @@ export interface ExpectOutcome {
 }
 
 function endpointName(program: Program, text: string): string {
-  return text.startsWith('@') ? text : substitute(text, program.settings.whonix);
+  return isKeyword(text) && text !== '*' ? text : substitute(text, program.settings.whonix);
 }
 
 /** The decision an `expect` states, parameters included, names resolved. */

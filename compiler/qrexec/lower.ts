@@ -9,6 +9,7 @@ import type { PolicyGraph } from '../graph/policy-graph.js';
 import type { BoundRule, Decl, Program } from '../program.js';
 import { substitute, whonixRole, whonixTagsOff } from '../whonix.js';
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
+import { dispvmOf, isKeyword, readRuleTokens, tagToken, tokenShape } from './token.js';
 import type { QubeClass } from '../model.js';
 
 /** The Qubes tag that marks the qubes of an identity. */
@@ -86,9 +87,11 @@ export function systemInfo(g: PolicyGraph): SystemInfo {
 
 /** A rule endpoint as qrexec reads it: identities become their tag. */
 function endpoint(program: Program, text: string): string {
-  if (text.startsWith('@')) return text.startsWith('@dispvm:') && !text.startsWith('@dispvm:@') ? `@dispvm:${substitute(text.slice(8), program.settings.whonix)}` : text;
+  const shape = tokenShape(text);
+  if (shape.kind === 'dispvm-of' && shape.value !== '' && !isKeyword(shape.value)) return dispvmOf(substitute(shape.value, program.settings.whonix));
+  if (isKeyword(text)) return text;
   const name = substitute(text, program.settings.whonix);
-  return program.decls.get(name)?.form === 'identity' ? `@tag:${identityTag(name)}` : name;
+  return program.decls.get(name)?.form === 'identity' ? tagToken(identityTag(name)) : name;
 }
 
 /** One bound rule as a qrexec rule. */
@@ -110,7 +113,7 @@ export function lowerRule(program: Program, b: BoundRule, index: number): Qrexec
     else if (p.flag === 'no-notify') notify = false;
     else autostart = false;
   }
-  return {
+  const rule = {
     service: r.service.text,
     argument: r.argument?.text ?? '*',
     source: endpoint(program, r.source.text),
@@ -123,6 +126,7 @@ export function lowerRule(program: Program, b: BoundRule, index: number): Qrexec
     ...(autostart !== undefined ? { autostart } : {}),
     origin: { policyFile: b.policyFile, stock: b.stock, span: r.span, id: `${b.policyFile}#${index + 1}`, ...(because !== undefined ? { because } : {}) },
   };
+  return { ...rule, tokens: readRuleTokens(rule, program.settings.qubes) };
 }
 
 /** Orders policy files as dom0 reads them: by file name, byte order. */

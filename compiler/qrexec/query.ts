@@ -4,6 +4,7 @@
  * statements (QP3035), which are queries written into the policy.
  */
 import type { Program } from '../program.js';
+import { acceptedIn, ARGUMENT, isQubeName, SERVICE, token } from './token.js';
 import { evaluateIndexed, indexRules, type RuleIndex } from './evaluate.js';
 import type { Decision, QrexecRule, Request, SystemInfo } from './types.js';
 import { allRunning } from './world.js';
@@ -24,12 +25,14 @@ export function parseRequest(line: string, policy: EvaluatedPolicy): Request | s
   const plus = call.indexOf('+');
   const service = plus < 0 ? call : call.slice(0, plus);
   const argument = plus < 0 ? '+' : call.slice(plus);
-  if (!/^[A-Za-z0-9._-]+$/.test(service)) return `\`${service}\` is not a qrexec service name`;
-  if (!/^\+[A-Za-z0-9._+-]*$/.test(argument)) return `\`${argument}\` is not a qrexec argument`;
+  if (!SERVICE.test(service)) return `\`${service}\` is not a qrexec service name`;
+  if (!ARGUMENT.test(argument)) return `\`${argument}\` is not a qrexec argument`;
   if (!policy.info.domains.has(source)) return `\`${source}\` is not a qube of this policy (a request comes from a named qube)`;
-  const t = target === 'dom0' ? 'dom0' : target;
-  const token = /^@(default|adminvm|dispvm)$/.test(t) || /^@dispvm:[A-Za-z][A-Za-z0-9_.-]*$/.test(t);
-  if (!token && !policy.info.domains.has(t)) return `\`${target}\` is not a qube of this policy, nor \`@default\`, \`@adminvm\`, \`@dispvm\` or \`@dispvm:Q\``;
+  const t = target;
+  const k = token(t, policy.release);
+  // A request names a qube, or one of the tokens a caller may ask for (`IntendedTarget`).
+  const asked = k.kind !== 'name' && k.kind !== 'uuid' && acceptedIn(k.kind, 'intended') && (k.kind !== 'dispvm-of' || isQubeName(k.value, '4.3'));
+  if (!asked && !policy.info.domains.has(t)) return `\`${target}\` is not a qube of this policy, nor \`@default\`, \`@adminvm\`, \`@dispvm\` or \`@dispvm:Q\``;
   return { service, argument, source, target: t };
 }
 

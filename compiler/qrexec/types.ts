@@ -7,6 +7,33 @@ import type { Span } from '../source.js';
 
 export type QubesRelease = '4.2' | '4.3';
 
+/** A qube token's class (qrexec `parser.py`; read by compiler/qrexec/token.ts). */
+export type TokenKind = 'any' | 'anyvm' | 'adminvm' | 'default' | 'dispvm' | 'dispvm-of' | 'dispvm-tag' | 'tag' | 'type' | 'uuid' | 'name' | 'invalid';
+
+/** One qube token as a release of Qubes reads it. */
+export interface Token {
+  readonly kind: TokenKind;
+  /** The text as written. */
+  readonly text: string;
+  /** `dispvm-of`: the template; `dispvm-tag`, `tag`: the tag; `type`: the class; `uuid`: the UUID; `name`: the name; otherwise empty. */
+  readonly value: string;
+  /** The token names dom0: R4.3+ `is_dom0` (`@adminvm`, `dom0`, dom0's UUID); R4.2 `@adminvm` and `dom0`. */
+  readonly dom0: boolean;
+  /** The release that read it. */
+  readonly release: QubesRelease;
+  /** `invalid`: Qubes' reason (`PolicySyntaxError`). */
+  readonly problem?: string;
+}
+
+/** The tokens of a rule's columns as one release reads them. */
+export interface RuleTokens {
+  readonly release: QubesRelease;
+  readonly source: Token;
+  readonly target: Token;
+  readonly redirect?: Token;
+  readonly defaultTarget?: Token;
+}
+
 /** One rule line as qrexec parses it (DESIGN §4.2; reference §1.2–1.4). */
 export interface QrexecRule {
   /** `*` or a service name. */
@@ -28,6 +55,8 @@ export interface QrexecRule {
   /** `autostart=`; undefined means yes. */
   readonly autostart?: boolean;
   readonly origin: RuleOrigin;
+  /** The columns as the policy's release reads them (token.ts), set by lowering; read them through `ruleTokens`. */
+  readonly tokens?: RuleTokens;
 }
 
 /** Where a rule comes from: the policy file it is in, and the source line that wrote it. */

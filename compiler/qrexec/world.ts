@@ -31,6 +31,7 @@
  * the qube opens itself is not covered; the README says so.
  */
 import type { DomainInfo, QrexecRule, SystemInfo } from './types.js';
+import { tokenShape } from './token.js';
 
 /** What a stand-in qube stands for. */
 export type StandIn =
@@ -65,9 +66,9 @@ function named(rules: readonly QrexecRule[]): { tags: Set<string>; types: Set<st
   const types = new Set<string>();
   const add = (t: string | undefined) => {
     if (t === undefined) return;
-    if (t.startsWith('@dispvm:@tag:')) tags.add(t.slice(13));
-    else if (t.startsWith('@tag:')) tags.add(t.slice(5));
-    else if (t.startsWith('@type:')) types.add(t.slice(6));
+    const shape = tokenShape(t);
+    if (shape.kind === 'dispvm-tag' || shape.kind === 'tag') tags.add(shape.value);
+    else if (shape.kind === 'type') types.add(shape.value);
   };
   for (const r of rules) {
     add(r.source);

@@ -4,6 +4,7 @@
  */
 import type { Span } from '../source.js';
 import type * as A from './ast.js';
+import { keywords } from './forms.js';
 
 /** Where each line starts (offsets), for {@link spanAt}. */
 export function lineStarts(text: string): number[] {
@@ -94,22 +95,8 @@ export function node<T extends { kind: string }>(fields: Record<string, unknown>
   return out as T;
 }
 
-/**
- * The keywords of each position, by the name of the grammar rule that says
- * what may come there. The grammar's predicates test words against these
- * lists, and the parser's messages list them ("expected a setting (qubes, …)")
- * and suggest the closest one for a misspelt word.
- */
-export const keywords = {
-  statement: ['use', 'settings', 'adminvm', 'template', 'gateway', 'identity', 'qube', 'disposable', 'named-disposable', 'standalone', 'amend', 'allow', 'ask', 'deny', 'policy-file', 'require', 'expect', 'waive'],
-  item: ['template', 'label', 'memory', 'vcpus', 'virt-mode', 'kernel', 'kernelopts', 'netvm', 'default-disposable', 'device', 'tag', 'feature', 'service', 'autostart', 'app', 'network', 'disposable', 'isolation', 'tor', 'uplink', 'whonix', 'whonix-tags', 'listener'],
-  setting: ['qubes', 'whonix', 'policy-file', 'default-disposable', 'kernel'],
-  rule: ['allow', 'ask', 'deny'],
-  'rule parameter': ['target', 'default', 'user', 'notify', 'no-notify', 'no-autostart', 'because'],
-  decision: ['allow', 'ask', 'deny'],
-  expectation: ['target', 'targets', 'default', 'user'],
-  'socks mode': ['dedicated', 'port', 'auth', 'none'],
-} as const satisfies Readonly<Record<string, readonly string[]>>;
+/** The keywords of each position: the language's one vocabulary (forms.ts). */
+export { keywords };
 
 /** Whether `k` is one of the keywords of `position`. */
 export function isKeyword(k: A.Word, position: keyof typeof keywords): boolean {

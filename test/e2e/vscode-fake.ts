@@ -264,6 +264,8 @@ export interface FakeVscode {
 export function createFakeVscode(settings: Record<string, unknown>): FakeVscode {
   const values = new Map(Object.entries(settings));
   const output: string[] = [];
+  /** Commands the client registered for the server (`qpc.graph`). */
+  const registeredCommands = new Set<string>();
   const messages: ShownMessage[] = [];
   const collections: DiagnosticCollection[] = [];
   const diagnosticsChanged = new EventEmitter<string>();
@@ -324,6 +326,14 @@ export function createFakeVscode(settings: Record<string, unknown>): FakeVscode 
       onDidChangeConfiguration: configuration.event,
       onDidChangeWorkspaceFolders: never,
       applyEdit: () => Promise.resolve(false),
+    },
+    // vscode-languageclient registers each command the server offers (`executeCommandProvider`).
+    commands: {
+      registerCommand: (id: string) => {
+        registeredCommands.add(id);
+        return { dispose: () => registeredCommands.delete(id) };
+      },
+      executeCommand: () => Promise.resolve(undefined),
     },
     window: {
       activeTextEditor: undefined,

@@ -21,25 +21,27 @@ interface Layer {
 
 /** Low to high: a layer may import only layers listed before it. */
 const layers: readonly Layer[] = [
-  { name: 'core', files: ['compiler/source.ts', 'compiler/host.ts', 'compiler/hash.ts', 'compiler/version.ts', 'compiler/qubes-values.ts'], may: [], why: 'leaf utilities: sources and spans, the file system, sha256, the version, Qubes value tables' },
+  // lock-file.ts is the format of a file qpc reads and writes, like host.ts's files: it imports nothing, and both the load stage and the allocation use it.
+  { name: 'core', files: ['compiler/source.ts', 'compiler/host.ts', 'compiler/hash.ts', 'compiler/version.ts', 'compiler/qubes-values.ts', 'compiler/lock-file.ts'], may: [], why: 'leaf utilities: sources and spans, the file system, sha256, the version, Qubes value tables, the lock file format' },
   { name: 'diagnostics', files: ['compiler/diagnostics/'], may: ['core'], why: 'the catalogue, diagnostics and their renderers' },
   { name: 'syntax', files: ['compiler/syntax/', 'grammar/generated/'], may: ['core', 'diagnostics'], why: 'the grammar, the tree, the parser and the printer' },
   {
     name: 'program',
-    files: ['compiler/program.ts', 'compiler/model.ts', 'compiler/whonix.ts', 'compiler/qrexec/types.ts', 'compiler/stdlib-cache.ts'],
+    files: ['compiler/program.ts', 'compiler/model.ts', 'compiler/whonix.ts', 'compiler/qrexec/types.ts', 'compiler/qrexec/token.ts', 'compiler/stdlib-cache.ts'],
     may: ['core', 'diagnostics', 'syntax'],
-    why: 'the bound program, the model targets read, the qrexec data types, the Whonix helpers, the standard library reader',
+    why: "the bound program, the model targets read, the qrexec data types and Qubes' token model (the targets' second wall reads it too), the Whonix helpers, the standard library reader",
   },
   { name: 'graph', files: ['compiler/graph/'], may: ['core', 'diagnostics', 'syntax', 'program'], why: 'the policy graph' },
   { name: 'qrexec', files: ['compiler/qrexec/'], may: ['core', 'diagnostics', 'syntax', 'program', 'graph'], why: 'the qrexec evaluator and its analysis' },
   { name: 'passes', files: ['compiler/passes/'], may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec'], why: 'loading, binding, checks and lowering' },
+  { name: 'snapshot', files: ['compiler/snapshot/'], may: ['core', 'diagnostics', 'program'], why: "a machine's recorded state: the dom0 script that records it and its reader" },
   { name: 'contract', files: ['compiler/target.ts'], may: ['core', 'diagnostics', 'program'], why: 'what a target is' },
   { name: 'targets', files: ['targets/'], may: ['core', 'diagnostics', 'program', 'contract'], why: 'the targets: the model and the contract in, artifacts out' },
   { name: 'registry', files: ['targets/index.ts'], may: ['contract', 'targets'], why: 'the table of every target' },
   {
     name: 'api',
     files: ['compiler/pipeline.ts', 'compiler/compile.ts', 'compiler/index.ts'],
-    may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec', 'passes', 'contract', 'targets', 'registry'],
+    may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec', 'passes', 'snapshot', 'contract', 'targets', 'registry'],
     why: 'the pipeline, compile and the public API',
   },
   { name: 'lsp', files: ['compiler/lsp/'], may: ['api'], why: 'the language server, an adapter over the API' },

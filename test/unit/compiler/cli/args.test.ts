@@ -54,9 +54,9 @@ test('`--` ends the options: a file named `-x.qpol` after it is a file', (t) => 
 
 test('an option of another command is named with the commands that take it', (t) => {
   t.is(usage(['fmt', '--frozen', 'x.qpol']), 'QP5002: `--frozen` is not an option of `qpc fmt`; it is an option of check, compile');
-  t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile');
-  t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain');
-  t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain');
+  t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile, graph, snapshot');
+  t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain, graph');
+  t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain, graph');
 });
 
 test('did you mean, for unknown options and commands', (t) => {
@@ -67,7 +67,7 @@ test('did you mean, for unknown options and commands', (t) => {
   t.is(usage(['check', '--bogus', 'x.qpol']), 'QP5002: unknown option `--bogus` for `qpc check`');
   for (const name of ['constructor', '__proto__', 'toString']) t.is(usage(['check', `--${name}=1`, 'x.qpol']), `QP5002: unknown option \`--${name}\` for \`qpc check\``, name);
   t.is(usage(['chekc', 'x.qpol']), 'QP5002: unknown command `chekc`; did you mean `check`?');
-  t.is(usage(['frobnicate']), 'QP5002: unknown command `frobnicate`; expected check, compile, fmt, query, test, explain or lsp');
+  t.is(usage(['frobnicate']), 'QP5002: unknown command `frobnicate`; expected check, compile, fmt, query, test, explain, lsp, graph or snapshot');
   t.is(usage(['check', '--color', 'allways', 'x.qpol']), 'QP5002: unknown colour mode `allways` for `--color`; expected auto, always or never (did you mean `always`?)');
 });
 

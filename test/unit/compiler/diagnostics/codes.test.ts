@@ -24,11 +24,11 @@ const goldenExemptions: Readonly<Partial<Record<Code, string>>> = {};
 const ranges: Readonly<Record<string, { readonly purpose: string; readonly emitters: readonly string[] }>> = {
   '1': { purpose: 'syntax', emitters: ['compiler/syntax/', 'grammar/'] },
   '2': { purpose: 'names and binding', emitters: ['compiler/passes/', 'compiler/pipeline.ts'] },
-  '3': { purpose: 'graph and security invariants', emitters: ['compiler/passes/check-network.ts', 'compiler/passes/allocate-socks.ts', 'compiler/graph/', 'compiler/qrexec/'] },
+  '3': { purpose: 'graph and security invariants', emitters: ['compiler/passes/check-network.ts', 'compiler/passes/allocate-socks.ts', 'compiler/passes/check-lock.ts', 'compiler/graph/', 'compiler/qrexec/'] },
   '4': { purpose: 'targets', emitters: ['targets/'] },
-  // pipeline.ts reads the entry file that was named on the command line.
+  // pipeline.ts reads the entry file that was named on the command line, passes/read-lock.ts the lock file beside it.
   // compile.ts checks the `--target` list it is given.
-  '5': { purpose: 'command line and I/O', emitters: ['compiler/cli/', 'compiler/pipeline.ts', 'compiler/compile.ts'] },
+  '5': { purpose: 'command line and I/O', emitters: ['compiler/cli/', 'compiler/pipeline.ts', 'compiler/passes/read-lock.ts', 'compiler/compile.ts', 'compiler/snapshot/read.ts'] },
   '9': { purpose: 'internal', emitters: ['compiler/cli/', 'compiler/index.ts'] },
 };
 

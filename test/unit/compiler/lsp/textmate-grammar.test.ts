@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import vsctm from 'vscode-textmate';
 import oniguruma from 'vscode-oniguruma';
+import { itemsByForm, keywords, statementWords } from '../../../../compiler/index.js';
 
 const EXT = 'editors/vscode';
 const manifest = JSON.parse(fs.readFileSync(path.join(EXT, 'package.json'), 'utf8'));
@@ -154,4 +155,24 @@ test('a mixed line: strings with `#`, tokens, arguments, numbers, flags', async 
   t.true(hasScope(scopesAt(mem, m.indexOf('400')), 'constant.numeric.qpol'));
   t.true(hasScope(scopesAt(mem, m.indexOf('netvm')), 'keyword.other.item.qpol'));
   t.true(hasScope(scopesAt(mem, m.indexOf('none')), 'constant.language.qpol'));
+});
+
+test('every word of the vocabulary (compiler/syntax/forms.ts) is coloured as a keyword where the parser takes it', async (t) => {
+  const keywordScope = (scopes: readonly string[]) => scopes.some((s) => s.startsWith('keyword.') || s.startsWith('storage.type.'));
+  const expectKeyword = async (lines: string[], line: number, word: string, where: string) => {
+    const tokens = await tokenize(lines.join('\n'));
+    const col = lines[line]!.indexOf(word);
+    const scopes = scopesAt(tokens[line]!, col);
+    if (!keywordScope(scopes)) t.fail(`${where}: \`${word}\` got ${scopes.join(' ')}`);
+  };
+  const statementLine: Record<string, string> = { 'policy-file': 'policy-file 40-x {', require: 'require a isolated-from b', waive: 'waive QP2001 on a because "x"', expect: 'expect qubes.Filecopy from a to b: allow' };
+  for (const k of keywords.statement) await expectKeyword([statementLine[k] ?? `${k} x`], 0, k, 'a statement');
+  for (const k of keywords.setting) await expectKeyword(['settings {', `  ${k} x`, '}'], 1, k, 'a setting');
+  for (const [form, items] of Object.entries(itemsByForm)) {
+    for (const k of items) await expectKeyword([`${form} x {`, `  ${k} y`, '}'], 1, k, `an item of ${form}`);
+  }
+  for (const k of keywords['rule parameter']) await expectKeyword([`allow qubes.Filecopy from a to b ${k} c`], 0, ` ${k}`.trim(), 'a rule parameter');
+  for (const k of keywords.expectation) await expectKeyword([`expect qubes.Filecopy from a to b: ask ${k} c`], 0, `ask ${k}`.slice(4), 'an expectation');
+  for (const k of statementWords.rule) await expectKeyword([`allow qubes.Filecopy from a to b`], 0, ` ${k} `.trim(), 'a rule');
+  t.pass();
 });

@@ -161,3 +161,54 @@ test('the model lists the verified stock files of the release, sorted, each once
     ],
   );
 });
+
+test('the binder records every name use once: where, as written, what it names, in which construct', (t) => {
+  const text = `${head}settings { whonix 17 }
+template debian-12
+identity anon { network tor via sys-whonix; disposable anon-dvm }
+disposable anon-dvm in anon { template whonix-workstation-$whonix }
+qube a in anon { template whonix-workstation-17 }
+policy-file 40-x for 4.3 {
+  allow qubes.Filecopy from a to nowhere
+}
+allow qubes.Filecopy from a to @dispvm:anon-dvm target @dispvm:anon-dvm
+allow qubes.Filecopy from @anyvm to uuid:00000000-0000-0000-0000-000000000000
+require a isolated-from sys-whonix
+waive QP3001 on a because "a test"
+`;
+  const r = check('/t/main.qpol', { host: overlayHost(new Map([['/t/main.qpol', text]]), nodeHost), until: 'bind' });
+  const refs = r.program!.references.all.filter((x) => x.span.file === '/t/main.qpol');
+  const show = refs.map((x) => `${text.slice(x.span.start, x.span.end)}|${x.name}|${x.role}|${x.context}|${x.decl?.form ?? '-'}`);
+  t.deepEqual(show, [
+    'debian-12|debian-12|declaration|template|template',
+    'anon|anon|declaration|identity|identity',
+    'sys-whonix|sys-whonix|reference|via|gateway',
+    'anon-dvm|anon-dvm|reference|disposable|disposable',
+    'anon-dvm|anon-dvm|declaration|disposable|disposable',
+    'anon|anon|reference|in|identity',
+    'whonix-workstation-$whonix|whonix-workstation-17|reference|template|template',
+    'a|a|declaration|qube|qube',
+    'anon|anon|reference|in|identity',
+    'whonix-workstation-17|whonix-workstation-17|reference|template|template',
+    // A block of another release is written in the file: its names are recorded, unresolved ones too.
+    'a|a|reference|source|qube',
+    'nowhere|nowhere|reference|target|-',
+    'a|a|reference|source|qube',
+    // Exactly the name of `@dispvm:Q`; tokens and `uuid:` name nothing.
+    'anon-dvm|anon-dvm|reference|target|disposable',
+    'anon-dvm|anon-dvm|reference|target|disposable',
+    'a|a|reference|require|qube',
+    'sys-whonix|sys-whonix|reference|require|gateway',
+    'a|a|reference|waive|qube',
+  ]);
+  // The item and the statement of each are at hand, and the site of `@dispvm:Q` is the whole endpoint.
+  const viaRef = refs[2]!;
+  t.is(viaRef.item?.kind, 'NetworkItem');
+  t.is(viaRef.statement.kind, 'Declaration');
+  const dispvm = refs[13]!;
+  t.is(text.slice(dispvm.site.start, dispvm.site.end), '@dispvm:anon-dvm');
+  t.is(r.program!.references.site(dispvm.site), dispvm);
+  t.is(r.program!.references.at('/t/main.qpol', dispvm.span.end), dispvm);
+  t.is(r.program!.references.at('/t/main.qpol', dispvm.span.start - 1), undefined);
+  t.deepEqual(r.program!.references.of('anon-dvm', true).map((x) => x.role), ['declaration', 'reference', 'reference', 'reference']);
+});
