@@ -12,6 +12,7 @@
  * sorted: the same policy gives the same bytes.
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { isKeyword } from '../qrexec/token.js';
 import type { Span } from '../source.js';
 import { lastItem } from '../program.js';
 import { NETWORK, type PolicyGraph } from './policy-graph.js';
@@ -293,7 +294,7 @@ export function drawModel(input: DrawInput, opts: DrawOptions = {}): DrawModel {
           const to = at(t);
           const k = `channel:${c.action}:${from}->${to}`;
           const e = grouped.get(k) ?? { from, to, action: c.action, services: new Set<string>(), findings: new Set<string>() };
-          const asked = c.disposable ? ' (@dispvm)' : c.action === 'allow' && c.requested !== t && !c.requested.startsWith('@') ? ` (asked for ${c.requested})` : '';
+          const asked = c.disposable ? ' (@dispvm)' : c.action === 'allow' && c.requested !== t && !isKeyword(c.requested) ? ` (asked for ${c.requested})` : '';
           e.services.add(serviceText(c, input.analysis) + asked);
           const d = input.analysis.danger(c.service);
           if (d === 'critical' || (d === 'high' && e.danger === undefined)) e.danger = d;

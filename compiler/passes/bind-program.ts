@@ -9,6 +9,7 @@
  * sha256 digests), QP2022, QP2023.
  */
 import { diag, type Related, type Reporter } from '../diagnostics/diagnostic.js';
+import { isKeyword } from '../qrexec/token.js';
 import { suggestion } from '../diagnostics/suggest.js';
 import { defaultSettings, qubesReleases, ReferenceIndex, whonixVersions, type BoundRule, type Decl, type Program, type QubesRelease, type Reference, type ReferenceRole, type Settings, type VerifiedStockFile } from '../program.js';
 import type { Declaration, Endpoint, Expect, Item, PolicyFile, PolicyFileBlock, Require, Rule, Setting, Statement, Waive, Word } from '../syntax/ast.js';
@@ -257,7 +258,7 @@ function endpointName(e: Endpoint): { text: string; from: number } | undefined {
   const f = endpointForm(e.text);
   if (f.form === 'name') return f.name === '' ? undefined : { text: f.name, from: 0 };
   // `@dispvm:@…` is a token qrexec rejects (QP2013), not a name.
-  if (f.form === 'dispvm-of' && f.value !== '' && !f.value.startsWith('@')) return { text: f.value, from: e.text.length - f.value.length };
+  if (f.form === 'dispvm-of' && f.value !== '' && !isKeyword(f.value)) return { text: f.value, from: e.text.length - f.value.length };
   return undefined;
 }
 

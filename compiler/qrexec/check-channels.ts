@@ -470,7 +470,7 @@ function reportChannels(cx: Context, rules: readonly QrexecRule[], channels: rea
   // Named requests first: an ask list for `@default` repeats the targets that
   // rules for named requests put there, and those rules are the ones to blame.
   // Then grants before dialogs: a dialog can list a qube that an allow of its own reaches, and the allow is the one to report.
-  const ordered = [...channels].sort((a, b) => theirs(rules, a) - theirs(rules, b) || Number(a.action === 'ask') - Number(b.action === 'ask') || Number(a.requested.startsWith('@')) - Number(b.requested.startsWith('@')));
+  const ordered = [...channels].sort((a, b) => theirs(rules, a) - theirs(rules, b) || Number(a.action === 'ask') - Number(b.action === 'ask') || Number(isKeyword(a.requested)) - Number(isKeyword(b.requested)));
   // One finding per asking rule and caller: the targets its dialogs offer outside the identity, together.
   const dialogs = new Map<string, { c: Channel; s: string; targets: string[] }>();
   const out: { c: Channel; s: string; targets: string[] }[] = [];
@@ -769,7 +769,7 @@ function reportRequires(cx: Context, rules: readonly QrexecRule[], channels: rea
   };
   // The channel a finding names: one a rule of the user's opens (that rule is the mistake), a
   // grant before a dialog, a named request before `@default` and `@dispvm`; else the first.
-  const weight = (c: Channel) => 4 * theirs(rules, c) + 2 * Number(c.action === 'ask') + Number(c.requested.startsWith('@'));
+  const weight = (c: Channel) => 4 * theirs(rules, c) + 2 * Number(c.action === 'ask') + Number(isKeyword(c.requested));
   const none: readonly { c: number; s: number }[] = [];
   for (const q of cx.program.requires) {
     const a = substitute(q.subject.text, cx.program.settings.whonix);
