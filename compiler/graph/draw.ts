@@ -13,6 +13,7 @@
  */
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { isKeyword } from '../qrexec/token.js';
+import type { Channel } from '../qrexec/types.js';
 import type { Span } from '../source.js';
 import { lastItem } from '../program.js';
 import { NETWORK, type PolicyGraph } from './policy-graph.js';
@@ -30,17 +31,8 @@ export interface DrawOptions {
   readonly collapse?: boolean;
 }
 
-/** A channel of the qrexec analysis (compiler/qrexec/channels.ts `Channel`), as far as the drawing reads it. */
-export interface DrawChannel {
-  readonly service: string;
-  readonly argument: string;
-  readonly sources: readonly string[];
-  readonly targets: readonly string[];
-  readonly requested: string;
-  readonly action: 'allow' | 'ask';
-  readonly rule: number;
-  readonly disposable?: boolean;
-}
+/** A channel of the qrexec analysis, as compiler/qrexec/channels.ts finds it. */
+export type DrawChannel = Channel;
 
 /** What the drawing asks of the qrexec analysis (the layer above supplies it: compiler/index.ts `drawInput`). */
 export interface DrawAnalysis {

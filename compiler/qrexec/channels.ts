@@ -9,27 +9,9 @@
  */
 import { evaluateOrdered, type AskLister } from './evaluate.js';
 import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, type Token } from './token.js';
-import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
+import type { Channel, DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
 
-/**
- * Calls the policy allows or asks for: every qube of `sources` may make them
- * to every qube of `targets` (one entry per pair of interchangeable classes).
- */
-export interface Channel {
-  readonly service: string;
-  /** `+ARG` of a request that shows the channel (`+` for none; ANY_ARGUMENT for an argument no rule names). */
-  readonly argument: string;
-  readonly sources: readonly string[];
-  /** The qubes the call reaches (a redirect or a disposable's template resolved). */
-  readonly targets: readonly string[];
-  /** What the caller asked for: a target's name, `@default` or `@dispvm`. */
-  readonly requested: string;
-  readonly action: 'allow' | 'ask';
-  /** Index of the deciding rule. */
-  readonly rule: number;
-  /** True when the targets are new disposables of these disposable templates. */
-  readonly disposable?: boolean;
-}
+export type { Channel };
 
 export interface ChannelQuery {
   readonly rules: readonly QrexecRule[];

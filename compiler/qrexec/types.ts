@@ -123,3 +123,23 @@ export interface Decision {
   /** Why a request was denied when no rule's action says so: `no matching rule`, `loopback`, `requires autostart`, `not a disposable template: Q`. */
   readonly reason?: string;
 }
+
+/**
+ * Calls the policy allows or asks for: every qube of `sources` may make them
+ * to every qube of `targets` (one entry per pair of interchangeable classes).
+ */
+export interface Channel {
+  readonly service: string;
+  /** `+ARG` of a request that shows the channel (`+` for none; ANY_ARGUMENT for an argument no rule names). */
+  readonly argument: string;
+  readonly sources: readonly string[];
+  /** The qubes the call reaches (a redirect or a disposable's template resolved). */
+  readonly targets: readonly string[];
+  /** What the caller asked for: a target's name, `@default` or `@dispvm`. */
+  readonly requested: string;
+  readonly action: 'allow' | 'ask';
+  /** Index of the deciding rule. */
+  readonly rule: number;
+  /** True when the targets are new disposables of these disposable templates. */
+  readonly disposable?: boolean;
+}

@@ -40,11 +40,10 @@ cut -d '|' -f 1 qvm-ls.txt | while IFS= read -r q; do
   # qubesd's names start with a letter and have no slash: never an option, never a path.
   case "$q" in [A-Za-z]*) ;; *) continue ;; esac
   case "$q" in */*) continue ;; esac
-  mkdir "qubes/$q"
-  qvm-prefs "$q" > "qubes/$q/prefs"
-  qvm-tags "$q" list > "qubes/$q/tags"
-  qvm-features "$q" > "qubes/$q/features"
-  qvm-service "$q" > "qubes/$q/services"
+  qvm-prefs "$q" > "qubes/$q.prefs"
+  qvm-tags "$q" list > "qubes/$q.tags"
+  qvm-features "$q" > "qubes/$q.features"
+  qvm-service "$q" > "qubes/$q.services"
 done
 
 # Devices: every device a qube exposes, with the qubes it is assigned to
@@ -75,7 +74,7 @@ safe_name() {
 }
 while IFS='|' read -r q class state _rest; do
   case "$class" in AppVM | StandaloneVM) ;; *) continue ;; esac
-  grep -qx 'anon-gateway' "qubes/$q/tags" || continue
+  grep -qx 'anon-gateway' "qubes/$q.tags" || continue
   if [ "$state" != Running ] && [ "$start_gateways" = 0 ]; then
     printf '%s: not running\n' "$q" >> whonix/skipped
     continue

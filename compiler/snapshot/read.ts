@@ -201,8 +201,8 @@ export function readSnapshot(dir: string, host: CompilerHost): SnapshotResult {
     const c = l.split('|');
     if (c.length !== 9 || !/^[A-Za-z][A-Za-z0-9_.-]*$/.test(c[0]!)) { fail('qvm-ls.txt', `not a qvm-ls line: ${JSON.stringify(l.slice(0, 80))}`); continue; }
     const name = c[0]!;
-    const q = (f: string): string | undefined => (manifest.has(`qubes/${name}/${f}`) ? collected(`qubes/${name}/${f}`) : (fail(`qubes/${name}/${f}`, 'missing'), undefined));
-    const bad = (f: string) => (why: string) => fail(`qubes/${name}/${f}`, why);
+    const q = (f: string): string | undefined => (manifest.has(`qubes/${name}.${f}`) ? collected(`qubes/${name}.${f}`) : (fail(`qubes/${name}.${f}`, 'missing'), undefined));
+    const bad = (f: string) => (why: string) => fail(`qubes/${name}.${f}`, why);
     qubes.set(name, {
       name,
       class: c[1]!,

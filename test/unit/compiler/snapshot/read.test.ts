@@ -127,10 +127,10 @@ test('damaged pieces are named, and the rest is read', (t) => {
   t.deepEqual(messages(r1), [`cannot read \`${base}/qvm-ls.txt\`: its sha256 differs from the manifest \`files.sha256\``]);
   t.is(r1.state.qubes.size, 17);
   // A missing qube file, a bad header, a garbled state hash, a binary file.
-  const r2 = readSnapshot(base, hostWith(base, { 'qubes/work/tags': undefined, version: 'qpc-snapshot 9\n', 'state.sha256': 'x\n', 'qubes-prefs.txt': 'a\0b' }));
+  const r2 = readSnapshot(base, hostWith(base, { 'qubes/work.tags': undefined, version: 'qpc-snapshot 9\n', 'state.sha256': 'x\n', 'qubes-prefs.txt': 'a\0b' }));
   t.deepEqual(messages(r2).sort(), [
     `cannot read \`${base}/qubes-prefs.txt\`: holds NUL characters: not a snapshot file`,
-    `cannot read \`${base}/qubes/work/tags\`: no such file`,
+    `cannot read \`${base}/qubes/work.tags\`: no such file`,
     `cannot read \`${base}/state.sha256\`: does not match the manifest \`files.sha256\``,
     `cannot read \`${base}/version\`: format 9, this qpc reads format 1`,
   ]);
@@ -142,7 +142,7 @@ test('damaged pieces are named, and the rest is read', (t) => {
 });
 
 test('any text in any snapshot file gives diagnostics, never an exception', (t) => {
-  const names = ['version', 'files.sha256', 'state.sha256', 'qvm-ls.txt', 'qubes-prefs.txt', 'qubes/sys-net/prefs', 'qubes/sys-net/features', 'qubes/sys-net/services', 'devices/pci.txt', 'whonix/skipped'];
+  const names = ['version', 'files.sha256', 'state.sha256', 'qvm-ls.txt', 'qubes-prefs.txt', 'qubes/sys-net.prefs', 'qubes/sys-net.features', 'qubes/sys-net.services', 'devices/pci.txt', 'whonix/skipped'];
   fc.assert(
     fc.property(fc.constantFrom(...names), fc.string({ unit: 'binary', maxLength: 300 }), (name, text) => {
       const r = readSnapshot(base, hostWith(base, { [name]: text }));
