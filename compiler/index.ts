@@ -23,7 +23,7 @@ import { targets as registry } from '../targets/index.js';
 import type { PolicyModel } from './model.js';
 import type { EvaluatedPolicy } from './qrexec/query.js';
 import { findChannels, ANY_ARGUMENT, OTHER_SERVICE } from './qrexec/channels.js';
-import { dangerous } from './qrexec/check-channels.js';
+import { dangerous } from './qrexec/check-danger.js';
 
 export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Deployment, Target, PolicyModel };
 export { SourceFile, nodeHost, codes, allCodes, isCode, sortDiagnostics };

@@ -10,7 +10,8 @@
  *   bind   — symbol table, items, rules, text lint, hygiene (QP2xxx)
  *   graph  — the policy graph, network checks, the lock file's entries,
  *            SOCKS and qube number allocation, the complete qrexec policy
- *            and `expect` (QP3xxx)
+ *            with the rules that close the Tor identities, its channels,
+ *            dangerous grants, dead rules, `require` and `expect` (QP3xxx)
  *   target — the model, and each given target's own check over it (QP4xxx):
  *            what `compile` would refuse, so that a clean check compiles
  *
@@ -52,7 +53,12 @@ import type { Program } from './program.js';
 import { buildGraph, type PolicyGraph } from './graph/policy-graph.js';
 import { checkNetwork } from './passes/check-network.js';
 import type { EvaluatedPolicy } from './qrexec/query.js';
-import { checkChannels } from './qrexec/check-channels.js';
+import { closeIdentities, type ClosedPolicy } from './qrexec/close-identities.js';
+import { checkChannels, checkRequires, policyChannels } from './qrexec/check-channels.js';
+import { checkDanger } from './qrexec/check-danger.js';
+import { checkShadowed } from './qrexec/check-shadowed.js';
+import { checkExpects } from './qrexec/expects.js';
+import type { Channel } from './qrexec/channels.js';
 import { checkPolicyFile } from './qrexec/check-policy-file.js';
 import { checkUpdates } from './qrexec/check-updates.js';
 import { checkLock } from './passes/check-lock.js';
@@ -149,8 +155,12 @@ export interface Work {
   readonly socks?: { readonly allocation: Allocation; readonly lock: SocksLock };
   /** allocate-qids */
   readonly qids?: Readonly<Record<string, number>>;
-  /** check-channels */
+  /** close-identities: the complete qrexec policy, with the rules that close the Tor identities, and who is on which side. */
+  readonly closed?: ClosedPolicy;
+  /** close-identities: the complete qrexec policy. */
   readonly policy?: EvaluatedPolicy;
+  /** find-channels: the calls that cross a Tor identity's side or a `require`. */
+  readonly channels?: readonly Channel[];
   /** contain-findings: which graph findings the poison could change (absent when nothing is poisoned). */
   readonly containment?: Containment;
   /** lower-model */
@@ -248,7 +258,16 @@ const stages: readonly Stage[] = [
       },
       'allocate-socks': (w, ctx) => ({ socks: allocateSocks(need(w, 'graph'), need(w, 'previousLock'), ctx) }),
       'allocate-qids': (w) => ({ qids: allocateQids(need(w, 'graph'), need(w, 'previousLock').qubes) }),
-      'check-channels': (w, ctx) => ({ policy: checkChannels(need(w, 'part'), need(w, 'graph'), ctx) }),
+      'close-identities': (w) => {
+        const closed = closeIdentities(need(w, 'part'), need(w, 'graph'));
+        return { closed, policy: closed.policy };
+      },
+      'find-channels': (w) => ({ channels: policyChannels(need(w, 'closed')) }),
+      'check-channels': (w, ctx) => (checkChannels(need(w, 'closed'), need(w, 'channels'), ctx), {}),
+      'check-danger': (w, ctx) => (checkDanger(need(w, 'closed'), ctx), {}),
+      'check-shadowed': (w, ctx) => (checkShadowed(need(w, 'closed'), ctx), {}),
+      'check-requires': (w, ctx) => (checkRequires(need(w, 'closed'), need(w, 'channels'), ctx), {}),
+      'check-expects': (w, ctx) => (checkExpects(need(w, 'part'), need(w, 'policy'), ctx), {}),
       'check-updates': (w, ctx) => (checkUpdates(need(w, 'part'), need(w, 'graph'), need(w, 'policy'), ctx), {}),
       'contain-findings': (w) => {
         const poison = need(w, 'poison');

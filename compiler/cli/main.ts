@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript } from '../index.js';
 
 import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
-import { defaultOptions, globalHelp, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
+import { defaultOptions, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
 import { useColor, type Environment } from './color.js';
 import { unifiedDiff } from './diff.js';
 import { boundStdin, readBounded, STDIN_NAME } from './stdin.js';

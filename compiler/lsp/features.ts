@@ -20,7 +20,7 @@ import {
   type TextEdit,
   type WorkspaceEdit,
 } from 'vscode-languageserver/node';
-import { explain, type CheckResult, type Diagnostic, standardLibraryDir, lastItem, type Decl, type Program, type Reference, type SourceFile, type Span, qubeLabels, qubeNameSyntax, type DeclKind, type Declaration, type Endpoint, itemsByForm, keywords, statementWords, type PolicyFile, type Rule, type Statement, type Word, showPath, kindWords, substitute, decisionText, query, queryStates, ruleText, ruleWhere, acceptedIn, isKeyword, keywordTokens, token } from '../index.js';
+import { explain, type CheckResult, type Diagnostic, standardLibraryDir, lastItem, type Decl, type Program, type Reference, type SourceFile, type Span, qubeLabels, qubeNameSyntax, type DeclKind, type Declaration, type Endpoint, itemsByForm, keywords, statementWords, type PolicyFile, type Rule, type Statement, type Word, showPath, kindWords, substitute, decisionText, queryStates, ruleText, ruleWhere, acceptedIn, isKeyword, keywordTokens, token } from '../index.js';
 import { definitionOf, occurrenceAt, referencesOf } from './symbols.js';
 
 // ---------------------------------------------------------------- places

@@ -9,7 +9,7 @@
  */
 import { evaluateOrdered, type AskLister } from './evaluate.js';
 import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, type Token } from './token.js';
-import type { Channel, DomainInfo, QrexecRule, QubesRelease, SystemInfo } from './types.js';
+import type { Channel, Decision, DomainInfo, QrexecRule, QubesRelease, RuleTokens, SystemInfo } from './types.js';
 
 export type { Channel };
 
@@ -229,6 +229,736 @@ class Marks {
 }
 
 /**
+ * One service's rules over the system's qubes, read once: its classes of
+ * interchangeable qubes, their tags and types by number, and for each rule
+ * what its columns cover. Everything the per-class work below reads.
+ */
+class ServiceIndex {
+  readonly classes: readonly Klass[];
+  readonly n: number;
+  readonly classOfName = new Map<string, number>();
+  private readonly tagId = new Map<string, number>();
+  private readonly typeId = new Map<string, number>();
+  /** Tags and types by number, with their classes (ascending), and each class's own. */
+  readonly byTag: number[][] = [];
+  readonly byType: number[][] = [];
+  readonly tagsOf: number[][] = [];
+  readonly typeOf: Int32Array;
+  /** The disposable templates' classes, ascending. */
+  readonly dispvmTemplates: number[] = [];
+  /** Classes with the same type and tags share a number (a group, for rules naming tags and types). */
+  readonly signatureOf: Int32Array;
+  readonly signatures: number;
+  /** Per rule, the classes its target column names (for requests naming a qube). */
+  readonly targetCover = new Map<number, Cover>();
+  /** Per rule, what its target (`target=` for allow/ask) adds to or removes from ask lists. */
+  readonly listing = new Map<number, Listing>();
+  /** Rules that can match a `@default`, a `@dispvm`, a `@dispvm:Q` and a dom0 request at all. */
+  private readonly scansDefault = new Set<number>();
+  private readonly scansDispvm = new Set<number>();
+  private readonly scansDispvmNamed = new Set<number>();
+  private readonly scansAdmin = new Set<number>();
+  /** For each rule whose target is `@dispvm:Q` or `@dispvm:@tag:T`: the template classes it names. */
+  private readonly dispvmTargets = new Map<number, readonly number[]>();
+  /** The rules whose source matches a class, by source token. */
+  private readonly anySource: number[] = [];
+  private readonly bySourceName = new Map<string, number[]>();
+  private readonly bySourceTag = new Map<string, number[]>();
+  private readonly bySourceType = new Map<string, number[]>();
+  private readonly matchingBySignature = new Map<string | number, number[]>();
+  private readonly matchingOfClass = new Map<number, readonly number[]>();
+  private readonly plans = new Map<readonly number[], Map<string, Plan>>();
+
+  constructor(
+    readonly rules: readonly QrexecRule[],
+    /** The service's rules and the `*` rules, in file order. */
+    readonly merged: readonly number[],
+    all: ReturnType<typeof callers>,
+    readonly info: SystemInfo,
+    readonly release: QubesRelease,
+  ) {
+    // Classes per service: a qube named only by rules of other services is
+    // interchangeable with its peers here (one service's requests read only its rules).
+    const classes = qubeClasses(merged.map((i) => rules[i]), all, release);
+    this.classes = classes;
+    const n = (this.n = classes.length);
+    this.typeOf = new Int32Array(n);
+    const idOf = (ids: Map<string, number>, lists: number[][], key: string): number => {
+      let id = ids.get(key);
+      if (id === undefined) {
+        ids.set(key, (id = lists.length));
+        lists.push([]);
+      }
+      return id;
+    };
+    classes.forEach((k, i) => {
+      k.members.forEach((m) => this.classOfName.set(m, i));
+      this.tagsOf.push(k.info.tags.map((tag) => {
+        const id = idOf(this.tagId, this.byTag, tag);
+        this.byTag[id].push(i);
+        return id;
+      }));
+      this.typeOf[i] = idOf(this.typeId, this.byType, k.info.type);
+      this.byType[this.typeOf[i]].push(i);
+      if (k.info.templateForDispvms) this.dispvmTemplates.push(i);
+    });
+    const signatureIds = new Map<string, number>();
+    this.signatureOf = Int32Array.from(classes, (_k, i) => {
+      const key = `${this.typeOf[i]}|${this.tagsOf[i].join(',')}`;
+      let id = signatureIds.get(key);
+      if (id === undefined) signatureIds.set(key, (id = signatureIds.size));
+      return id;
+    });
+    this.signatures = signatureIds.size;
+    for (const i of merged) this.readRule(i);
+  }
+
+  tokensOf(i: number): RuleTokens {
+    return ruleTokens(this.rules[i], this.release);
+  }
+
+  /** One rule read once: its target cover, its ask-list listing, the requests it can match, its source bucket. */
+  private readRule(i: number): void {
+    const r = this.rules[i];
+    const tokens = this.tokensOf(i);
+    const t = tokens.target;
+    this.targetCover.set(i, this.coverOf(t));
+    const every = t.kind === 'any' || t.kind === 'anyvm';
+    const disposable = t.kind === 'dispvm-of' || t.kind === 'dispvm-tag';
+    if (every || t.kind === 'default') this.scansDefault.add(i);
+    if (every || t.kind === 'dispvm' || disposable) this.scansDispvm.add(i);
+    if (every || disposable) this.scansDispvmNamed.add(i);
+    // `@anyvm` never takes dom0; R4.3 also names qubes by their UUIDs.
+    if (t.kind === 'any' || t.dom0 || t.kind === 'uuid') this.scansAdmin.add(i);
+    if (t.kind === 'dispvm-tag') this.dispvmTargets.set(i, this.templatesTagged(t.value));
+    else if (t.kind === 'dispvm-of') {
+      const d = this.classOfName.get(t.value);
+      this.dispvmTargets.set(i, d === undefined ? NONE : [d]);
+    }
+    const tok = r.action !== 'deny' && tokens.redirect !== undefined ? tokens.redirect : t;
+    let l: Listing;
+    if (tok.kind === 'any' || tok.kind === 'anyvm') l = { kind: 'all' };
+    else if (tok.kind === 'dispvm') l = { kind: 'dispvm' };
+    else if (tok.kind === 'dispvm-tag') l = { kind: 'disposables', classes: this.templatesTagged(tok.value) };
+    else if (tok.kind === 'dispvm-of') {
+      const dom = this.info.domains.get(tok.value);
+      const d = this.classOfName.get(tok.value);
+      // Qubes fails on a `@dispvm:Q` naming no qube (`DispVMTemplate.expand`): the evaluator says how.
+      if (dom === undefined) l = { kind: 'fails' };
+      else l = { kind: 'disposables', classes: dom.templateForDispvms && d !== undefined ? [d] : NONE };
+    } else l = { kind: 'qubes', cover: this.coverOf(tok) }; // dom0's tokens and `@default` list no qube of a class
+    this.listing.set(i, l);
+    const s = tokens.source;
+    const push = (m: Map<string, number[]>, k: string) => {
+      const list = m.get(k);
+      if (list) list.push(i);
+      else m.set(k, [i]);
+    };
+    if (s.kind === 'any' || s.kind === 'anyvm') this.anySource.push(i);
+    else if (s.kind === 'name' && !s.dom0) push(this.bySourceName, s.text);
+    else if (s.kind === 'tag') push(this.bySourceTag, s.value);
+    else if (s.kind === 'type') push(this.bySourceType, s.value);
+    // Other tokens (dom0's, UUIDs, `@dispvm…`) match no qube of a class.
+  }
+
+  private templatesTagged(tag: string): number[] {
+    return this.dispvmTemplates.filter((d) => this.classes[d].info.tags.includes(tag));
+  }
+
+  /** The classes a source column, or a target column for a request naming a qube, matches. */
+  classesOf(t: Token): ClassSet {
+    switch (t.kind) {
+      case 'any':
+      case 'anyvm':
+        return 'all';
+      case 'name': {
+        const d = this.classOfName.get(t.text);
+        return d === undefined ? NONE : [d];
+      }
+      case 'tag': {
+        const id = this.tagId.get(t.value);
+        return id === undefined ? NONE : this.byTag[id];
+      }
+      case 'type': {
+        const id = this.typeId.get(t.value);
+        return id === undefined ? NONE : this.byType[id];
+      }
+      default:
+        // dom0's tokens and UUIDs (dom0 is no class: its calls bypass the policy), `@default`, `@dispvm…`.
+        return NONE;
+    }
+  }
+
+  /** A target column as what it covers: a tag or a type is kept whole, marked once rather than class by class. */
+  coverOf(t: Token): Cover {
+    if (t.kind === 'any' || t.kind === 'anyvm') return ALL;
+    if (t.kind === 'tag' || t.kind === 'type') {
+      const id = (t.kind === 'tag' ? this.tagId : this.typeId).get(t.value);
+      return id === undefined ? { kind: 'classes', classes: NONE } : { kind: t.kind, id };
+    }
+    const cs = this.classesOf(t);
+    return { kind: 'classes', classes: cs === 'all' ? NONE : cs };
+  }
+
+  membersOf(cv: Cover): readonly number[] {
+    return cv.kind === 'tag' ? this.byTag[cv.id] : cv.kind === 'type' ? this.byType[cv.id] : cv.kind === 'classes' ? cv.classes : NONE;
+  }
+
+  /**
+   * Whether some allow or ask rule has a source among the qubes: without one
+   * there is no channel. (A rule that can only reach dom0 opens nothing:
+   * calls to dom0 are Qubes' own.)
+   */
+  opensAny(): boolean {
+    const nonEmpty = (x: ClassSet) => (x === 'all' ? this.n > 0 : x.length > 0);
+    return this.merged.some((i) => {
+      const t = this.tokensOf(i);
+      return this.rules[i].action !== 'deny' && !(t.redirect ?? t.target).dom0 && nonEmpty(this.classesOf(t.source));
+    });
+  }
+
+  /**
+   * The rules whose source matches class `c`, in file order. A rule is in one
+   * bucket (its source token), so the buckets of a class are disjoint and
+   * ascending: merged, they are its rules in file order. Classes without rules
+   * of their own (same type and tags) share the result.
+   */
+  matching(c: number): readonly number[] {
+    let m = this.matchingOfClass.get(c);
+    if (!m) this.matchingOfClass.set(c, (m = this.matchingFor(c)));
+    return m;
+  }
+
+  private matchingFor(c: number): readonly number[] {
+    const rep = this.classes[c].info;
+    const own = this.bySourceName.get(rep.name);
+    const signature = own ? `=${rep.name}` : this.signatureOf[c];
+    const known = this.matchingBySignature.get(signature);
+    if (known) return known;
+    const lists = [this.anySource, own, this.bySourceType.get(rep.type), ...rep.tags.map((tag) => this.bySourceTag.get(tag))].filter((l): l is number[] => l !== undefined && l.length > 0);
+    let merged: number[] = lists.length === 0 ? [] : lists[0];
+    for (let k = 1; k < lists.length; k++) merged = mergeSorted(merged, lists[k]);
+    this.matchingBySignature.set(signature, merged);
+    return merged;
+  }
+
+  /**
+   * Arguments: `+` stands for every argument no rule names (or, when a rule
+   * names `+` itself, ANY_ARGUMENT does); a named argument can only change
+   * what happens to the source classes one of its own rules matches, so only
+   * those are evaluated.
+   */
+  argumentRuns(args: readonly string[]): { readonly argument: string; readonly sources?: ReadonlySet<number> }[] {
+    const runs: { argument: string; sources?: ReadonlySet<number> }[] = [{ argument: '+' }];
+    if (args.includes('+') && this.merged.some((i) => this.rules[i].argument === '+')) runs.push({ argument: ANY_ARGUMENT });
+    for (const a of args) {
+      if (a === '+') continue;
+      const set = new Set<number>();
+      for (const i of this.merged) {
+        if (this.rules[i].argument !== a) continue;
+        const cs = this.classesOf(this.tokensOf(i).source);
+        if (cs === 'all') for (let c = 0; c < this.n; c++) set.add(c);
+        else for (const c of cs) set.add(c);
+      }
+      runs.push({ argument: a, sources: set });
+    }
+    return runs;
+  }
+
+  /** What the rules `m` (a class's matching rules) give each kind of request with `argument` ({@link Plan}). */
+  planOf(m: readonly number[], argument: string): Plan {
+    let byArgument = this.plans.get(m);
+    if (!byArgument) this.plans.set(m, (byArgument = new Map()));
+    let plan = byArgument.get(argument);
+    if (plan) return plan;
+    const rules = this.rules;
+    const order = m.filter((i) => argumentMatches(rules[i].argument, argument));
+    const scanNamed = order.filter((i) => this.scansDispvmNamed.has(i));
+    // Rules before the first whose target is every qube (`*`, `@anyvm`) decide the templates
+    // they name (`@dispvm:Q`, `@dispvm:@tag:T`) one by one; every other template meets that
+    // rule first, with one outcome (a dialog lists the same qubes whatever was requested,
+    // an allow reaches the requested template's disposable): one request stands for them.
+    const g = scanNamed.findIndex((i) => this.tokensOf(i).target.kind === 'any' || this.tokensOf(i).target.kind === 'anyvm');
+    const decidedBy = new Int32Array(this.n).fill(-2);
+    for (let k = 0; k < (g < 0 ? scanNamed.length : g); k++) for (const d of this.dispvmTargets.get(scanNamed[k]) ?? NONE) if (decidedBy[d] === -2) decidedBy[d] = k;
+    for (let d = 0; d < this.n; d++) if (decidedBy[d] === -2) decidedBy[d] = g;
+    plan = {
+      order,
+      scanDefault: order.filter((i) => this.scansDefault.has(i)),
+      scanDispvm: order.filter((i) => this.scansDispvm.has(i)),
+      scanAdmin: order.filter((i) => this.scansAdmin.has(i)),
+      scanNamed,
+      elsewhere: scanNamed.some((i) => rules[i].action === 'ask' || (rules[i].action === 'allow' && rules[i].redirect !== undefined)),
+      decidedBy,
+    };
+    byArgument.set(argument, plan);
+    return plan;
+  }
+}
+
+/**
+ * What a source class's rules (shared by every class of one signature) give
+ * each kind of request, per argument: the rules in order, the parts that can
+ * match `@default`, `@dispvm`, dom0 and `@dispvm:Q` requests, and for the
+ * last, the template classes decided one by one.
+ */
+interface Plan {
+  readonly order: readonly number[];
+  readonly scanDefault: readonly number[];
+  readonly scanDispvm: readonly number[];
+  readonly scanAdmin: readonly number[];
+  readonly scanNamed: readonly number[];
+  /** Whether a dialog or a redirect can decide a `@dispvm:Q` request. */
+  readonly elsewhere: boolean;
+  /** Per template class, the position in `scanNamed` of the rule that decides its `@dispvm:Q` request; -1: none (denied). */
+  readonly decidedBy: Int32Array;
+}
+
+/** The target classes that can matter to a source class. */
+interface Focus {
+  /** The classes in focus, ascending; undefined: all. */
+  readonly list: readonly number[] | undefined;
+  /** 1 for a class in focus. */
+  readonly flags: Uint8Array;
+  /**
+   * The classes in focus by type and tags (each group ascending): a rule naming a tag or a
+   * type decides for a whole group, so what a rule for every qube leaves is found group by group.
+   */
+  readonly groups: readonly { readonly tags: readonly number[]; readonly type: number; readonly classes: readonly number[] }[];
+  /** The disposable templates in focus, ascending. */
+  readonly templates: readonly number[];
+}
+
+/**
+ * The focus of each source class, from the query's `focus`: the same set of
+ * names (a focus is usually shared by many sources) maps to the same classes.
+ */
+class Foci {
+  /** Groups by signature: the group's place in the list being built, plus one; reset after each use. */
+  private readonly groupAt: Int32Array;
+  private everywhereFocus: Focus | undefined;
+  private readonly bySet = new Map<ReadonlySet<string>, Focus>();
+  private readonly byClass = new Map<number, Focus>();
+
+  constructor(
+    private readonly ix: ServiceIndex,
+    private readonly focus: ChannelQuery['focus'],
+  ) {
+    this.groupAt = new Int32Array(ix.signatures);
+  }
+
+  of(c: number): Focus {
+    let f = this.byClass.get(c);
+    if (!f) this.byClass.set(c, (f = this.compute(c)));
+    return f;
+  }
+
+  private compute(c: number): Focus {
+    const ix = this.ix;
+    const f = this.focus?.(ix.classes[c].members);
+    if (f === undefined) return (this.everywhereFocus ??= this.with(undefined, new Uint8Array(ix.n).fill(1)));
+    let known = this.bySet.get(f);
+    if (!known) {
+      const flags = new Uint8Array(ix.n);
+      const list: number[] = [];
+      for (const name of f) {
+        const d = ix.classOfName.get(name);
+        if (d !== undefined && !flags[d]) {
+          flags[d] = 1;
+          list.push(d);
+        }
+      }
+      list.sort((a, b) => a - b);
+      this.bySet.set(f, (known = this.with(list, flags)));
+    }
+    return known;
+  }
+
+  private with(list: readonly number[] | undefined, flags: Uint8Array): Focus {
+    const { ix, groupAt } = this;
+    const groups: { tags: readonly number[]; type: number; classes: number[] }[] = [];
+    const templates: number[] = [];
+    const add = (d: number) => {
+      const sig = ix.signatureOf[d];
+      if (groupAt[sig] === 0) groupAt[sig] = groups.push({ tags: ix.tagsOf[d], type: ix.typeOf[d], classes: [d] });
+      else groups[groupAt[sig] - 1].classes.push(d);
+      if (ix.classes[d].info.templateForDispvms) templates.push(d);
+    };
+    if (list === undefined) for (let d = 0; d < ix.n; d++) add(d);
+    else for (const d of list) add(d);
+    for (const g of groups) groupAt[ix.signatureOf[g.classes[0]]] = 0;
+    return { list, flags, groups, templates };
+  }
+}
+
+/**
+ * The classes in focus (but `skip`) whose rule (their first mark, else
+ * `rest`) `accept`s, ascending. Read group by group: a group a tag or type
+ * rule decides is passed over whole.
+ */
+function decidedIn(ix: ServiceIndex, f: Focus, m: Marks, rest: number, accept: (rule: number) => boolean, skip: number): number[] {
+  const out: number[] = [];
+  for (const g of f.groups) {
+    const first = m.group(g.tags, g.type);
+    if (!accept(first >= 0 ? first : rest)) continue;
+    for (const d of g.classes) if (d !== skip && !m.hasClass(d)) out.push(d);
+  }
+  for (const d of m.marked) {
+    if (d === skip || !f.flags[d]) continue;
+    const first = m.first(d, ix.tagsOf[d], ix.typeOf[d]);
+    if (accept(first >= 0 ? first : rest)) out.push(d);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** One source class's run for one argument: what the parts below share. */
+interface Run {
+  readonly q: ChannelQuery;
+  readonly ix: ServiceIndex;
+  readonly keyed: Keyed | undefined;
+  readonly service: string;
+  readonly argument: string;
+  readonly c: number;
+  readonly members: readonly string[];
+  /** The class's representative, which the evaluator is asked for. */
+  readonly rep: string;
+  readonly plan: Plan;
+  readonly f: Focus;
+  /** Per-round marks (stamped with a new round). */
+  readonly decision: Marks;
+  readonly listingMarks: Marks;
+  readonly disposableMarks: Marks;
+  readonly out: Channel[];
+}
+
+/**
+ * A named argument's run differs from the run of arguments no rule names
+ * (`+`, or ANY_ARGUMENT when rules name `+`) only by the argument's own
+ * rules. When those only deny, or allow named qubes outside the focus,
+ * everything they add cannot matter: they decide no request in focus, no
+ * `@default`/`@dispvm` request, list nothing in focus. (On R4.2 an allow can
+ * also offer an ask rule's default target, which decides whether that dialog
+ * opens at all: with such a rule, an allow is never harmless.)
+ */
+function harmless(ix: ServiceIndex, plan: Plan, f: Focus, argument: string): boolean {
+  const rules = ix.rules;
+  const own = plan.order.filter((i) => rules[i].argument === argument);
+  const defaultAsk = ix.release === '4.2' && plan.order.some((i) => rules[i].action === 'ask' && rules[i].defaultTarget !== undefined);
+  return own.every((i) => {
+    const r = rules[i];
+    if (r.action === 'deny') return true;
+    if (r.action !== 'allow' || r.redirect !== undefined || defaultAsk) return false;
+    // Only a column naming qubes (a name, a tag, a type) can miss the focus.
+    const k = ix.tokensOf(i).target.kind;
+    if (k !== 'name' && k !== 'uuid' && k !== 'tag' && k !== 'type') return false;
+    const cv = ix.targetCover.get(i)!;
+    return cv.kind !== 'all' && ix.membersOf(cv).every((d) => !f.flags[d]);
+  });
+}
+
+/**
+ * Named requests: the first rule whose target column matches decides each
+ * target class (marked in `run.decision`). Only plain allows are followed
+ * class by class (they are what reaches the requested qube); other rules
+ * mark their token. Elsewhere only one thing matters: whether a dialog or a
+ * redirect decides some request (it can list or reach a qube in focus):
+ * those are `dialogs`, each with a class it decides. `rest` is the rule
+ * that decides every other class (its target is `@anyvm` or `*`), if any.
+ */
+function readNamedRequests(run: Run, loopback: number): { readonly dialogs: readonly { rule: number; target: number }[]; readonly rest: number } {
+  const { ix, decision, f } = run;
+  const rules = ix.rules;
+  const decidedRule = (d: number) => decision.first(d, ix.tagsOf[d], ix.typeOf[d]);
+  const dialogs: { rule: number; target: number }[] = [];
+  for (const i of run.plan.order) {
+    const r = rules[i];
+    const cv = ix.targetCover.get(i)!;
+    const opens = r.action === 'ask' || (r.action === 'allow' && r.redirect !== undefined);
+    if (cv.kind === 'all') {
+      if (opens) {
+        let d = 0;
+        while (d < ix.n && (d === loopback || decidedRule(d) >= 0)) d++;
+        if (d < ix.n) dialogs.push({ rule: i, target: d });
+      }
+      return { dialogs, rest: i }; // every later rule is read for nothing
+    }
+    // A tag or type an earlier rule names is decided already, class by class.
+    const whole = (cv.kind === 'tag' && decision.hasTag(cv.id)) || (cv.kind === 'type' && decision.hasType(cv.id));
+    if (!whole && (opens || r.action === 'allow')) {
+      let first = -1;
+      for (const d of ix.membersOf(cv)) {
+        if (d === loopback || decidedRule(d) >= 0) continue;
+        if (first < 0) first = d;
+        if (!opens && f.flags[d]) decision.markClass(d, i);
+        if (opens) break;
+      }
+      if (opens && first >= 0) dialogs.push({ rule: i, target: first });
+    }
+    decision.mark(cv, i);
+  }
+  return { dialogs, rest: -1 };
+}
+
+/**
+ * The ask list as Qubes builds it (`collect_targets_for_ask`), restricted to
+ * the focus: the first rule (in file order) whose target (allow/ask: its
+ * `target=`) expands to a qube decides whether the dialog lists it. Built on
+ * first use, for the evaluator (an {@link AskLister}).
+ */
+class AskList {
+  private list: string[] | undefined;
+  /** The evaluator must build the whole list itself (Qubes fails on some rule, or the list depends on it). */
+  private exact = false;
+  /** Whether the whole ask list (not only the part in focus) offers a qube of this class. */
+  private offers: ((d: number) => boolean) | undefined;
+
+  constructor(private readonly run: Run) {}
+
+  readonly lister: AskLister = (rule) => {
+    if (this.list === undefined && !this.exact) this.build();
+    if (this.exact) return undefined;
+    const { ix } = this.run;
+    // R4.2 denies an ask whose default target is not offered: for a qube, the list in
+    // focus is given with that qube when the whole list has it. Other default targets
+    // (dom0, disposables) need the whole list from the evaluator.
+    const dt = ruleTokens(rule, ix.release).defaultTarget;
+    if (ix.release === '4.2' && dt !== undefined) {
+      const d = dt.kind === 'name' ? ix.classOfName.get(dt.text) : undefined;
+      if (d === undefined) return undefined;
+      return this.offers!(d) && !this.list!.includes(dt.text) ? [...this.list!, dt.text] : [...this.list!];
+    }
+    return [...this.list!];
+  };
+
+  private build(): void {
+    const { ix, listingMarks, disposableMarks, f, c, rep, keyed, plan } = this.run;
+    const rules = ix.rules;
+    const src = ix.classes[c].info;
+    let dispvm = 0;
+    /** The rule listing every qube (`@anyvm`, `*`), if any: it decides every class no earlier rule marked. */
+    let restRule = -1;
+    for (const i of plan.order) {
+      const l = ix.listing.get(i)!;
+      if (l.kind === 'fails') {
+        this.exact = true;
+        return;
+      }
+      if (restRule >= 0) continue; // every qube is listed or not already; only a failing rule still matters
+      const lists = rules[i].action !== 'deny';
+      if (l.kind === 'all') {
+        restRule = i;
+        if (dispvm === 0) dispvm = lists ? 1 : 2;
+      } else if (l.kind === 'dispvm') {
+        if (dispvm === 0) dispvm = lists ? 1 : 2;
+      } else if (l.kind === 'disposables') {
+        for (const d of l.classes) disposableMarks.markClass(d, i);
+      } else {
+        listingMarks.mark(l.cover, i);
+      }
+    }
+    const listsAt = (i: number) => i >= 0 && rules[i].action !== 'deny';
+    const listedRule = (d: number) => {
+      const e = listingMarks.first(d, ix.tagsOf[d], ix.typeOf[d]);
+      return e >= 0 ? e : restRule;
+    };
+    const disposableRule = (d: number) => disposableMarks.own(d) ?? (ix.classes[d].info.templateForDispvms ? restRule : -1);
+    this.offers = (d) => d !== c && listsAt(listedRule(d));
+    const list: string[] = [];
+    // With interchangeable qubes (`key`), two of a key are enough: one stays when the
+    // caller is the other. Not with `autostart=no`, which tells running qubes apart.
+    const perKey = keyed && !plan.order.some((i) => rules[i].autostart === false) ? new Map<number, number>() : undefined;
+    const take = (x: string): boolean => {
+      if (!perKey) return true;
+      const k = keyed!.of(x);
+      const seen = perKey.get(k) ?? 0;
+      if (seen >= 2) return false;
+      perKey.set(k, seen + 1);
+      return true;
+    };
+    const visit = (d: number) => {
+      if (listsAt(listedRule(d))) {
+        // One other member of the caller's own class is kept whatever its key: it tells
+        // `emit` that the class is listed, so that its other members reach the representative.
+        let own = d === c;
+        for (const x of ix.classes[d].members) {
+          if (x === rep || !(take(x) || own)) continue;
+          list.push(x);
+          own = false;
+        }
+      }
+      if (listsAt(disposableRule(d))) for (const x of ix.classes[d].members) list.push(dispvmOf(x));
+    };
+    // In class order, as `take` keeps the first two of a key: the classes in focus the
+    // list offers, and those whose new disposables it offers.
+    const offered = decidedIn(ix, f, listingMarks, restRule, listsAt, -1);
+    const disposables: number[] = [];
+    if (listsAt(restRule)) for (const d of f.templates) if (!disposableMarks.hasClass(d)) disposables.push(d);
+    for (const d of disposableMarks.marked) if (f.flags[d] && listsAt(disposableMarks.own(d)!)) disposables.push(d);
+    const candidates = disposables.length === 0 ? offered : [...new Set([...offered, ...disposables])].sort((a, b) => a - b);
+    for (const d of candidates) visit(d);
+    if (dispvm === 1 && src.defaultDispvm !== null) {
+      // R4.3+ fails on a default_dispvm that names no qube: let the evaluator say how.
+      if (ix.release !== '4.2' && !ix.info.domains.has(src.defaultDispvm)) {
+        this.exact = true;
+        return;
+      }
+      const dd = dispvmOf(src.defaultDispvm);
+      if (!list.includes(dd)) list.push(dd);
+    }
+    // Sorted once here; the evaluator's own sort of each copy then finds it in order.
+    this.list = list.sort();
+  }
+}
+
+/**
+ * Emits, per source member, the listed targets it may reach; members with
+ * equal lists share a channel. The list was computed for the representative,
+ * which qrexec leaves out of its own list; the other members are
+ * interchangeable with it, so they list it too.
+ */
+function emit(run: Run, listedTargets: readonly string[], requested: string, action: 'allow' | 'ask', rule: number, disposable: boolean): void {
+  const { ix, keyed, q, rep, c, members } = run;
+  const withRep = !disposable && listedTargets.some((t) => t !== rep && ix.classOfName.get(t) === c) ? [...listedTargets, rep] : listedTargets;
+  const groups = new Map<string, { sources: string[]; targets: string[] }>();
+  const seenSources = keyed ? new Set<number>() : undefined;
+  for (const mem of members) {
+    let targets: string[];
+    if (keyed) {
+      const ks = keyed.of(mem);
+      if (seenSources!.has(ks)) continue;
+      const stamp = ++keyed.generation;
+      targets = [];
+      // A member that is not among the targets reaches every key its peers of the same
+      // key reach; one that is (it cannot call itself) may miss one, so its peers follow.
+      let self = false;
+      for (const t of withRep) {
+        if (t === mem) {
+          self = true;
+          continue;
+        }
+        const kt = keyed.of(t);
+        if (keyed.seen[kt] === stamp) continue;
+        keyed.seen[kt] = stamp;
+        if (keyed.relevant(ks, kt, mem, t)) targets.push(t);
+      }
+      if (!self) seenSources!.add(ks);
+    } else targets = withRep.filter((t) => t !== mem && q.relevant(mem, t));
+    if (targets.length === 0) continue;
+    const key = targets.join(' ');
+    const g = groups.get(key);
+    if (g) g.sources.push(mem);
+    else groups.set(key, { sources: [mem], targets });
+  }
+  for (const g of groups.values()) {
+    const channel: Channel = { service: run.service, argument: run.argument, sources: g.sources, targets: g.targets, requested, action, rule, ...(disposable ? { disposable: true } : {}) };
+    run.out.push(channel);
+    q.onChannel?.(channel);
+  }
+}
+
+/** The qubes and the disposable templates (of new disposables) among a decision's targets. */
+function split(info: SystemInfo, targets: readonly string[]): { named: string[]; disposables: string[] } {
+  return {
+    named: targets.filter((t) => !isKeyword(t) && info.domains.has(t)),
+    disposables: targets.map(disposableTemplateOf).filter((q): q is string => q !== undefined && info.domains.get(q)?.templateForDispvms === true),
+  };
+}
+
+/** Emits the channels of one decision of the evaluator: its listed or reached qubes, and its new disposables. */
+function emitDecision(run: Run, requested: string, decision: Decision): void {
+  if (decision.action === 'deny' || decision.rule === undefined) return;
+  const lists = split(run.ix.info, decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
+  if (lists.named.length) emit(run, lists.named, requested, decision.action, decision.rule, false);
+  if (lists.disposables.length) emit(run, lists.disposables, requested, decision.action, decision.rule, true);
+}
+
+/**
+ * Requests that name no qube, which go through the evaluator (ask lists,
+ * disposables): `@default`, `@dispvm`, dom0 (`@adminvm`; its calls are
+ * Qubes' own, but a redirect or a dialog can send them elsewhere), and a new
+ * disposable of each disposable template in focus (`@dispvm:Q`; Q stands
+ * for its class, whose members a rule does not tell apart). `templates`:
+ * the disposable template classes the request stands for (`@dispvm:Q`, Q
+ * the first's representative).
+ */
+function unnamedRequests(run: Run): { requested: string; scan: readonly number[]; templates?: readonly number[] }[] {
+  const { ix, plan, f } = run;
+  const requests: { requested: string; scan: readonly number[]; templates?: readonly number[] }[] = [
+    { requested: '@default', scan: plan.scanDefault },
+    { requested: '@dispvm', scan: plan.scanDispvm },
+    { requested: '@adminvm', scan: plan.scanAdmin },
+  ];
+  if (ix.dispvmTemplates.length > 0 && plan.scanNamed.length > 0) {
+    // Templates whose requests one rule decides have one outcome: one request stands for
+    // them. A deny decides nothing to report; a template outside the focus matters only
+    // through a dialog or a redirect, which can reach a qube in focus whatever was requested.
+    const byRule = new Map<number, number[]>();
+    for (const d of plan.elsewhere ? ix.dispvmTemplates : f.templates) {
+      const k = plan.decidedBy[d];
+      if (k < 0 || ix.rules[plan.scanNamed[k]].action === 'deny') continue;
+      const l = byRule.get(k);
+      if (l) l.push(d);
+      else byRule.set(k, [d]);
+    }
+    for (const ts of byRule.values()) requests.push({ requested: dispvmOf(ix.classes[ts[0]].members[0]), scan: plan.scanNamed, templates: ts });
+  }
+  return requests.filter((r) => r.scan.length > 0);
+}
+
+/**
+ * Every channel of one source class for one argument. Per source class,
+ * what rules decide is recorded per token: a class, a tag, a type, and the
+ * rule for every other class (`@anyvm`/`*`), stamped with the iteration
+ * instead of cleared. The work per source then follows its rules, not the
+ * number of qubes: a rule naming a tag marks the tag once, and a class's
+ * decision is the earliest rule among its own mark, its tags' and its type's.
+ */
+function channelsOfClass(run: Run): void {
+  const { ix, plan, members, rep, c, decision } = run;
+  const rules = ix.rules;
+  const loopback = members.length < 2 ? c : -1; // a request to the only member is a loopback
+  const { dialogs, rest } = readNamedRequests(run, loopback);
+  const asks = new AskList(run);
+  const evaluate = (target: string, scan?: readonly number[]) => evaluateOrdered(rules, plan.order, ix.info, { service: run.service, argument: run.argument, source: rep, target }, ix.release, asks.lister, scan);
+  const representativeOf = (d: number) => (d === c ? members[1] : ix.classes[d].members[0]);
+  // Dialogs and redirects, once per rule and source class: what they offer or reach
+  // does not depend on the requested qube.
+  for (const { rule: i, target: d } of dialogs) {
+    const r = rules[i];
+    const requested = representativeOf(d);
+    if (r.action === 'ask') {
+      const decision = evaluate(requested);
+      const lists = decision.action === 'ask' ? split(ix.info, decision.targets ?? []) : { named: [], disposables: [] };
+      if (lists.named.length) emit(run, lists.named, requested, 'ask', i, false);
+      if (lists.disposables.length) emit(run, lists.disposables, requested, 'ask', i, true);
+      continue;
+    }
+    const resolved = resolveAllow(r, requested, rep, ix.info, ix.release);
+    if (resolved !== undefined) emit(run, [resolved.name], requested, 'allow', i, resolved.disposable);
+  }
+  // Plain allows reach the requested qube only: the classes in focus, in class order (the channels' order).
+  const plainAllow = (i: number) => i >= 0 && rules[i].action === 'allow' && rules[i].redirect === undefined;
+  for (const d of decidedIn(ix, run.f, decision, rest, plainAllow, loopback)) {
+    const e = decision.first(d, ix.tagsOf[d], ix.typeOf[d]);
+    const i = e >= 0 ? e : rest;
+    const requested = representativeOf(d);
+    const resolved = resolveAllow(rules[i], requested, rep, ix.info, ix.release);
+    if (resolved === undefined) continue;
+    if (resolved.disposable) emit(run, [resolved.name], requested, 'allow', i, true);
+    else emit(run, ix.classes[d].members, requested, 'allow', i, false);
+  }
+  for (const { requested, scan, templates } of unnamedRequests(run)) {
+    const decision = evaluate(requested, scan);
+    if (templates !== undefined && decision.action === 'allow' && decision.rule !== undefined && rules[decision.rule].redirect === undefined) {
+      // A new disposable of the requested template: of every member of the classes it stands for.
+      emit(run, templates.flatMap((d) => ix.classes[d].members), requested, 'allow', decision.rule, true);
+      continue;
+    }
+    emitDecision(run, requested, decision);
+  }
+}
+
+/**
  * Every allowed or asked call between relevant qubes, found class by class.
  *
  * For one service, argument and source class, the rules whose service,
@@ -240,11 +970,8 @@ class Marks {
  * evaluator over the same rules, with the ask list supplied.
  */
 export function findChannels(q: ChannelQuery, extraServices: readonly string[] = []): Channel[] {
-  const { rules, info } = q;
+  const { rules, info, release } = q;
   const keyed = q.key ? keyedRelevance(q.key, q.relevant, info) : undefined;
-  const release = q.release;
-  const r42 = release === '4.2';
-  const tokensOf = (i: number) => ruleTokens(rules[i], release);
   const byService = new Map<string, number[]>();
   const wildcard: number[] = [];
   rules.forEach((r, i) => {
@@ -259,614 +986,29 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   const all = callers(info);
   for (const [service, args] of servicesOf(rules, extraServices)) {
     if (q.services && !q.services.has(service)) continue;
-    const own = byService.get(service) ?? [];
-    const merged = mergeSorted(own, wildcard);
-    // Classes per service: a qube named only by rules of other services is
-    // interchangeable with its peers here (one service's requests read only its rules).
-    const classes = qubeClasses(merged.map((i) => rules[i]), all, release);
-    const n = classes.length;
-    const classOfName = new Map<string, number>();
-    // Tags and types by number, with their classes (ascending) and each class's own.
-    const tagId = new Map<string, number>();
-    const typeId = new Map<string, number>();
-    const byTag: number[][] = [];
-    const byType: number[][] = [];
-    const tagsOf: number[][] = [];
-    const typeOf = new Int32Array(n);
-    const dispvmTemplates: number[] = [];
-    const idOf = (ids: Map<string, number>, lists: number[][], key: string): number => {
-      let id = ids.get(key);
-      if (id === undefined) {
-        ids.set(key, (id = lists.length));
-        lists.push([]);
-      }
-      return id;
-    };
-    classes.forEach((k, i) => {
-      k.members.forEach((m) => classOfName.set(m, i));
-      tagsOf.push(k.info.tags.map((tag) => {
-        const id = idOf(tagId, byTag, tag);
-        byTag[id].push(i);
-        return id;
-      }));
-      typeOf[i] = idOf(typeId, byType, k.info.type);
-      byType[typeOf[i]].push(i);
-      if (k.info.templateForDispvms) dispvmTemplates.push(i);
-    });
-    /** Classes with the same type and tags share a number (a group, for rules naming tags and types). */
-    const signatureIds = new Map<string, number>();
-    const signatureOf = Int32Array.from(classes, (k, i) => {
-      const key = `${typeOf[i]}|${tagsOf[i].join(',')}`;
-      let id = signatureIds.get(key);
-      if (id === undefined) signatureIds.set(key, (id = signatureIds.size));
-      return id;
-    });
-    /** The classes a source column, or a target column for a request naming a qube, matches. */
-    const classesOf = (t: Token): ClassSet => {
-      switch (t.kind) {
-        case 'any':
-        case 'anyvm':
-          return 'all';
-        case 'name': {
-          const d = classOfName.get(t.text);
-          return d === undefined ? NONE : [d];
-        }
-        case 'tag': {
-          const id = tagId.get(t.value);
-          return id === undefined ? NONE : byTag[id];
-        }
-        case 'type': {
-          const id = typeId.get(t.value);
-          return id === undefined ? NONE : byType[id];
-        }
-        default:
-          // dom0's tokens and UUIDs (dom0 is no class: its calls bypass the policy), `@default`, `@dispvm…`.
-          return NONE;
-      }
-    };
-    /** A target column as what it covers: a tag or a type is kept whole, marked once rather than class by class. */
-    const coverOfToken = (t: Token): Cover => {
-      if (t.kind === 'any' || t.kind === 'anyvm') return ALL;
-      if (t.kind === 'tag' || t.kind === 'type') {
-        const id = (t.kind === 'tag' ? tagId : typeId).get(t.value);
-        return id === undefined ? { kind: 'classes', classes: NONE } : { kind: t.kind, id };
-      }
-      const cs = classesOf(t);
-      return { kind: 'classes', classes: cs === 'all' ? NONE : cs };
-    };
-    const membersOf = (cv: Cover): readonly number[] => cv.kind === 'tag' ? byTag[cv.id] : cv.kind === 'type' ? byType[cv.id] : cv.kind === 'classes' ? cv.classes : NONE;
-    const nonEmpty = (x: ClassSet) => x === 'all' ? n > 0 : x.length > 0;
-    // No channel without an allow or ask rule whose source is one of the qubes.
-    // (A rule that can only reach dom0 opens nothing: calls to dom0 are Qubes' own.)
-    const toDom0 = (i: number) => (tokensOf(i).redirect ?? tokensOf(i).target).dom0;
-    if (!merged.some((i) => rules[i].action !== 'deny' && !toDom0(i) && nonEmpty(classesOf(tokensOf(i).source)))) continue;
-
-    // Each rule of the service read once: the classes its target column names (for requests
-    // naming a qube), what its target (`target=` for allow/ask) adds to or removes from ask
-    // lists, and whether it can match a `@default` or a `@dispvm` request at all.
-    const targetCover = new Map<number, Cover>();
-    const listing = new Map<number, Listing>();
-    const scansDefault = new Set<number>();
-    const scansDispvm = new Set<number>();
-    const scansDispvmNamed = new Set<number>();
-    const scansAdmin = new Set<number>();
-    for (const i of merged) {
-      const r = rules[i];
-      const tokens = tokensOf(i);
-      const t = tokens.target;
-      targetCover.set(i, coverOfToken(t));
-      const every = t.kind === 'any' || t.kind === 'anyvm';
-      const disposable = t.kind === 'dispvm-of' || t.kind === 'dispvm-tag';
-      if (every || t.kind === 'default') scansDefault.add(i);
-      if (every || t.kind === 'dispvm' || disposable) scansDispvm.add(i);
-      if (every || disposable) scansDispvmNamed.add(i);
-      // `@anyvm` never takes dom0; R4.3 also names qubes by their UUIDs.
-      if (t.kind === 'any' || t.dom0 || t.kind === 'uuid') scansAdmin.add(i);
-      const tok = r.action !== 'deny' && tokens.redirect !== undefined ? tokens.redirect : t;
-      let l: Listing;
-      if (tok.kind === 'any' || tok.kind === 'anyvm') l = { kind: 'all' };
-      else if (tok.kind === 'dispvm') l = { kind: 'dispvm' };
-      else if (tok.kind === 'dispvm-tag') {
-        const tag = tok.value;
-        l = { kind: 'disposables', classes: dispvmTemplates.filter((d) => classes[d].info.tags.includes(tag)) };
-      } else if (tok.kind === 'dispvm-of') {
-        const dom = info.domains.get(tok.value);
-        const d = classOfName.get(tok.value);
-        // Qubes fails on a `@dispvm:Q` naming no qube (`DispVMTemplate.expand`): the evaluator says how.
-        if (dom === undefined) l = { kind: 'fails' };
-        else l = { kind: 'disposables', classes: dom.templateForDispvms && d !== undefined ? [d] : NONE };
-      } else l = { kind: 'qubes', cover: coverOfToken(tok) }; // dom0's tokens and `@default` list no qube of a class
-      listing.set(i, l);
-    }
-
-    // The rules whose source matches a class, by source token.
-    const anySource: number[] = [];
-    const bySourceName = new Map<string, number[]>();
-    const bySourceTag = new Map<string, number[]>();
-    const bySourceType = new Map<string, number[]>();
-    const push = (m: Map<string, number[]>, k: string, i: number) => {
-      const l = m.get(k);
-      if (l) l.push(i);
-      else m.set(k, [i]);
-    };
-    for (const i of merged) {
-      const t = tokensOf(i).source;
-      if (t.kind === 'any' || t.kind === 'anyvm') anySource.push(i);
-      else if (t.kind === 'name' && !t.dom0) push(bySourceName, t.text, i);
-      else if (t.kind === 'tag') push(bySourceTag, t.value, i);
-      else if (t.kind === 'type') push(bySourceType, t.value, i);
-      // Other tokens (dom0's, UUIDs, `@dispvm…`) match no qube of a class.
-    }
-    // A rule is in one bucket (its source token), so the buckets of a class are disjoint and
-    // ascending: merged, they are its rules in file order. Classes without rules of their own
-    // (same type and tags) share the result.
-    const matchingByBuckets = new Map<string | number, number[]>();
-    const matching = (c: number): number[] => {
-      const rep = classes[c].info;
-      const own = bySourceName.get(rep.name);
-      const signature = own ? `=${rep.name}` : signatureOf[c];
-      const known = matchingByBuckets.get(signature);
-      if (known) return known;
-      const lists = [anySource, own, bySourceType.get(rep.type), ...rep.tags.map((tag) => bySourceTag.get(tag))].filter((l): l is number[] => l !== undefined && l.length > 0);
-      let merged: number[] = lists.length === 0 ? [] : lists[0];
-      for (let k = 1; k < lists.length; k++) merged = mergeSorted(merged, lists[k]);
-      matchingByBuckets.set(signature, merged);
-      return merged;
-    };
-
-    // Focus: the target classes that can matter to a source class.
-    // The same set of names (a focus is usually shared by many sources) maps to the same classes.
-    interface Focus {
-      /** The classes in focus, ascending; undefined: all. */
-      readonly list: readonly number[] | undefined;
-      /** 1 for a class in focus. */
-      readonly flags: Uint8Array;
-      /**
-       * The classes in focus by type and tags (each group ascending): a rule naming a tag or a
-       * type decides for a whole group, so what a rule for every qube leaves is found group by group.
-       */
-      readonly groups: readonly { readonly tags: readonly number[]; readonly type: number; readonly classes: readonly number[] }[];
-      /** The disposable templates in focus, ascending. */
-      readonly templates: readonly number[];
-    }
-    /** Groups by signature: the group's place in the list being built, plus one; reset after each use. */
-    const groupAt = new Int32Array(signatureIds.size);
-    const focusWith = (list: readonly number[] | undefined, flags: Uint8Array): Focus => {
-      const groups: { tags: readonly number[]; type: number; classes: number[] }[] = [];
-      const templates: number[] = [];
-      const add = (d: number) => {
-        const sig = signatureOf[d];
-        if (groupAt[sig] === 0) groupAt[sig] = groups.push({ tags: tagsOf[d], type: typeOf[d], classes: [d] });
-        else groups[groupAt[sig] - 1].classes.push(d);
-        if (classes[d].info.templateForDispvms) templates.push(d);
-      };
-      if (list === undefined) for (let d = 0; d < n; d++) add(d);
-      else for (const d of list) add(d);
-      for (const g of groups) groupAt[signatureOf[g.classes[0]]] = 0;
-      return { list, flags, groups, templates };
-    };
-    let everywhereFocus: Focus | undefined;
-    const everywhere = (): Focus => (everywhereFocus ??= focusWith(undefined, new Uint8Array(n).fill(1)));
-    const focusClasses = new Map<ReadonlySet<string>, Focus>();
-    const focusOf = (c: number): Focus => {
-      const f = q.focus?.(classes[c].members);
-      if (f === undefined) return everywhere();
-      let known = focusClasses.get(f);
-      if (!known) {
-        const flags = new Uint8Array(n);
-        const list: number[] = [];
-        for (const name of f) {
-          const d = classOfName.get(name);
-          if (d !== undefined && !flags[d]) {
-            flags[d] = 1;
-            list.push(d);
-          }
-        }
-        list.sort((a, b) => a - b);
-        focusClasses.set(f, (known = focusWith(list, flags)));
-      }
-      return known;
-    };
-
-    // Arguments: `+` stands for every argument no rule names (or, when a rule names `+`
-    // itself, ANY_ARGUMENT does); a named argument can only change what happens to
-    // the source classes one of its own rules matches, so only those are evaluated.
-    const runs: { argument: string; sources?: ReadonlySet<number> }[] = [{ argument: '+' }];
-    if (args.includes('+') && merged.some((i) => rules[i].argument === '+')) runs.push({ argument: ANY_ARGUMENT });
-    for (const a of args) {
-      if (a === '+') continue;
-      const set = new Set<number>();
-      for (const i of merged) {
-        if (rules[i].argument !== a) continue;
-        const cs = classesOf(tokensOf(i).source);
-        if (cs === 'all') for (let c = 0; c < n; c++) set.add(c);
-        else for (const c of cs) set.add(c);
-      }
-      runs.push({ argument: a, sources: set });
-    }
-
-    // Per source class, what rules decide is recorded per token: a class, a tag, a type, and
-    // the rule for every other class (`@anyvm`/`*`), stamped with the iteration (`round`)
-    // instead of cleared. The work per source then follows its rules, not the number of qubes:
-    // a rule naming a tag marks the tag once, and a class's decision is the earliest rule
-    // among its own mark, its tags' and its type's.
+    const ix = new ServiceIndex(rules, mergeSorted(byService.get(service) ?? [], wildcard), all, info, release);
+    if (!ix.opensAny()) continue;
+    const foci = new Foci(ix, q.focus);
+    const marks = () => new Marks(ix.n, ix.byTag.length, ix.byType.length);
+    const decision = marks();
+    const listingMarks = marks();
+    const disposableMarks = new Marks(ix.n, 0, 0);
     let round = 0;
-    /** Named requests: the first rule whose target column matches. */
-    const decision = new Marks(n, byTag.length, byType.length);
-    /** Ask lists: the first rule whose target (allow/ask: its `target=`) expands to the qube, and its disposables. */
-    const listingMarks = new Marks(n, byTag.length, byType.length);
-    const disposableMarks = new Marks(n, 0, 0);
-    const matchCache = new Map<number, number[]>();
-    /**
-     * What a source class's rules (shared by every class of one signature) give each kind of
-     * request, per argument: the rules in order, the parts that can match `@default`, `@dispvm`,
-     * dom0 and `@dispvm:Q` requests, and for the last, the template classes decided one by one.
-     */
-    interface Plan {
-      readonly order: readonly number[];
-      readonly scanDefault: readonly number[];
-      readonly scanDispvm: readonly number[];
-      readonly scanAdmin: readonly number[];
-      readonly scanNamed: readonly number[];
-      /** Whether a dialog or a redirect can decide a `@dispvm:Q` request. */
-      readonly elsewhere: boolean;
-      /** Per template class, the position in `scanNamed` of the rule that decides its `@dispvm:Q` request; -1: none (denied). */
-      readonly decidedBy: Int32Array;
-    }
-    const plans = new Map<readonly number[], Map<string, Plan>>();
-    /** For each rule whose target is `@dispvm:Q` or `@dispvm:@tag:T`: the template classes it names. */
-    const dispvmTargets = new Map<number, readonly number[]>();
-    for (const i of merged) {
-      const t = tokensOf(i).target;
-      if (t.kind === 'dispvm-tag') {
-        const tag = t.value;
-        dispvmTargets.set(i, dispvmTemplates.filter((d) => classes[d].info.tags.includes(tag)));
-      } else if (t.kind === 'dispvm-of') {
-        const d = classOfName.get(t.value);
-        dispvmTargets.set(i, d === undefined ? NONE : [d]);
-      }
-    }
-    const planOf = (m: readonly number[], argument: string): Plan => {
-      let byArgument = plans.get(m);
-      if (!byArgument) plans.set(m, (byArgument = new Map()));
-      let plan = byArgument.get(argument);
-      if (plan) return plan;
-      const order = m.filter((i) => argumentMatches(rules[i].argument, argument));
-      const scanNamed = order.filter((i) => scansDispvmNamed.has(i));
-      // Rules before the first whose target is every qube (`*`, `@anyvm`) decide the templates
-      // they name (`@dispvm:Q`, `@dispvm:@tag:T`) one by one; every other template meets that
-      // rule first, with one outcome (a dialog lists the same qubes whatever was requested,
-      // an allow reaches the requested template's disposable): one request stands for them.
-      const g = scanNamed.findIndex((i) => tokensOf(i).target.kind === 'any' || tokensOf(i).target.kind === 'anyvm');
-      const decidedBy = new Int32Array(n).fill(-2);
-      for (let k = 0; k < (g < 0 ? scanNamed.length : g); k++) for (const d of dispvmTargets.get(scanNamed[k]) ?? NONE) if (decidedBy[d] === -2) decidedBy[d] = k;
-      for (let d = 0; d < n; d++) if (decidedBy[d] === -2) decidedBy[d] = g;
-      plan = {
-        order,
-        scanDefault: order.filter((i) => scansDefault.has(i)),
-        scanDispvm: order.filter((i) => scansDispvm.has(i)),
-        scanAdmin: order.filter((i) => scansAdmin.has(i)),
-        scanNamed,
-        elsewhere: scanNamed.some((i) => rules[i].action === 'ask' || (rules[i].action === 'allow' && rules[i].redirect !== undefined)),
-        decidedBy,
-      };
-      byArgument.set(argument, plan);
-      return plan;
-    };
-    const focusCache = new Map<number, Focus>();
-    runs: for (const { argument, sources } of runs) {
-      for (let c = 0; c < n; c++) {
+    runs: for (const { argument, sources } of ix.argumentRuns(args)) {
+      for (let c = 0; c < ix.n; c++) {
         if (q.enough?.(service)) break runs;
         if (sources && !sources.has(c)) continue;
-        let m = matchCache.get(c);
-        if (!m) matchCache.set(c, (m = matching(c)));
-        const plan = planOf(m, argument);
-        const order = plan.order;
-        if (order.length === 0) continue; // no rule matches: every request is denied
-        let f = focusCache.get(c);
-        if (!f) focusCache.set(c, (f = focusOf(c)));
-        const focus = f.list;
-        const inFocus = f.flags;
-        if (focus !== undefined && focus.length === 0) continue;
-        const members = classes[c].members;
-        const rep = members[0];
-        const src = classes[c].info;
+        const plan = ix.planOf(ix.matching(c), argument);
+        if (plan.order.length === 0) continue; // no rule matches: every request is denied
+        const f = foci.of(c);
+        if (f.list !== undefined && f.list.length === 0) continue;
+        if (sources && f.list !== undefined && harmless(ix, plan, f, argument)) continue;
         const stamp = ++round;
-        // A named argument's run differs from the run of arguments no rule names (`+`, or
-        // ANY_ARGUMENT when rules name `+`) only by the argument's own rules. When those only
-        // deny, or allow named qubes outside the focus, everything they add cannot matter:
-        // they decide no request in focus, no `@default`/`@dispvm` request, list nothing in focus.
-        // (On R4.2 an allow can also offer an ask rule's default target, which decides whether
-        // that dialog opens at all: with such a rule, an allow is never harmless.)
-        if (sources && focus !== undefined) {
-          const own = order.filter((i) => rules[i].argument === argument);
-          const defaultAsk = r42 && order.some((i) => rules[i].action === 'ask' && rules[i].defaultTarget !== undefined);
-          const harmless = own.every((i) => {
-            const r = rules[i];
-            if (r.action === 'deny') return true;
-            if (r.action !== 'allow' || r.redirect !== undefined || defaultAsk) return false;
-            // Only a column naming qubes (a name, a tag, a type) can miss the focus.
-            const k = tokensOf(i).target.kind;
-            if (k !== 'name' && k !== 'uuid' && k !== 'tag' && k !== 'type') return false;
-            const cv = targetCover.get(i)!;
-            return cv.kind !== 'all' && membersOf(cv).every((d) => !inFocus[d]);
-          });
-          if (harmless) continue;
-        }
-
         decision.start(stamp);
         listingMarks.start(stamp);
         disposableMarks.start(stamp);
-        /**
-         * The classes in focus (but `skip`) whose rule (their first mark, else `rest`) `accept`s,
-         * ascending. Read group by group: a group a tag or type rule decides is passed over whole.
-         */
-        const decidedIn = (m: Marks, rest: number, accept: (rule: number) => boolean, skip: number): number[] => {
-          const out: number[] = [];
-          for (const g of f!.groups) {
-            const first = m.group(g.tags, g.type);
-            if (!accept(first >= 0 ? first : rest)) continue;
-            for (const d of g.classes) if (d !== skip && !m.hasClass(d)) out.push(d);
-          }
-          for (const d of m.marked) {
-            if (d === skip || !inFocus[d]) continue;
-            const first = m.first(d, tagsOf[d], typeOf[d]);
-            if (accept(first >= 0 ? first : rest)) out.push(d);
-          }
-          return out.sort((a, b) => a - b);
-        };
-
-        // Named requests: the first rule whose target column matches decides each target class.
-        // Only plain allows are followed class by class (they are what reaches the requested
-        // qube); other rules mark their token. Elsewhere only one thing matters: whether a
-        // dialog or a redirect decides some request (it can list or reach a qube in focus).
-        const loopback = members.length < 2 ? c : -1; // a request to the only member is a loopback
-        const decidedRule = (d: number) => decision.first(d, tagsOf[d], typeOf[d]);
-        const dialogs: { rule: number; target: number }[] = [];
-        /** The rule that decides every other class (its target is `@anyvm` or `*`), if any. */
-        let rest = -1;
-        for (const i of order) {
-          const r = rules[i];
-          const cv = targetCover.get(i)!;
-          const opens = r.action === 'ask' || (r.action === 'allow' && r.redirect !== undefined);
-          if (cv.kind === 'all') {
-            if (opens) {
-              let d = 0;
-              while (d < n && (d === loopback || decidedRule(d) >= 0)) d++;
-              if (d < n) dialogs.push({ rule: i, target: d });
-            }
-            rest = i;
-            break; // every later rule is read for nothing
-          }
-          // A tag or type an earlier rule names is decided already, class by class.
-          const whole = (cv.kind === 'tag' && decision.hasTag(cv.id)) || (cv.kind === 'type' && decision.hasType(cv.id));
-          if (!whole && (opens || r.action === 'allow')) {
-            let first = -1;
-            for (const d of membersOf(cv)) {
-              if (d === loopback || decidedRule(d) >= 0) continue;
-              if (first < 0) first = d;
-              if (!opens && inFocus[d]) decision.markClass(d, i);
-              if (opens) break;
-            }
-            if (opens && first >= 0) dialogs.push({ rule: i, target: first });
-          }
-          decision.mark(cv, i);
-        }
-
-        // The ask list as Qubes builds it (collect_targets_for_ask), restricted to the focus:
-        // the first rule (in file order) whose target (allow/ask: its `target=`) expands to a
-        // qube decides whether the dialog lists it. Built on first use.
-        let askList: string[] | undefined;
-        let exact = false;
-        /** Whether the whole ask list (not only the part in focus) offers a qube of this class. */
-        let offers: ((d: number) => boolean) | undefined;
-        const buildAskList = (): void => {
-          let dispvm = 0;
-          /** The rule listing every qube (`@anyvm`, `*`), if any: it decides every class no earlier rule marked. */
-          let restRule = -1;
-          for (const i of order) {
-            const l = listing.get(i)!;
-            if (l.kind === 'fails') {
-              exact = true;
-              return;
-            }
-            if (restRule >= 0) continue; // every qube is listed or not already; only a failing rule still matters
-            const lists = rules[i].action !== 'deny';
-            if (l.kind === 'all') {
-              restRule = i;
-              if (dispvm === 0) dispvm = lists ? 1 : 2;
-            } else if (l.kind === 'dispvm') {
-              if (dispvm === 0) dispvm = lists ? 1 : 2;
-            } else if (l.kind === 'disposables') {
-              for (const d of l.classes) disposableMarks.markClass(d, i);
-            } else {
-              listingMarks.mark(l.cover, i);
-            }
-          }
-          const listsAt = (i: number) => i >= 0 && rules[i].action !== 'deny';
-          const listedRule = (d: number) => {
-            const e = listingMarks.first(d, tagsOf[d], typeOf[d]);
-            return e >= 0 ? e : restRule;
-          };
-          const disposableRule = (d: number) => disposableMarks.own(d) ?? (classes[d].info.templateForDispvms ? restRule : -1);
-          offers = (d) => d !== c && listsAt(listedRule(d));
-          const list: string[] = [];
-          // With interchangeable qubes (`key`), two of a key are enough: one stays when the
-          // caller is the other. Not with `autostart=no`, which tells running qubes apart.
-          const perKey = keyed && !order.some((i) => rules[i].autostart === false) ? new Map<number, number>() : undefined;
-          const take = (x: string): boolean => {
-            if (!perKey) return true;
-            const k = keyed!.of(x);
-            const seen = perKey.get(k) ?? 0;
-            if (seen >= 2) return false;
-            perKey.set(k, seen + 1);
-            return true;
-          };
-          const visit = (d: number) => {
-            if (listsAt(listedRule(d))) {
-              // One other member of the caller's own class is kept whatever its key: it tells
-              // `emit` that the class is listed, so that its other members reach the representative.
-              let own = d === c;
-              for (const x of classes[d].members) {
-                if (x === rep || !(take(x) || own)) continue;
-                list.push(x);
-                own = false;
-              }
-            }
-            if (listsAt(disposableRule(d))) for (const x of classes[d].members) list.push(dispvmOf(x));
-          };
-          // In class order, as `take` keeps the first two of a key: the classes in focus the
-          // list offers, and those whose new disposables it offers.
-          const offered = decidedIn(listingMarks, restRule, listsAt, -1);
-          const disposables: number[] = [];
-          if (listsAt(restRule)) for (const d of f!.templates) if (!disposableMarks.hasClass(d)) disposables.push(d);
-          for (const d of disposableMarks.marked) if (inFocus[d] && listsAt(disposableMarks.own(d)!)) disposables.push(d);
-          const candidates = disposables.length === 0 ? offered : [...new Set([...offered, ...disposables])].sort((a, b) => a - b);
-          for (const d of candidates) visit(d);
-          if (dispvm === 1 && src.defaultDispvm !== null) {
-            // R4.3+ fails on a default_dispvm that names no qube: let the evaluator say how.
-            if (!r42 && !info.domains.has(src.defaultDispvm)) {
-              exact = true;
-              return;
-            }
-            const dd = dispvmOf(src.defaultDispvm);
-            if (!list.includes(dd)) list.push(dd);
-          }
-          // Sorted once here; the evaluator's own sort of each copy then finds it in order.
-          askList = list.sort();
-        };
-        const lister: AskLister = (rule) => {
-          if (askList === undefined && !exact) buildAskList();
-          if (exact) return undefined;
-          // R4.2 denies an ask whose default target is not offered: for a qube, the list in
-          // focus is given with that qube when the whole list has it. Other default targets
-          // (dom0, disposables) need the whole list from the evaluator.
-          const dt = ruleTokens(rule, release).defaultTarget;
-          if (r42 && dt !== undefined) {
-            const d = dt.kind === 'name' ? classOfName.get(dt.text) : undefined;
-            if (d === undefined) return undefined;
-            return offers!(d) && !askList!.includes(dt.text) ? [...askList!, dt.text] : [...askList!];
-          }
-          return [...askList!];
-        };
-        const evaluate = (target: string, scan?: readonly number[]) => evaluateOrdered(rules, order, info, { service, argument, source: rep, target }, q.release, lister, scan);
-
-        /** Emits, per source member, the listed targets it may reach; members with equal lists share a channel. */
-        const emit = (listedTargets: readonly string[], requested: string, action: 'allow' | 'ask', rule: number, disposable: boolean) => {
-          // The list was computed for the representative, which qrexec leaves out of its own
-          // list; the other members are interchangeable with it, so they list it too.
-          const withRep = !disposable && listedTargets.some((t) => t !== rep && classOfName.get(t) === c) ? [...listedTargets, rep] : listedTargets;
-          const groups = new Map<string, { sources: string[]; targets: string[] }>();
-          const seenSources = keyed ? new Set<number>() : undefined;
-          for (const mem of members) {
-            let targets: string[];
-            if (keyed) {
-              const ks = keyed.of(mem);
-              if (seenSources!.has(ks)) continue;
-              const stamp = ++keyed.generation;
-              targets = [];
-              // A member that is not among the targets reaches every key its peers of the same
-              // key reach; one that is (it cannot call itself) may miss one, so its peers follow.
-              let self = false;
-              for (const t of withRep) {
-                if (t === mem) {
-                  self = true;
-                  continue;
-                }
-                const kt = keyed.of(t);
-                if (keyed.seen[kt] === stamp) continue;
-                keyed.seen[kt] = stamp;
-                if (keyed.relevant(ks, kt, mem, t)) targets.push(t);
-              }
-              if (!self) seenSources!.add(ks);
-            } else targets = withRep.filter((t) => t !== mem && q.relevant(mem, t));
-            if (targets.length === 0) continue;
-            const key = targets.join(' ');
-            const g = groups.get(key);
-            if (g) g.sources.push(mem);
-            else groups.set(key, { sources: [mem], targets });
-          }
-          for (const g of groups.values()) {
-            const channel: Channel = { service, argument, sources: g.sources, targets: g.targets, requested, action, rule, ...(disposable ? { disposable: true } : {}) };
-            out.push(channel);
-            q.onChannel?.(channel);
-          }
-        };
-        const split = (targets: readonly string[]) => ({
-          named: targets.filter((t) => !isKeyword(t) && info.domains.has(t)),
-          disposables: targets.map(disposableTemplateOf).filter((q): q is string => q !== undefined && info.domains.get(q)?.templateForDispvms === true),
-        });
-        /** Rules whose outcome does not depend on the requested qube (a dialog, a redirect), done once per source class. */
-        // Dialogs and redirects, once per rule and source class: what they offer or reach
-        // does not depend on the requested qube.
-        for (const { rule: i, target: d } of dialogs) {
-          const r = rules[i];
-          const requested = d === c ? members[1] : classes[d].members[0];
-          if (r.action === 'ask') {
-            const decision = evaluate(requested);
-            const lists = decision.action === 'ask' ? split(decision.targets ?? []) : { named: [], disposables: [] };
-            if (lists.named.length) emit(lists.named, requested, 'ask', i, false);
-            if (lists.disposables.length) emit(lists.disposables, requested, 'ask', i, true);
-            continue;
-          }
-          const resolved = resolveAllow(r, requested, rep, info, release);
-          if (resolved === undefined) continue;
-          emit([resolved.name], requested, 'allow', i, resolved.disposable);
-        }
-        // Plain allows reach the requested qube only: the classes in focus.
-        const visitAllow = (d: number) => {
-          if (d === loopback) return;
-          const e = decidedRule(d);
-          const i = e >= 0 ? e : rest;
-          if (i < 0) return;
-          const r = rules[i];
-          if (r.action !== 'allow' || r.redirect !== undefined) return;
-          const requested = d === c ? members[1] : classes[d].members[0];
-          const resolved = resolveAllow(r, requested, rep, info, release);
-          if (resolved === undefined) return;
-          if (resolved.disposable) emit([resolved.name], requested, 'allow', i, true);
-          else emit(classes[d].members, requested, 'allow', i, false);
-        };
-        // In class order (the channels' order).
-        const plainAllow = (i: number) => i >= 0 && rules[i].action === 'allow' && rules[i].redirect === undefined;
-        for (const d of decidedIn(decision, rest, plainAllow, loopback)) visitAllow(d);
-        // Requests that name no qube go through the evaluator (ask lists, disposables): `@default`,
-        // `@dispvm`, dom0 (`@adminvm`; its calls are Qubes' own, but a redirect or a dialog can
-        // send them elsewhere), and a new disposable of each disposable template in focus
-        // (`@dispvm:Q`; Q stands for its class, whose members a rule does not tell apart).
-        /** `templates`: the disposable template classes the request stands for (`@dispvm:Q`, Q the first's representative). */
-        const requests: { requested: string; scan: readonly number[]; templates?: readonly number[] }[] = [
-          { requested: '@default', scan: plan.scanDefault },
-          { requested: '@dispvm', scan: plan.scanDispvm },
-          { requested: '@adminvm', scan: plan.scanAdmin },
-        ];
-        if (dispvmTemplates.length > 0 && plan.scanNamed.length > 0) {
-          // Templates whose requests one rule decides have one outcome: one request stands for
-          // them. A deny decides nothing to report; a template outside the focus matters only
-          // through a dialog or a redirect, which can reach a qube in focus whatever was requested.
-          const byRule = new Map<number, number[]>();
-          for (const d of plan.elsewhere ? dispvmTemplates : f.templates) {
-            const k = plan.decidedBy[d];
-            if (k < 0 || rules[plan.scanNamed[k]].action === 'deny') continue;
-            const l = byRule.get(k);
-            if (l) l.push(d);
-            else byRule.set(k, [d]);
-          }
-          for (const ts of byRule.values()) requests.push({ requested: dispvmOf(classes[ts[0]].members[0]), scan: plan.scanNamed, templates: ts });
-        }
-        for (const { requested, scan, templates } of requests) {
-          if (scan.length === 0) continue;
-          const decision = evaluate(requested, scan);
-          if (decision.action === 'deny' || decision.rule === undefined) continue;
-          if (templates !== undefined && decision.action === 'allow' && rules[decision.rule].redirect === undefined) {
-            // A new disposable of the requested template: of every member of the classes it stands for.
-            emit(templates.flatMap((d) => classes[d].members), requested, 'allow', decision.rule, true);
-            continue;
-          }
-          const lists = split(decision.action === 'ask' ? (decision.targets ?? []) : decision.target !== undefined ? [decision.target] : []);
-          if (lists.named.length) emit(lists.named, requested, decision.action, decision.rule, false);
-          if (lists.disposables.length) emit(lists.disposables, requested, decision.action, decision.rule, true);
-        }
+        const members = ix.classes[c].members;
+        channelsOfClass({ q, ix, keyed, service, argument, c, members, rep: members[0], plan, f, decision, listingMarks, disposableMarks, out });
       }
     }
   }
@@ -877,6 +1019,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
  * Keys as numbers, and `relevant` asked once per pair of keys (the caller
  * promises that it treats the qubes of a key alike).
  */
+type Keyed = ReturnType<typeof keyedRelevance>;
+
 function keyedRelevance(key: (qube: string) => string, relevant: (s: string, t: string) => boolean, info: SystemInfo) {
   const ids = new Map<string, number>();
   const of = new Map<string, number>();
