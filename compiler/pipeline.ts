@@ -113,6 +113,8 @@ export interface StageResult {
 export interface PipelineOptions {
   /** Codes of waiver class `explicit` whose waivers in the policy count (`--allow-waived CODE`). */
   readonly allowWaived?: readonly string[];
+  /** Told the time each pass took, in milliseconds (`npm run bench` prints them). */
+  readonly timings?: (stage: StageName, pass: string, ms: number) => void;
 }
 
 /** A file of the policy set that loaded: parsed without error. */
@@ -363,7 +365,12 @@ function run(from: number, work: Work, found: readonly Diagnostic[], until?: Sta
   for (const stage of stages.slice(from)) {
     const reported: Diagnostic[] = [];
     const ctx: Reporter = { report: (d) => void reported.push(d) };
-    for (const pass of Object.values(stage.passes)) w = { ...w, ...pass(w, ctx) };
+    const timings = w.options.timings;
+    for (const [name, pass] of Object.entries(stage.passes)) {
+      const t0 = timings ? performance.now() : 0;
+      w = { ...w, ...pass(w, ctx) };
+      if (timings) timings(stage.name, name, performance.now() - t0);
+    }
     const keep = stage.keep?.(w);
     const kept = staged(stage.name, keep ? reported.filter(keep) : reported);
     if (stage.waived) waivable = [...waivable, ...kept];

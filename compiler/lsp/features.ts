@@ -278,7 +278,8 @@ function ruleHover(result: CheckResult, program: Program, rule: Rule): string {
 
 /** The `QPnnnn` word at an offset of a text, if any. */
 export function codeAt(text: string, offset: number): string | undefined {
-  const re = /QP\d{4}/gi;
+  // A whole word: `QP20180` or `XQP2018` is no code.
+  const re = /(?<![A-Za-z0-9_])QP\d{4}(?![A-Za-z0-9_])/gi;
   const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
   const lineEnd = text.indexOf('\n', offset);
   const line = text.slice(lineStart, lineEnd < 0 ? text.length : lineEnd);

@@ -22,7 +22,7 @@ export function isBidi(ch: string): boolean {
 /** Checks a qube (or identity) name against Qubes' rules for a release; returns the problem, if any. */
 export function checkQubeName(name: string, span: Span, release: QubesRelease, opts: { dots?: boolean } = {}): Diagnostic | undefined {
   for (const ch of name) {
-    if (ch.charCodeAt(0) > 0x7e) {
+    if (ch.charCodeAt(0) > 0x7f) {
       if (isBidi(ch)) return undefined; // reported once, as QP2010, by check-text
       return diag('QP2008', span, { char: codePoint(ch), name }, { help: 'Qubes names are ASCII; retype the name' });
     }
@@ -30,7 +30,8 @@ export function checkQubeName(name: string, span: Span, release: QubesRelease, o
   const dots = opts.dots ?? true;
   if (!/^[A-Za-z]/.test(name)) return diag('QP2003', span, { name, reason: 'it must start with a letter' }, { help: `rename it so that it starts with a letter, such as \`vm-${name}\`` });
   const bad = /[^A-Za-z0-9_.-]/.exec(name);
-  if (bad) return diag('QP2003', span, { name, reason: `\`${bad[0]}\` is not allowed` }, { help: 'use letters, digits, `_` and `-`' });
+  // A control character is named by its code point, never printed.
+  if (bad) return diag('QP2003', span, { name, reason: /[\x00-\x1f\x7f]/.test(bad[0]) ? `${codePoint(bad[0])} is not allowed` : `\`${bad[0]}\` is not allowed` }, { help: 'use letters, digits, `_` and `-`' });
   if (name.includes('.')) {
     if (!dots) return diag('QP2003', span, { name, reason: '`.` is not allowed here' }, { help: 'use letters, digits, `_` and `-`' });
     if (release === '4.2') return diag('QP2022', span, { feature: 'a `.` in a qube name', release: '4.3' }, { help: 'rename it, or select the release with `settings { qubes 4.3 }`' });

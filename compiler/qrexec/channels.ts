@@ -8,7 +8,7 @@
  * match order. `@default` and `@dispvm` requests go through the evaluator.
  */
 import { evaluateOrdered, type AskLister } from './evaluate.js';
-import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, type Token } from './token.js';
+import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, takesQube, type Token } from './token.js';
 import type { Channel, Decision, DomainInfo, QrexecRule, QubesRelease, RuleTokens, SystemInfo } from './types.js';
 
 export type { Channel };
@@ -984,9 +984,10 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   });
   const out: Channel[] = [];
   const all = callers(info);
+  const unimportant = unimportantRules(q, keyed);
   for (const [service, args] of servicesOf(rules, extraServices)) {
     if (q.services && !q.services.has(service)) continue;
-    const ix = new ServiceIndex(rules, mergeSorted(byService.get(service) ?? [], wildcard), all, info, release);
+    const ix = new ServiceIndex(rules, unimportant(mergeSorted(byService.get(service) ?? [], wildcard)), all, info, release);
     if (!ix.opensAny()) continue;
     const foci = new Foci(ix, q.focus);
     const marks = () => new Marks(ix.n, ix.byTag.length, ix.byType.length);
@@ -1013,6 +1014,68 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     }
   }
   return out;
+}
+
+/** Above this many source × target pairs, a rule is kept without asking whether any matters. */
+const MAX_PAIRS = 1 << 14;
+
+/**
+ * Leaves out of one service's rules (indices, ascending) those that can
+ * decide only requests whose channels do not matter. A rule with a name, a
+ * tag or a type in both columns and no redirect matches only requests from
+ * its source's qubes to its target's (never `@default`, `@dispvm…` or, on
+ * R4.2, dom0), and lists only those targets in those callers' dialogs. When
+ * no such pair is relevant, leaving it out changes no relevant channel, and
+ * the qubes only it names become interchangeable with their peers, so the
+ * analysis works on fewer classes: rules inside an identity cost nothing.
+ * Kept: a rule whose columns take dom0, and on R4.2 a rule whose targets
+ * hold an ask rule's `default_target=` (R4.2 opens the dialog only when the
+ * list offers it).
+ */
+function unimportantRules(q: ChannelQuery, keyed: Keyed | undefined): (merged: number[]) => number[] {
+  const { rules, info, release } = q;
+  const relevant = keyed ? (s: string, t: string) => keyed.relevant(keyed.of(s), keyed.of(t), s, t) : q.relevant;
+  const byTag = new Map<string, DomainInfo[]>();
+  const byType = new Map<string, DomainInfo[]>();
+  for (const d of info.domains.values()) {
+    for (const tag of d.tags) (byTag.get(tag) ?? byTag.set(tag, []).get(tag)!).push(d);
+    (byType.get(d.type) ?? byType.set(d.type, []).get(d.type)!).push(d);
+  }
+  /** The qubes a column takes, or undefined when it can take dom0 or is no name, tag or type. */
+  const qubesOf = (t: Token, column: 'source' | 'target'): readonly DomainInfo[] | undefined => {
+    if (t.dom0) return undefined;
+    let ds: readonly DomainInfo[];
+    if (t.kind === 'name') {
+      const d = info.domains.get(t.text);
+      ds = d === undefined ? [] : [d];
+    } else if (t.kind === 'tag') ds = byTag.get(t.value) ?? [];
+    else if (t.kind === 'type') ds = byType.get(t.value) ?? [];
+    else return undefined;
+    const taken = ds.filter((d) => takesQube(t, d, column));
+    return taken.some((d) => d.type === 'AdminVM') ? undefined : taken;
+  };
+  const verdict = new Map<number, boolean>();
+  const unimportant = (i: number, defaults: ReadonlySet<string>): boolean => {
+    const r = rules[i];
+    if (r.redirect !== undefined && r.action !== 'deny') return false;
+    const t = ruleTokens(r, release);
+    const sources = qubesOf(t.source, 'source');
+    const targets = sources && qubesOf(t.target, 'target');
+    if (!sources || !targets || sources.length * targets.length > MAX_PAIRS) return false;
+    if (targets.some((d) => defaults.has(d.name))) return false;
+    return sources.every((s) => targets.every((x) => s === x || !relevant(s.name, x.name)));
+  };
+  return (merged) => {
+    // R4.2: the qubes ask rules name as their default target.
+    const defaults = new Set<string>();
+    if (release === '4.2') for (const i of merged) if (rules[i].action === 'ask' && rules[i].defaultTarget !== undefined) defaults.add(rules[i].defaultTarget!);
+    return merged.filter((i) => {
+      if (defaults.size > 0) return !unimportant(i, defaults);
+      let v = verdict.get(i);
+      if (v === undefined) verdict.set(i, (v = unimportant(i, defaults)));
+      return !v;
+    });
+  };
 }
 
 /**

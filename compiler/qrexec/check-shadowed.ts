@@ -8,7 +8,7 @@ import { diag, type Reporter } from '../diagnostics/diagnostic.js';
 import type { ClosedPolicy } from './close-identities.js';
 import { disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, tagToken, takesQube, typeToken, type Token } from './token.js';
 import { ruleText, ruleWhere } from './query.js';
-import type { QrexecRule, SystemInfo } from './types.js';
+import type { QrexecRule, QubesRelease, SystemInfo } from './types.js';
 import type { Context } from './identities.js';
 
 /** Stands for every new disposable in a column's set (what `*` and `@anyvm` take). */
@@ -50,11 +50,14 @@ function covers(a: Set<string> | 'all', b: Set<string> | 'all'): boolean {
 }
 
 /**
- * Rules that can never fire because one earlier rule matches every request
- * they match (QP3033), and stock rules one of ours makes unreachable (QP3034).
- * "Every request" is judged over the declared qubes.
+ * For each rule, the earliest rule before it that matches every request it
+ * matches (one rule alone: a rule that only a union of earlier rules covers
+ * is not found), or -1. "Every request" is judged over the qubes of `info`;
+ * a rule that matches none of them is inapplicable here, not covered.
+ * `plain(token)`: the token names one qube (a rule of plain names in both
+ * columns covers only its own duplicates, so it is not indexed as a cover).
  */
-function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter): void {
+export function coveringRules(rules: readonly QrexecRule[], info: SystemInfo, release: QubesRelease, plain: (token: string) => boolean): Int32Array {
   const memo = new Map<string, Set<string> | 'all'>();
   let byTagOrType: Map<string, string[]> | undefined;
   const tagged = () => {
@@ -65,17 +68,16 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
       if (l) l.push(name);
       else m.set(k, [name]);
     };
-    for (const d of cx.info.domains.values()) {
+    for (const d of info.domains.values()) {
       add(typeToken(d.type), d.name);
       for (const t of d.tags) add(tagToken(t), d.name);
     }
     return m;
   };
-  const release = cx.program.settings.qubes;
   const set = (tok: Token, column: 'source' | 'target') => {
     const key = `${column}|${tok.text}`;
     let v = memo.get(key);
-    if (v === undefined) memo.set(key, (v = columnSet(tok, cx.info, column, tagged)));
+    if (v === undefined) memo.set(key, (v = columnSet(tok, info, column, tagged)));
     return v;
   };
   const sets = rules.map((r) => {
@@ -88,12 +90,9 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
   /** Those whose source is every qube or many, by service (`*` apart). */
   const broadAnySource = new Map<string, number[]>();
   const exact = new Map<string, number>();
-  /** Stock rules each of our rules makes unreachable. */
-  const victims = new Map<number, number[]>();
+  const out = new Int32Array(rules.length).fill(-1);
   for (let j = 0; j < rules.length; j++) {
     const r = rules[j];
-    const stockVictim = r.origin.stock;
-    const ours = !r.origin.stock && !r.origin.generated;
     let by: number | undefined;
     const key = `${r.service}|${r.argument}|${r.source}|${r.target}`;
     const e = exact.get(key);
@@ -101,7 +100,6 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
     else {
       const own = sets[j].src;
       const tgt = sets[j].tgt;
-      // A rule that matches no declared qube is inapplicable here, not shadowed.
       const empty = (own !== 'all' && own.size === 0) || (tgt !== 'all' && tgt.size === 0);
       if (!empty) {
         const a = own === 'all' ? undefined : broadBySource.get(own.values().next().value as string);
@@ -123,19 +121,8 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
         }
       }
     }
-    if (by !== undefined) {
-      const p = rules[by];
-      if (ours) {
-        const help = p.origin.generated === undefined ? 'remove the rule, or move it before the one that covers it' : `qpc generated that rule (it ${p.origin.generated}); move yours to a file dom0 reads before ${p.origin.policyFile}.policy`;
-        ctx.report(diag('QP3033', r.origin.span, { rule: ruleText(r) }, { related: [{ span: p.origin.span, message: `\`${ruleText(p)}\` in ${ruleWhere(p)} matches every request first` }], help }));
-      } else if (stockVictim && !p.origin.stock && !p.origin.generated && p.origin.because === undefined) {
-        const list = victims.get(by) ?? [];
-        list.push(j);
-        victims.set(by, list);
-      }
-    }
+    if (by !== undefined) out[j] = by;
     if (!exact.has(key)) exact.set(key, j);
-    const plain = (t: string) => !isKeyword(t) && cx.program.decls.get(t)?.form !== 'identity';
     if (!(plain(r.source) && plain(r.target))) {
       const src = sets[j].src;
       // A source of many qubes is listed with those of every qube (one list, not one per qube).
@@ -143,13 +130,39 @@ function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter
         const l = broadAnySource.get(r.service);
         if (l) l.push(j);
         else broadAnySource.set(r.service, [j]);
-      }
-      else
+      } else
         for (const q of src) {
           const l = broadBySource.get(q);
           if (l) l.push(j);
           else broadBySource.set(q, [j]);
         }
+    }
+  }
+  return out;
+}
+
+/**
+ * Rules that can never fire because one earlier rule matches every request
+ * they match (QP3033), and stock rules one of ours makes unreachable (QP3034).
+ * "Every request" is judged over the declared qubes.
+ */
+function reportShadowed(cx: Context, rules: readonly QrexecRule[], ctx: Reporter): void {
+  const plain = (t: string) => !isKeyword(t) && cx.program.decls.get(t)?.form !== 'identity';
+  const covering = coveringRules(rules, cx.info, cx.program.settings.qubes, plain);
+  /** Stock rules each of our rules makes unreachable. */
+  const victims = new Map<number, number[]>();
+  for (let j = 0; j < rules.length; j++) {
+    const by = covering[j];
+    if (by < 0) continue;
+    const r = rules[j];
+    const p = rules[by];
+    if (!r.origin.stock && !r.origin.generated) {
+      const help = p.origin.generated === undefined ? 'remove the rule, or move it before the one that covers it' : `qpc generated that rule (it ${p.origin.generated}); move yours to a file dom0 reads before ${p.origin.policyFile}.policy`;
+      ctx.report(diag('QP3033', r.origin.span, { rule: ruleText(r) }, { related: [{ span: p.origin.span, message: `\`${ruleText(p)}\` in ${ruleWhere(p)} matches every request first` }], help }));
+    } else if (r.origin.stock && !p.origin.stock && !p.origin.generated && p.origin.because === undefined) {
+      const list = victims.get(by) ?? [];
+      list.push(j);
+      victims.set(by, list);
     }
   }
   for (const [by, list] of victims) {

@@ -11,7 +11,7 @@
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import type { Program } from '../program.js';
 import { ANY_ARGUMENT, classKey, findChannels, namedQubes, type Channel } from './channels.js';
-import { dispvmOf, dispvmTagToken, tagToken } from './token.js';
+import { dispvmOf, dispvmTagToken, readRuleTokens, tagToken } from './token.js';
 import { evaluate, matchesRequest } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import type { EvaluatedPolicy } from './query.js';
@@ -181,6 +181,7 @@ interface Closing {
 function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMap<string, ReadonlySet<string>>, dropped: ReadonlySet<string>): Closing {
   const out: QrexecRule[] = [];
   const checks: Closing['checks'] = [];
+  const release = cx.program.settings.qubes;
   // The request forms besides named qubes that a generated rule's target can match: `@dispvm`
   // (which `@dispvm:@tag:T` also takes), new disposables of the identity's templates (no other
   // carries its tag), the dialog, dom0.
@@ -227,6 +228,8 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
         ...(kept.defaultTarget !== undefined ? { defaultTarget: kept.defaultTarget } : {}),
         ...(kept.autostart === false ? { autostart: false } : {}),
         origin: { policyFile: file, stock: false, span: decl.node.name.span, id: `qpc-close-${id}-${service}${argument === '*' ? '' : argument}-${kind}`, generated: why },
+        // Like the rules lowering makes, read once here.
+        tokens: readRuleTokens({ source, target, ...(kept.defaultTarget !== undefined ? { defaultTarget: kept.defaultTarget } : {}) }, release),
       });
       const push = (rule: QrexecRule) => {
         if (!dropped.has(rule.origin.id)) out.push(rule);

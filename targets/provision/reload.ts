@@ -46,7 +46,13 @@ export function reloadScript(qube: string, reloads: readonly (readonly string[])
     'set -eu',
   ];
   const calls: string[] = [];
+  // A function must not take the name of a program the script runs, here or
+  // inside a function (it would run the function instead, or itself forever).
   const taken = new Set<string>();
+  for (const argv of reloads) {
+    if (argv[0] !== 'sh') taken.add(argv[0]);
+    else if (argv[1] === '-c' && argv[2] !== undefined) for (const w of argv[2].split(/[^A-Za-z0-9_]+/)) if (w !== '') taken.add(w);
+  }
   for (const argv of reloads) {
     // `sh -c SCRIPT NAME ARG…` becomes a function that runs SCRIPT in a
     // subshell (as sh -c would), with $1... the arguments: readable as written.

@@ -7,32 +7,37 @@
 import type { ModelListener, ModelTorGateway } from '../../compiler/model.js';
 import { firewallDeployPath, torrcDeployPath } from './names.js';
 
+/** A frozen lookup table without a prototype: `constructor` or `toString` is no entry of it. */
+function table<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
+}
+
 /**
  * qpc isolation flags → Tor SocksPort flags (tor(1); whonix-and-tor.md §7).
  * `client-addr` and `socks-auth` are on by default in Tor; written out they
  * change nothing but say so. A flag missing here has no Tor equivalent and is
  * refused by `check` (QP4001).
  */
-export const torIsolationFlags: Readonly<Record<string, string>> = {
+export const torIsolationFlags: Readonly<Record<string, string>> = table({
   'client-addr': 'IsolateClientAddr',
   'client-protocol': 'IsolateClientProtocol',
   'dest-addr': 'IsolateDestAddr',
   'dest-port': 'IsolateDestPort',
   'socks-auth': 'IsolateSOCKSAuth',
-};
+});
 
 /**
  * Listener options of the listener table → Tor flags. `custom` and `local`
  * say where Whonix binds a port, not how, so they have no flag.
  */
-export const torListenerOptions: Readonly<Record<string, string | null>> = {
+export const torListenerOptions: Readonly<Record<string, string | null>> = table({
   custom: null,
   local: null,
   'extended-errors': 'ExtendedErrors',
   'ipv6-traffic': 'IPv6Traffic',
   'keepalive-socks-auth': 'KeepAliveIsolateSOCKSAuth',
   'prefer-ipv6': 'PreferIPv6',
-};
+});
 
 /**
  * The address Whonix's own torrc binds workstation-facing listeners on
