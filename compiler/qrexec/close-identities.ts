@@ -11,8 +11,8 @@
 import type { PolicyGraph } from '../graph/policy-graph.js';
 import type { Program } from '../program.js';
 import { ANY_ARGUMENT, classKey, findChannels, namedQubes, type Channel } from './channels.js';
-import { dispvmOf, dispvmTagToken, readRuleTokens, tagToken } from './token.js';
-import { evaluate, matchesRequest } from './evaluate.js';
+import { dispvmOf, dispvmTagToken, readRuleTokens, ruleTokens, sourceMatches, tagToken } from './token.js';
+import { evaluate, evaluateIndexed, indexRules, matchesRequest, type RuleIndex } from './evaluate.js';
 import { comparePolicyFiles, completePolicy, identityTag, insertRules, systemInfo } from './lower.js';
 import type { EvaluatedPolicy } from './query.js';
 import type { Decision, DomainInfo, QrexecRule, SystemInfo } from './types.js';
@@ -85,13 +85,13 @@ type Pair = readonly [string, string];
  * cannot restate both); an ask keeps its `default_target=` when every ask
  * has the same.
  */
-function strictest(cx: Context, info: SystemInfo, rest: readonly QrexecRule[], service: string, argument: string, requests: readonly Pair[]): Kept {
+function strictest(cx: Context, info: SystemInfo, rest: RuleIndex, service: string, argument: string, requests: readonly Pair[]): Kept {
   let action: QrexecRule['action'] = 'allow';
   const defaults = new Set<string | undefined>();
   const autostart = new Set<boolean>();
   for (const [source, target] of requests) {
-    const d = evaluate(rest, info, { service, argument, source, target }, cx.program.settings.qubes);
-    const r = d.rule === undefined ? undefined : rest[d.rule];
+    const d = evaluateIndexed(rest, info, { service, argument, source, target }, cx.program.settings.qubes);
+    const r = d.rule === undefined ? undefined : rest.rules[d.rule];
     if (d.action === 'deny' || r === undefined) return { action: 'deny' };
     autostart.add(r.autostart !== false);
     if (rank[d.action] < rank[action]) action = d.action;
@@ -166,7 +166,20 @@ interface Closing {
    * loosely than the policy without them, and the rules dom0 reads after the
    * generated ones (`rest`).
    */
-  readonly checks: { readonly service: string; readonly arguments: readonly string[]; readonly requests: readonly Pair[]; readonly rest: readonly QrexecRule[]; readonly info: SystemInfo }[];
+  readonly checks: {
+    readonly service: string;
+    readonly arguments: readonly string[];
+    readonly requests: readonly Pair[];
+    readonly rest: RuleIndex;
+    readonly info: SystemInfo;
+    /**
+     * The rules generated for this identity and service. Of all generated
+     * rules, only these can be the first to allow or ask for one of the
+     * requests: another identity's keep rules take its own tag or gateway as
+     * the source and its own qubes as the target.
+     */
+    readonly own: readonly QrexecRule[];
+  }[];
 }
 
 /**
@@ -186,13 +199,13 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
   // (which `@dispvm:@tag:T` also takes), new disposables of the identity's templates (no other
   // carries its tag), the dialog, dom0.
   const fixedForms = ['@default', '@dispvm', '@adminvm'];
-  const rests = new Map<string, { rules: QrexecRule[]; named: Set<string> }>();
+  const rests = new Map<string, { rules: QrexecRule[]; index: RuleIndex; named: Set<string> }>();
   const files = new Map<string, string>();
   const restOf = (file: string) => {
     let r = rests.get(file);
     if (!r) {
       const rules = base.filter((x) => comparePolicyFiles(x.origin.policyFile, file) > 0);
-      rests.set(file, (r = { rules, named: namedQubes(rules, cx.program.settings.qubes) }));
+      rests.set(file, (r = { rules, index: indexRules(rules), named: namedQubes(rules, cx.program.settings.qubes) }));
     }
     return r;
   };
@@ -231,6 +244,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
         // Like the rules lowering makes, read once here.
         tokens: readRuleTokens({ source, target, ...(kept.defaultTarget !== undefined ? { defaultTarget: kept.defaultTarget } : {}) }, release),
       });
+      const start = out.length;
       const push = (rule: QrexecRule) => {
         if (!dropped.has(rule.origin.id)) out.push(rule);
       };
@@ -241,7 +255,7 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
        */
       const keep = (kind: string, requests: Pair[], source: string, target: string, why: string, only?: QrexecRule['action']) => {
         const ok = (k: Kept) => k.action !== 'deny' && (only === undefined || k.action === only);
-        const per = new Map(args.all.map((a) => [a, strictest(cx, info, rest.rules, service, a, requests)] as const));
+        const per = new Map(args.all.map((a) => [a, strictest(cx, info, rest.index, service, a, requests)] as const));
         const first = per.get(args.others[0])!;
         const general = args.others.every((a) => sameKept(per.get(a)!, first)) && ok(first) ? first : { action: 'deny' as const };
         if (args.named.every((a) => sameKept(per.get(a)!, general))) {
@@ -269,17 +283,18 @@ function closingRules(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyM
         keep(`from-${g}`, from.map((q) => [g, q] as const), g, tag, `keeps ${service} from the Tor gateway ${g} to identity ${id}`);
       }
       const forms = [...fixedForms, ...dvms.map(dispvmOf)];
-      checks.push({
-        service,
-        arguments: args.all,
-        requests: [...from.flatMap((q) => [...to, ...forms, ...gateways].map((t) => [q, t] as const)), ...gateways.flatMap((g) => from.map((q) => [g, q] as const))],
-        rest: rest.rules,
-        info,
-      });
       const deny = { action: 'deny' } as const;
       out.push(make('out', deny, tag, '@anyvm', `closes ${service} from Tor identity ${id} to other identities and system qubes`));
       out.push(make('in', deny, '@anyvm', tag, `closes ${service} into Tor identity ${id} from other identities and system qubes`));
       out.push(make('in-dispvm', deny, '@anyvm', tagDisposables, `closes ${service} into new disposables of Tor identity ${id}`));
+      checks.push({
+        service,
+        arguments: args.all,
+        requests: [...from.flatMap((q) => [...to, ...forms, ...gateways].map((t) => [q, t] as const)), ...gateways.flatMap((g) => from.map((q) => [g, q] as const))],
+        rest: rest.index,
+        info,
+        own: out.slice(start),
+      });
     }
   }
   return { rules: out, checks };
@@ -313,18 +328,29 @@ function closePolicy(cx: Context, base: readonly QrexecRule[], pairs: ReadonlyMa
   for (;;) {
     const closing = closingRules(cx, base, pairs, dropped);
     let bad: string | undefined;
-    for (const { service, arguments: args, requests, rest, info } of closing.checks) {
-      const ours = closing.rules.filter((r) => r.service === service && r.origin.generated !== undefined);
-      const withOurs = [...ours, ...rest];
+    // The generated rules of each service, in order (every one is of a named service).
+    const oursOf = new Map<string, QrexecRule[]>();
+    for (const r of closing.rules) (oursOf.get(r.service) ?? oursOf.set(r.service, []).get(r.service)!).push(r);
+    for (const { service, arguments: args, requests, rest, info, own } of closing.checks) {
+      // Only the rules of the service and the `*` rules whose source takes one of the callers
+      // decide these requests and build their ask lists: the others are left out.
+      const callers = [...new Set(requests.map(([source]) => source))];
+      const takesCaller = (r: QrexecRule) => {
+        const tok = ruleTokens(r, release).source;
+        return callers.some((c) => sourceMatches(tok, c, info));
+      };
+      const theirs = (rest.byService.get(service) ?? rest.anyService).map((i) => rest.rules[i]).filter(takesCaller);
+      const withOurs = [...(oursOf.get(service) ?? []).filter(takesCaller), ...theirs];
       search: for (const [source, target] of requests) for (const argument of args) {
         const req = { service, argument, source, target };
-        // Only a request a kept rule decides can differ: the first generated rule it matches tells.
-        const first = ours.find((r) => matchesRequest(r, info, req, release));
+        // Only a request a kept rule decides can differ. The first of the identity's own rules it
+        // matches tells whether one can (the evaluation over every rule below decides).
+        const first = own.find((r) => matchesRequest(r, info, req, release));
         if (first === undefined || first.action === 'deny') continue;
         const a = evaluate(withOurs, info, req, release);
         const by = a.rule === undefined ? undefined : withOurs[a.rule];
         if (by?.origin.generated === undefined || a.action === 'deny') continue;
-        if (looser(a, evaluate(rest, info, req, release))) {
+        if (looser(a, evaluate(theirs, info, req, release))) {
           bad = by.origin.id;
           break search;
         }

@@ -343,7 +343,8 @@ export function defaultDispvm(source: string, info: SystemInfo): string | null {
  * excludes that string.
  */
 export function sourceMatches(tok: Token, source: string, info: SystemInfo): boolean {
-  return sourceTakes(tok, source, info.domains.get(source));
+  // The caller's information is looked up only for the tokens that read it.
+  return sourceTakes(tok, source, tok.kind === 'type' || tok.kind === 'tag' ? info.domains.get(source) : undefined);
 }
 
 /** {@link sourceMatches} with the caller's information at hand (`d` undefined: a qube the system does not have). */
