@@ -23,6 +23,12 @@ import { targets as registry } from '../targets/index.js';
 import type { PolicyModel } from './model.js';
 import type { EvaluatedPolicy } from './qrexec/query.js';
 import { findChannels, ANY_ARGUMENT, OTHER_SERVICE } from './qrexec/channels.js';
+import { lintNative, type LintResult } from './native/lint.js';
+import type { NativeHost } from './native/read.js';
+import { defaultSettings } from './program.js';
+import type { QrexecRule, QubesRelease } from './qrexec/types.js';
+import { readSnapshot, systemInfoFromJson, systemInfoOf } from './snapshot/read.js';
+import { overlayHost } from './host.js';
 import { dangerous } from './qrexec/check-danger.js';
 
 export type { Diagnostic, Code, CodeSpec, Program, CompilerHost, PolicyGraph, Allocation, LockState, CompileResult, Artifact, Deployment, Target, PolicyModel };
@@ -207,3 +213,59 @@ export type { Token, TokenKind, RuleTokens } from './qrexec/types.js';
 /** `qpc snapshot`: the dom0 script that records a machine, and the reader of what it records (docs/snapshot.md). */
 export { readSnapshot, systemInfoOf, systemInfoFromJson, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
 export type { MachineState, QubeState, Pref, DeviceAssignment, SnapshotFile, WhonixGateway, SnapshotResult } from './snapshot/index.js';
+
+/** `qpc lint`: native qrexec policy files of an existing dom0, read as Qubes' loader reads them, then analysed. */
+export { readNativePolicy, nodeListDir, POLICY_DIR, type NativeHost, type DirEntry, type NativeReadResult, type Rejection } from './native/read.js';
+export { inferredSystemInfo, type LintResult } from './native/lint.js';
+export type { NativePolicy } from './native/analyse.js';
+
+export interface LintOptions {
+  /** Reads the files; lists directories with its `listDir`, else the local file system. */
+  readonly host?: NativeHost;
+  /** The Qubes release whose loader to follow: by default the one `check` assumes (`settings { qubes … }`' default). */
+  readonly release?: QubesRelease;
+  /** The `--system-info` path: the JSON of `internal.GetSystemInfo` (as `qrexec-policy-graph --system-info` reads it), or a directory `qpc snapshot` recorded. */
+  readonly systemInfo?: string;
+}
+
+const stockModels = new Map<QubesRelease, ReadonlyMap<string, readonly QrexecRule[]>>();
+
+/** The stock policy files of a release as the standard library models them (`use "qubes"`, `use "whonix"`), by file name. */
+function stockModel(release: QubesRelease): ReadonlyMap<string, readonly QrexecRule[]> {
+  let m = stockModels.get(release);
+  if (m !== undefined) return m;
+  const entry = 'qpc-lint-stock-model.qpol';
+  const r = check(entry, { host: overlayHost(new Map([[entry, `use "whonix"\nsettings { qubes ${release} }\n`]]), nodeHost), targets: [] });
+  const byFile = new Map<string, QrexecRule[]>();
+  for (const rule of r.policy?.rules ?? []) {
+    if (!rule.origin.stock) continue;
+    const list = byFile.get(rule.origin.policyFile) ?? [];
+    list.push(rule);
+    byFile.set(rule.origin.policyFile, list);
+  }
+  stockModels.set(release, (m = byFile));
+  return m;
+}
+
+/**
+ * `qpc lint DIR|FILE…`: reads each DIR as dom0 reads /etc/qubes/policy.d and
+ * each FILE in the order given (compiler/native/read.ts), reports what
+ * Qubes' loader would refuse (QP6xxx) and runs the analyses over the rules,
+ * with the qubes of `systemInfo` or, without it, those the rules name
+ * (`inferredSystemInfo`). Never throws.
+ */
+export function lint(paths: readonly string[], opts: LintOptions = {}): LintResult | { readonly diagnostics: readonly Diagnostic[]; readonly sources: ReadonlyMap<string, SourceFile> } {
+  const host = opts.host ?? nodeHost;
+  const release = opts.release ?? defaultSettings.qubes;
+  try {
+    const path = opts.systemInfo;
+    const snapshot = (dir: string) => {
+      const r = readSnapshot(dir, host);
+      return r.state.format === 0 ? { diagnostics: r.diagnostics } : { info: systemInfoOf(r.state), diagnostics: r.diagnostics };
+    };
+    const systemInfo = path === undefined ? {} : { systemInfo: { path, parse: systemInfoFromJson, snapshot } };
+    return lintNative(paths, { host, release, stock: stockModel(release), ...systemInfo });
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: new Map() };
+  }
+}

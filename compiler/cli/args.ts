@@ -9,7 +9,7 @@ import { parseArgs as parseTokens } from 'node:util';
 import { isCode, waiverClass, errorFormats, isErrorFormat, type ErrorFormat, suggest, version } from '../index.js';
 import type { ColorMode } from './color.js';
 
-export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp', 'graph', 'snapshot'] as const;
+export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp', 'graph', 'snapshot', 'lint'] as const;
 export type Command = (typeof commands)[number];
 
 /** The file name that stands for standard input. */
@@ -98,6 +98,18 @@ const commandSpecs: Record<Command, CommandSpec> = {
       "the running Whonix gateways' torrc.d and whonix_firewall.d into one directory:\n" +
       '`sh snapshot.sh [--start-gateways] DIR`. The format is in docs/snapshot.md.',
   },
+  lint: {
+    synopsis: 'qpc lint [OPTIONS] DIR|FILE...',
+    brief: "check a dom0's native qrexec policy files (/etc/qubes/policy.d) as Qubes reads them",
+    about:
+      "Reads each DIR as dom0 reads /etc/qubes/policy.d (its `*.policy` files, sorted)\n" +
+      'and each FILE in the order given, follows `!include`, `!include-dir` and\n' +
+      "`!include-service` as Qubes' loader of the release does, reports every line that\n" +
+      'loader would refuse (one such line makes dom0 deny every qrexec call), then\n' +
+      "analyses the rules. --system-info FILE gives the machine's qubes (the JSON of\n" +
+      'internal.GetSystemInfo, or a directory `qpc snapshot` recorded); without it, only\n' +
+      'the qubes the rules name are known.',
+  },
 };
 
 type Owners = readonly Command[] | 'all';
@@ -113,7 +125,7 @@ interface OptionSpec {
   readonly refused?: string;
 }
 
-const diagnosed: Command[] = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'graph'];
+const diagnosed: Command[] = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'graph', 'lint'];
 const stdioOnly = 'qpc\'s language server speaks over standard input/output only; start it with `qpc lsp --stdio`';
 
 /** Every option, in the order help lists them. */
@@ -121,7 +133,7 @@ const optionSpecs: Record<string, OptionSpec> = {
   // Not for `test`: its report is on stdout, where the machine formats write; `--junit` is its machine format.
   'error-format': { type: 'string', value: 'FORMAT', commands: diagnosed.filter((c) => c !== 'test'), help: `diagnostics as ${errorFormats.join(', ')} (default human)` },
   color: { type: 'string', value: 'WHEN', commands: diagnosed, help: 'colour in human output: auto (default), always or never' },
-  'deny-warnings': { type: 'boolean', commands: ['check', 'compile', 'test'], help: 'treat warnings as errors (exit 1)' },
+  'deny-warnings': { type: 'boolean', commands: ['check', 'compile', 'test', 'lint'], help: 'treat warnings as errors (exit 1)' },
   'allow-waived': { type: 'string', value: 'CODE', commands: ['check', 'compile', 'query', 'test'], help: "let the policy's waivers of CODE count, for a code of waiver class explicit\n(repeatable; qpc explain CODE shows the class)" },
   frozen: { type: 'boolean', commands: ['check', 'compile'], help: 'refuse to change a lock file (exit 1 if it would change)' },
   check: { type: 'boolean', commands: ['compile', 'fmt'], help: 'write nothing; report what would change (exit 1 if anything would)' },
@@ -135,6 +147,8 @@ const optionSpecs: Record<string, OptionSpec> = {
   collapse: { type: 'boolean', commands: ['graph'], help: 'draw each identity as one node (automatic above 60 qubes)' },
   requests: { type: 'string', value: 'FILE', commands: ['query'], help: 'read requests from FILE, one per line (- for standard input)' },
   junit: { type: 'string', value: 'FILE', commands: ['test'], help: 'also write the results as JUnit XML to FILE' },
+  release: { type: 'string', value: 'RELEASE', commands: ['lint'], help: "the Qubes release whose policy loader to follow: 4.2 (default) or 4.3" },
+  'system-info': { type: 'string', value: 'FILE', commands: ['lint'], help: "the machine's qubes: the JSON of internal.GetSystemInfo (as\nqrexec-policy-graph --system-info reads it), or a directory qpc snapshot recorded" },
   stdio: { type: 'boolean', commands: ['lsp'], help: 'speak over standard input/output (the default and only transport)' },
   clientProcessId: { type: 'string', value: 'PID', commands: ['lsp'], help: 'exit when the editor process PID is gone' },
   'node-ipc': { type: 'boolean', commands: ['lsp'], help: '', refused: stdioOnly },
@@ -170,6 +184,10 @@ export interface Options {
   /** `--allow-waived`: explicit-class codes whose waivers in the policy count. */
   allowWaived?: string[];
   junit?: string;
+  /** `qpc lint --release`. */
+  release?: '4.2' | '4.3';
+  /** `qpc lint --system-info`. */
+  systemInfo?: string;
   /** `qpc lsp --clientProcessId`: the editor process whose end ends the server. */
   clientProcessId?: number;
   /** `qpc graph`: what to draw. */
@@ -253,6 +271,12 @@ function apply(o: Options, name: string, v: string | undefined): void {
       return;
     case 'junit':
       o.junit = v;
+      return;
+    case 'release':
+      o.release = oneOf(name, v!, ['4.2', '4.3'] as const, 'Qubes release');
+      return;
+    case 'system-info':
+      o.systemInfo = v;
       return;
     case 'target':
       o.targets = [...(o.targets ?? []), ...v!.split(',').map((x) => x.trim()).filter((x) => x !== '')];
@@ -376,6 +400,10 @@ function validate(o: Options, command: Command): void {
       return;
     case 'lsp':
       if (o.files.length > 0) throw new UsageError(`\`qpc lsp\` takes no arguments (given \`${o.files[0]}\`)`);
+      return;
+    case 'lint':
+      if (o.files.length === 0) throw new UsageError('`qpc lint` needs at least one DIR or FILE (such as a copy of /etc/qubes/policy.d)');
+      if (o.files.includes(STDIN_ARG)) throw new UsageError('`qpc lint` reads policy files and directories, not standard input');
       return;
     case 'snapshot':
       if (o.files.length > 0) throw new UsageError(`\`qpc snapshot\` takes no arguments (given \`${o.files[0]}\`); the script it writes takes the directory`);

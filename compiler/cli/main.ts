@@ -5,7 +5,7 @@
  * usage or I/O, 3 internal.
  */
 import { pathToFileURL } from 'node:url';
-import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript } from '../index.js';
+import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript, lint } from '../index.js';
 
 import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
 import { defaultOptions, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
@@ -340,6 +340,22 @@ function runTest(io: CliIo, o: Options): number {
   return passed(t) ? 0 : 1;
 }
 
+/**
+ * `qpc lint`: native policy files read as Qubes reads them, then analysed;
+ * the findings as `check` renders them, and when none is an error a line
+ * saying what was read.
+ */
+function runLint(io: CliIo, o: Options): number {
+  const r = lint(o.files, { host: io.host, ...(o.release ? { release: o.release } : {}), ...(o.systemInfo !== undefined ? { systemInfo: o.systemInfo } : {}) });
+  emit(io, o, r.diagnostics, r.sources);
+  if ('policy' in r && o.errorFormat !== 'json' && o.errorFormat !== 'sarif' && o.errorFormat !== 'gcc' && !r.diagnostics.some((d) => d.severity === 'error')) {
+    const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+    const stock = r.policy.rules.filter((x) => x.origin.stock).length;
+    io.stdout(`${o.files.join(' ')}: ok for Qubes ${r.policy.release} (${n(r.files.length, 'file', 'files')}, ${n(r.policy.rules.length, 'rule', 'rules')}, ${stock} of them stock)\n`);
+  }
+  return exitCode(r.diagnostics, o.denyWarnings);
+}
+
 function runExplain(io: CliIo, o: Options): number {
   if (o.files.length === 0) {
     for (const c of allCodes) io.stdout(`${c}  ${codes[c].severity.padEnd(7)}  ${codes[c].summary}\n`);
@@ -386,6 +402,8 @@ export function runCli(argv: readonly string[], io: CliIo): number | Promise<num
         return runTest(io, o);
       case 'graph':
         return graph(o.files[0], { host: io.host, ...allowWaived(o), format: o.format === 'human' ? 'svg' : o.format, ...(o.view ? { view: o.view } : {}), ...(o.services ? { services: o.services } : {}), ...(o.templates ? { templates: true } : {}), ...(o.collapse ? { collapse: true } : {}) }).then((r) => (r.text === undefined ? (emit(io, o, r.diagnostics, r.sources), exitCode(r.diagnostics, false) || 1) : (o.output ? io.writeFile(o.output, r.text) : io.stdout(r.text), 0)), (e: unknown) => failure(io, o, e));
+      case 'lint':
+        return runLint(io, o);
       case 'snapshot':
         if (o.output !== undefined) io.writeFile(o.output, snapshotScript());
         else io.stdout(snapshotScript());

@@ -4,7 +4,8 @@
  * renumber or reuse one; retire it with `retired: true`.
  *
  * Ranges: QP1xxx syntax, QP2xxx names and binding, QP3xxx analysis,
- * QP4xxx targets, QP5xxx command line and I/O, QP9xxx internal.
+ * QP4xxx targets, QP5xxx command line and I/O, QP6xxx native policy files
+ * (`qpc lint`), QP9xxx internal.
  */
 
 /**
@@ -954,6 +955,146 @@ export const codes = {
     explanation: {
       rationale:
         '`qpc compile --check` writes nothing and compares: it reports every artifact that is missing, different or not qpc\'s, so CI can refuse a policy change whose artifacts were not rebuilt, or a deployed set that was edited by hand. Run `qpc compile` without `--check` and review the difference. Exit code 1.',
+    },
+  },
+  QP6001: {
+    slug: 'native-syntax-error',
+    severity: 'error',
+    waiver: 'never',
+    template: 'policy syntax error: {message}',
+    summary: "A line of a native policy file that Qubes' policy loader rejects.",
+    explanation: {
+      rationale:
+        "`qpc lint` reads the files of /etc/qubes/policy.d as Qubes' own loader does (qubes-core-qrexec `qrexec/policy/parser.py` of the release) and reports each line it would refuse, with Qubes' own message: a wrong number of fields, a service or argument with characters qrexec does not take, a token a column does not take (`@dispvm` as a source, `@anyvm` in `target=`), an unknown action, a parameter the action does not take or gives twice, a `notify=`/`autostart=` other than `yes` or `no`, an `allow` to `@default` without `target=`, an unknown directive. Qubes does not skip such a line: it refuses the whole policy, and while it does, dom0 denies every qrexec call on the machine (file copy, clipboard, updates, the Admin API), until the file is fixed. Comments take a line of their own: there are no inline comments, and commas do not separate parameters.",
+      avoid: 'qubes.Filecopy * work vault allow,notify=yes   # copy to the vault',
+      prefer: '# copy to the vault\nqubes.Filecopy * work vault allow notify=yes',
+    },
+  },
+  QP6002: {
+    slug: 'native-invalid-filename',
+    severity: 'error',
+    waiver: 'never',
+    template: 'dom0 refuses the policy file name `{path}`',
+    summary: 'A `*.policy` file of the policy directory has a name Qubes refuses.',
+    explanation: {
+      rationale:
+        "dom0 reads the regular files of /etc/qubes/policy.d whose names end in `.policy` and do not start with `.`; a name among them with a character other than a lowercase letter, a digit, `_`, `.` or `-` makes the loader refuse the whole policy (`invalid filename`), and dom0 then denies every qrexec call on the machine. Files named otherwise (`README`, `30-user.policy.rpmsave`, `.30-user.policy`) are not read at all (QP6005).",
+      avoid: '30-Work.policy',
+      prefer: '30-work.policy',
+    },
+  },
+  QP6003: {
+    slug: 'native-include-error',
+    severity: 'error',
+    waiver: 'never',
+    template: {
+      file: 'not a file: {path}',
+      directory: 'not a directory: {path}',
+      cycle: 'include cycle: `{path}` is included while it is being read',
+    },
+    summary: 'An `!include`, `!include-dir` or `!include-service` names nothing dom0 has, or includes itself.',
+    explanation: {
+      rationale:
+        "dom0 resolves the path of an include against /etc/qubes/policy.d; `qpc lint` reads the directory given in its place, so a path under /etc/qubes/policy.d that is not in that directory is not in dom0's either. Qubes refuses the whole policy when an include names no file (`!include`, `!include-service`) or no directory (`!include-dir`), and follows an include that leads back to a file being read until Python gives up; either way dom0 then denies every qrexec call on the machine. Paths outside /etc/qubes/policy.d cannot be read offline (QP6004).",
+      avoid: '!include-service admin.vm.List * include/admin-local-ro   # and no include/admin-local-ro',
+      prefer: '!include-service admin.vm.List * include/admin-local-ro   # with include/admin-local-ro in the policy directory',
+    },
+  },
+  QP6004: {
+    slug: 'native-not-read',
+    severity: 'warning',
+    waiver: 'never',
+    template: {
+      outside: '`{path}` is outside /etc/qubes/policy.d: lint cannot read it',
+      unreadable: 'cannot read `{path}`: {reason}',
+      compat: '`!compat-4.0` splices the legacy policy of `{path}`, which lint does not read',
+    },
+    summary: 'A file dom0 reads that `qpc lint` cannot: the analysis does not know its rules.',
+    explanation: {
+      rationale:
+        "`qpc lint` reads what it was given, standing for /etc/qubes/policy.d; an include of another dom0 path, a file it may not read (dom0 reads policy files as root) and the legacy files that `!compat-4.0` splices in from /etc/qubes-rpc/policy are not known to it, so its analysis is of the other rules only: a rule there may decide first. `!compat-4.0` is reported as information, since Qubes' own 35-compat.policy holds it. Copy the files into the directory given (for an include) or make them readable.",
+    },
+  },
+  QP6005: {
+    slug: 'native-file-skipped',
+    severity: 'info',
+    waiver: 'never',
+    template: '`{path}` is skipped: {reason}',
+    summary: 'A file of a policy directory that dom0 does not read.',
+    explanation: {
+      rationale:
+        "dom0 reads only the regular files of /etc/qubes/policy.d (and of an `!include-dir`) whose names end in `.policy` and do not start with `.`: a `README`, a backup (`30-user.policy.bak`, `.rpmsave`), a directory (`include/`, whose files only an include reads) or a hidden file is not part of the policy, whatever it holds. `qpc lint` says so, so that a rule written into such a file is not believed to count.",
+      avoid: '30-user.policy.disabled   # believed to be read',
+      prefer: '30-user.policy',
+    },
+  },
+  QP6101: {
+    slug: 'native-dead-rule',
+    severity: 'warning',
+    waiver: 'never',
+    template: 'the rule `{rule}` never decides: an earlier rule matches every request it matches',
+    summary: 'A rule of a policy file is dead: one earlier rule, in its file or one dom0 reads before it, matches all its requests first.',
+    explanation: {
+      rationale:
+        "qrexec takes the first matching rule over all files in dom0's order. A rule after one that matches every request it matches never decides, whatever it says: usually its author expected it to (a deny that protects nothing, say). `qpc lint` judges \"every request\" over the qubes of the system information (`--system-info`), so a rule naming a qube the machine does not have is not reported; it shows the rule that wins. Rules of the stock files are not reported (QP6102 says when a rule of another file covers them).",
+      avoid: 'qubes.USBAttach * @anyvm @anyvm ask\nqubes.USBAttach * @anyvm @tag:sd-workstation deny',
+      prefer: 'qubes.USBAttach * @anyvm @tag:sd-workstation deny\nqubes.USBAttach * @anyvm @anyvm ask',
+    },
+  },
+  QP6102: {
+    slug: 'native-stock-shadowed',
+    severity: 'info',
+    waiver: 'never',
+    template: {
+      one: 'this rule makes the stock rule `{stock}` of `{file}` unreachable',
+      many: 'this rule makes {count} stock rules unreachable, among them `{stock}` of `{file}`',
+    },
+    summary: 'A rule of a policy file covers a rule Qubes ships, so the stock rule never applies.',
+    explanation: {
+      rationale:
+        "The stock files (`80-whonix`, `90-default`, …) come after the files of users and Salt formulas in dom0's order; a broad rule before them (a catch-all `* * @anyvm @anyvm deny`) switches the stock behaviour off, often on purpose. Qubes issue 7755 is such a rule breaking Whonix. `qpc lint` names the stock rules it covers so that the effect is seen; it is information, not a warning.",
+    },
+  },
+  QP6103: {
+    slug: 'native-anonymous-channel',
+    severity: 'warning',
+    waiver: 'never',
+    template: {
+      allow: '`{service}` is allowed from {sources} to {targets}, across the `anon-vm` boundary',
+      ask: '`{service}` is allowed from {sources} to {targets} when the user confirms the dialog, across the `anon-vm` boundary',
+      'allow-both': '`{service}` is allowed between {sources} (tagged `anon-vm`) and {targets}, both ways',
+      'ask-both': '`{service}` is allowed between {sources} (tagged `anon-vm`) and {targets}, both ways, when the user confirms the dialog',
+    },
+    summary: 'The policy allows or asks for a call between a qube tagged `anon-vm` and a qube without the tag.',
+    explanation: {
+      rationale:
+        "Whonix tags its workstations `anon-vm`. A qrexec call between one of them and any other qube (file copy, clipboard, opening a file or a URL, starting an app) is a channel that can carry what identifies the user out of the anonymous qube, or something that deanonymizes it in; the stock policy asks for several of them. `qpc lint` evaluates the policy over the qubes of `--system-info` with qpc's channel analysis and reports each deciding rule once per service and direction, naming the qubes on each side; Whonix's own services between a workstation and a gateway (`whonix.*`, `sdwdate*`) are not channels. Calls between two `anon-vm` qubes are not reported: native files carry no identities to tell them apart. Deny the service across the boundary in a file dom0 reads before the deciding rule, or write the machine as a qpc policy, where identities close these channels.",
+      avoid: 'qubes.Filecopy * @anyvm @anyvm ask',
+      prefer: 'qubes.Filecopy * @tag:anon-vm @tag:anon-vm ask\nqubes.Filecopy * @tag:anon-vm @anyvm deny\nqubes.Filecopy * @anyvm @tag:anon-vm deny\nqubes.Filecopy * @anyvm @anyvm ask',
+    },
+  },
+  QP6104: {
+    slug: 'native-dangerous-grant',
+    severity: 'warning',
+    waiver: 'never',
+    template: '{level} danger: `{service}` {why}',
+    summary: 'A rule of a policy file grants a service that gives the caller control over the target or over the system.',
+    explanation: {
+      rationale:
+        "The danger levels of QP3032, applied to the rules of files that are not stock: critical — `qubes.VMShell`, `qubes.VMRootShell`, `qubes.VMExec`, `qubes.VMExecGUI` to anything but a disposable, every `admin.*` service, `qubes.Input*`; high — the clock services from a qube tagged `anon-vm`, `qubes.USB*` and `u2f.*`. A grant of `*` includes all of them. Such a grant can be what the machine needs (a management qube, sys-usb); the finding names it so that a reviewer sees each one.",
+      avoid: 'qubes.VMShell * dev build allow',
+      prefer: 'qubes.VMShell * dev @dispvm allow',
+    },
+  },
+  QP6105: {
+    slug: 'native-no-system-info',
+    severity: 'info',
+    waiver: 'never',
+    template: 'no system information: the qubes are guessed from the names the rules use',
+    summary: '`qpc lint` ran without `--system-info`: what depends on the qubes\' tags, types and default disposables is unknown.',
+    explanation: {
+      rationale:
+        "A rule with `@tag:`, `@type:`, `@dispvm` or `@anyvm` decides by the qubes the machine has and their properties. Without the system information `qpc lint` assumes one qube per name the rules use (an AppVM without tags or default disposable, dom0 apart), so it finds no channel of an `anon-vm` qube and judges dead rules over those qubes only. Give `--system-info` the directory a `qpc snapshot` recorded on the machine, or a file with the JSON of Qubes' `internal.GetSystemInfo` (what `qrexec-policy-graph --system-info` reads).",
     },
   },
   QP9001: {

@@ -479,9 +479,11 @@ class ServiceIndex {
     // rule first, with one outcome (a dialog lists the same qubes whatever was requested,
     // an allow reaches the requested template's disposable): one request stands for them.
     const g = scanNamed.findIndex((i) => this.tokensOf(i).target.kind === 'any' || this.tokensOf(i).target.kind === 'anyvm');
-    const decidedBy = new Int32Array(this.n).fill(-2);
-    for (let k = 0; k < (g < 0 ? scanNamed.length : g); k++) for (const d of this.dispvmTargets.get(scanNamed[k]) ?? NONE) if (decidedBy[d] === -2) decidedBy[d] = k;
-    for (let d = 0; d < this.n; d++) if (decidedBy[d] === -2) decidedBy[d] = g;
+    // Only the templates those rules name are kept (the others take `g`): a plan per class
+    // must not cost a pass over every class.
+    const named = new Map<number, number>();
+    for (let k = 0; k < (g < 0 ? scanNamed.length : g); k++) for (const d of this.dispvmTargets.get(scanNamed[k]) ?? NONE) if (!named.has(d)) named.set(d, k);
+    const decidedBy = (d: number) => named.get(d) ?? g;
     plan = {
       order,
       scanDefault: order.filter((i) => this.scansDefault.has(i)),
@@ -511,7 +513,7 @@ interface Plan {
   /** Whether a dialog or a redirect can decide a `@dispvm:Q` request. */
   readonly elsewhere: boolean;
   /** Per template class, the position in `scanNamed` of the rule that decides its `@dispvm:Q` request; -1: none (denied). */
-  readonly decidedBy: Int32Array;
+  readonly decidedBy: (templateClass: number) => number;
 }
 
 /** The target classes that can matter to a source class. */
@@ -894,7 +896,7 @@ function unnamedRequests(run: Run): { requested: string; scan: readonly number[]
     // through a dialog or a redirect, which can reach a qube in focus whatever was requested.
     const byRule = new Map<number, number[]>();
     for (const d of plan.elsewhere ? ix.dispvmTemplates : f.templates) {
-      const k = plan.decidedBy[d];
+      const k = plan.decidedBy(d);
       if (k < 0 || ix.rules[plan.scanNamed[k]].action === 'deny') continue;
       const l = byRule.get(k);
       if (l) l.push(d);
@@ -1021,10 +1023,12 @@ const MAX_PAIRS = 1 << 14;
 
 /**
  * Leaves out of one service's rules (indices, ascending) those that can
- * decide only requests whose channels do not matter. A rule with a name, a
- * tag or a type in both columns and no redirect matches only requests from
- * its source's qubes to its target's (never `@default`, `@dispvm…` or, on
- * R4.2, dom0), and lists only those targets in those callers' dialogs. When
+ * decide only requests whose channels do not matter. An allow without a
+ * redirect, or a deny, with a name, a tag or a type in both columns matches
+ * only requests from its source's qubes to its target's (never `@default`,
+ * `@dispvm…` or dom0), reaches only the requested qube, and lists or
+ * removes only those targets in those callers' dialogs (an ask is kept: its
+ * dialog lists other qubes, whatever was requested). When
  * no such pair is relevant, leaving it out changes no relevant channel, and
  * the qubes only it names become interchangeable with their peers, so the
  * analysis works on fewer classes: rules inside an identity cost nothing.
@@ -1057,7 +1061,8 @@ function unimportantRules(q: ChannelQuery, keyed: Keyed | undefined): (merged: n
   const verdict = new Map<number, boolean>();
   const unimportant = (i: number, defaults: ReadonlySet<string>): boolean => {
     const r = rules[i];
-    if (r.redirect !== undefined && r.action !== 'deny') return false;
+    // A dialog lists more than the requested qube; a redirect reaches another.
+    if (r.action === 'ask' || (r.redirect !== undefined && r.action !== 'deny')) return false;
     const t = ruleTokens(r, release);
     const sources = qubesOf(t.source, 'source');
     const targets = sources && qubesOf(t.target, 'target');

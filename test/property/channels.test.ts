@@ -415,3 +415,15 @@ test('onChannel sees every channel found; enough stops a service early', (t) => 
   const few = findChannels({ rules: s.rules, info, release: s.release, relevant: () => true, onChannel: () => void found++, enough: () => found > 0 });
   t.true(few.length > 0 && few.length <= all.length);
 });
+
+test('counterexample: an ask between qubes whose calls do not matter opens a dialog that lists one that does', (t) => {
+  const domains: DomainInfo[] = [
+    { name: 'dom0', type: 'AdminVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+    { name: 'dvm1', type: 'AppVM', tags: [], defaultDispvm: null, templateForDispvms: true },
+    { name: 'tpl', type: 'TemplateVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+    { name: 'disp1', type: 'DispVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+  ];
+  const rule = (i: number, target: string, action: QrexecRule['action'], extra: Partial<QrexecRule> = {}): QrexecRule => ({ service: 's.B', argument: '*', source: i === 0 ? '@type:TemplateVM' : '@anyvm', target, action, origin: { policyFile: 'channels', stock: false, span, id: `channels#${i + 1}` }, ...extra });
+  const s: Scenario = { release: '4.2', domains, rules: [rule(0, '@type:DispVM', 'ask'), rule(1, '@anyvm', 'allow', { autostart: false })], relevant: new Set(['tpl|dvm1']), focus: false };
+  t.is(disagreement(s), undefined);
+});

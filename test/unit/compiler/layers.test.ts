@@ -34,6 +34,7 @@ const layers: readonly Layer[] = [
   { name: 'graph', files: ['compiler/graph/'], may: ['core', 'diagnostics', 'syntax', 'program'], why: 'the policy graph' },
   { name: 'qrexec', files: ['compiler/qrexec/'], may: ['core', 'diagnostics', 'syntax', 'program', 'graph'], why: 'the qrexec evaluator and its analysis' },
   { name: 'passes', files: ['compiler/passes/'], may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec'], why: 'loading, binding, checks and lowering' },
+  { name: 'native', files: ['compiler/native/'], may: ['core', 'diagnostics', 'program', 'qrexec'], why: "native qrexec policy files read as Qubes' loader reads them, and `qpc lint`" },
   { name: 'snapshot', files: ['compiler/snapshot/'], may: ['core', 'diagnostics', 'program'], why: "a machine's recorded state: the dom0 script that records it and its reader" },
   { name: 'contract', files: ['compiler/target.ts'], may: ['core', 'diagnostics', 'program'], why: 'what a target is' },
   { name: 'targets', files: ['targets/'], may: ['core', 'diagnostics', 'program', 'contract'], why: 'the targets: the model and the contract in, artifacts out' },
@@ -41,7 +42,7 @@ const layers: readonly Layer[] = [
   {
     name: 'api',
     files: ['compiler/pipeline.ts', 'compiler/compile.ts', 'compiler/index.ts'],
-    may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec', 'passes', 'snapshot', 'contract', 'targets', 'registry'],
+    may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec', 'passes', 'native', 'snapshot', 'contract', 'targets', 'registry'],
     why: 'the pipeline, compile and the public API',
   },
   { name: 'lsp', files: ['compiler/lsp/'], may: ['api'], why: 'the language server, an adapter over the API' },

@@ -55,8 +55,8 @@ test('`--` ends the options: a file named `-x.qpol` after it is a file', (t) => 
 test('an option of another command is named with the commands that take it', (t) => {
   t.is(usage(['fmt', '--frozen', 'x.qpol']), 'QP5002: `--frozen` is not an option of `qpc fmt`; it is an option of check, compile');
   t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile, graph, snapshot');
-  t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain, graph');
-  t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain, graph');
+  t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain, graph, lint');
+  t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain, graph, lint');
 });
 
 test('did you mean, for unknown options and commands', (t) => {
@@ -67,7 +67,7 @@ test('did you mean, for unknown options and commands', (t) => {
   t.is(usage(['check', '--bogus', 'x.qpol']), 'QP5002: unknown option `--bogus` for `qpc check`');
   for (const name of ['constructor', '__proto__', 'toString']) t.is(usage(['check', `--${name}=1`, 'x.qpol']), `QP5002: unknown option \`--${name}\` for \`qpc check\``, name);
   t.is(usage(['chekc', 'x.qpol']), 'QP5002: unknown command `chekc`; did you mean `check`?');
-  t.is(usage(['frobnicate']), 'QP5002: unknown command `frobnicate`; expected check, compile, fmt, query, test, explain, lsp, graph or snapshot');
+  t.is(usage(['frobnicate']), 'QP5002: unknown command `frobnicate`; expected check, compile, fmt, query, test, explain, lsp, graph, snapshot or lint');
   t.is(usage(['check', '--color', 'allways', 'x.qpol']), 'QP5002: unknown colour mode `allways` for `--color`; expected auto, always or never (did you mean `always`?)');
 });
 
@@ -97,6 +97,9 @@ test('what each command needs', (t) => {
   t.is(usage(['check', '-', '-']), 'QP5002: standard input (`-`) can be read only once');
   t.is(usage(['lsp', 'x.qpol']), 'QP5002: `qpc lsp` takes no arguments (given `x.qpol`)');
   t.is(usage(['test']), 'QP5002: `qpc test` needs at least one FILE (or - for standard input)');
+  t.is(usage(['lint']), 'QP5002: `qpc lint` needs at least one DIR or FILE (such as a copy of /etc/qubes/policy.d)');
+  t.is(usage(['lint', '--release', '4.4', 'policy.d']), 'QP5002: unknown Qubes release `4.4` for `--release`; expected 4.2 or 4.3 (did you mean `4.2`?)');
+  t.is(usage(['check', '--system-info', 'info.json', 'x.qpol']), 'QP5002: `--system-info` is not an option of `qpc check`; it is an option of lint');
   t.is(usage([]), 'QP5002: no command given; try `qpc --help`');
   const sarif = runQpc(['check', '--diff', '--error-format', 'sarif', '--frozen', 'x.qpol']);
   t.is(sarif.code, 2);

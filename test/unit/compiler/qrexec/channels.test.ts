@@ -7,39 +7,13 @@
  */
 import test from 'ava';
 import { ANY_ARGUMENT, classKey, findChannels, namedQubes, OTHER_SERVICE, type ChannelQuery } from '../../../../compiler/qrexec/channels.js';
-import type { DomainInfo, QrexecRule, SystemInfo } from '../../../../compiler/qrexec/types.js';
+import type { DomainInfo } from '../../../../compiler/qrexec/types.js';
+import { nativeRules as rules, systemOf } from '../../../helpers/qrexec-rules.js';
 
-const span = { file: 't.qpol', start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
-
-function rules(text: string): QrexecRule[] {
-  return text
-    .trim()
-    .split('\n')
-    .map((line, i) => {
-      const [service, argument, source, target, action, ...params] = line.trim().split(/\s+/);
-      const p = Object.fromEntries(params.map((x) => x.split('=')));
-      return {
-        service,
-        argument,
-        source,
-        target,
-        action: action as QrexecRule['action'],
-        ...(p.target ? { redirect: p.target } : {}),
-        ...(p.default_target ? { defaultTarget: p.default_target } : {}),
-        origin: { policyFile: '30-t', stock: false, span, id: `30-t#${i + 1}` },
-      };
-    });
-}
-
-function system(...ds: Partial<DomainInfo>[]): SystemInfo {
-  const all: DomainInfo[] = [{ name: 'dom0', type: 'AdminVM', tags: [], defaultDispvm: null, templateForDispvms: false }, ...ds.map((d) => ({ type: 'AppVM', tags: [], defaultDispvm: null, templateForDispvms: false, ...d }) as DomainInfo)];
-  return { domains: new Map(all.map((d) => [d.name, d])) };
-}
-
-const info = system({ name: 'a' }, { name: 'b' }, { name: 'c', tags: ['t'] }, { name: 'dvm', templateForDispvms: true });
+const info = systemOf({ name: 'a' }, { name: 'b' }, { name: 'c', tags: ['t'] }, { name: 'dvm', templateForDispvms: true });
 
 function find(text: string, extra: Partial<ChannelQuery> = {}) {
-  return findChannels({ rules: rules(text), info, release: '4.2', relevant: () => true, ...extra });
+  return findChannels({ rules: rules('30-t', text), info, release: '4.2', relevant: () => true, ...extra });
 }
 
 /** Each channel as `service argument requested action: sources -> targets`. */
@@ -96,7 +70,7 @@ test('a rule naming the empty argument `+` leaves ANY_ARGUMENT to stand for the 
 test('a `*` rule stands for every service, OTHER_SERVICE for those no rule names', (t) => {
   const cs = find('* * a b allow');
   t.deepEqual([...new Set(cs.map((c) => c.service))], [OTHER_SERVICE]);
-  t.deepEqual([...new Set(findChannels({ rules: rules('* * a b allow'), info, release: '4.2', relevant: () => true }, ['s.Z']).map((c) => c.service))].sort(), [OTHER_SERVICE, 's.Z']);
+  t.deepEqual([...new Set(findChannels({ rules: rules('30-t', '* * a b allow'), info, release: '4.2', relevant: () => true }, ['s.Z']).map((c) => c.service))].sort(), [OTHER_SERVICE, 's.Z']);
 });
 
 test('relevance filters targets, and focus narrows what is looked at without changing what is relevant', (t) => {
@@ -121,7 +95,7 @@ test('onChannel sees each channel; enough stops the service', (t) => {
 });
 
 test('namedQubes: the names rules single out, in any column, and the template of @dispvm:Q', (t) => {
-  t.deepEqual([...namedQubes(rules('s.A * a @dispvm:dvm allow\ns.A * @tag:t b ask default_target=c'), '4.2')].sort(), ['a', 'b', 'c', 'dvm']);
+  t.deepEqual([...namedQubes(rules('30-t', 's.A * a @dispvm:dvm allow\ns.A * @tag:t b ask default_target=c'), '4.2')].sort(), ['a', 'b', 'c', 'dvm']);
 });
 
 test('classKey tells qubes apart by type, tags, default disposable, disposable-template flag and power', (t) => {
