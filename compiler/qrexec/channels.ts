@@ -1032,9 +1032,11 @@ const MAX_PAIRS = 1 << 14;
  * no such pair is relevant, leaving it out changes no relevant channel, and
  * the qubes only it names become interchangeable with their peers, so the
  * analysis works on fewer classes: rules inside an identity cost nothing.
- * Kept: a rule whose columns take dom0, and on R4.2 a rule whose targets
- * hold an ask rule's `default_target=` (R4.2 opens the dialog only when the
- * list offers it).
+ * Kept: a rule whose columns take dom0; a rule after which an ask or a
+ * redirect could match one of its requests (without it, that rule would
+ * decide the request, and its dialog or redirect can reach a qube that
+ * matters); and on R4.2 a rule whose targets hold an ask rule's
+ * `default_target=` (R4.2 opens the dialog only when the list offers it).
  */
 function unimportantRules(q: ChannelQuery, keyed: Keyed | undefined): (merged: number[]) => number[] {
   const { rules, info, release } = q;
@@ -1058,8 +1060,42 @@ function unimportantRules(q: ChannelQuery, keyed: Keyed | undefined): (merged: n
     const taken = ds.filter((d) => takesQube(t, d, column));
     return taken.some((d) => d.type === 'AdminVM') ? undefined : taken;
   };
-  const verdict = new Map<number, boolean>();
-  const unimportant = (i: number, defaults: ReadonlySet<string>): boolean => {
+  /** The service's asks and redirects, by the bucket of their source token (as ServiceIndex has them). */
+  interface Opening {
+    readonly any: number[];
+    readonly byName: Map<string, number[]>;
+    readonly byTag: Map<string, number[]>;
+    readonly byType: Map<string, number[]>;
+  }
+  const openingOf = (merged: readonly number[]): Opening => {
+    const o: Opening = { any: [], byName: new Map(), byTag: new Map(), byType: new Map() };
+    const push = (m: Map<string, number[]>, k: string, i: number) => (m.get(k) ?? m.set(k, []).get(k)!).push(i);
+    for (const i of merged) {
+      const r = rules[i];
+      if (r.action !== 'ask' && !(r.action === 'allow' && r.redirect !== undefined)) continue;
+      const s = ruleTokens(r, release).source;
+      if (s.kind === 'any' || s.kind === 'anyvm') o.any.push(i);
+      else if (s.kind === 'name' && !s.dom0) push(o.byName, s.text, i);
+      else if (s.kind === 'tag') push(o.byTag, s.value, i);
+      else if (s.kind === 'type') push(o.byType, s.value, i);
+    }
+    return o;
+  };
+  /** Whether an ask or a redirect after rule `i` can match a request from one of `sources` to one of `targets`. */
+  const openedLater = (o: Opening, i: number, sources: readonly DomainInfo[], targets: readonly DomainInfo[]): boolean => {
+    for (const s of sources) {
+      for (const list of [o.any, o.byName.get(s.name), o.byType.get(s.type), ...s.tags.map((tag) => o.byTag.get(tag))]) {
+        if (list === undefined) continue;
+        for (const j of list) {
+          if (j <= i) continue;
+          const tok = ruleTokens(rules[j], release).target;
+          if (targets.some((x) => takesQube(tok, x, 'target'))) return true;
+        }
+      }
+    }
+    return false;
+  };
+  const unimportant = (i: number, defaults: ReadonlySet<string>, opening: Opening): boolean => {
     const r = rules[i];
     // A dialog lists more than the requested qube; a redirect reaches another.
     if (r.action === 'ask' || (r.redirect !== undefined && r.action !== 'deny')) return false;
@@ -1068,20 +1104,18 @@ function unimportantRules(q: ChannelQuery, keyed: Keyed | undefined): (merged: n
     const targets = sources && qubesOf(t.target, 'target');
     if (!sources || !targets || sources.length * targets.length > MAX_PAIRS) return false;
     if (targets.some((d) => defaults.has(d.name))) return false;
-    return sources.every((s) => targets.every((x) => s === x || !relevant(s.name, x.name)));
+    if (!sources.every((s) => targets.every((x) => s === x || !relevant(s.name, x.name)))) return false;
+    return !openedLater(opening, i, sources, targets);
   };
   return (merged) => {
     // R4.2: the qubes ask rules name as their default target.
     const defaults = new Set<string>();
     if (release === '4.2') for (const i of merged) if (rules[i].action === 'ask' && rules[i].defaultTarget !== undefined) defaults.add(rules[i].defaultTarget!);
-    return merged.filter((i) => {
-      if (defaults.size > 0) return !unimportant(i, defaults);
-      let v = verdict.get(i);
-      if (v === undefined) verdict.set(i, (v = unimportant(i, defaults)));
-      return !v;
-    });
+    const opening = openingOf(merged);
+    return merged.filter((i) => !unimportant(i, defaults, opening));
   };
 }
+
 
 /**
  * Keys as numbers, and `relevant` asked once per pair of keys (the caller

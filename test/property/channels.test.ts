@@ -427,3 +427,19 @@ test('counterexample: an ask between qubes whose calls do not matter opens a dia
   const s: Scenario = { release: '4.2', domains, rules: [rule(0, '@type:DispVM', 'ask'), rule(1, '@anyvm', 'allow', { autostart: false })], relevant: new Set(['tpl|dvm1']), focus: false };
   t.is(disagreement(s), undefined);
 });
+
+test('counterexample: a deny between qubes whose calls do not matter hides a later redirect to one that does', (t) => {
+  const domains: DomainInfo[] = [
+    { name: 'dom0', type: 'AdminVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+    { name: 'dvm1', type: 'AppVM', tags: [], defaultDispvm: null, templateForDispvms: true },
+    { name: 'disp1', type: 'DispVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+    { name: 'sa1', type: 'StandaloneVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+    { name: 'app1', type: 'AppVM', tags: [], defaultDispvm: null, templateForDispvms: false },
+  ];
+  const origin = (i: number) => ({ policyFile: 'channels', stock: false, span, id: `channels#${i + 1}` });
+  const rules: QrexecRule[] = [
+    { service: 's.B', argument: '*', source: '@type:DispVM', target: '@type:StandaloneVM', action: 'deny', origin: origin(0) },
+    { service: 's.B', argument: '*', source: '@anyvm', target: '@type:StandaloneVM', action: 'allow', redirect: 'app1', origin: origin(1) },
+  ];
+  t.is(disagreement({ release: '4.2', domains, rules, relevant: new Set(['disp1|app1']), focus: false }), undefined);
+});
