@@ -17,14 +17,20 @@
  *   lsp         time from `didChange` to `publishDiagnostics` in
  *               `qpc lsp` on a 2,000-line document
  *
+ *   qubes       whole processes: `qpc check`, `qpc compile` and `qpc lint`
+ *               of the 1,000-qube policy and its policy.d, next to Qubes'
+ *               own `FilePolicy` loading that policy.d (QREXEC_SRC: an
+ *               extracted qubes-core-qrexec tree)
+ *
  * `npm run bench -- SECTION…` runs only the sections named (startup,
- * throughput, topology, analysis, graph, lsp).
+ * throughput, topology, analysis, qubes, graph, lsp).
  *
  * `bin/qpc.js` runs the compiled `dist/`; it is rebuilt first when missing or
  * older than the sources.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { check, compile, drawInput, drawModel, renderDot, dotToSvg, graph } from '../compiler/index.js';
@@ -276,6 +282,71 @@ const LSP_CHANGES = 20;
  * The server publishes twice: load and bind at once (with the previous
  * analysis findings moved along), then the whole check.
  */
+/** Where Qubes' stock policy.d of 4.2 is kept for the tests (a recorded default install). */
+const STOCK_POLICY_D = 'test/fixtures/snapshots/qubes-4.2-whonix/policy.d';
+
+/**
+ * Whole processes against Qubes' own policy loader: `qpc check` and `qpc
+ * compile` of the 22,500-line generated policy (1,000 qubes, 100
+ * identities, 10,000 rules), and `qpc lint` of the policy.d it emits (with
+ * Qubes' stock files beside it), next to Qubes' `FilePolicy` loading that
+ * same policy.d — what dom0 does at every policy change. Qubes' parser comes
+ * from an extracted qubes-core-qrexec tree named by QREXEC_SRC; without it
+ * only qpc's figures are printed. Runs alternate, median of 5.
+ */
+function versusQubes(): void {
+  const src = process.env.QREXEC_SRC;
+  const dir = mkdtempSync(path.join(tmpdir(), 'qpc-bench-'));
+  try {
+    const g = generate(22_500);
+    const policy = path.join(dir, 'bench.qpol');
+    writeFileSync(policy, g.text);
+    const out = path.join(dir, 'out');
+    const built = spawnSync(process.execPath, ['bin/qpc.js', 'compile', policy, '-o', out], { stdio: 'ignore' });
+    if (built.status !== 0) throw new Error(`bench: qpc compile of the generated policy failed (exit ${built.status})`);
+    const policyD = path.join(dir, 'policy.d');
+    // Without 35-compat.policy: its `!compat-4.0` makes Qubes' loader list /etc/qubes-rpc/policy, which only dom0 has.
+    cpSync(STOCK_POLICY_D, policyD, { recursive: true, filter: (f) => path.basename(f) !== '35-compat.policy' });
+    cpSync(path.join(out, 'qubes/policy.d'), policyD, { recursive: true });
+    const systemInfo = path.join(out, 'qubes/system-info.json');
+    const python = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
+    const loadScript = 'import pathlib, sys; sys.path.insert(0, sys.argv[1]); from qrexec.policy.parser import FilePolicy; p = FilePolicy(policy_path=pathlib.Path(sys.argv[2])); print(len(p.rules))';
+    const commands: [string, string, string[]][] = [
+      ['qpc check bench.qpol', process.execPath, ['bin/qpc.js', 'check', policy]],
+      ['qpc compile bench.qpol', process.execPath, ['bin/qpc.js', 'compile', policy, '-o', path.join(dir, 'out2')]],
+      ['qpc lint policy.d --system-info', process.execPath, ['bin/qpc.js', 'lint', policyD, '--system-info', systemInfo]],
+      ...(src && python ? [["Qubes' FilePolicy loading policy.d", 'python3', ['-c', loadScript, src, policyD]] as [string, string, string[]]] : []),
+    ];
+    const times = new Map(commands.map(([name]) => [name, [] as number[]]));
+    let rules = '';
+    const run = (cmd: string, args: string[]) => {
+      const t0 = performance.now();
+      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      return { ms: performance.now() - t0, status: r.status, stdout: r.stdout };
+    };
+    for (const [, cmd, args] of commands) run(cmd, args); // warm the file cache
+    for (let i = 0; i < 5; i++) {
+      for (const [name, cmd, args] of commands) {
+        const r = run(cmd, args);
+        if (name.startsWith('Qubes')) rules = r.stdout.trim();
+        times.get(name)!.push(r.ms);
+      }
+    }
+    const qubes = times.get("Qubes' FilePolicy loading policy.d");
+    const base = qubes ? median(qubes) : undefined;
+    const rows = commands.map(([name]) => {
+      const m = median(times.get(name)!);
+      return [name, ms(m), base === undefined ? '' : `${(m / base).toFixed(2)}×`];
+    });
+    console.log(`\nversus Qubes: whole processes on the generated policy (${g.qubes} qubes, ${g.identities} identities, ${g.rules} rules; its policy.d with the stock files: ${rules || '?'} rules), median of 5 alternated runs (target: qpc at most Qubes' load time)\n`);
+    console.log(table(['command', 'median ms', 'vs Qubes'], rows));
+    if (!src) console.log("\n(Qubes' loader not run: set QREXEC_SRC to an extracted qubes-core-qrexec tree to compare.)");
+    else if (!python) console.log("\n(Qubes' loader not run: python3 is not installed.)");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function lspLatency(): Promise<void> {
   // A separate process, as an editor runs it: in one process the client would wait for the server's work.
   const { StreamMessageReader, StreamMessageWriter } = await import('vscode-languageserver/node');
@@ -385,7 +456,7 @@ export async function graphBench(): Promise<void> {
 // ---------------------------------------------------------------- main
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const sections: Record<string, () => void | Promise<void>> = { startup, throughput, topology, analysis, graph: graphBench, lsp: lspLatency };
+  const sections: Record<string, () => void | Promise<void>> = { startup, throughput, topology, analysis, qubes: versusQubes, graph: graphBench, lsp: lspLatency };
   // `npm run bench -- analysis graph` runs only those sections; none named: all.
   const asked = process.argv.slice(2);
   const unknown = asked.filter((a) => !(a in sections));
