@@ -598,12 +598,22 @@ class Foci {
  * `rest`) `accept`s, ascending. Read group by group: a group a tag or type
  * rule decides is passed over whole.
  */
-function decidedIn(ix: ServiceIndex, f: Focus, m: Marks, rest: number, accept: (rule: number) => boolean, skip: number): number[] {
+function decidedIn(ix: ServiceIndex, f: Focus, m: Marks, rest: number, accept: (rule: number) => boolean, skip: number, two?: { readonly keyOf: (g: FocusGroup) => number; readonly keep: number }): number[] {
   const out: number[] = [];
   for (const g of f.groups) {
     const first = m.group(g.tags, g.type);
     if (!accept(first >= 0 ? first : rest)) continue;
-    for (const d of g.classes) if (d !== skip && !m.hasClass(d)) out.push(d);
+    // `two`: of a group of one key, `keep` (the caller's own class, which holds the member the
+    // list leaves out) and the first two other classes are enough: those give the key its two.
+    let room = two !== undefined && two.keyOf(g) >= 0 ? 2 : Infinity;
+    for (const d of g.classes) {
+      if (d === skip || m.hasClass(d)) continue;
+      if (d === two?.keep) out.push(d);
+      else if (room > 0) {
+        out.push(d);
+        room--;
+      } else if (two!.keep < d) break;
+    }
   }
   for (const d of m.marked) {
     if (d === skip || !f.flags[d]) continue;
@@ -611,6 +621,23 @@ function decidedIn(ix: ServiceIndex, f: Focus, m: Marks, rest: number, accept: (
     if (accept(first >= 0 ? first : rest)) out.push(d);
   }
   return out.sort((a, b) => a - b);
+}
+
+type FocusGroup = Focus['groups'][number];
+
+const groupKeys = new WeakMap<Keyed, WeakMap<FocusGroup, number>>();
+
+/** The key every member of every class of a focus group has, or -1 when they differ. */
+function groupKey(keyed: Keyed, ix: ServiceIndex, g: FocusGroup): number {
+  let byGroup = groupKeys.get(keyed);
+  if (!byGroup) groupKeys.set(keyed, (byGroup = new WeakMap()));
+  let k = byGroup.get(g);
+  if (k === undefined) {
+    k = keyed.of(ix.classes[g.classes[0]].members[0]);
+    for (const d of g.classes) for (const x of ix.classes[d].members) if (keyed.of(x) !== k) k = -1;
+    byGroup.set(g, k);
+  }
+  return k;
 }
 
 /** One source class's run for one argument: what the parts below share. */
@@ -792,7 +819,9 @@ class AskList {
     };
     // In class order, as `take` keeps the first two of a key: the classes in focus the
     // list offers, and those whose new disposables it offers.
-    const offered = decidedIn(ix, f, listingMarks, restRule, listsAt, -1);
+    // With keys, a group whose qubes all have one key needs no more than its first two
+    // classes (and the caller's own): `take` passes over the rest of that key anyway.
+    const offered = decidedIn(ix, f, listingMarks, restRule, listsAt, -1, perKey ? { keyOf: (g) => groupKey(keyed!, ix, g), keep: c } : undefined);
     const disposables: number[] = [];
     if (listsAt(restRule)) for (const d of f.templates) if (!disposableMarks.hasClass(d)) disposables.push(d);
     for (const d of disposableMarks.marked) if (f.flags[d] && listsAt(disposableMarks.own(d)!)) disposables.push(d);
