@@ -27,7 +27,7 @@ import { lintNative, type LintResult } from './native/lint.js';
 import type { NativeHost } from './native/read.js';
 import { defaultSettings } from './program.js';
 import type { QrexecRule, QubesRelease } from './qrexec/types.js';
-import { readSnapshot, systemInfoFromJson, systemInfoOf } from './snapshot/read.js';
+import { readSnapshot, readSystemInfoFile, systemInfoFromJson, systemInfoOf } from './snapshot/read.js';
 import { overlayHost } from './host.js';
 import { dangerous } from './qrexec/check-danger.js';
 
@@ -211,8 +211,27 @@ export { acceptedIn, isKeyword, keywordTokens, token, tokenIn, tokenShape, qubes
 export type { Token, TokenKind, RuleTokens } from './qrexec/types.js';
 
 /** `qpc snapshot`: the dom0 script that records a machine, and the reader of what it records (docs/snapshot.md). */
-export { readSnapshot, systemInfoOf, systemInfoFromJson, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
+/** Unified diffs as `diff -u` writes them (`--diff`, `qpc plan`). */
+export { unifiedDiff } from './unified-diff.js';
+export { readSnapshot, readSystemInfoFile, systemInfoOf, systemInfoFromJson, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
 export type { MachineState, QubeState, Pref, DeviceAssignment, SnapshotFile, WhonixGateway, SnapshotResult } from './snapshot/index.js';
+
+/**
+ * `qpc lint --graph`: the channel view of `qpc graph` for native policy
+ * files, drawn from the rules as read and the system information they were
+ * analysed with: qubes as nodes (native files carry no identities), lint's
+ * findings in their colours. Rejects only on a bug.
+ */
+export async function lintGraph(r: LintResult, opts: import('./graph/draw.js').DrawOptions & { format?: GraphFormat; title?: string } = {}): Promise<string> {
+  const { drawModel, renderDot, renderJson } = await import('./graph/draw.js');
+  const { rules, info, release } = r.policy;
+  const m = drawModel(drawInput({ rules, info, release }, { findings: r.diagnostics }), { view: 'channels', ...opts });
+  if (opts.format === 'json') return renderJson(m);
+  const dot = renderDot(m, opts.title ?? 'policy.d');
+  if (opts.format === 'dot') return dot;
+  const { dotToSvg } = await import('./graph/svg.js');
+  return dotToSvg(dot);
+}
 
 /** `qpc lint`: native qrexec policy files of an existing dom0, read as Qubes' loader reads them, then analysed. */
 export { readNativePolicy, nodeListDir, POLICY_DIR, type NativeHost, type DirEntry, type NativeReadResult, type Rejection } from './native/read.js';
@@ -265,6 +284,160 @@ export function lint(paths: readonly string[], opts: LintOptions = {}): LintResu
     };
     const systemInfo = path === undefined ? {} : { systemInfo: { path, parse: systemInfoFromJson, snapshot } };
     return lintNative(paths, { host, release, stock: stockModel(release), ...systemInfo });
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: new Map() };
+  }
+}
+
+/** `qpc import`: a recorded machine as a policy in the language, and the proof that it decides as the machine does. */
+import { importSnapshot as importWith, releaseOf, snapshotHost, type ImportResult, type Library } from './import/import.js';
+import { readNativePolicy as readNative } from './native/read.js';
+import { verifyPolicies, type VerifyResult } from './import/verify.js';
+import { acceptFindings } from './import/accept.js';
+export type { ImportResult, VerifyResult };
+export type { Difference } from './import/verify.js';
+
+const libraries = new Map<string, Library>();
+
+/** The standard library of a release and Whonix version: its stock files by name (empty ones included) and its declarations. */
+function library(release: QubesRelease, whonix: number | undefined): Library {
+  const k = `${release} ${whonix ?? ''}`;
+  let lib = libraries.get(k);
+  if (lib !== undefined) return lib;
+  const entry = 'qpc-import-library.qpol';
+  const text = `use "${whonix === undefined ? 'qubes' : 'whonix'}"\nsettings { qubes ${release}${whonix === undefined ? '' : `; whonix ${whonix}`} }\n`;
+  const r = check(entry, { host: overlayHost(new Map([[entry, text]]), nodeHost), targets: [] });
+  const stock = new Map<string, readonly QrexecRule[]>(stockModel(release));
+  for (const f of r.program?.files ?? []) {
+    if (!f.std) continue;
+    for (const s of f.ast.statements) if (s.kind === 'PolicyFileBlock' && s.stock && (s.releases.length === 0 || s.releases.some((v) => v.text === release)) && !stock.has(s.name.text)) stock.set(s.name.text, []);
+  }
+  const decls = new Map([...(r.program?.decls ?? new Map())].filter(([, d]) => d.std));
+  libraries.set(k, (lib = { stock, decls }));
+  return lib;
+}
+
+/**
+ * `qpc import SNAPSHOT`: the policy in the language equivalent to the
+ * machine a `qpc snapshot` recorded (compiler/import/), formatted, with what
+ * it could not import as diagnostics. Never throws; writes nothing.
+ */
+export function importSnapshot(dir: string, opts: { host?: CompilerHost; noIdentities?: boolean } = {}): ImportResult | { readonly diagnostics: readonly Diagnostic[] } {
+  try {
+    const host = opts.host ?? nodeHost;
+    const r = importWith(dir, host, { library, ...(opts.noIdentities ? { noIdentities: true } : {}) });
+    if (r.text === undefined) return r;
+    // What check finds on the machine as it is is marked where it is found (compiler/import/accept.ts).
+    const entry = 'imported.qpol';
+    const checked = check(entry, { host: overlayHost(new Map([[entry, r.text]]), host), targets: [] });
+    return { ...r, text: acceptFindings(r.text, entry, checked.diagnostics) };
+  } catch (e) {
+    return { diagnostics: [internal(e)] };
+  }
+}
+
+/**
+ * `qpc import --verify`: evaluates the snapshot's policy files (as dom0 reads
+ * them) and the complete policy of `importedText` over the same requests and
+ * system information, and lists every request they decide differently.
+ * The import's own diagnostics come back when it does not check. Never throws.
+ */
+export function verifyImport(dir: string, importedText: string, opts: { host?: CompilerHost; path?: string } = {}): (VerifyResult & { readonly check: CheckResult }) | { readonly diagnostics: readonly Diagnostic[]; readonly check?: CheckResult } {
+  const host = opts.host ?? nodeHost;
+  try {
+    const snap = readSnapshot(dir, host);
+    const release = releaseOf(snap.state);
+    const entry = opts.path ?? 'imported.qpol';
+    const checked = check(entry, { host: overlayHost(new Map([[entry, importedText]]), host), targets: [] });
+    if (!checked.policy) return { diagnostics: [...snap.diagnostics, ...checked.diagnostics], check: checked };
+    const base = dir.replace(/\/+$/, '');
+    const native = readNative([`${base}/policy.d`], snapshotHost(snap.state, base), release, { stock: stockModel(release) });
+    const r = verifyPolicies(native.rules, systemInfoOf(snap.state), checked.policy, release, checked.sources);
+    return { ...r, check: checked };
+  } catch (e) {
+    return { diagnostics: [internal(e)] };
+  }
+}
+
+/** `qpc plan`: what provisioning would change on a recorded machine, as immer's patches (compiler/plan/, docs/plan.md). */
+import { makePlan, viewOfSnapshot, viewOfSystemInfo, type Plan, type ProvisionFacts, type MachineSource, type MachineView } from './plan/index.js';
+import { freeze } from 'immer';
+import { identityTags as provisionIdentityTags, prefsOf as provisionPrefs, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from '../targets/provision/plan.js';
+import { collectInputs as provisionInputs } from '../targets/provision/inputs.js';
+export { renderPlan, planJson, planSummary, viewOfSnapshot, viewOfSystemInfo, PLAN_FORMAT } from './plan/index.js';
+export type { Plan, QubePlan, FilePlan, GatewayPlan, PrefChange, MachineView, MachineSource, QubeView, PrefView } from './plan/index.js';
+
+export interface PlanOptions extends PipelineOptions {
+  readonly host?: CompilerHost;
+  /** A directory `qpc snapshot` recorded. */
+  readonly snapshot?: string;
+  /** The JSON of `internal.GetSystemInfo`: the plan of the qrexec part alone. */
+  readonly systemInfo?: string;
+}
+
+export type PlanResult = CheckResult & { readonly plan?: Plan };
+
+/** What the provision target does beyond the model, from the target's own functions and the artifacts it installs. */
+function provisionFacts(model: PolicyModel, artifacts: readonly Artifact[]): ProvisionFacts {
+  const order = provisioningOrder(model);
+  return {
+    order: order.map((q) => q.name),
+    prefs: new Map(order.map((q) => [q.name, provisionPrefs(q, model).map((p) => ({ name: p.name, value: p.value === QUBES_DEFAULT ? null : p.value }))])),
+    identityTags: provisionIdentityTags(model),
+    policyFiles: provisionInputs(model, artifacts).policies.map((p) => ({ name: p.name, text: p.contents })),
+    deploys: artifacts.flatMap((a) => (a.deploy ? [{ qube: a.deploy.qube, path: a.deploy.path, text: a.contents }] : [])),
+    whonixMarkers: whonixMarkers(model),
+  };
+}
+
+/**
+ * `qpc plan POLICY --snapshot DIR` (or `--system-info FILE`): compiles the
+ * policy's provisioning artifacts and compares the machine with what
+ * provision.sh would make of it. No plan when the policy, the snapshot or
+ * the system info has an error. Writes nothing (the lock file neither).
+ * Never throws.
+ */
+export function plan(entry: string, opts: PlanOptions): PlanResult {
+  const host = opts.host ?? nodeHost;
+  try {
+    const ds: Diagnostic[] = [];
+    let base: ReturnType<typeof viewOfSnapshot> | undefined;
+    let machine: MachineSource | undefined;
+    if (opts.snapshot !== undefined) {
+      const s = readSnapshot(opts.snapshot, host);
+      ds.push(...s.diagnostics);
+      if (s.state.format !== 0) {
+        base = viewOfSnapshot(s.state);
+        machine = { coverage: 'snapshot', stateHash: s.state.stateHash, date: s.state.date, release: s.state.release, skippedGateways: s.state.skippedGateways };
+      }
+    } else if (opts.systemInfo !== undefined) {
+      const r = readSystemInfoFile(opts.systemInfo, host);
+      ds.push(...r.diagnostics);
+      if (r.info !== undefined) {
+        base = viewOfSystemInfo(r.info);
+        machine = { coverage: 'system-info' };
+      }
+    }
+    const r = planOn(entry, base, machine, opts);
+    const diagnostics = sortDiagnostics([...ds, ...r.diagnostics]);
+    return ds.some((d) => d.severity === 'error') ? { diagnostics, sources: r.sources } : { ...r, diagnostics };
+  } catch (e) {
+    return { diagnostics: [internal(e)], sources: new Map() };
+  }
+}
+
+/**
+ * The plan of the policy set whose entry is `entry` on the machine `base`
+ * (a frozen MachineView: `viewOfSnapshot`, `viewOfSystemInfo`); no plan
+ * when the policy has an error or there is no machine. Freezes the model
+ * it plans with (immer's `freeze`), so nothing after it can change it.
+ * Never throws.
+ */
+export function planOn(entry: string, base: MachineView | undefined, machine: MachineSource | undefined, opts: { host?: CompilerHost } & PipelineOptions = {}): PlanResult {
+  try {
+    const r = compileWith(entry, registry, { host: opts.host ?? nodeHost, targets: ['provision'], ...(opts.allowWaived ? { allowWaived: opts.allowWaived } : {}) });
+    if (!r.model || !r.artifacts || base === undefined || machine === undefined || r.diagnostics.some((d) => d.severity === 'error')) return r;
+    return { ...r, plan: makePlan(base, { model: freeze(r.model, true), provision: provisionFacts(r.model, r.artifacts) }, machine) };
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
   }

@@ -9,7 +9,7 @@ import { parseArgs as parseTokens } from 'node:util';
 import { isCode, waiverClass, errorFormats, isErrorFormat, type ErrorFormat, suggest, version } from '../index.js';
 import type { ColorMode } from './color.js';
 
-export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp', 'graph', 'snapshot', 'lint'] as const;
+export const commands = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'lsp', 'graph', 'snapshot', 'lint', 'import', 'plan'] as const;
 export type Command = (typeof commands)[number];
 
 /** The file name that stands for standard input. */
@@ -110,6 +110,34 @@ const commandSpecs: Record<Command, CommandSpec> = {
       'internal.GetSystemInfo, or a directory `qpc snapshot` recorded); without it, only\n' +
       'the qubes the rules name are known.',
   },
+  import: {
+    synopsis: 'qpc import [OPTIONS] SNAPSHOT [-o POLICY.qpol]',
+    brief: 'write the policy in the language equivalent to a machine `qpc snapshot` recorded',
+    about:
+      'Reads the directory `qpc snapshot` recorded and writes an equivalent policy (to\n' +
+      'POLICY.qpol, or standard output): the stock policy files come from `use "qubes"`\n' +
+      "and `use \"whonix\"`, Global Config's files become `stock` blocks, the others\n" +
+      '`policy-file` blocks; qubes, templates, disposables and gateways come from their\n' +
+      'properties; identities are guessed, each guess marked `# guessed:`. It never\n' +
+      'writes into SNAPSHOT. --verify evaluates the machine\'s policy files and the\n' +
+      'import over every qube, service and target and lists every request they decide\n' +
+      'differently (exit 1 for one the rules closing the Tor identities do not explain).',
+  },
+  plan: {
+    synopsis: 'qpc plan [OPTIONS] FILE --snapshot DIR | --system-info FILE',
+    brief: 'show what provisioning would change on a recorded machine, before it changes it',
+    about:
+      'Compiles the policy set whose entry is FILE (writing nothing, its lock file neither)\n' +
+      'and compares the machine `qpc snapshot` recorded in DIR with what provision.sh would\n' +
+      'make of it: qubes to create, properties, tags, features, services and devices to\n' +
+      'change, global properties, policy files to add, change (a unified diff) or remove,\n' +
+      'Whonix files per gateway, per qube and per file in provisioning order; qubes the\n' +
+      'policy does not declare are listed, never touched. Changes that weaken isolation are\n' +
+      'marked !!. --system-info FILE (the JSON of internal.GetSystemInfo) compares the\n' +
+      'qrexec part alone: qubes, classes, tags, default disposables. --format json for\n' +
+      'machines (docs/plan.md). Exit 0 when nothing would change, 2 when something would,\n' +
+      '1 on any error.',
+  },
 };
 
 type Owners = readonly Command[] | 'all';
@@ -125,7 +153,7 @@ interface OptionSpec {
   readonly refused?: string;
 }
 
-const diagnosed: Command[] = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'graph', 'lint'];
+const diagnosed: Command[] = ['check', 'compile', 'fmt', 'query', 'test', 'explain', 'graph', 'lint', 'import', 'plan'];
 const stdioOnly = 'qpc\'s language server speaks over standard input/output only; start it with `qpc lsp --stdio`';
 
 /** Every option, in the order help lists them. */
@@ -134,13 +162,13 @@ const optionSpecs: Record<string, OptionSpec> = {
   'error-format': { type: 'string', value: 'FORMAT', commands: diagnosed.filter((c) => c !== 'test'), help: `diagnostics as ${errorFormats.join(', ')} (default human)` },
   color: { type: 'string', value: 'WHEN', commands: diagnosed, help: 'colour in human output: auto (default), always or never' },
   'deny-warnings': { type: 'boolean', commands: ['check', 'compile', 'test', 'lint'], help: 'treat warnings as errors (exit 1)' },
-  'allow-waived': { type: 'string', value: 'CODE', commands: ['check', 'compile', 'query', 'test'], help: "let the policy's waivers of CODE count, for a code of waiver class explicit\n(repeatable; qpc explain CODE shows the class)" },
+  'allow-waived': { type: 'string', value: 'CODE', commands: ['check', 'compile', 'query', 'test', 'plan'], help: "let the policy's waivers of CODE count, for a code of waiver class explicit\n(repeatable; qpc explain CODE shows the class)" },
   frozen: { type: 'boolean', commands: ['check', 'compile'], help: 'refuse to change a lock file (exit 1 if it would change)' },
   check: { type: 'boolean', commands: ['compile', 'fmt'], help: 'write nothing; report what would change (exit 1 if anything would)' },
   diff: { type: 'boolean', commands: ['check', 'compile', 'fmt'], help: 'with --check or --frozen: print a unified diff of what would change' },
-  output: { type: 'string', short: 'o', value: 'DIR', commands: ['compile', 'graph', 'snapshot'], help: 'the output directory (graph, snapshot: the output file; default standard output)' },
+  output: { type: 'string', short: 'o', value: 'DIR', commands: ['compile', 'graph', 'snapshot', 'import'], help: 'the output directory (graph, snapshot, import: the output file; default standard output)' },
   target: { type: 'string', value: 'LIST', commands: ['compile'], help: 'comma-separated targets: qrexec, whonix, provision, xen (default: all)' },
-  format: { type: 'string', value: 'FORMAT', commands: ['query', 'graph'], help: 'query: answers as human (default) or json; graph: svg (default), dot or json' },
+  format: { type: 'string', value: 'FORMAT', commands: ['query', 'graph', 'plan'], help: 'query, plan: human (default) or json; graph: svg (default), dot or json' },
   view: { type: 'string', value: 'VIEW', commands: ['graph'], help: 'network, channels or all (default)' },
   service: { type: 'string', value: 'SERVICE', commands: ['graph'], help: 'draw only channels of SERVICE (repeatable)' },
   templates: { type: 'boolean', commands: ['graph'], help: 'draw the templates too' },
@@ -148,7 +176,11 @@ const optionSpecs: Record<string, OptionSpec> = {
   requests: { type: 'string', value: 'FILE', commands: ['query'], help: 'read requests from FILE, one per line (- for standard input)' },
   junit: { type: 'string', value: 'FILE', commands: ['test'], help: 'also write the results as JUnit XML to FILE' },
   release: { type: 'string', value: 'RELEASE', commands: ['lint'], help: "the Qubes release whose policy loader to follow: 4.2 (default) or 4.3" },
-  'system-info': { type: 'string', value: 'FILE', commands: ['lint'], help: "the machine's qubes: the JSON of internal.GetSystemInfo (as\nqrexec-policy-graph --system-info reads it), or a directory qpc snapshot recorded" },
+  snapshot: { type: 'string', value: 'DIR', commands: ['plan'], help: 'the directory `qpc snapshot` recorded on the machine to compare' },
+  graph: { type: 'string', value: 'FILE', commands: ['lint'], help: 'also draw the calls the policy lets qubes make to each other into FILE:\nSVG, or DOT for a name ending .dot, JSON for .json (docs/graph.md)' },
+  'system-info': { type: 'string', value: 'FILE', commands: ['lint', 'plan'], help: "the machine's qubes: the JSON of internal.GetSystemInfo (as\nqrexec-policy-graph --system-info reads it), or a directory qpc snapshot recorded" },
+  'no-identities': { type: 'boolean', commands: ['import'], help: 'guess no identities: every qube in one of its own, none through Tor\n(no generated rule, so no decision changes)' },
+  verify: { type: 'boolean', commands: ['import'], help: "compare the import's decisions with the machine's policy files and list\nevery difference" },
   stdio: { type: 'boolean', commands: ['lsp'], help: 'speak over standard input/output (the default and only transport)' },
   clientProcessId: { type: 'string', value: 'PID', commands: ['lsp'], help: 'exit when the editor process PID is gone' },
   'node-ipc': { type: 'boolean', commands: ['lsp'], help: '', refused: stdioOnly },
@@ -186,8 +218,16 @@ export interface Options {
   junit?: string;
   /** `qpc lint --release`. */
   release?: '4.2' | '4.3';
-  /** `qpc lint --system-info`. */
+  /** `qpc lint --system-info`, `qpc plan --system-info`. */
   systemInfo?: string;
+  /** `lint --graph FILE`: where to draw the channels. */
+  graphFile?: string;
+  /** `qpc plan --snapshot`. */
+  snapshot?: string;
+  /** `qpc import --no-identities`. */
+  noIdentities?: boolean;
+  /** `qpc import --verify`. */
+  verify?: boolean;
   /** `qpc lsp --clientProcessId`: the editor process whose end ends the server. */
   clientProcessId?: number;
   /** `qpc graph`: what to draw. */
@@ -251,6 +291,12 @@ function apply(o: Options, name: string, v: string | undefined): void {
     case 'collapse':
       o.collapse = true;
       return;
+    case 'no-identities':
+      o.noIdentities = true;
+      return;
+    case 'verify':
+      o.verify = true;
+      return;
     case 'deny-warnings':
       o.denyWarnings = true;
       return;
@@ -277,6 +323,12 @@ function apply(o: Options, name: string, v: string | undefined): void {
       return;
     case 'system-info':
       o.systemInfo = v;
+      return;
+    case 'graph':
+      o.graphFile = v;
+      return;
+    case 'snapshot':
+      o.snapshot = v;
       return;
     case 'target':
       o.targets = [...(o.targets ?? []), ...v!.split(',').map((x) => x.trim()).filter((x) => x !== '')];
@@ -404,6 +456,16 @@ function validate(o: Options, command: Command): void {
     case 'lint':
       if (o.files.length === 0) throw new UsageError('`qpc lint` needs at least one DIR or FILE (such as a copy of /etc/qubes/policy.d)');
       if (o.files.includes(STDIN_ARG)) throw new UsageError('`qpc lint` reads policy files and directories, not standard input');
+      return;
+    case 'import':
+      if (o.files.length !== 1) throw new UsageError('`qpc import` needs exactly one SNAPSHOT (a directory `qpc snapshot` recorded)');
+      if (o.files[0] === STDIN_ARG) throw new UsageError('`qpc import` reads a snapshot directory, not standard input');
+      return;
+    case 'plan':
+      if (o.files.length !== 1) throw new UsageError('`qpc plan` needs exactly one FILE (the entry of the policy set)');
+      if (o.files[0] === STDIN_ARG) throw new UsageError('`qpc plan` reads its policy from a file, not standard input (its lock file is beside it)');
+      if ((o.snapshot === undefined) === (o.systemInfo === undefined)) throw new UsageError('`qpc plan` compares with one machine: give `--snapshot DIR` or `--system-info FILE`');
+      if (o.format === 'json' && o.errorFormat !== 'human' && o.errorFormat !== 'plain') throw new UsageError(`\`qpc plan --format json\` writes the plan to standard output, where \`--error-format ${o.errorFormat}\` writes its document: use one or the other`);
       return;
     case 'snapshot':
       if (o.files.length > 0) throw new UsageError(`\`qpc snapshot\` takes no arguments (given \`${o.files[0]}\`); the script it writes takes the directory`);

@@ -5,7 +5,8 @@
  * usage or I/O, 3 internal.
  */
 import { pathToFileURL } from 'node:url';
-import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript, lint } from '../index.js';
+import { resolve as resolvePath, sep as pathSep } from 'node:path';
+import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript, lint, lintGraph, importSnapshot, verifyImport, plan, renderPlan, planJson } from '../index.js';
 
 import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
 import { defaultOptions, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
@@ -105,7 +106,7 @@ const isDiagnostic = (x: Entry | Diagnostic): x is Diagnostic => 'code' in x;
  * once its own writing succeeded. Standard input has no lock file.
  */
 function settleLock(io: CliIo, o: Options, r: CheckResult, write = true, stdin = false): Diagnostic[] {
-  if (stdin || !r.lock?.changed || r.diagnostics.some((d) => d.severity === 'error')) return [];
+  if (stdin || !r.lock?.changed || r.diagnostics.some(failing(o))) return [];
   if (o.frozen) {
     if (o.diff) io.stdout(unifiedDiff(r.lock.path, r.lock.previous, r.lock.text));
     return [diag('QP5006', undefined, { path: r.lock.path }, { help: 'run qpc without `--frozen`, review the change and commit the lock file' })];
@@ -121,6 +122,9 @@ function settleLock(io: CliIo, o: Options, r: CheckResult, write = true, stdin =
 
 const allowWaived = (o: Options) => (o.allowWaived ? { allowWaived: o.allowWaived } : {});
 
+/** Whether a finding fails the run: an error, or under `--deny-warnings` a warning (then nothing is written either). */
+const failing = (o: Options) => (d: Diagnostic): boolean => d.severity === 'error' || (o.denyWarnings && d.severity === 'warning');
+
 async function runCompile(io: CliIo, o: Options): Promise<number> {
   const file = o.files[0];
   const dir = o.output!;
@@ -130,7 +134,7 @@ async function runCompile(io: CliIo, o: Options): Promise<number> {
     // The lock changes only once the artifacts it allocated for are written: a compile that
     // reports an error writes nothing (under --frozen, a lock change is that error).
     ds.push(...settleLock(io, o, r, false));
-    if (!ds.some((d) => d.severity === 'error')) {
+    if (!ds.some(failing(o))) {
       if (o.check) {
         for (const d of diffOutput(io.output, dir, r.artifacts)) ds.push(diag('QP5010', undefined, { path: d.path, change: d.change }, { help: 'run `qpc compile` without `--check` and review the difference' }));
         if (o.diff) for (const c of outputTextChanges(io.output, dir, r.artifacts)) io.stdout(unifiedDiff(c.path, c.before, c.after));
@@ -345,7 +349,7 @@ function runTest(io: CliIo, o: Options): number {
  * the findings as `check` renders them, and when none is an error a line
  * saying what was read.
  */
-function runLint(io: CliIo, o: Options): number {
+function runLint(io: CliIo, o: Options): number | Promise<number> {
   const r = lint(o.files, { host: io.host, ...(o.release ? { release: o.release } : {}), ...(o.systemInfo !== undefined ? { systemInfo: o.systemInfo } : {}) });
   emit(io, o, r.diagnostics, r.sources);
   if ('policy' in r && o.errorFormat !== 'json' && o.errorFormat !== 'sarif' && o.errorFormat !== 'gcc' && !r.diagnostics.some((d) => d.severity === 'error')) {
@@ -353,7 +357,67 @@ function runLint(io: CliIo, o: Options): number {
     const stock = r.policy.rules.filter((x) => x.origin.stock).length;
     io.stdout(`${o.files.join(' ')}: ok for Qubes ${r.policy.release} (${n(r.files.length, 'file', 'files')}, ${n(r.policy.rules.length, 'rule', 'rules')}, ${stock} of them stock)\n`);
   }
-  return exitCode(r.diagnostics, o.denyWarnings);
+  const rc = exitCode(r.diagnostics, o.denyWarnings);
+  const file = o.graphFile;
+  if (file === undefined || !('policy' in r)) return rc;
+  // The drawing of the rules as read, also when a finding is an error (the drawing colours it).
+  const format = file.endsWith('.dot') ? 'dot' : file.endsWith('.json') ? 'json' : 'svg';
+  return lintGraph(r, { format, title: o.files.map((f) => f.replace(/\/+$/, '').replace(/^.*\//, '')).join(' ') }).then(
+    (text) => (io.writeFile(file, text), rc),
+    (e: unknown) => failure(io, o, e),
+  );
+}
+
+/**
+ * `qpc import SNAPSHOT [-o POLICY.qpol] [--verify]`: the policy to standard
+ * output or the file (never into the snapshot), what was not imported as
+ * diagnostics, and with --verify every request decided differently with a
+ * summary line; exit 1 for a difference no closing rule of a Tor identity makes.
+ */
+function runImport(io: CliIo, o: Options): number {
+  const dir = o.files[0]!;
+  if (o.output !== undefined) {
+    const out = resolvePath(o.output);
+    const snap = resolvePath(dir);
+    if (out === snap || out.startsWith(snap.endsWith(pathSep) ? snap : snap + pathSep)) throw new UsageError(`\`-o ${o.output}\` is inside the snapshot \`${dir}\`: qpc import never writes into a snapshot`);
+  }
+  const r = importSnapshot(dir, { host: io.host, ...(o.noIdentities ? { noIdentities: true } : {}) });
+  const sources = 'sources' in r ? r.sources : new Map<string, SourceFile>();
+  emit(io, o, r.diagnostics, sources);
+  if (!('text' in r) || r.text === undefined) return Math.max(exitCode(r.diagnostics, false), 2);
+  if (o.output !== undefined) io.writeFile(o.output, r.text);
+  else io.stdout(r.text);
+  let rc = exitCode(r.diagnostics, o.denyWarnings);
+  if (o.verify) {
+    const v = verifyImport(dir, r.text, { host: io.host, ...(o.output !== undefined ? { path: o.output } : {}) });
+    emit(io, o, v.diagnostics, 'check' in v && v.check ? v.check.sources : new Map());
+    if (!('compared' in v)) return Math.max(rc, exitCode(v.diagnostics, false), 1);
+    const closing = v.differences.filter((d) => d.documented).length;
+    const other = v.differences.length - closing;
+    io.stderr(`verify: ${v.compared} requests compared; ${v.differences.length} decide differently: ${closing} by the rules that close the Tor identities (documented), ${other} otherwise\n`);
+    if (other > 0) rc = Math.max(rc, 1);
+  }
+  return rc;
+}
+
+/**
+ * `qpc plan FILE --snapshot DIR | --system-info FILE`: the plan on standard
+ * output (human, or JSON with --format json), the policy's and the
+ * snapshot's findings on standard error. Terraform's detailed exit codes:
+ * 0 nothing would change, 2 something would, 1 any error (or a problem that
+ * would stop provision.sh).
+ */
+function runPlan(io: CliIo, o: Options): number {
+  const file = o.files[0]!;
+  const r = plan(file, { host: io.host, ...allowWaived(o), ...(o.snapshot !== undefined ? { snapshot: o.snapshot } : {}), ...(o.systemInfo !== undefined ? { systemInfo: o.systemInfo } : {}) });
+  emit(io, o, r.diagnostics, r.sources);
+  if (!r.plan) return 1;
+  const source = file.replace(/^.*[\\/]/, '');
+  io.stdout(o.format === 'json' ? planJson(r.plan, source) : renderPlan(r.plan, file, (o.snapshot ?? o.systemInfo)!));
+  // plan writes nothing: a lock file that would change is said, and `qpc compile` writes it.
+  if (r.lock?.changed) io.stderr(`qpc: ${r.lock.path} would change: the plan uses the SOCKS ports \`qpc compile\` allocates and records there\n`);
+  if (r.plan.blockers.length > 0 || exitCode(r.diagnostics, o.denyWarnings) !== 0) return 1;
+  return r.plan.changes ? 2 : 0;
 }
 
 function runExplain(io: CliIo, o: Options): number {
@@ -404,6 +468,10 @@ export function runCli(argv: readonly string[], io: CliIo): number | Promise<num
         return graph(o.files[0], { host: io.host, ...allowWaived(o), format: o.format === 'human' ? 'svg' : o.format, ...(o.view ? { view: o.view } : {}), ...(o.services ? { services: o.services } : {}), ...(o.templates ? { templates: true } : {}), ...(o.collapse ? { collapse: true } : {}) }).then((r) => (r.text === undefined ? (emit(io, o, r.diagnostics, r.sources), exitCode(r.diagnostics, false) || 1) : (o.output ? io.writeFile(o.output, r.text) : io.stdout(r.text), 0)), (e: unknown) => failure(io, o, e));
       case 'lint':
         return runLint(io, o);
+      case 'import':
+        return runImport(io, o);
+      case 'plan':
+        return runPlan(io, o);
       case 'snapshot':
         if (o.output !== undefined) io.writeFile(o.output, snapshotScript());
         else io.stdout(snapshotScript());
@@ -428,7 +496,8 @@ function failure(io: CliIo, o: Options, e: unknown): number {
   if (e instanceof UsageError) {
     const help = o.command !== undefined ? `run \`qpc help ${o.command}\` for its options` : 'run `qpc --help` for usage';
     emit(io, o, [diag('QP5002', undefined, { message: e.message }, { help })], new Map());
-    return 2;
+    // `qpc plan` exits 2 when something would change, so its usage errors exit 1, as Terraform's.
+    return o.command === 'plan' ? 1 : 2;
   }
   emit(io, o, [diag('QP9001', undefined, { message: e instanceof Error ? e.message : String(e) }, { notes: ['this is a bug in qpc; please report it'] })], new Map());
   return 3;

@@ -1097,6 +1097,61 @@ export const codes = {
         "A rule with `@tag:`, `@type:`, `@dispvm` or `@anyvm` decides by the qubes the machine has and their properties. Without the system information `qpc lint` assumes one qube per name the rules use (an AppVM without tags or default disposable, dom0 apart), so it finds no channel of an `anon-vm` qube and judges dead rules over those qubes only. Give `--system-info` the directory a `qpc snapshot` recorded on the machine, or a file with the JSON of Qubes' `internal.GetSystemInfo` (what `qrexec-policy-graph --system-info` reads).",
     },
   },
+  QP6201: {
+    slug: 'import-rule-not-expressible',
+    severity: 'warning',
+    waiver: 'never',
+    template: 'the rule `{rule}` cannot be written in the language: {reason}; the import leaves it out',
+    summary: '`qpc import` met a native rule that has no spelling in the language, and left it out (as a comment where it was).',
+    explanation: {
+      rationale:
+        "The language writes every column of a native rule with its own words, and names only qubes the policy declares. A rule whose source or target is `*` (every qube and token, dom0 included: `@anyvm` does not match dom0), a qube by UUID, or a qube the snapshot does not have, cannot be written. The import goes on without it and marks its place with `# not imported:`; `qpc import --verify` then shows the requests it decided. Write the rule by hand for the qubes it meant, or remove it from dom0.",
+    },
+  },
+  QP6202: {
+    slug: 'import-not-imported',
+    severity: 'warning',
+    waiver: 'never',
+    template: '{what} is not imported: {reason}',
+    summary: '`qpc import` left out a piece of the machine the language or the targets cannot express yet.',
+    explanation: {
+      rationale:
+        'Where a property of the machine has no counterpart the targets can provision (a device assignment, for one), or a file holds nothing the import can read, the import says so instead of dropping it silently; a device is written as a comment in its qube, so the author can add it by hand once qpc provisions it.',
+    },
+  },
+  QP6203: {
+    slug: 'import-stock-file-changed',
+    severity: 'warning',
+    waiver: 'never',
+    template: '`{file}` has the name of a stock file of Qubes {release} but not its rules: the import keeps the stock model',
+    summary: 'A policy file of the machine has the name of one Qubes ships, but its rules differ from the stock file.',
+    explanation: {
+      rationale:
+        "The standard library models the stock files of each release (`90-default`, `80-whonix`, …) and a policy may not replace them (QP2023). A machine whose copy was edited by hand decides differently from the model: the import cannot say so in the language, so it keeps the model and reports the file; `qpc import --verify` shows the requests that decide differently. Move the changes into a file of your own that dom0 reads earlier (a `policy-file 30-…` block) and restore the stock file.",
+    },
+  },
+  QP6204: {
+    slug: 'import-decides-differently',
+    severity: 'error',
+    waiver: 'never',
+    template: '`{request}` decides differently: in dom0 {original}, in the import {imported}',
+    summary: '`qpc import --verify` found a request that the imported policy decides differently from the machine\'s policy files.',
+    explanation: {
+      rationale:
+        "`--verify` evaluates the machine's policy files (read as dom0 reads them) and the import's complete policy (the rules qpc would emit and the stock files) over the same system information, for every qube, every service the files name and the stock channel services, and every target (`@dispvm`, `@default`, `@adminvm` included), and compares action, target and ask list. A difference that is not one of qpc's documented closing rules (QP6205) means the import is not equivalent: usually a rule the import left out (QP6201, QP6203).",
+    },
+  },
+  QP6205: {
+    slug: 'import-closing-rule-difference',
+    severity: 'info',
+    waiver: 'never',
+    template: '`{request}` decides differently: in dom0 {original}, in the import {imported}, by a rule qpc generates to close the Tor identity `{identity}`',
+    summary: 'A request the import decides differently because qpc closes the stock channels of a Tor identity, as documented.',
+    explanation: {
+      rationale:
+        "For every Tor identity qpc generates the rules that close the stock channels (file copy, clipboard, open-in-VM, open-URL, start-app, …) between the identity's qubes and every other identity or system qube. The imported policy therefore denies calls that the machine's files ask for or allow: intended, and listed one by one so that none is silent. Importing with `--no-identities` writes no Tor identity and gives no such difference.",
+    },
+  },
   QP9001: {
     slug: 'internal-error',
     severity: 'error',

@@ -889,10 +889,18 @@ function emit(run: Run, listedTargets: readonly string[], requested: string, act
 
 /** The qubes and the disposable templates (of new disposables) among a decision's targets. */
 function split(info: SystemInfo, targets: readonly string[]): { named: string[]; disposables: string[] } {
-  return {
-    named: targets.filter((t) => !isKeyword(t) && info.domains.has(t)),
-    disposables: targets.map(disposableTemplateOf).filter((q): q is string => q !== undefined && info.domains.get(q)?.templateForDispvms === true),
-  };
+  // One pass: lists are long, and keywords (`@dispvm:Q` among them) are few.
+  const named: string[] = [];
+  const disposables: string[] = [];
+  for (const t of targets) {
+    if (!isKeyword(t)) {
+      if (info.domains.has(t)) named.push(t);
+      continue;
+    }
+    const q = disposableTemplateOf(t);
+    if (q !== undefined && info.domains.get(q)?.templateForDispvms === true) disposables.push(q);
+  }
+  return { named, disposables };
 }
 
 /** Emits the channels of one decision of the evaluator: its listed or reached qubes, and its new disposables. */

@@ -3,7 +3,7 @@
  * a deeply read-only MachineState. Every read goes through the CompilerHost;
  * missing or malformed pieces give diagnostics (QP5001) and the rest is read.
  */
-import type { CompilerHost } from '../host.js';
+import { ioReason, type CompilerHost } from '../host.js';
 import { sha256 } from '../hash.js';
 import { diag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { DomainInfo, SystemInfo } from '../qrexec/types.js';
@@ -290,4 +290,20 @@ export function systemInfoFromJson(text: string): SystemInfo | { readonly error:
     });
   }
   return { domains };
+}
+
+/**
+ * A file with the JSON of `internal.GetSystemInfo` read through `host`: the
+ * SystemInfo, or QP5001 saying why the file cannot be read or is not that
+ * JSON. Never throws.
+ */
+export function readSystemInfoFile(path: string, host: CompilerHost): { readonly info?: SystemInfo; readonly diagnostics: readonly Diagnostic[] } {
+  let text: string;
+  try {
+    text = host.readFile(path);
+  } catch (e) {
+    return { diagnostics: [diag('QP5001', undefined, { path, reason: ioReason(e) })] };
+  }
+  const info = systemInfoFromJson(text);
+  return 'error' in info ? { diagnostics: [diag('QP5001', undefined, { path, reason: info.error })] } : { info, diagnostics: [] };
 }

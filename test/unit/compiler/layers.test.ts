@@ -22,7 +22,7 @@ interface Layer {
 /** Low to high: a layer may import only layers listed before it. */
 const layers: readonly Layer[] = [
   // lock-file.ts is the format of a file qpc reads and writes, like host.ts's files: it imports nothing, and both the load stage and the allocation use it.
-  { name: 'core', files: ['compiler/source.ts', 'compiler/host.ts', 'compiler/hash.ts', 'compiler/version.ts', 'compiler/qubes-values.ts', 'compiler/lock-file.ts'], may: [], why: 'leaf utilities: sources and spans, the file system, sha256, the version, Qubes value tables, the lock file format' },
+  { name: 'core', files: ['compiler/source.ts', 'compiler/host.ts', 'compiler/hash.ts', 'compiler/version.ts', 'compiler/qubes-values.ts', 'compiler/lock-file.ts', 'compiler/unified-diff.ts'], may: [], why: 'leaf utilities: sources and spans, the file system, sha256, the version, Qubes value tables, the lock file format' },
   { name: 'diagnostics', files: ['compiler/diagnostics/'], may: ['core'], why: 'the catalogue, diagnostics and their renderers' },
   { name: 'syntax', files: ['compiler/syntax/', 'grammar/generated/'], may: ['core', 'diagnostics'], why: 'the grammar, the tree, the parser and the printer' },
   {
@@ -36,13 +36,15 @@ const layers: readonly Layer[] = [
   { name: 'passes', files: ['compiler/passes/'], may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec'], why: 'loading, binding, checks and lowering' },
   { name: 'native', files: ['compiler/native/'], may: ['core', 'diagnostics', 'program', 'qrexec'], why: "native qrexec policy files read as Qubes' loader reads them, and `qpc lint`" },
   { name: 'snapshot', files: ['compiler/snapshot/'], may: ['core', 'diagnostics', 'program'], why: "a machine's recorded state: the dom0 script that records it and its reader" },
+  { name: 'import', files: ['compiler/import/'], may: ['core', 'diagnostics', 'syntax', 'program', 'qrexec', 'native', 'snapshot'], why: "`qpc import`: a recorded machine as a policy in the language, and the proof that both decide alike" },
   { name: 'contract', files: ['compiler/target.ts'], may: ['core', 'diagnostics', 'program'], why: 'what a target is' },
+  { name: 'plan', files: ['compiler/plan/'], may: ['core', 'diagnostics', 'program', 'snapshot', 'contract'], why: "`qpc plan`: the machine a policy's provisioning leaves, as immer patches from the recorded one" },
   { name: 'targets', files: ['targets/'], may: ['core', 'diagnostics', 'program', 'contract'], why: 'the targets: the model and the contract in, artifacts out' },
   { name: 'registry', files: ['targets/index.ts'], may: ['contract', 'targets'], why: 'the table of every target' },
   {
     name: 'api',
     files: ['compiler/pipeline.ts', 'compiler/compile.ts', 'compiler/index.ts'],
-    may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec', 'passes', 'native', 'snapshot', 'contract', 'targets', 'registry'],
+    may: ['core', 'diagnostics', 'syntax', 'program', 'graph', 'qrexec', 'passes', 'native', 'snapshot', 'import', 'contract', 'plan', 'targets', 'registry'],
     why: 'the pipeline, compile and the public API',
   },
   { name: 'lsp', files: ['compiler/lsp/'], may: ['api'], why: 'the language server, an adapter over the API' },

@@ -54,9 +54,9 @@ test('`--` ends the options: a file named `-x.qpol` after it is a file', (t) => 
 
 test('an option of another command is named with the commands that take it', (t) => {
   t.is(usage(['fmt', '--frozen', 'x.qpol']), 'QP5002: `--frozen` is not an option of `qpc fmt`; it is an option of check, compile');
-  t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile, graph, snapshot');
-  t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain, graph, lint');
-  t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain, graph, lint');
+  t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile, graph, snapshot, import');
+  t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain, graph, lint, import, plan');
+  t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain, graph, lint, import, plan');
 });
 
 test('did you mean, for unknown options and commands', (t) => {
@@ -67,7 +67,7 @@ test('did you mean, for unknown options and commands', (t) => {
   t.is(usage(['check', '--bogus', 'x.qpol']), 'QP5002: unknown option `--bogus` for `qpc check`');
   for (const name of ['constructor', '__proto__', 'toString']) t.is(usage(['check', `--${name}=1`, 'x.qpol']), `QP5002: unknown option \`--${name}\` for \`qpc check\``, name);
   t.is(usage(['chekc', 'x.qpol']), 'QP5002: unknown command `chekc`; did you mean `check`?');
-  t.is(usage(['frobnicate']), 'QP5002: unknown command `frobnicate`; expected check, compile, fmt, query, test, explain, lsp, graph, snapshot or lint');
+  t.is(usage(['frobnicate']), 'QP5002: unknown command `frobnicate`; expected check, compile, fmt, query, test, explain, lsp, graph, snapshot, lint, import or plan');
   t.is(usage(['check', '--color', 'allways', 'x.qpol']), 'QP5002: unknown colour mode `allways` for `--color`; expected auto, always or never (did you mean `always`?)');
 });
 
@@ -99,11 +99,35 @@ test('what each command needs', (t) => {
   t.is(usage(['test']), 'QP5002: `qpc test` needs at least one FILE (or - for standard input)');
   t.is(usage(['lint']), 'QP5002: `qpc lint` needs at least one DIR or FILE (such as a copy of /etc/qubes/policy.d)');
   t.is(usage(['lint', '--release', '4.4', 'policy.d']), 'QP5002: unknown Qubes release `4.4` for `--release`; expected 4.2 or 4.3 (did you mean `4.2`?)');
-  t.is(usage(['check', '--system-info', 'info.json', 'x.qpol']), 'QP5002: `--system-info` is not an option of `qpc check`; it is an option of lint');
+  t.is(usage(['check', '--system-info', 'info.json', 'x.qpol']), 'QP5002: `--system-info` is not an option of `qpc check`; it is an option of lint, plan');
   t.is(usage([]), 'QP5002: no command given; try `qpc --help`');
+  t.is(usage(['import']), 'QP5002: `qpc import` needs exactly one SNAPSHOT (a directory `qpc snapshot` recorded)');
+  t.is(usage(['import', '-']), 'QP5002: `qpc import` reads a snapshot directory, not standard input');
+  t.is(usage(['check', '--verify', 'x.qpol']), 'QP5002: `--verify` is not an option of `qpc check`; it is an option of import');
   const sarif = runQpc(['check', '--diff', '--error-format', 'sarif', '--frozen', 'x.qpol']);
   t.is(sarif.code, 2);
   t.regex(JSON.parse(sarif.stdout).runs[0].results[0].message.text, /^`--diff` prints to standard output, where `--error-format sarif` writes its document: use one or the other/);
+});
+
+test('qpc plan: one FILE and one machine; its usage errors exit 1, since 2 means "something would change"', (t) => {
+  const planUsage = (argv: string[]): string => {
+    const r = runQpc(argv);
+    if (r.code !== 1) return `exit ${r.code}: ${r.stdout}${r.stderr}`;
+    return [...r.stderr.matchAll(/^error\[(QP\d+)\]: (.*)$/gm)].map((m) => `${m[1]}: ${m[2]}`).join('\n');
+  };
+  t.is(planUsage(['plan', '--snapshot', 'DIR']), 'QP5002: `qpc plan` needs exactly one FILE (the entry of the policy set)');
+  t.is(planUsage(['plan', '-', '--snapshot', 'DIR']), 'QP5002: `qpc plan` reads its policy from a file, not standard input (its lock file is beside it)');
+  t.is(planUsage(['plan', 'x.qpol']), 'QP5002: `qpc plan` compares with one machine: give `--snapshot DIR` or `--system-info FILE`');
+  t.is(planUsage(['plan', 'x.qpol', '--snapshot', 'DIR', '--system-info', 'i.json']), 'QP5002: `qpc plan` compares with one machine: give `--snapshot DIR` or `--system-info FILE`');
+  t.is(planUsage(['plan', 'x.qpol', '--snapshot', 'DIR', '--format', 'svg']), 'QP5002: unknown format `svg` for `--format`; expected human or json');
+  t.is(planUsage(['plan', 'x.qpol', '--snapshot', 'DIR', '--frozen']), 'QP5002: `--frozen` is not an option of `qpc plan`; it is an option of check, compile');
+  const json = runQpc(['plan', 'x.qpol', '--snapshot', 'DIR', '--format', 'json', '--error-format', 'json']);
+  t.is(json.code, 1);
+  t.regex(json.stdout, /`qpc plan --format json` writes the plan to standard output, where `--error-format json` writes its document/);
+  const o = parseCommandLine(['plan', 'x.qpol', '--snapshot', 'DIR', '--format', 'json', '--allow-waived', 'QP3004']);
+  t.is(o.kind, 'run');
+  if (o.kind === 'run') t.like(o.options, { command: 'plan', files: ['x.qpol'], snapshot: 'DIR', format: 'json' });
+  t.regex(runQpc(['help', 'plan']).stdout, /^qpc plan \[OPTIONS\] FILE --snapshot DIR \| --system-info FILE$/m);
 });
 
 test('qpc lsp takes the arguments LSP clients pass, and refuses the transports it does not speak', (t) => {

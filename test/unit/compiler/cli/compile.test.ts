@@ -96,3 +96,19 @@ test('adding an app moves no other app and renumbers no qube; --frozen refuses t
   t.regex(readFileSync(path.join(after, 'xen/source-extra.cfg'), 'utf8'), new RegExp(`ip=10\\.137\\.0\\.${lock.qubes['source-extra']}\\b`));
   rmSync(dir, { recursive: true });
 });
+
+test('under --deny-warnings a warning writes nothing: neither the artifacts nor the lock file', async (t) => {
+  const dir = temp();
+  const policy = path.join(dir, 'p.qpol');
+  // `template unused` is declared and never used: a warning (QP2018).
+  writeFileSync(policy, 'use "qubes"\ntemplate deb\ntemplate unused\nidentity work { network clearnet via sys-firewall; label blue }\nqube mail in work { template deb }\n');
+  const out = path.join(dir, 'out');
+  const r = await qpc(['compile', policy, '-o', out, '--deny-warnings', '--error-format', 'plain']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /QP2018/);
+  t.false(existsSync(out));
+  t.false(existsSync(`${policy}.lock`));
+  t.is((await qpc(['compile', policy, '-o', out])).code, 0, 'without the flag it compiles');
+  t.true(existsSync(out));
+  rmSync(dir, { recursive: true });
+});

@@ -8,7 +8,7 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { runQpc } from '../../../helpers/cli.js';
+import { runQpc, runQpcAsync } from '../../../helpers/cli.js';
 import { sarifSchemaErrors } from '../../../helpers/sarif-schema.js';
 
 const corpus = 'test/fixtures/native/corpus.json';
@@ -96,4 +96,23 @@ test('--system-info also takes a directory qpc snapshot recorded; another direct
   const bad = runQpc(['lint', '--error-format', 'plain', '--system-info', 'test/fixtures/native', `${snap}/policy.d`]);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /QP5001.*not one `qpc snapshot` recorded/);
+});
+
+test('--graph draws the calls between the qubes of a recorded machine: DOT by the name, SVG otherwise, findings in their colour', async (t) => {
+  const snap = 'test/fixtures/snapshots/securedrop-like';
+  const r = await runQpcAsync(['lint', '--error-format', 'plain', '--system-info', snap, '--graph', 'sdw.dot', `${snap}/policy.d`]);
+  t.is(r.code, 0, r.stderr);
+  const text = r.written.get('sdw.dot')!;
+  t.regex(text, /^digraph "policy\.d" \{/);
+  // SecureDrop's own grants between its qubes, each an edge with the service on it.
+  t.regex(text, /"sd-app" -> "sd-gpg" \[id="edge:channel:allow:sd-app->sd-gpg"[^\n]*qubes\.Gpg/);
+  t.regex(text, /"sd-app" -> "sd-devices" \[id="edge:channel:allow:sd-app->sd-devices"/);
+  // The stock dialogs between every qube are one note, not an edge per pair.
+  t.regex(text, /note:any:ask/);
+  const s = await runQpcAsync(['lint', '--error-format', 'plain', '--system-info', snap, '--graph', 'sdw.svg', `${snap}/policy.d`]);
+  t.is(s.code, 0);
+  const xml = s.written.get('sdw.svg')!;
+  t.regex(xml, /^<\?xml|^<svg/);
+  // Graphviz writes `-` as `&#45;` in ids.
+  t.regex(xml, /id="edge:channel:allow:sd&#45;app&#45;&gt;sd&#45;gpg"/);
 });

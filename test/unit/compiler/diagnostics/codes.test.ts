@@ -30,7 +30,8 @@ const ranges: Readonly<Record<string, { readonly purpose: string; readonly emitt
   // compile.ts checks the `--target` list it is given.
   // compiler/native/ reads the paths and the --system-info file `qpc lint` was given.
   '5': { purpose: 'command line and I/O', emitters: ['compiler/cli/', 'compiler/pipeline.ts', 'compiler/passes/read-lock.ts', 'compiler/compile.ts', 'compiler/snapshot/read.ts', 'compiler/native/'] },
-  '6': { purpose: 'native policy files', emitters: ['compiler/native/'] },
+  // compiler/import/ (QP62xx) turns a machine's native policy files into the language, and proves the result.
+  '6': { purpose: 'native policy files', emitters: ['compiler/native/', 'compiler/import/'] },
   '9': { purpose: 'internal', emitters: ['compiler/cli/', 'compiler/index.ts'] },
 };
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { nodeHost, type CompilerHost } from '../../../../compiler/host.js';
 import { evaluate } from '../../../../compiler/qrexec/evaluate.js';
 import type { QrexecRule } from '../../../../compiler/qrexec/types.js';
-import { readSnapshot, systemInfoFromJson, systemInfoOf, type MachineState } from '../../../../compiler/snapshot/index.js';
+import { readSnapshot, readSystemInfoFile, systemInfoFromJson, systemInfoOf, type MachineState } from '../../../../compiler/snapshot/index.js';
 
 const base = 'test/fixtures/snapshots/qubes-4.2-whonix';
 const sdw = 'test/fixtures/snapshots/securedrop-like';
@@ -154,3 +154,23 @@ test('any text in any snapshot file gives diagnostics, never an exception', (t) 
 });
 
 export type { MachineState };
+
+test('readSystemInfoFile: the JSON read through the host, or QP5001 naming the file and why', (t) => {
+  const files = new Map([['ok.json', '{"domains": {"dom0": {"type": "AdminVM", "tags": []}, "work": {"type": "AppVM", "tags": ["t"]}}}'], ['bad.json', '{"domains": 3}']]);
+  const host: CompilerHost = {
+    readFile: (p) => {
+      const text = files.get(p);
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`), { code: 'ENOENT' });
+      return text;
+    },
+  };
+  const ok = readSystemInfoFile('ok.json', host);
+  t.deepEqual(ok.diagnostics, []);
+  t.deepEqual(ok.info?.domains.get('work')?.tags, ['t']);
+  for (const p of ['bad.json', 'missing.json']) {
+    const r = readSystemInfoFile(p, host);
+    t.is(r.info, undefined);
+    t.deepEqual(r.diagnostics.map((d) => d.code), ['QP5001']);
+    t.true(r.diagnostics[0].message.includes(p));
+  }
+});

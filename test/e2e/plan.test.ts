@@ -1,0 +1,110 @@
+/**
+ * `qpc plan` end to end: the command run as a process over the sources,
+ * against the recorded snapshot, against a machine provisioned from the
+ * policy (written as a snapshot directory, and recorded again by the real
+ * snapshot script under dash from stand-in dom0 tools), and against a system
+ * info; Terraform's exit codes (0 nothing would change, 2 something would,
+ * 1 an error).
+ */
+import test from 'ava';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { nodeHost, readSnapshot, systemInfoOf } from '../../compiler/index.js';
+import { run, toolTest } from '../helpers/tools.js';
+import { basePolicy, fixture, planText, provisioned, recorded, withPolicyFile, writeSnapshot } from '../unit/compiler/plan/machine.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'qpc-plan-'));
+// The name the unit tests plan it under: the artifacts' headers name it.
+const policy = path.join(tmp, 'plan-test.qpol');
+writeFileSync(policy, basePolicy);
+
+const qpc = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', 'plan', ...args]);
+
+const { view, source } = recorded('qubes-4.2-whonix');
+const done = withPolicyFile(provisioned(planText(basePolicy, view, source)), '60-user.policy', 'qubes.Gpg * work @default deny\n');
+const provisionedDir = path.join(tmp, 'provisioned');
+writeSnapshot(done, provisionedDir);
+
+test('the recorded machine: the plan of what would change, exit 2, and no lock file written', (t) => {
+  const r = qpc(policy, '--snapshot', fixture('qubes-4.2-whonix'));
+  t.is(r.status, 2, r.stderr);
+  t.regex(r.stdout, /^  \+ anon-chat {2}\(create: AppVM, template whonix-workstation-17, label red\)$/m);
+  t.regex(r.stdout, /^Plan: 2 qubes to create, /m);
+  t.false(existsSync(`${policy}.lock`), 'plan writes nothing');
+  t.regex(r.stderr, /plan-test\.qpol\.lock would change: the plan uses the SOCKS ports `qpc compile` allocates and records there/);
+});
+
+test('a snapshot written from the provisioned machine reads back without a finding', (t) => {
+  const r = readSnapshot(provisionedDir, nodeHost);
+  t.deepEqual(r.diagnostics, []);
+  t.deepEqual([...r.state.qubes.keys()].sort(), Object.keys(done.qubes).sort());
+});
+
+test('a machine provisioned from the policy: no changes, exit 0', (t) => {
+  const r = qpc(policy, '--snapshot', provisionedDir);
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /^No changes: the machine is as the policy says\.$/m);
+  t.regex(r.stdout, /not qpc's: .*60-user\.policy/);
+});
+
+toolTest('the provisioned machine recorded by the snapshot script itself: still no changes', ['dash'], (t) => {
+  const dir = mkdtempSync(path.join(tmp, 'collect-'));
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin);
+  const standin = path.resolve('test/fixtures/snapshots/standin/dom0-tool');
+  for (const tool of ['qvm-ls', 'qubes-prefs', 'qvm-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-device', 'qvm-run']) symlinkSync(standin, path.join(bin, tool));
+  const script = path.join(dir, 'snapshot.sh');
+  const w = run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', 'snapshot', '-o', script]);
+  t.is(w.status, 0, w.stderr);
+  const out = path.join(dir, 'out');
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: path.resolve(provisionedDir), QPC_SNAPSHOT_LOG: path.join(dir, 'log'), QPC_POLICY_DIR: path.resolve(provisionedDir, 'policy.d') };
+  writeFileSync(path.join(dir, 'log'), '');
+  const c = run('dash', [script, out], { env });
+  t.is(c.status, 0, c.stderr);
+  t.true(readdirSync(out).includes('state.sha256'));
+  const r = qpc(policy, '--snapshot', out);
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /^No changes/m);
+});
+
+test('--format json: the plan as one JSON document, exit 2', (t) => {
+  const r = qpc(policy, '--snapshot', fixture('qubes-4.2-whonix'), '--format', 'json');
+  t.is(r.status, 2, r.stderr);
+  const j = JSON.parse(r.stdout) as { format: string; changes: boolean; patches: { op: string; path: string[] }[] };
+  t.is(j.format, 'qpc-plan 1');
+  t.true(j.changes);
+  t.true(j.patches.some((p) => p.op === 'add' && p.path.join('/') === 'qubes/anon-chat'));
+});
+
+test('--system-info FILE: the qrexec part alone', (t) => {
+  const info = systemInfoOf(readSnapshot(fixture('qubes-4.2-whonix'), nodeHost).state);
+  const domains = Object.fromEntries([...info.domains].map(([n, d]) => [n, { type: d.type, tags: d.tags, default_dispvm: d.defaultDispvm, template_for_dispvms: d.templateForDispvms }]));
+  const file = path.join(tmp, 'system-info.json');
+  writeFileSync(file, JSON.stringify({ domains }));
+  const r = qpc(policy, '--system-info', file);
+  t.is(r.status, 2, r.stderr);
+  t.regex(r.stdout, /^  \+ anon-chat/m);
+  t.notRegex(r.stdout, /qrexec policy files/);
+  t.regex(r.stdout, /a system info records qubes/);
+});
+
+test('errors exit 1: a policy with an error, a snapshot that is not one, no machine, a problem that stops provision.sh', (t) => {
+  const bad = path.join(tmp, 'bad.qpol');
+  writeFileSync(bad, 'qube x in nowhere {}\n');
+  const r1 = qpc(bad, '--snapshot', fixture('qubes-4.2-whonix'));
+  t.is(r1.status, 1);
+  t.is(r1.stdout, '');
+  t.regex(r1.stderr, /error\[QP/);
+  const r2 = qpc(policy, '--snapshot', tmp);
+  t.is(r2.status, 1);
+  t.regex(r2.stderr, /QP5001/);
+  const r3 = qpc(policy);
+  t.is(r3.status, 1, 'a usage error is 1, never the 2 of "something would change"');
+  t.regex(r3.stderr, /--snapshot DIR` or `--system-info FILE/);
+  const blocked = path.join(tmp, 'blocked.qpol');
+  writeFileSync(blocked, basePolicy.replace(/whonix 17/, 'whonix 18').replace(/-17\b/g, '-18'));
+  const r4 = qpc(blocked, '--snapshot', fixture('qubes-4.2-whonix'));
+  t.is(r4.status, 1);
+  t.regex(r4.stdout, /provision\.sh would stop before it changes anything:\n {2}! qube whonix-gateway-18 does not exist/);
+});
