@@ -8,7 +8,7 @@
  * match order. `@default` and `@dispvm` requests go through the evaluator.
  */
 import { evaluateOrdered, type AskLister } from './evaluate.js';
-import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, takesQube, type Token } from './token.js';
+import { allowTarget, disposableTemplateOf, dispvmOf, isKeyword, ruleTokens, singledOut, type Token } from './token.js';
 import type { Channel, Decision, DomainInfo, QrexecRule, QubesRelease, RuleTokens, SystemInfo } from './types.js';
 
 export type { Channel };
@@ -1023,10 +1023,9 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   });
   const out: Channel[] = [];
   const all = callers(info);
-  const unimportant = unimportantRules(q, keyed);
   for (const [service, args] of servicesOf(rules, extraServices)) {
     if (q.services && !q.services.has(service)) continue;
-    const ix = new ServiceIndex(rules, unimportant(mergeSorted(byService.get(service) ?? [], wildcard)), all, info, release);
+    const ix = new ServiceIndex(rules, mergeSorted(byService.get(service) ?? [], wildcard), all, info, release);
     if (!ix.opensAny()) continue;
     const foci = new Foci(ix, q.focus);
     const marks = () => new Marks(ix.n, ix.byTag.length, ix.byType.length);
@@ -1054,105 +1053,6 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
   }
   return out;
 }
-
-/** Above this many source × target pairs, a rule is kept without asking whether any matters. */
-const MAX_PAIRS = 1 << 14;
-
-/**
- * Leaves out of one service's rules (indices, ascending) those that can
- * decide only requests whose channels do not matter. An allow without a
- * redirect, or a deny, with a name, a tag or a type in both columns matches
- * only requests from its source's qubes to its target's (never `@default`,
- * `@dispvm…` or dom0), reaches only the requested qube, and lists or
- * removes only those targets in those callers' dialogs (an ask is kept: its
- * dialog lists other qubes, whatever was requested). When
- * no such pair is relevant, leaving it out changes no relevant channel, and
- * the qubes only it names become interchangeable with their peers, so the
- * analysis works on fewer classes: rules inside an identity cost nothing.
- * Kept: a rule whose columns take dom0; a rule after which an ask or a
- * redirect could match one of its requests (without it, that rule would
- * decide the request, and its dialog or redirect can reach a qube that
- * matters); and on R4.2 a rule whose targets hold an ask rule's
- * `default_target=` (R4.2 opens the dialog only when the list offers it).
- */
-function unimportantRules(q: ChannelQuery, keyed: Keyed | undefined): (merged: number[]) => number[] {
-  const { rules, info, release } = q;
-  const relevant = keyed ? (s: string, t: string) => keyed.relevant(keyed.of(s), keyed.of(t), s, t) : q.relevant;
-  const byTag = new Map<string, DomainInfo[]>();
-  const byType = new Map<string, DomainInfo[]>();
-  for (const d of info.domains.values()) {
-    for (const tag of d.tags) (byTag.get(tag) ?? byTag.set(tag, []).get(tag)!).push(d);
-    (byType.get(d.type) ?? byType.set(d.type, []).get(d.type)!).push(d);
-  }
-  /** The qubes a column takes, or undefined when it can take dom0 or is no name, tag or type. */
-  const qubesOf = (t: Token, column: 'source' | 'target'): readonly DomainInfo[] | undefined => {
-    if (t.dom0) return undefined;
-    let ds: readonly DomainInfo[];
-    if (t.kind === 'name') {
-      const d = info.domains.get(t.text);
-      ds = d === undefined ? [] : [d];
-    } else if (t.kind === 'tag') ds = byTag.get(t.value) ?? [];
-    else if (t.kind === 'type') ds = byType.get(t.value) ?? [];
-    else return undefined;
-    const taken = ds.filter((d) => takesQube(t, d, column));
-    return taken.some((d) => d.type === 'AdminVM') ? undefined : taken;
-  };
-  /** The service's asks and redirects, by the bucket of their source token (as ServiceIndex has them). */
-  interface Opening {
-    readonly any: number[];
-    readonly byName: Map<string, number[]>;
-    readonly byTag: Map<string, number[]>;
-    readonly byType: Map<string, number[]>;
-  }
-  const openingOf = (merged: readonly number[]): Opening => {
-    const o: Opening = { any: [], byName: new Map(), byTag: new Map(), byType: new Map() };
-    const push = (m: Map<string, number[]>, k: string, i: number) => (m.get(k) ?? m.set(k, []).get(k)!).push(i);
-    for (const i of merged) {
-      const r = rules[i];
-      if (r.action !== 'ask' && !(r.action === 'allow' && r.redirect !== undefined)) continue;
-      const s = ruleTokens(r, release).source;
-      if (s.kind === 'any' || s.kind === 'anyvm') o.any.push(i);
-      else if (s.kind === 'name' && !s.dom0) push(o.byName, s.text, i);
-      else if (s.kind === 'tag') push(o.byTag, s.value, i);
-      else if (s.kind === 'type') push(o.byType, s.value, i);
-    }
-    return o;
-  };
-  /** Whether an ask or a redirect after rule `i` can match a request from one of `sources` to one of `targets`. */
-  const openedLater = (o: Opening, i: number, sources: readonly DomainInfo[], targets: readonly DomainInfo[]): boolean => {
-    for (const s of sources) {
-      for (const list of [o.any, o.byName.get(s.name), o.byType.get(s.type), ...s.tags.map((tag) => o.byTag.get(tag))]) {
-        if (list === undefined) continue;
-        for (const j of list) {
-          if (j <= i) continue;
-          const tok = ruleTokens(rules[j], release).target;
-          if (targets.some((x) => takesQube(tok, x, 'target'))) return true;
-        }
-      }
-    }
-    return false;
-  };
-  const unimportant = (i: number, defaults: ReadonlySet<string>, opening: Opening): boolean => {
-    const r = rules[i];
-    // A dialog lists more than the requested qube; a redirect reaches another.
-    if (r.action === 'ask' || (r.redirect !== undefined && r.action !== 'deny')) return false;
-    const t = ruleTokens(r, release);
-    const sources = qubesOf(t.source, 'source');
-    const targets = sources && qubesOf(t.target, 'target');
-    if (!sources || !targets || sources.length * targets.length > MAX_PAIRS) return false;
-    if (targets.some((d) => defaults.has(d.name))) return false;
-    if (!sources.every((s) => targets.every((x) => s === x || !relevant(s.name, x.name)))) return false;
-    return !openedLater(opening, i, sources, targets);
-  };
-  return (merged) => {
-    // R4.2: the qubes ask rules name as their default target.
-    const defaults = new Set<string>();
-    if (release === '4.2') for (const i of merged) if (rules[i].action === 'ask' && rules[i].defaultTarget !== undefined) defaults.add(rules[i].defaultTarget!);
-    const opening = openingOf(merged);
-    return merged.filter((i) => !unimportant(i, defaults, opening));
-  };
-}
-
 
 /**
  * Keys as numbers, and `relevant` asked once per pair of keys (the caller
