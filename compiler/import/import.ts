@@ -83,6 +83,20 @@ const DEFAULT_WHONIX = defaultSettings.whonix;
 
 const quote = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
 
+/**
+ * Text from the snapshot made safe for a `#` comment: a comment ends at a
+ * line feed or a carriage return, so a value holding one (a device option
+ * a backend qube chose, say) could otherwise write statements into the
+ * policy. Every character outside printable ASCII is written as `\xNN` /
+ * `\u{…}`.
+ */
+export function commentText(s: string): string {
+  return s.replace(/[^\x20-\x7e]/gu, (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
 /** The value of a property set on the qube (not Qubes' default). */
 function own(q: QubeState, key: string): string | undefined {
   const p = q.prefs.get(key);
@@ -183,7 +197,7 @@ class Writer {
     }
     for (const d of q.devices) {
       const options = [...d.options].map(([k, v]) => (v === '' ? k : `${k}=${v}`)).join(', ');
-      items.push(`# not imported: device ${d.devclass} ${quote(d.device)}${options !== '' ? ` (${options})` : ''}`);
+      items.push(`# not imported: device ${commentText(`${d.devclass} ${quote(d.device)}${options !== '' ? ` (${options})` : ''}`)}`);
       this.note(`the ${d.devclass} device \`${d.device}\` of \`${q.name}\``, 'qpc cannot provision device assignments yet (QP4001); it is written as a comment');
     }
     return items;
@@ -218,7 +232,7 @@ class Writer {
 
   write(): void {
     const { state } = this;
-    const stamp = `# Imported by \`qpc import\` from a snapshot of ${state.release || 'an unknown release'}${state.date ? `, recorded ${state.date}` : ''}.`;
+    const stamp = `# Imported by \`qpc import\` from a snapshot of ${commentText(state.release) || 'an unknown release'}${state.date ? `, recorded ${commentText(state.date)}` : ''}.`;
     this.out.push(stamp, "# Lines marked `guessed:` are inferences from the snapshot: confirm or change them. What", "# `qpc check` finds on the machine as it is carries `because \"imported from the machine", "# as it is: review\"`.", '', 'use "qubes"');
     if (this.whonix !== undefined) this.out.push('use "whonix"');
     this.out.push('', 'settings {', `  qubes ${this.release}`);
@@ -261,7 +275,7 @@ class Writer {
     for (const [i, id] of ids.entries()) {
       if (i > 0) this.out.push('');
       this.flush();
-      for (const c of id.comments) this.out.push(`# ${c}`);
+      for (const c of id.comments) this.out.push(`# ${commentText(c)}`);
       const net = id.network.mode === 'none' ? 'network none' : `network ${id.network.mode} via ${id.network.via}`;
       this.block(`identity ${id.name}`, [net, ...(id.label !== null ? [`label ${id.label}`] : [])]);
       for (const q of id.members) {
@@ -354,7 +368,7 @@ class Writer {
           label: 'left out of the import',
           ...(config ? { notes: ['this file is modelled as a `stock` block: qpc evaluates the block, dom0 keeps the file, so the proof now misses this rule'] } : {}),
         }));
-        lines.push(`# not imported: ${nativeText(r)}`);
+        lines.push(`# not imported: ${commentText(nativeText(r))}`);
       }
       if (this.pending === undefined) this.out.push('');
       this.flush();

@@ -11,6 +11,7 @@ import { nodeHost, type CompilerHost } from '../../../../compiler/host.js';
 import { check, compile, format, importSnapshot, overlayHost, type ImportResult } from '../../../../compiler/index.js';
 import { expectGolden } from '../../../helpers/golden.js';
 import { snapshotCopy } from './snapshot-copy.js';
+import { commentText } from '../../../../compiler/import/import.js';
 
 const snapshots = { 'qubes-4.2-whonix': 'test/fixtures/snapshots/qubes-4.2-whonix', 'securedrop-like': 'test/fixtures/snapshots/securedrop-like' } as const;
 
@@ -142,4 +143,20 @@ test("a Whonix-Gateway's own torrc lines and a gateway the snapshot skipped are 
   t.true(r.diagnostics.some((d) => d.code === 'QP6202' && d.message.startsWith("`sys-whonix`'s `torrc.d/50_user.conf` is not imported")));
   const sd = imported(snapshots['securedrop-like']);
   t.true(sd.diagnostics.some((d) => d.code === 'QP6202' && d.message === 'the Whonix-Gateway configuration of `sd-whonix` is not imported: the snapshot did not record it (not running)'));
+});
+
+test('snapshot text in a comment cannot end the comment: a carriage return in a device option writes no statement', (t) => {
+  // A comment ends at a carriage return as at a line feed; the device list is the backend's word.
+  const evil = 'sys-usb:2-1  Evil device  work (frontend-dev=xvdi\rqube injected in blue { template fedora-40-xfce })\n';
+  const dir = snapshotCopy(snapshots['qubes-4.2-whonix'], { 'devices/usb.txt': evil });
+  const r = imported(dir);
+  t.false(r.text!.includes('\r'));
+  t.regex(r.text!, /# not imported: device usb .*\\x0dqube injected/);
+  const decls = checkText(r.text!).program?.decls;
+  t.true(decls !== undefined && !decls.has('injected'), 'no qube `injected` is declared');
+});
+
+test('commentText writes every character outside printable ASCII as an escape', (t) => {
+  t.is(commentText('a\rb\nc\u0085d\u202ee'), 'a\\x0db\\x0ac\\x85d\\u{202e}e');
+  t.is(commentText('plain text: ok'), 'plain text: ok');
 });
