@@ -213,8 +213,8 @@ export type { Token, TokenKind, RuleTokens } from './qrexec/types.js';
 /** `qpc snapshot`: the dom0 script that records a machine, and the reader of what it records (docs/snapshot.md). */
 /** Unified diffs as `diff -u` writes them (`--diff`, `qpc plan`). */
 export { unifiedDiff } from './unified-diff.js';
-export { readSnapshot, readSystemInfoFile, systemInfoOf, systemInfoFromJson, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
-export type { MachineState, QubeState, Pref, DeviceAssignment, SnapshotFile, WhonixGateway, SnapshotResult } from './snapshot/index.js';
+export { readSnapshot, readSystemInfoFile, systemInfoOf, systemInfoFromJson, parseOwnership, ownedLine, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
+export type { MachineState, QubeState, Pref, DeviceAssignment, SnapshotFile, WhonixGateway, SnapshotResult, OwnedItem, OwnershipRecord } from './snapshot/index.js';
 
 /**
  * `qpc lint --graph`: the channel view of `qpc graph` for native policy
@@ -364,8 +364,9 @@ import { makePlan, viewOfSnapshot, viewOfSystemInfo, type Plan, type ProvisionFa
 import { freeze } from 'immer';
 import { identityTags as provisionIdentityTags, prefsOf as provisionPrefs, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from '../targets/provision/plan.js';
 import { collectInputs as provisionInputs } from '../targets/provision/inputs.js';
+import { resettablePrefs as provisionResettablePrefs } from '../targets/provision/ownership.js';
 export { renderPlan, planJson, planSummary, viewOfSnapshot, viewOfSystemInfo, PLAN_FORMAT } from './plan/index.js';
-export type { Plan, QubePlan, FilePlan, GatewayPlan, PrefChange, MachineView, MachineSource, QubeView, PrefView } from './plan/index.js';
+export type { Plan, QubePlan, FilePlan, GatewayPlan, QubeFilePlan, RecordPlan, PrefChange, MachineView, MachineSource, QubeView, PrefView } from './plan/index.js';
 
 export interface PlanOptions extends PipelineOptions {
   readonly host?: CompilerHost;
@@ -387,6 +388,7 @@ function provisionFacts(model: PolicyModel, artifacts: readonly Artifact[]): Pro
     policyFiles: provisionInputs(model, artifacts).policies.map((p) => ({ name: p.name, text: p.contents })),
     deploys: artifacts.flatMap((a) => (a.deploy ? [{ qube: a.deploy.qube, path: a.deploy.path, text: a.contents }] : [])),
     whonixMarkers: whonixMarkers(model),
+    resettablePrefs: provisionResettablePrefs,
   };
 }
 

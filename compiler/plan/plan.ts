@@ -9,6 +9,7 @@
 import { enablePatches, produceWithPatches, type Patch } from 'immer';
 import { sha256 } from '../hash.js';
 import { applyPolicy, gatewayFileKey, type PlanInput } from './desired.js';
+import { leftAlone, recordKnown, staleItems, type StaleItem } from './stale.js';
 import { unifiedDiff } from './diff.js';
 import type { Coverage, MachineView, PrefView, QubeView } from './state.js';
 
@@ -43,7 +44,8 @@ export interface ValueChange<T> {
 export interface DeviceChange {
   /** `CLASS BACKEND:DEVID`. */
   readonly device: string;
-  readonly action: 'assign' | 'reassign';
+  /** unassign: qpc assigned it, as its ownership record says, and the policy no longer has it. */
+  readonly action: 'assign' | 'reassign' | 'unassign';
   readonly options: Readonly<Record<string, string>>;
 }
 
@@ -63,6 +65,29 @@ export interface QubePlan {
   readonly weakens: readonly string[];
   /** What provisioning needs first (a running qube whose template, virt_mode or kernel changes). */
   readonly notes: readonly string[];
+  /** The changes that take back what an earlier qpc run wrote, as its ownership record says (`tag anon-vm`, `feature K`, `service S`, `pref memory`, `device CLASS ID`). */
+  readonly stale: readonly string[];
+}
+
+/** A file qpc pushed into a qube, as its ownership record names it, that provisioning removes. */
+export interface QubeFilePlan {
+  readonly qube: string;
+  readonly path: string;
+  readonly action: 'remove';
+  readonly reason: string;
+}
+
+/** The ownership record the plan read, and what provisioning leaves of its stale items. */
+export interface RecordPlan {
+  /** As the snapshot holds it (docs/snapshot.md): `recorded`, `absent` (an empty record), `unread`, `not-recorded`. */
+  readonly status: 'recorded' | 'absent' | 'unread' | 'not-recorded';
+  readonly reason?: string;
+  /** The record's items. */
+  readonly items: number;
+  /** Those this policy no longer has: provisioning takes them back (where they are still on the machine) and drops them from the record. */
+  readonly stale: number;
+  /** What provisioning leaves of them, and says so. */
+  readonly left: readonly string[];
 }
 
 export interface FilePlan {
@@ -96,6 +121,9 @@ export interface Plan {
   /** Files of /etc/qubes/policy.d provisioning leaves alone: stock files the policy models, and every other file not qpc's. */
   readonly untouchedPolicyFiles: { readonly stock: readonly string[]; readonly other: readonly string[] };
   readonly whonix: readonly GatewayPlan[];
+  /** Files the ownership record says qpc pushed into qubes, outside the directories the snapshot reads, that provisioning removes. */
+  readonly qubeFiles: readonly QubeFilePlan[];
+  readonly record: RecordPlan;
   /** Qubes the machine has and the policy does not declare: reported, never touched. */
   readonly unmanagedQubes: readonly string[];
   /** What makes provision.sh stop before it changes anything. */
@@ -150,6 +178,7 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
   const globals = new Set<string>();
   const policy = new Set<string>();
   const gateways = new Map<string, Set<string>>();
+  const qubeFiles: QubeFilePlan[] = [];
   for (const p of patches) {
     const [root, a, b, c] = p.path.map(String);
     if (root === 'qubes' && a !== undefined) {
@@ -165,19 +194,30 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
       const files = gateways.get(a) ?? new Set<string>();
       gateways.set(a, files);
       for (const f of b === undefined ? Object.keys(desired.whonix[a] ?? {}) : [b]) files.add(f);
+    } else if (root === 'pushed' && a !== undefined) {
+      for (const f of b === undefined ? Object.keys(base.pushed[a] ?? {}) : [b]) qubeFiles.push({ qube: a, path: f, action: 'remove', reason: 'qpc pushed it, as its ownership record says, and the policy no longer has it' });
     }
   }
+  qubeFiles.sort((x, y) => compare(x.qube, y.qube) || compare(x.path, y.path));
+  const known = recordKnown(base);
+  const stale = staleItems(base, input);
+  const staleOf = new Map<string, StaleItem[]>();
+  for (const item of stale) if (item.kind !== 'policy') staleOf.set(item.qube, [...(staleOf.get(item.qube) ?? []), item]);
 
   const tor = torGateways(base, input);
   const inPolicy = new Set(model.qubes.map((q) => q.name));
   const qubes: QubePlan[] = [];
   let unchangedQubes = 0;
-  for (const name of provision.order) {
+  // The policy's qubes in provisioning order; then the qubes it does not declare on which provisioning
+  // takes back what an earlier run wrote (prune_qubes acts on any qube that exists).
+  const ordered = new Set(provision.order);
+  const others = Object.keys(base.qubes).filter((q) => !ordered.has(q) && touched.has(q)).sort(compare);
+  for (const name of [...provision.order, ...others]) {
     const now = desired.qubes[name];
     if (now === undefined) continue;
     const was: QubeView | undefined = base.qubes[name];
     const facets = touched.get(name);
-    if (!created.has(name) && facets === undefined) { unchangedQubes++; continue; }
+    if (!created.has(name) && facets === undefined) { if (inPolicy.has(name)) unchangedQubes++; continue; }
     const keys = (f: string): string[] => (created.has(name) ? Object.keys((now as unknown as Record<string, Record<string, unknown>>)[f] ?? {}) : [...(facets?.get(f) ?? [])]);
     // Properties in the order provision.sh sets them.
     const order = (provision.prefs.get(name) ?? []).map((p) => p.name);
@@ -194,7 +234,10 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
     const tags = keys('tags').sort(compare);
     const features = keys('features').sort(compare).map((k) => ({ name: k, old: was?.features[k] ?? null, new: now.features[k] ?? null }));
     const services = keys('services').sort(compare).map((k) => ({ name: k, old: was?.services[k] ?? null, new: now.services[k] ?? null }));
-    const devices = keys('devices').sort(compare).map((k): DeviceChange => ({ device: k, action: was?.devices[k] === undefined ? 'assign' : 'reassign', options: now.devices[k]?.options ?? {} }));
+    const devices = keys('devices').sort(compare).map((k): DeviceChange => ({ device: k, action: was?.devices[k] === undefined ? 'assign' : now.devices[k] === undefined ? 'unassign' : 'reassign', options: now.devices[k]?.options ?? was?.devices[k]?.options ?? {} }));
+    // The identity tags provision.sh takes off first (untag_stale): not the record's take-backs.
+    const policyQube = model.qubes.find((q) => q.name === name);
+    const untagged = new Set(policyQube === undefined || policyQube.klass === 'AdminVM' ? [] : provision.identityTags.filter((t) => !policyQube.tags.includes(t)));
     const labelChanged = !created.has(name) && facets?.has('label');
     const templateChanged = !created.has(name) && facets?.has('template');
     if (labelChanged && !prefs.some((p) => p.name === 'label')) prefs.push({ name: 'label', old: was?.label == null ? null : { value: was.label, isDefault: false }, new: { value: now.label, isDefault: false } });
@@ -213,6 +256,7 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
       devices,
       weakens,
       notes,
+      stale: staleChanges((staleOf.get(name) ?? []).filter((i) => !(i.kind === 'tag' && untagged.has(i.tag))), facets),
     });
   }
 
@@ -234,13 +278,15 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
       path,
       action: before === undefined ? 'add' : after === undefined ? 'remove' : 'change',
       diff: unifiedDiff(path, before, after),
-      ...(after === undefined ? { reason: `qpc installed it, as its first line says, and the policy no longer has it${moved}` } : {}),
+      ...(after === undefined ? { reason: `qpc installed it, as ${known ? 'its ownership record' : 'its first line'} says, and the policy no longer has it${moved}` } : {}),
       weakens,
     };
   });
   const stockNames = new Set(model.completePolicy.filter((r) => r.origin.stock).map((r) => `${r.origin.policyFile}.policy`));
   const ours = new Set(provision.policyFiles.map((f) => `${f.name}.policy`));
-  const left = Object.keys(base.policy).filter((p) => !policy.has(p) && !ours.has(p)).sort(compare);
+  // A stale file of qpc's that someone changed since is left too, but it is not someone else's: `record.left` names it.
+  const edited = new Set(stale.flatMap((i) => (i.kind === 'policy' && base.policy[`${i.name}.policy`] !== undefined && desired.policy[`${i.name}.policy`] !== undefined ? [`${i.name}.policy`] : [])));
+  const left = Object.keys(base.policy).filter((p) => !policy.has(p) && !ours.has(p) && !edited.has(p)).sort(compare);
   const untouchedPolicyFiles = { stock: left.filter((p) => stockNames.has(p)), other: left.filter((p) => !stockNames.has(p)) };
 
   const whonix: GatewayPlan[] = [...gateways].sort(([a], [b]) => compare(a, b)).map(([gateway, files]) => ({
@@ -252,7 +298,7 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
         path,
         action: before === undefined ? 'add' : after === undefined ? 'remove' : 'change',
         diff: unifiedDiff(path, before, after),
-        ...(after === undefined ? { reason: 'qpc pushed it, as its first line says, and the policy no longer has it' } : {}),
+        ...(after === undefined ? { reason: `qpc pushed it, as ${known ? 'its ownership record' : 'its first line'} says, and the policy no longer has it` } : {}),
         weakens: [],
       };
     }),
@@ -267,6 +313,7 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
     else if (had !== undefined && had.class !== q.klass) blockers.push(`qube ${q.name} is ${article(had.class)} ${had.class}; the policy declares ${article(q.klass)} ${q.klass}`);
   }
   if (machine.coverage === 'snapshot') {
+    if (base.owned.status === 'unread' && base.owned.reason === 'not a regular file') blockers.push('the ownership record /var/lib/qpc/owned is not a regular file: provision.sh refuses to run');
     for (const m of provision.whonixMarkers) {
       const found = base.qubes[m.template]?.features[m.feature];
       if (base.qubes[m.template] !== undefined && found !== '1') blockers.push(`template ${m.template} does not carry Whonix's marker feature ${m.feature}=1 (${found === undefined ? 'not set' : `it is '${found}'`}): the policy declares it a Whonix ${m.role} template`);
@@ -296,9 +343,38 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
       }
     }
     if (inside.length > 0) unknown.push(`files inside qubes other than a Whonix gateway's torrc.d and whonix_firewall.d are not recorded; provision.sh pushes each unless the qube has it: ${inside.join(', ')}`);
-    unknown.push('tags, features, services, properties and files an earlier qpc run wrote and this policy no longer has: provision.sh takes them back from its record /var/lib/qpc/owned, which the snapshot does not hold (policy and Whonix files are told by their first line)');
+    if (!known) {
+      const why = base.owned.status !== 'unread' ? 'the snapshot does not hold it (a snapshot older than the record)' : base.owned.reason === 'not readable' ? 'the snapshot script could not read it (not readable; run it as root)' : `the snapshot script did not read it (${base.owned.reason ?? 'unread'})`;
+      unknown.push(`tags, features, services, properties, devices and files an earlier qpc run wrote and this policy no longer has: provision.sh takes them back from its record /var/lib/qpc/owned, and ${why} (policy and Whonix files are told by their first line)`);
+    }
   }
+  const record: RecordPlan = {
+    status: base.owned.status,
+    ...(base.owned.reason !== undefined ? { reason: base.owned.reason } : {}),
+    items: base.owned.items.length,
+    stale: stale.length,
+    left: leftAlone(base, input),
+  };
 
   const changes = patches.length > 0;
-  return { machine, changes, patches, qubes, unchangedQubes, globalPrefs, policyFiles, untouchedPolicyFiles, whonix, unmanagedQubes, blockers, unknown, desired };
+  return { machine, changes, patches, qubes, unchangedQubes, globalPrefs, policyFiles, untouchedPolicyFiles, whonix, qubeFiles, record, unmanagedQubes, blockers, unknown, desired };
+}
+
+/** The stale items of one qube the plan changes, as `KIND NAME` (`tag anon-vm`); those already gone are not changes. */
+function staleChanges(items: readonly StaleItem[], facets: ReadonlyMap<string, ReadonlySet<string>> | undefined): string[] {
+  const has = (facet: string, key: string): boolean => facets?.get(facet)?.has(key) === true;
+  const out: string[] = [];
+  for (const item of items) {
+    switch (item.kind) {
+      case 'tag': if (has('tags', item.tag)) out.push(`tag ${item.tag}`); break;
+      case 'feature':
+        if (item.key.startsWith('service.') ? has('services', item.key.slice(8)) : has('features', item.key)) out.push(`feature ${item.key}`);
+        break;
+      case 'service': if (has('services', item.name)) out.push(`service ${item.name}`); break;
+      case 'pref': if (has('prefs', item.property)) out.push(`pref ${item.property}`); break;
+      case 'device': if (has('devices', `${item.devclass} ${item.device}`)) out.push(`device ${item.devclass} ${item.device}`); break;
+      default: break;
+    }
+  }
+  return out;
 }

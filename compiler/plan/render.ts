@@ -6,6 +6,7 @@
  */
 import type { FilePlan, Plan, PrefChange, QubePlan, ValueChange } from './plan.js';
 import type { PrefView } from './state.js';
+import { escapeInvisible } from '../diagnostics/render-text.js';
 
 /** The first line of the JSON form's `format`. */
 export const PLAN_FORMAT = 'qpc-plan 1';
@@ -44,12 +45,14 @@ function qubeLines(q: QubePlan): string[] {
   } else {
     out.push(`~ ${q.name}`);
     const body: string[] = [];
-    for (const p of q.prefs) body.push(`~ ${p.name}: ${prefText(p.old)} -> ${prefText(p.new)}${p.name === 'netvm' && q.weakens.length > 0 ? '   !! WEAKENS ISOLATION' : ''}`);
+    const stale = new Set(q.stale);
+    const why = (item: string, verb: string): string => (stale.has(item) ? `   (qpc ${verb} it; the policy no longer has it)` : '');
+    for (const p of q.prefs) body.push(`~ ${p.name}: ${prefText(p.old)} -> ${prefText(p.new)}${p.name === 'netvm' && q.weakens.length > 0 ? '   !! WEAKENS ISOLATION' : ''}${why(`pref ${p.name}`, 'set')}`);
     for (const t of q.tagsAdded) body.push(`+ tag ${t}`);
-    for (const t of q.tagsRemoved) body.push(`- tag ${t}`);
-    body.push(...valueLines('feature', q.features, quoted));
-    body.push(...valueLines('service', q.services, onOff));
-    for (const d of q.devices) body.push(d.action === 'assign' ? `+ device ${d.device}${optionText(d.options)}` : `~ device ${d.device}: assigned again${optionText(d.options)}`);
+    for (const t of q.tagsRemoved) body.push(`- tag ${t}${why(`tag ${t}`, 'added')}`);
+    body.push(...valueLines('feature', q.features, quoted).map((l, i) => l + why(`feature ${q.features[i]!.name}`, 'set')));
+    body.push(...valueLines('service', q.services, onOff).map((l, i) => l + why(`service ${q.services[i]!.name}`, 'set')));
+    for (const d of q.devices) body.push(d.action === 'assign' ? `+ device ${d.device}${optionText(d.options)}` : d.action === 'unassign' ? `- device ${d.device}${why(`device ${d.device}`, 'assigned')}` : `~ device ${d.device}: assigned again${optionText(d.options)}`);
     out.push(...indent(4, body));
   }
   out.push(...indent(4, q.weakens.map((w) => `!! ${w}`)));
@@ -92,6 +95,8 @@ export function planSummary(plan: Plan) {
     globalPrefs: plan.globalPrefs.length,
     policyFiles: { add: files(plan.policyFiles, 'add'), change: files(plan.policyFiles, 'change'), remove: files(plan.policyFiles, 'remove') },
     whonixFiles: { add: files(whonix, 'add'), change: files(whonix, 'change'), remove: files(whonix, 'remove') },
+    qubeFiles: plan.qubeFiles.length,
+    staleItems: plan.record.stale,
     weakening: plan.qubes.reduce((n, q) => n + q.weakens.length, 0) + plan.policyFiles.reduce((n, f) => n + f.weakens.length, 0),
     unmanagedQubes: plan.unmanagedQubes.length,
     blockers: plan.blockers.length,
@@ -134,11 +139,23 @@ export function renderPlan(plan: Plan, source: string, machine: string): string 
       for (const f of g.files) L.push(...indent(4, fileLines(f, true)));
     }
   }
+  if (plan.qubeFiles.length > 0) {
+    L.push('', 'files inside qubes (named by the ownership record):');
+    L.push(...indent(2, plan.qubeFiles.map((f) => `- ${f.qube}:${f.path}  (${f.reason})`)));
+  }
+  const r = plan.record;
+  if (r.status === 'recorded' || r.status === 'absent') {
+    const what = r.status === 'absent' ? 'none on the machine (no qpc run has changed it)' : `${plural(r.items, 'item')}, ${r.stale} of them stale (what this policy no longer has: taken back above where it is still on the machine, and dropped from the record)`;
+    L.push('', `ownership record /var/lib/qpc/owned: ${what}`);
+    L.push(...indent(2, r.left.map((l) => `left: ${l}`)));
+  }
   if (plan.unmanagedQubes.length > 0) {
-    L.push('', `qubes on the machine the policy does not declare (never touched): ${plan.unmanagedQubes.join(', ')}`);
+    const touched = plan.unmanagedQubes.filter((q) => plan.qubes.some((x) => x.name === q));
+    const how = touched.length === 0 ? 'never touched' : `not configured; provisioning only takes back what an earlier qpc run wrote on ${touched.join(', ')} (above)`;
+    L.push('', `qubes on the machine the policy does not declare (${how}): ${plan.unmanagedQubes.join(', ')}`);
   }
   if (plan.unknown.length > 0) {
-    L.push('', 'not compared (the record does not hold it):');
+    L.push('', 'not compared (the snapshot does not hold it):');
     L.push(...indent(2, plan.unknown.map((u) => `? ${u}`)));
   }
   const s = planSummary(plan);
@@ -150,12 +167,15 @@ export function renderPlan(plan: Plan, source: string, machine: string): string 
   };
   fileCount('policy files', s.policyFiles);
   fileCount('Whonix files', s.whonixFiles);
+  if (s.qubeFiles > 0) parts.push(`${plural(s.qubeFiles, 'file')} in qubes to remove`);
   L.push('');
   if (!plan.changes) L.push('No changes: the machine is as the policy says.');
   else L.push(`Plan: ${parts.join('; ')}.`);
   if (s.weakening > 0) L.push(`!! ${plural(s.weakening, 'change weakens', 'changes weaken')} isolation (marked !! above).`);
   if (s.blockers > 0) L.push(`! ${plural(s.blockers, 'problem')} would stop provision.sh (above).`);
-  return L.join('\n') + '\n';
+  // Values come from the machine (features a qube requested, files read from a gateway): no
+  // control character of theirs but a tab reaches the terminal.
+  return L.map((l) => l.split('\t').map(escapeInvisible).join('\t')).join('\n') + '\n';
 }
 
 /** The JSON plan (docs/plan.md gives its schema). */

@@ -6,7 +6,7 @@
  * the qrexec part alone; frozen deeply, as immer freezes what it produces.
  */
 import { freeze } from 'immer';
-import type { MachineState, QubeState } from '../snapshot/read.js';
+import type { MachineState, OwnershipRecord, QubeState } from '../snapshot/read.js';
 import type { SystemInfo } from '../qrexec/types.js';
 
 /** One property: its value as `qvm-prefs QUBE PROP` prints it (`''` for none), and whether it is Qubes' default. */
@@ -46,6 +46,15 @@ export interface MachineView {
   readonly policy: Readonly<Record<string, string>>;
   /** The gateways whose files were read → their files. */
   readonly whonix: Readonly<Record<string, GatewayFiles>>;
+  /**
+   * Files qpc pushed into qubes, as its ownership record names them (qube →
+   * absolute path → true): the snapshot does not read them, the record is
+   * what is known of them. A file of a gateway directory the snapshot read
+   * is under `whonix` instead.
+   */
+  readonly pushed: Readonly<Record<string, Readonly<Record<string, true>>>>;
+  /** The ownership record provisioning takes stale state back from (docs/snapshot.md). */
+  readonly owned: OwnershipRecord;
 }
 
 /** Which parts of the machine its source recorded: a snapshot records all; a system info only qubes, classes, tags and default disposables. */
@@ -82,6 +91,28 @@ function qubeView(q: QubeState): QubeView {
   };
 }
 
+/** The directories of a Whonix gateway the snapshot records, as absolute paths in the gateway → the snapshot's prefix. */
+export const gatewayDirectories: readonly (readonly [string, string])[] = [
+  ['/usr/local/etc/torrc.d/', 'torrc.d/'],
+  ['/usr/local/etc/whonix_firewall.d/', 'whonix_firewall.d/'],
+];
+
+/** The snapshot's name (`torrc.d/50_qpc.conf`) of a file pushed to `path` in a gateway; undefined outside the recorded directories. */
+export function gatewayFileKey(path: string): string | undefined {
+  for (const [dir, key] of gatewayDirectories) if (path.startsWith(dir) && !path.slice(dir.length).includes('/')) return key + path.slice(dir.length);
+  return undefined;
+}
+
+/** The files of the record's `file` items that the snapshot did not read: qube → path → true. */
+export function pushedOf(owned: OwnershipRecord, whonix: Readonly<Record<string, GatewayFiles>>): Record<string, Record<string, true>> {
+  const pushed = record<Record<string, true>>();
+  for (const item of owned.items) {
+    if (item.kind !== 'file' || (gatewayFileKey(item.path) !== undefined && item.qube in whonix)) continue;
+    (pushed[item.qube] ??= record<true>())[item.path] = true;
+  }
+  return pushed;
+}
+
 /** The snapshot's machine as the plan's base state, frozen. */
 export function viewOfSnapshot(state: MachineState): MachineView {
   const whonix = record<GatewayFiles>();
@@ -94,6 +125,8 @@ export function viewOfSnapshot(state: MachineState): MachineView {
       globalPrefs: record([...state.globalPrefs].map(([k, p]) => [k, { value: prefValue(k, p.value), isDefault: p.isDefault }] as const)),
       policy: record(state.policy.map((f) => [f.path, f.text] as const)),
       whonix,
+      pushed: pushedOf(state.ownership, whonix),
+      owned: { ...state.ownership, items: [...state.ownership.items] },
     },
     true,
   );
@@ -122,5 +155,5 @@ export function viewOfSystemInfo(info: SystemInfo): MachineView {
       devices: record(),
     };
   }
-  return freeze({ qubes, globalPrefs: record(), policy: record(), whonix: record() }, true);
+  return freeze({ qubes, globalPrefs: record(), policy: record(), whonix: record(), pushed: record(), owned: { status: 'not-recorded', items: [] } }, true);
 }

@@ -66,6 +66,23 @@ if [ -d "$policy_dir" ]; then
   done
 fi
 
+# The ownership record qpc provisioning keeps (read, never written): a copy
+# in owned, or, when there is none, the reason in owned.unread.
+state_dir=${QPC_STATE_DIR:-/var/lib/qpc}
+record=$state_dir/owned
+if [ -L "$record" ] || { [ -e "$record" ] && [ ! -f "$record" ]; }; then
+  printf 'not a regular file\n' > owned.unread
+elif [ -f "$record" ]; then
+  if ! cat -- "$record" > owned 2> /dev/null; then
+    rm -f owned
+    printf 'not readable\n' > owned.unread
+  fi
+elif [ -d "$state_dir" ] && [ ! -x "$state_dir" ]; then
+  printf 'not readable\n' > owned.unread
+else
+  printf 'absent\n' > owned.unread
+fi
+
 # Whonix gateways: AppVMs and StandaloneVMs tagged anon-gateway.
 mkdir whonix
 : > whonix/skipped
@@ -117,3 +134,7 @@ if [ -s whonix/skipped ]; then
   printf 'not read (--start-gateways starts halted gateways):\n'
   sed 's/^/  /' whonix/skipped
 fi
+case "$(cat owned.unread 2> /dev/null)" in
+  'not readable') printf "qpc's ownership record %s not read: not readable (run the script as root: sudo sh snapshot.sh DIR)\n" "$record" ;;
+  'not a regular file') printf "qpc's ownership record %s not read: not a regular file (provision.sh refuses to run until it is one)\n" "$record" ;;
+esac

@@ -66,6 +66,96 @@ export interface WhonixGateway {
   readonly firewall: ReadonlyMap<string, string>;
 }
 
+/**
+ * One line of the ownership record dom0 keeps (`/var/lib/qpc/owned`): what
+ * an earlier qpc provisioning run wrote on the machine. Names only, never
+ * values.
+ */
+export type OwnedItem =
+  | { readonly kind: 'policy'; readonly name: string; readonly sha256: string }
+  | { readonly kind: 'tag'; readonly qube: string; readonly tag: string }
+  | { readonly kind: 'feature'; readonly qube: string; readonly key: string }
+  | { readonly kind: 'service'; readonly qube: string; readonly name: string }
+  | { readonly kind: 'pref'; readonly qube: string; readonly property: string }
+  | { readonly kind: 'file'; readonly qube: string; readonly path: string }
+  | { readonly kind: 'device'; readonly qube: string; readonly devclass: string; readonly device: string };
+
+/**
+ * The ownership record as the snapshot holds it. `recorded`: its items (in
+ * the record's order, each once); `absent`: dom0 has none (no qpc run has
+ * changed the machine), an empty record; `unread`: dom0 has one the script
+ * could not read (`reason`); `not-recorded`: the snapshot predates the
+ * record.
+ */
+export interface OwnershipRecord {
+  readonly status: 'recorded' | 'absent' | 'unread' | 'not-recorded';
+  readonly reason?: string;
+  readonly items: readonly OwnedItem[];
+}
+
+const qubeName = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+const plainName = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** The shapes of the record's lines: each field a name, as provisioning's allow-lists let through. */
+const itemShapes: Readonly<Record<string, readonly RegExp[]>> = {
+  policy: [/^[0-9a-z_-]+$/, /^[0-9a-f]{64}$/],
+  tag: [qubeName, /^[A-Za-z0-9_-]+$/],
+  feature: [qubeName, plainName],
+  service: [qubeName, plainName],
+  pref: [qubeName, /^[a-z_]+$/],
+  file: [qubeName, /^\/[A-Za-z0-9._@+/-]*$/],
+  device: [qubeName, /^[a-z]+$/, /^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9_][A-Za-z0-9_.+:-]*$/],
+};
+
+/**
+ * The lines of an ownership record as typed items. Comments (`#`) and blank
+ * lines are skipped, as provisioning skips them; a line of another shape is
+ * `bad` and left out. Never trusts the text: every field must be a name.
+ */
+export function parseOwnership(text: string, bad: (why: string) => void): OwnedItem[] {
+  const items: OwnedItem[] = [];
+  const seen = new Set<string>();
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '' || line.startsWith('#')) return;
+    const w = line.split(' ');
+    // Own keys only: a line `toString …` is no kind.
+    const shape = Object.hasOwn(itemShapes, w[0]!) ? itemShapes[w[0]!] : undefined;
+    if (shape === undefined || w.length !== shape.length + 1 || shape.some((re, k) => !re.test(w[k + 1]!))) {
+      bad(`line ${i + 1} is not an ownership item: ${JSON.stringify(line.slice(0, 80))}`);
+      return;
+    }
+    if (w[0] === 'file' && w[2]!.split('/').some((c, k) => k > 0 && (c === '' || c === '.' || c === '..'))) {
+      bad(`line ${i + 1} names a file that is not a plain absolute path: ${JSON.stringify(line.slice(0, 80))}`);
+      return;
+    }
+    if (seen.has(line)) return;
+    seen.add(line);
+    const [kind, a, b, c] = w as [string, string, string, string | undefined];
+    switch (kind) {
+      case 'policy': items.push({ kind, name: a, sha256: b }); break;
+      case 'tag': items.push({ kind, qube: a, tag: b }); break;
+      case 'feature': items.push({ kind, qube: a, key: b }); break;
+      case 'service': items.push({ kind, qube: a, name: b }); break;
+      case 'pref': items.push({ kind, qube: a, property: b }); break;
+      case 'file': items.push({ kind, qube: a, path: b }); break;
+      default: items.push({ kind: 'device', qube: a, devclass: b, device: c! });
+    }
+  });
+  return items;
+}
+
+/** The record's line of an item, as provisioning writes it. */
+export function ownedLine(item: OwnedItem): string {
+  switch (item.kind) {
+    case 'policy': return `policy ${item.name} ${item.sha256}`;
+    case 'tag': return `tag ${item.qube} ${item.tag}`;
+    case 'feature': return `feature ${item.qube} ${item.key}`;
+    case 'service': return `service ${item.qube} ${item.name}`;
+    case 'pref': return `pref ${item.qube} ${item.property}`;
+    case 'file': return `file ${item.qube} ${item.path}`;
+    case 'device': return `device ${item.qube} ${item.devclass} ${item.device}`;
+  }
+}
+
 /** The whole recorded machine; deeply read-only. */
 export interface MachineState {
   readonly format: number;
@@ -81,6 +171,8 @@ export interface MachineState {
   readonly whonix: ReadonlyMap<string, WhonixGateway>;
   /** Gateways whose files were not read, with the reason. */
   readonly skippedGateways: readonly string[];
+  /** The ownership record of qpc provisioning (`owned`, `owned.unread`). */
+  readonly ownership: OwnershipRecord;
 }
 
 /** What `readSnapshot` returns: the state, and what was missing or malformed (QP5001). */
@@ -240,8 +332,34 @@ export function readSnapshot(dir: string, host: CompilerHost): SnapshotResult {
   }
   const skippedGateways = lines(collected('whonix/skipped') ?? '').map((l) => l.trim());
 
-  const state: MachineState = { format, release, date, stateHash, qubes, globalPrefs, policy, whonix, skippedGateways };
+  const ownership = readOwnership(manifest, collected, fail);
+
+  const state: MachineState = { format, release, date, stateHash, qubes, globalPrefs, policy, whonix, skippedGateways, ownership };
   return { state: deepFreeze(state), diagnostics };
+}
+
+/**
+ * The record from `owned` (a copy of dom0's) or `owned.unread` (why there is
+ * none); neither: a snapshot older than the record. Both: a snapshot no
+ * script writes, so the record is not trusted.
+ */
+function readOwnership(manifest: ReadonlyMap<string, string>, collected: (p: string) => string | undefined, fail: (p: string, reason: string) => void): OwnershipRecord {
+  const copy = manifest.has('owned');
+  const unread = manifest.has('owned.unread');
+  if (copy && unread) {
+    fail('owned.unread', 'the snapshot holds both a copy of the ownership record and the reason it has none');
+    return { status: 'unread', reason: 'the snapshot holds both a copy and the reason it has none', items: [] };
+  }
+  if (copy) {
+    const text = collected('owned');
+    if (text === undefined) return { status: 'unread', reason: 'the copy cannot be read', items: [] };
+    return { status: 'recorded', items: parseOwnership(text, (why) => fail('owned', why)) };
+  }
+  if (!unread) return { status: 'not-recorded', items: [] };
+  const reason = (collected('owned.unread') ?? '').trim();
+  if (reason === 'absent') return { status: 'absent', items: [] };
+  if (reason !== 'not readable' && reason !== 'not a regular file') fail('owned.unread', `not a reason the script writes: ${JSON.stringify(reason.slice(0, 80))}`);
+  return { status: 'unread', reason, items: [] };
 }
 
 /** The machine's `internal.GetSystemInfo` (reference §1.7), as the evaluator reads it. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nodeHost, readSnapshot, systemInfoOf } from '../../compiler/index.js';
 import { run, toolTest } from '../helpers/tools.js';
-import { basePolicy, fixture, planText, provisioned, recorded, withPolicyFile, writeSnapshot } from '../unit/compiler/plan/machine.js';
+import { basePolicy, fixture, laterPolicy, planText, provisioned, recorded, withPolicyFile, writeSnapshot } from '../unit/compiler/plan/machine.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'qpc-plan-'));
 // The name the unit tests plan it under: the artifacts' headers name it.
@@ -58,7 +58,7 @@ toolTest('the provisioned machine recorded by the snapshot script itself: still 
   const w = run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', 'snapshot', '-o', script]);
   t.is(w.status, 0, w.stderr);
   const out = path.join(dir, 'out');
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: path.resolve(provisionedDir), QPC_SNAPSHOT_LOG: path.join(dir, 'log'), QPC_POLICY_DIR: path.resolve(provisionedDir, 'policy.d') };
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: path.resolve(provisionedDir), QPC_SNAPSHOT_LOG: path.join(dir, 'log'), QPC_POLICY_DIR: path.resolve(provisionedDir, 'policy.d'), QPC_STATE_DIR: path.resolve(provisionedDir) };
   writeFileSync(path.join(dir, 'log'), '');
   const c = run('dash', [script, out], { env });
   t.is(c.status, 0, c.stderr);
@@ -66,6 +66,40 @@ toolTest('the provisioned machine recorded by the snapshot script itself: still 
   const r = qpc(policy, '--snapshot', out);
   t.is(r.status, 0, r.stdout + r.stderr);
   t.regex(r.stdout, /^No changes/m);
+  // The provisioned machine's snapshot holds no record: the script says the machine has none.
+  t.regex(r.stdout, /^ownership record \/var\/lib\/qpc\/owned: none on the machine/m);
+});
+
+// plan-owned: the machine provision.sh left, with the ownership record it wrote (test/unit/compiler/plan/fixture.test.ts).
+const later = path.join(tmp, 'later.qpol');
+writeFileSync(later, laterPolicy.replace('qube anon-web in anon { template whonix-workstation-17 }', 'qube anon-web in office { template fedora-40-xfce }'));
+
+toolTest('a provisioned qube moved out of its Tor identity: the plan takes back the Whonix tag provisioning added', ['dash'], (t) => {
+  // Recorded by the snapshot script itself, from the stand-in tools and the fixture's record.
+  const dir = mkdtempSync(path.join(tmp, 'collect-'));
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin);
+  const standin = path.resolve('test/fixtures/snapshots/standin/dom0-tool');
+  for (const tool of ['qvm-ls', 'qubes-prefs', 'qvm-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-device', 'qvm-run']) symlinkSync(standin, path.join(bin, tool));
+  const script = path.join(dir, 'snapshot.sh');
+  t.is(run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', 'snapshot', '-o', script]).status, 0);
+  const rec = path.resolve(fixture('plan-owned'));
+  const out = path.join(dir, 'out');
+  const c = run('dash', [script, out], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: rec, QPC_POLICY_DIR: path.join(rec, 'policy.d'), QPC_STATE_DIR: rec } });
+  t.is(c.status, 0, c.stderr);
+  const r = qpc(later, '--snapshot', out);
+  t.is(r.status, 2, r.stdout + r.stderr);
+  const anonWeb = /^ {2}~ anon-web\n((?: {6}.*\n)*)/m.exec(r.stdout)?.[1] ?? '';
+  t.regex(anonWeb, /^ {6}- tag anon-vm {3}\(qpc added it; the policy no longer has it\)$/m);
+  t.regex(anonWeb, /^ {6}- tag identity-anon$/m);
+  t.regex(r.stdout, /^ {6}- tag mine {3}\(qpc added it; the policy no longer has it\)$/m);
+  t.regex(r.stdout, /^ {2}- anon-chat:\/usr\/local\/bin\/qpc-hexchat {2}\(qpc pushed it, as its ownership record says/m);
+  t.regex(r.stdout, /^ {2}left: \/etc\/qubes\/policy\.d\/41-gone\.policy: qpc installed it and the policy no longer has it, but it was changed since/m);
+  t.notRegex(r.stdout, /\/var\/lib\/qpc\/owned, and the snapshot/);
+  const j = JSON.parse(qpc(later, '--snapshot', out, '--format', 'json').stdout) as { patches: { op: string; path: string[] }[]; record: { status: string; stale: number } };
+  t.true(j.patches.some((p) => p.op === 'remove' && p.path.join('/') === 'qubes/anon-web/tags/anon-vm'));
+  // The 9 stale items of the later policy, and anon-web's two Tor tags.
+  t.like(j.record, { status: 'recorded', stale: 11 });
 });
 
 test('--format json: the plan as one JSON document, exit 2', (t) => {

@@ -27,7 +27,8 @@ function collect(recorded: string, args: readonly string[] = [], env: NodeJS.Pro
   const out = path.join(tmp, 'out');
   const logFile = path.join(tmp, 'log');
   writeFileSync(logFile, '');
-  const r = run('dash', [script, ...args, out], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: path.resolve(recorded), QPC_SNAPSHOT_LOG: logFile, QPC_POLICY_DIR: path.resolve(recorded, 'policy.d'), ...env } });
+  // The ownership record is read from QPC_STATE_DIR/owned: the recorded snapshot's own copy.
+  const r = run('dash', [script, ...args, out], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: path.resolve(recorded), QPC_SNAPSHOT_LOG: logFile, QPC_POLICY_DIR: path.resolve(recorded, 'policy.d'), QPC_STATE_DIR: path.resolve(recorded), ...env } });
   return { ...r, out, log: readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '') };
 }
 
@@ -38,7 +39,7 @@ function comparable(dir: string) {
   return { state: rest, diagnostics: r.diagnostics };
 }
 
-for (const name of ['qubes-4.2-whonix', 'securedrop-like']) {
+for (const name of ['qubes-4.2-whonix', 'securedrop-like', 'plan-owned']) {
   const recorded = `test/fixtures/snapshots/${name}`;
   toolTest(`${name}: the script under dash reproduces the recorded state`, ['dash'], (t) => {
     const release = path.join(mkdtempSync(path.join(tmpdir(), 'qpc-release-')), 'qubes-release');
@@ -50,8 +51,17 @@ for (const name of ['qubes-4.2-whonix', 'securedrop-like']) {
     const want = comparable(recorded);
     t.deepEqual(got.diagnostics, []);
     t.deepEqual(want.diagnostics, []);
-    t.deepEqual(got.state, want.state);
-    t.regex(r.stdout, new RegExp(`^snapshot written to .* \\(state ${want.state.stateHash}\\)\\n`));
+    if (want.state.ownership.status === 'not-recorded') {
+      // Recorded before snapshots held the ownership record: the machine has none.
+      t.deepEqual(got.state.ownership, { status: 'absent', items: [] });
+      const { ownership: _g, stateHash: _gh, ...gotRest } = got.state;
+      const { ownership: _w, stateHash: _wh, ...wantRest } = want.state;
+      t.deepEqual(gotRest, wantRest);
+    } else {
+      t.true(want.state.ownership.items.length > 0);
+      t.deepEqual(got.state, want.state);
+      t.regex(r.stdout, new RegExp(`^snapshot written to .* \\(state ${want.state.stateHash}\\)\\n`));
+    }
     // Read-only: only listing tools, and qvm-run never starts a qube unless asked.
     t.true(r.log.every((l) => /^(qvm-ls --raw-data --fields |qubes-prefs $|qvm-prefs [a-z]|qvm-tags \S+ list$|qvm-features [a-z]|qvm-service [a-z]|qvm-device \w+ list$|qvm-run --pass-io --no-gui --quiet --no-autostart [a-z])/.test(l)), r.log.join('\n'));
   });
@@ -114,6 +124,30 @@ toolTest('a device class the machine does not have is recorded as unavailable, a
   const s = readSnapshot(r.out, nodeHost);
   t.deepEqual(s.diagnostics, []);
   t.is(s.state.qubes.get('sys-usb')!.devices.length, 1);
+});
+
+toolTest('the ownership record: a copy when there is one, otherwise why not; never a link followed', ['dash'], (t) => {
+  const state = mkdtempSync(path.join(tmpdir(), 'qpc-state-'));
+  const none = collect('test/fixtures/snapshots/qubes-4.2-whonix', [], { QPC_STATE_DIR: path.join(state, 'missing') });
+  t.is(none.status, 0, none.stderr);
+  t.is(readFileSync(path.join(none.out, 'owned.unread'), 'utf8'), 'absent\n');
+  t.false(readdirSync(none.out).includes('owned'));
+  t.deepEqual(readSnapshot(none.out, nodeHost).state.ownership, { status: 'absent', items: [] });
+  // An empty record is a record: no item, not "absent".
+  writeFileSync(path.join(state, 'owned'), '');
+  const empty = collect('test/fixtures/snapshots/qubes-4.2-whonix', [], { QPC_STATE_DIR: state });
+  t.is(readFileSync(path.join(empty.out, 'owned'), 'utf8'), '');
+  t.false(readdirSync(empty.out).includes('owned.unread'));
+  t.deepEqual(readSnapshot(empty.out, nodeHost).diagnostics, []);
+  t.deepEqual(readSnapshot(empty.out, nodeHost).state.ownership, { status: 'recorded', items: [] });
+  // A link (provision.sh refuses one): not read.
+  const linked = mkdtempSync(path.join(tmpdir(), 'qpc-state-'));
+  symlinkSync(path.resolve('test/fixtures/snapshots/plan-owned/owned'), path.join(linked, 'owned'));
+  const link = collect('test/fixtures/snapshots/qubes-4.2-whonix', [], { QPC_STATE_DIR: linked });
+  t.is(readFileSync(path.join(link.out, 'owned.unread'), 'utf8'), 'not a regular file\n');
+  t.regex(link.stdout, /^qpc's ownership record \S+\/owned not read: not a regular file \(provision\.sh refuses to run until it is one\)$/m);
+  t.notRegex(none.stdout, /ownership record/, 'a machine without a record: nothing to say');
+  t.deepEqual(readSnapshot(link.out, nodeHost).state.ownership, { status: 'unread', reason: 'not a regular file', items: [] });
 });
 
 test('qpc snapshot takes no arguments', (t) => {

@@ -12,6 +12,7 @@ const coveredElsewhere: Readonly<Record<string, { readonly by: string; readonly 
   'compiler/qrexec/types.ts': { by: 'test/unit/compiler/qrexec/evaluate.test.ts', why: 'types only' },
   'compiler/syntax/ast.ts': { by: 'test/unit/compiler/syntax/parse.test.ts', why: 'types only' },
   'compiler/target.ts': { by: 'test/unit/targets/contract.test.ts', why: 'the target contract: types, tested over every registered target' },
+  'compiler/plan/input.ts': { by: 'test/unit/compiler/plan/plan.test.ts', why: 'types only: what a plan is made from' },
   'compiler/snapshot/collect-text.ts': { by: 'test/unit/compiler/snapshot/script.test.ts', why: 'generated from collect.sh; a currency test keeps it so' },
 };
 

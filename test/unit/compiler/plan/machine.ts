@@ -10,6 +10,7 @@ import { produce } from 'immer';
 import { nodeHost, overlayHost, readSnapshot } from '../../../../compiler/index.js';
 import { planOn, viewOfSnapshot, type MachineSource, type MachineView, type PlanResult } from '../../../../compiler/index.js';
 import { sha256 } from '../../../../compiler/hash.js';
+import { ownedLine } from '../../../../compiler/snapshot/read.js';
 
 /**
  * The policy the plan's tests provision the recorded machine qubes-4.2-whonix
@@ -34,6 +35,29 @@ policy-file 40-extra {
   deny qubes.VMShell from @anyvm to @anyvm because "no shells"
 }
 `;
+
+/**
+ * The policy the recorded machine plan-owned was provisioned with: the base
+ * policy with work's memory, vcpus, a tag, a feature, a service and a USB
+ * device, and one more policy file; and the policy planned on it after,
+ * which has none of them and no app with a launcher, so that provisioning
+ * takes each kind of item back.
+ */
+export const ownedPolicy = basePolicy
+  .replace('qube work in office { template fedora-40-xfce }', 'qube work in office {\n  template fedora-40-xfce\n  memory 800\n  vcpus 3\n  tag mine\n  feature gui-allow-fullscreen "1"\n  service cups on\n  device usb "sys-usb:2-1"\n}')
+  .replace('policy-file 40-extra {', 'policy-file 41-gone {\n  deny qubes.Filecopy from work to @anyvm because "no copies"\n}\npolicy-file 40-extra {');
+export const laterPolicy = basePolicy.replace(/\n\s*app hexchat[^\n]*/, '');
+
+/** The line someone added to 41-gone.policy on plan-owned after qpc installed it. */
+export const editedLine = 'qubes.Gpg * work vault deny\n';
+
+/** qubes-4.2-whonix with work's memory and vcpus at Qubes' defaults, as qvm-prefs lists them on a real machine (the recorded snapshot leaves them out). */
+export function withSizes(view: MachineView): MachineView {
+  return produce(view, (d) => {
+    d.qubes.work!.prefs.memory = { value: '400', isDefault: true };
+    d.qubes.work!.prefs.vcpus = { value: '2', isDefault: true };
+  });
+}
 
 export const fixture = (name: string): string => `test/fixtures/snapshots/${name}`;
 
@@ -73,9 +97,10 @@ const col = (rows: readonly (readonly string[])[]): string => {
  * Writes `view` into `dir` as `sh snapshot.sh DIR` would have recorded the
  * machine (the tools' output formats of docs/snapshot.md, the manifest and
  * the state hash). A property at Qubes' default whose value is not known is
- * written with an empty value.
+ * written with an empty value. The ownership record as the script copies it:
+ * `ownedText` (the record's own text) or the lines of its items.
  */
-export function writeSnapshot(view: MachineView, dir: string, date = '2026-01-01T00:00:00Z'): void {
+export function writeSnapshot(view: MachineView, dir: string, date = '2026-01-01T00:00:00Z', ownedText?: string): void {
   const files = new Map<string, string>();
   const pref = (p: { value: string | null; isDefault: boolean } | undefined): string => (p?.value ?? '');
   const ls: string[] = [];
@@ -108,6 +133,8 @@ export function writeSnapshot(view: MachineView, dir: string, date = '2026-01-01
   for (const [p, text] of Object.entries(view.policy)) files.set(`policy.d/${p}`, text);
   for (const [gw, g] of Object.entries(view.whonix)) for (const [p, text] of Object.entries(g)) files.set(`whonix/${gw}/${p}`, text);
   files.set('whonix/skipped', '');
+  if (view.owned.status === 'recorded') files.set('owned', ownedText ?? view.owned.items.map((i) => `${ownedLine(i)}\n`).join(''));
+  else if (view.owned.status !== 'not-recorded') files.set('owned.unread', `${view.owned.status === 'absent' ? 'absent' : view.owned.reason ?? ''}\n`);
   const manifest = [...files.keys()].sort().map((p) => `${sha256(files.get(p)!)}  ${p}\n`).join('');
   files.set('files.sha256', manifest);
   files.set('state.sha256', `${sha256(manifest)}\n`);

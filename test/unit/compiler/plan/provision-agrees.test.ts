@@ -5,122 +5,13 @@
  * machine, qube by qube and file by file; and planning that machine again
  * must give an empty plan.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { compile, nodeHost, overlayHost } from '../../../../compiler/index.js';
-import { freeze } from 'immer';
-import { record, type MachineView, type QubeView } from '../../../../compiler/plan/state.js';
+import type { MachineView } from '../../../../compiler/plan/state.js';
+import { compileInto, dump, seed } from './dom0.js';
 import { run, toolTest } from '../../../helpers/tools.js';
-import { basePolicy, planText, recorded } from './machine.js';
-
-const tools = ['id', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qubes-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run', 'qvm-device', 'qubes-policy'];
-const gatewayDirs = ['usr/local/etc/torrc.d', 'usr/local/etc/whonix_firewall.d'];
-
-/** A stand-in dom0 holding `view`: prefs, default markers, tags, features, services, devices, running qubes, policy.d and the gateways' files. */
-function seed(dir: string, view: MachineView): { env: NodeJS.ProcessEnv; state: string; policyDir: string } {
-  const bin = path.join(dir, 'bin');
-  const state = path.join(dir, 'state');
-  const policyDir = path.join(dir, 'policy.d');
-  mkdirSync(bin, { recursive: true });
-  mkdirSync(policyDir, { recursive: true });
-  for (const t of tools) symlinkSync(path.resolve('test/fixtures/qubes-dom0/qvm-fake'), path.join(bin, t));
-  for (const [name, q] of Object.entries(view.qubes)) {
-    const d = path.join(state, 'qubes', name);
-    for (const sub of ['prefs', 'tags', 'features', 'root']) mkdirSync(path.join(d, sub), { recursive: true });
-    writeFileSync(path.join(d, 'prefs', 'klass'), q.class);
-    const prefs: Record<string, { value: string | null; isDefault: boolean }> = { ...q.prefs };
-    if (q.label !== null) prefs.label = { value: q.label, isDefault: false };
-    if (q.template !== null) prefs.template = { value: q.template, isDefault: false };
-    for (const [k, p] of Object.entries(prefs)) {
-      writeFileSync(path.join(d, 'prefs', k), p.value ?? '');
-      if (p.isDefault) writeFileSync(path.join(d, 'prefs', `.default.${k}`), '');
-    }
-    for (const t of Object.keys(q.tags)) writeFileSync(path.join(d, 'tags', t), '');
-    for (const [k, v] of Object.entries(q.features)) writeFileSync(path.join(d, 'features', k), v);
-    for (const [k, on] of Object.entries(q.services)) writeFileSync(path.join(d, 'features', `service.${k}`), on ? '1' : '');
-    for (const key of Object.keys(q.devices)) {
-      const [c, id] = key.split(' ');
-      mkdirSync(path.join(d, 'devices', c!), { recursive: true });
-      writeFileSync(path.join(d, 'devices', c!, id!), 'persistent');
-      const opts = Object.entries(q.devices[key]!.options).map(([k, v]) => `${k}=${v}\n`).join('');
-      if (opts !== '') {
-        mkdirSync(path.join(d, 'devices', `${c}.options`), { recursive: true });
-        writeFileSync(path.join(d, 'devices', `${c}.options`, id!), opts);
-      }
-    }
-    if (q.running) writeFileSync(path.join(d, 'running'), '');
-  }
-  for (const [gw, files] of Object.entries(view.whonix)) {
-    for (const [key, text] of Object.entries(files)) {
-      const file = path.join(state, 'qubes', gw, 'root', 'usr/local/etc', key);
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, text);
-    }
-  }
-  for (const [p, text] of Object.entries(view.policy)) {
-    mkdirSync(path.dirname(path.join(policyDir, p)), { recursive: true });
-    writeFileSync(path.join(policyDir, p), text);
-  }
-  mkdirSync(path.join(state, 'global'), { recursive: true });
-  for (const [k, p] of Object.entries(view.globalPrefs)) writeFileSync(path.join(state, 'global', k), p.value ?? '');
-  writeFileSync(path.join(state, 'log'), '');
-  const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: state, QPC_POLICY_DIR: policyDir, QPC_STATE_DIR: path.join(dir, 'var-lib-qpc') };
-  return { env, state, policyDir };
-}
-
-const files = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : []);
-
-/** What the stand-in dom0 holds, as the plan's machine. */
-function dump(state: string, policyDir: string, gateways: readonly string[]): MachineView {
-  const qubes = record<QubeView>();
-  for (const name of files(path.join(state, 'qubes'))) {
-    const d = path.join(state, 'qubes', name);
-    const read = (...p: string[]) => readFileSync(path.join(d, ...p), 'utf8');
-    const prefNames = files(path.join(d, 'prefs')).filter((p) => p !== 'klass');
-    const feats = files(path.join(d, 'features'));
-    const devices = record<{ options: Record<string, string> }>();
-    for (const c of files(path.join(d, 'devices')).filter((x) => !x.endsWith('.options'))) {
-      for (const id of files(path.join(d, 'devices', c))) {
-        const o = existsSync(path.join(d, 'devices', `${c}.options`, id)) ? read('devices', `${c}.options`, id) : '';
-        devices[`${c} ${id}`] = { options: record(o.split('\n').filter((l) => l !== '').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const)) };
-      }
-    }
-    qubes[name] = {
-      class: read('prefs', 'klass'),
-      label: existsSync(path.join(d, 'prefs', 'label')) ? read('prefs', 'label') : null,
-      template: existsSync(path.join(d, 'prefs', 'template')) ? read('prefs', 'template') : null,
-      running: existsSync(path.join(d, 'running')),
-      prefs: record(prefNames.map((p) => [p, { value: read('prefs', p), isDefault: existsSync(path.join(d, 'prefs', `.default.${p}`)) }] as const)),
-      tags: record(files(path.join(d, 'tags')).map((t) => [t, true] as const)),
-      features: record(feats.filter((f) => !f.startsWith('service.')).map((f) => [f, read('features', f)] as const)),
-      services: record(feats.filter((f) => f.startsWith('service.')).map((f) => [f.slice('service.'.length), read('features', f) !== ''] as const)),
-      devices,
-    };
-  }
-  const whonix = record<Record<string, string>>();
-  for (const gw of gateways) {
-    const g = record<string>();
-    for (const sub of gatewayDirs) for (const f of files(path.join(state, 'qubes', gw, 'root', sub))) g[`${sub.slice('usr/local/etc/'.length)}/${f}`] = readFileSync(path.join(state, 'qubes', gw, 'root', sub, f), 'utf8');
-    whonix[gw] = g;
-  }
-  const walk = (dir: string, at = ''): [string, string][] => files(dir).flatMap((f) => (existsSync(path.join(dir, f)) && readdirSync(dir, { withFileTypes: true }).find((e) => e.name === f)!.isDirectory() ? walk(path.join(dir, f), `${at}${f}/`) : [[`${at}${f}`, readFileSync(path.join(dir, f), 'utf8')] as [string, string]]));
-  const globalPrefs = record(files(path.join(state, 'global')).map((k) => [k, { value: readFileSync(path.join(state, 'global', k), 'utf8'), isDefault: false }] as const));
-  return freeze({ qubes, globalPrefs, policy: record(walk(policyDir)), whonix }, true);
-}
-
-/** Compiles `text` as plan-test.qpol into `out` (every artifact and manifest.json). */
-async function compileInto(text: string, out: string): Promise<void> {
-  const entry = 'plan-test.qpol';
-  const r = await compile(entry, { host: overlayHost(new Map([[entry, text]]), nodeHost), targets: ['provision'] });
-  if (!r.artifacts) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  for (const a of r.artifacts) {
-    const file = path.join(out, a.path);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, a.contents);
-    if (a.executable) chmodSync(file, 0o755);
-  }
-}
+import { basePolicy, editedLine, laterPolicy, ownedPolicy, planText, recorded, withSizes } from './machine.js';
 
 /** The parts of a machine both the plan and the stand-in know, for comparison. */
 function comparable(v: MachineView, wanted: MachineView) {
@@ -153,9 +44,14 @@ toolTest('provision.sh leaves the machine the plan says, and planning it again g
   await compileInto(basePolicy, out);
   const r = run('sh', [path.join(out, 'qubes/provision.sh')], { env: dom0.env, cwd: '/' });
   t.is(r.status, 0, r.stdout + r.stderr);
-  const after = dump(dom0.state, dom0.policyDir, Object.keys(plan.desired.whonix));
+  const after = dump(dom0.state, dom0.policyDir, Object.keys(plan.desired.whonix), dom0.env.QPC_STATE_DIR!);
   t.deepEqual(comparable(after, plan.desired), expected(plan.desired));
-  t.deepEqual(planText(basePolicy, after, source).plan!.patches, []);
+  // Planned again with the record the run wrote: nothing to change, nothing stale.
+  const again = planText(basePolicy, after, source).plan!;
+  t.is(again.record.status, 'recorded');
+  t.true(again.record.items > 0);
+  t.deepEqual(again.patches, []);
+  t.is(again.record.stale, 0);
 });
 
 toolTest('a second run with a changed policy: provision.sh changes what the plan lists, and the record takes back the rest', ['sh', 'awk', 'sha256sum'], async (t) => {
@@ -164,7 +60,9 @@ toolTest('a second run with a changed policy: provision.sh changes what the plan
   const out = path.join(dir, 'out');
   await compileInto(basePolicy, out);
   t.is(run('sh', [path.join(out, 'qubes/provision.sh')], { env: dom0.env, cwd: '/' }).status, 0);
-  const first = dump(dom0.state, dom0.policyDir, ['sys-whonix']);
+  const stateDir = dom0.env.QPC_STATE_DIR!;
+  const first = dump(dom0.state, dom0.policyDir, ['sys-whonix'], stateDir);
+  t.is(first.owned.status, 'recorded');
   const changed = basePolicy
     .replace('qube anon-web in anon { template whonix-workstation-17 }', 'qube anon-web in office { template fedora-40-xfce }\nqube anon-mail in anon { template whonix-workstation-17 }')
     .replace('policy-file 40-extra', 'policy-file 45-extra')
@@ -172,15 +70,119 @@ toolTest('a second run with a changed policy: provision.sh changes what the plan
     .replace('qube work in office { template fedora-40-xfce }', 'qube work in office {\n  template fedora-40-xfce\n  device usb "sys-usb:2-1"\n}');
   const plan = planText(changed, first, source).plan!;
   t.true(plan.changes);
+  // The record's stale items, taken back: the Whonix tag provisioning added to anon-web, the files of the
+  // renamed policy-file, the Whonix files of the removed app.
+  t.deepEqual(plan.qubes.find((q) => q.name === 'anon-web')!.stale, ['tag anon-vm']);
+  t.true(plan.qubes.find((q) => q.name === 'anon-web')!.tagsRemoved.includes('anon-vm'));
+  t.deepEqual(plan.policyFiles.filter((f) => f.action === 'remove').map((f) => [f.path, f.reason]), [
+    ['40-extra.policy', 'qpc installed it, as its ownership record says, and the policy no longer has it; its 1 deny rule is in another file of the policy'],
+    ['40-extra_qpc.policy', 'qpc installed it, as its ownership record says, and the policy no longer has it; its 18 deny rules are in another file of the policy'],
+  ]);
   const out2 = path.join(dir, 'out2');
   await compileInto(changed, out2);
   const r = run('sh', [path.join(out2, 'qubes/provision.sh')], { env: dom0.env, cwd: '/' });
   t.is(r.status, 0, r.stdout + r.stderr);
-  const after = dump(dom0.state, dom0.policyDir, ['sys-whonix']);
-  // What the plan cannot see: the ownership record (not in a snapshot) lets provision.sh take back
-  // the Whonix tag it added to anon-web, which the policy no longer gives it.
-  const want = expected(plan.desired) as { qubes: Record<string, { tags: Record<string, true> }> };
-  t.true(want.qubes['anon-web']!.tags['anon-vm'], 'the plan keeps the tag');
-  delete want.qubes['anon-web']!.tags['anon-vm'];
-  t.deepEqual(comparable(after, plan.desired), want);
+  const after = dump(dom0.state, dom0.policyDir, ['sys-whonix'], stateDir);
+  t.deepEqual(comparable(after, plan.desired), expected(plan.desired));
+  t.false(after.qubes['anon-web']!.tags['anon-vm'] === true);
+  // Planning the machine provision.sh left, with the record it wrote: nothing more to take back.
+  const again = planText(changed, after, source).plan!;
+  t.deepEqual(again.patches, []);
+  t.is(again.record.stale, 0);
+});
+
+/** What provision.sh said it takes back from its record, or leaves, one `QUBE KIND NAME` (or `left …`) per line. */
+function takenBack(stdout: string): string[] {
+  const out: string[] = [];
+  for (const l of stdout.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^qpc: remove tag (\S+) from (\S+) \(qpc added it/.exec(l))) out.push(`${m[2]} tag ${m[1]}`);
+    else if ((m = /^qpc: unset (feature|service) (\S+) of (\S+) \(qpc set it/.exec(l))) out.push(`${m[3]} ${m[1]} ${m[2]}`);
+    else if ((m = /^qpc: reset (\S+) of (\S+) to Qubes' default \(qpc set it/.exec(l))) out.push(`${m[2]} pref ${m[1]}`);
+    else if ((m = /^qpc: unassign (\S+) device (\S+) from (\S+) \(qpc assigned it/.exec(l))) out.push(`${m[3]} device ${m[1]} ${m[2]}`);
+    else if ((m = /^qpc: remove \S*\/([^/ ]+) (?:with qubes-policy --remove )?\(qpc installed it/.exec(l))) out.push(`policy ${m[1]}`);
+    else if ((m = /^qpc: remove (\S+):(\S+) \(qpc pushed it/.exec(l))) out.push(`${m[1]} file ${m[2]}`);
+    else if ((m = /^qpc: left \S*\/([^/ ]+\.policy): qpc installed it/.exec(l))) out.push(`left policy ${m[1]}`);
+    else if ((m = /^qpc: left (\S+):(\S+): qpc pushed it/.exec(l))) out.push(`left ${m[1]} file ${m[2]}`);
+  }
+  return out.sort();
+}
+
+/** The same from the plan: the record's take-backs it lists, and the policy files it says provisioning leaves. */
+function planTakesBack(plan: NonNullable<ReturnType<typeof planText>['plan']>): string[] {
+  const out: string[] = [];
+  for (const q of plan.qubes) for (const s of q.stale) out.push(`${q.name} ${s}`);
+  for (const f of plan.policyFiles) if (f.action === 'remove') out.push(`policy ${f.path}`);
+  for (const f of plan.qubeFiles) out.push(`${f.qube} file ${f.path}`);
+  for (const g of plan.whonix) for (const f of g.files) if (f.action === 'remove') out.push(`${g.gateway} file /usr/local/etc/${f.path}`);
+  for (const l of plan.record.left) {
+    const m = /^\S*\/([^/ ]+\.policy):/.exec(l) ?? /^(\S+?):(\/\S+): qpc pushed it/.exec(l);
+    if (m) out.push(m[2] === undefined ? `left policy ${m[1]}` : `left ${m[1]} file ${m[2]}`);
+  }
+  return out.sort();
+}
+
+toolTest('every kind of stale item: the plan takes back what provision.sh takes back, and leaves what it leaves', ['sh', 'awk', 'sha256sum'], async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qpc-plan-provision-'));
+  const dom0 = seed(dir, withSizes(view));
+  const stateDir = dom0.env.QPC_STATE_DIR!;
+  const out = path.join(dir, 'out');
+  await compileInto(ownedPolicy, out);
+  const r1 = run('sh', [path.join(out, 'qubes/provision.sh')], { env: dom0.env, cwd: '/' });
+  t.is(r1.status, 0, r1.stdout + r1.stderr);
+  // Someone edits a file qpc installed: provisioning leaves it, and says so.
+  writeFileSync(path.join(dom0.policyDir, '41-gone.policy'), readFileSync(path.join(dom0.policyDir, '41-gone.policy'), 'utf8') + editedLine);
+  const first = dump(dom0.state, dom0.policyDir, ['sys-whonix'], stateDir);
+  const hexchat = Object.entries(first.pushed).flatMap(([q, f]) => Object.keys(f).map((p) => `${q}:${p}`));
+  t.true(hexchat.length > 0, 'the record names the files provision.sh pushed outside the gateway directories');
+
+  const plain = laterPolicy;
+  const plan = planText(plain, first, source).plan!;
+  t.deepEqual(plan.blockers, []);
+  const work = plan.qubes.find((q) => q.name === 'work')!;
+  t.deepEqual([...work.stale].sort(), ['device usb sys-usb:2-1', 'feature gui-allow-fullscreen', 'pref memory', 'pref vcpus', 'service cups', 'tag mine']);
+  t.deepEqual(work.devices.map((d) => `${d.action} ${d.device}`), ['unassign usb sys-usb:2-1']);
+  t.deepEqual(work.prefs.filter((p) => p.name === 'memory' || p.name === 'vcpus').map((p) => [p.name, p.new]), [['memory', { value: null, isDefault: true }], ['vcpus', { value: null, isDefault: true }]]);
+  t.deepEqual(plan.qubeFiles.map((f) => `${f.qube}:${f.path}`), hexchat.filter((f) => f.startsWith('anon-chat:')));
+  t.false(plan.policyFiles.some((f) => f.path === '41-gone.policy'), 'a file edited since qpc installed it is left');
+  t.true(plan.record.left.some((l) => l.startsWith('/etc/qubes/policy.d/41-gone.policy: qpc installed it and the policy no longer has it, but it was changed since')));
+
+  const out2 = path.join(dir, 'out2');
+  await compileInto(plain, out2);
+  const r2 = run('sh', [path.join(out2, 'qubes/provision.sh')], { env: dom0.env, cwd: '/' });
+  t.is(r2.status, 0, r2.stdout + r2.stderr);
+  t.deepEqual(planTakesBack(plan), takenBack(r2.stdout));
+  const after = dump(dom0.state, dom0.policyDir, ['sys-whonix'], stateDir);
+  t.deepEqual(comparable(after, plan.desired), expected(plan.desired));
+  // The files the plan keeps are in their qubes; those it removes are gone.
+  for (const [q, f] of Object.entries(plan.desired.pushed)) for (const p of Object.keys(f)) t.true(existsSync(path.join(dom0.state, 'qubes', q, 'root', p)), `${q}:${p}`);
+  for (const f of plan.qubeFiles) t.false(existsSync(path.join(dom0.state, 'qubes', f.qube, 'root', f.path)), `${f.qube}:${f.path}`);
+  const again = planText(plain, after, source).plan!;
+  t.deepEqual(again.patches, []);
+  t.deepEqual(again.record.left, [], 'the edited file left the record with the run that left it');
+});
+
+toolTest('from the recorded snapshot plan-owned, its record included: a qube dropped from the policy keeps its files, and both say so', ['sh', 'awk', 'sha256sum'], async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qpc-plan-provision-'));
+  const owned = recorded('plan-owned');
+  const dom0 = seed(dir, owned.view);
+  const stateDir = dom0.env.QPC_STATE_DIR!;
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(path.join(stateDir, 'owned'), readFileSync('test/fixtures/snapshots/plan-owned/owned', 'utf8'));
+  const without = laterPolicy.replace(/qube anon-chat in anon \{[^}]*\}\n/, '');
+  t.not(without, laterPolicy);
+  const plan = planText(without, owned.view, owned.source).plan!;
+  t.true(plan.unmanagedQubes.includes('anon-chat'));
+  t.deepEqual(plan.qubeFiles, [], 'anon-chat is not in the policy: its launcher stays');
+  t.true(plan.record.left.includes('anon-chat:/usr/local/bin/qpc-hexchat: qpc pushed it, but anon-chat is not in the policy and qpc does not start it; remove the file in anon-chat by hand'));
+  const out = path.join(dir, 'out');
+  await compileInto(without, out);
+  const r = run('sh', [path.join(out, 'qubes/provision.sh')], { env: dom0.env, cwd: '/' });
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.deepEqual(planTakesBack(plan), takenBack(r.stdout));
+  t.true(takenBack(r.stdout).includes('left anon-chat file /usr/local/bin/qpc-hexchat'));
+  const after = dump(dom0.state, dom0.policyDir, ['sys-whonix'], stateDir);
+  t.deepEqual(comparable(after, plan.desired), expected(plan.desired));
+  // The kept file stays recorded: the next plan says the same again.
+  t.deepEqual(planText(without, after, owned.source).plan!.record.left, ['anon-chat:/usr/local/bin/qpc-hexchat: qpc pushed it, but anon-chat is not in the policy and qpc does not start it; remove the file in anon-chat by hand']);
 });
