@@ -64,6 +64,16 @@ export function isFileImport(p: string): boolean {
   return p.startsWith('./') || p.startsWith('../') || p.startsWith('/');
 }
 
+/**
+ * The display path of a file of the policy's own: as given, but never one the
+ * standard library's files are shown by (`policies/qubes.qpol`): a file of
+ * the user's at that relative path is shown as `./policies/qubes.qpol`, so
+ * that its spans are never read in the library's file.
+ */
+export function ownDisplay(display: string): string {
+  return display.startsWith('policies/') ? `./${display}` : display;
+}
+
 /** Loads the entry file and its imports. The entry must be readable (the caller checks). */
 export function loadFiles(entryPath: string, entryText: string, host: CompilerHost, ctx: Reporter): LoadedSet {
   const files: LoadedFile[] = [];
@@ -100,6 +110,7 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
     if (isFileImport(p)) {
       // An absolute path names the same file from every importer; a relative one is resolved from the importer's directory.
       display = path.normalize(path.isAbsolute(p) ? p : path.join(path.dirname(from.path), p)).split(path.sep).join('/');
+      if (!fromStd) display = ownDisplay(display);
       key = fromStd ? `std:${display}` : path.resolve(display);
       const h = fromStd ? nodeHost : host;
       const real = fromStd ? path.join(standardLibraryDir(), path.relative('policies', display)) : display;
@@ -143,8 +154,9 @@ export function loadFiles(entryPath: string, entryText: string, host: CompilerHo
   const keyDisplay = new Map<string, string>();
   const displayOf = (k: string): string => keyDisplay.get(k) ?? k;
   const entryKey = path.resolve(entryPath);
-  keyDisplay.set(entryKey, entryPath);
-  const notPolicy = open(entryKey, new SourceFile(entryPath, entryText), false, host.realPath?.(entryPath) ?? entryPath);
+  const entryDisplay = ownDisplay(entryPath);
+  keyDisplay.set(entryKey, entryDisplay);
+  const notPolicy = open(entryKey, new SourceFile(entryDisplay, entryText), false, host.realPath?.(entryPath) ?? entryPath);
   if (notPolicy !== undefined) return { files, sources, notPolicy };
   while (stack.length > 0) {
     const top = stack[stack.length - 1];

@@ -86,3 +86,17 @@ test('what looks like a policy', (t) => {
   t.false(looksLikePolicy('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'));
   t.false(looksLikePolicy('b.qpol.bak', 'template t\n'));
 });
+
+test('a file of the policy at `policies/qubes.qpol` is shown as `./policies/qubes.qpol`, never in the standard library\'s file', (t) => {
+  const text = 'use "qubes"\nidentity work { network clearnet via sys-firewall; label blue }\nqube mail in work { template nonexist }\n';
+  const host = overlayHost(new Map([['policies/qubes.qpol', text], ['policies/mine.qpol', text]]), nodeHost);
+  const r = runQpc(['check', '--error-format', 'human', 'policies/qubes.qpol'], { host });
+  t.is(r.code, 1);
+  // The frame is the user's line, at the user's file; the library's own file is not quoted.
+  t.regex(r.stderr, /--> \.\/policies\/qubes\.qpol:3:30\n  \|\n3 \| qube mail in work \{ template nonexist \}/);
+  t.false(r.stderr.includes('<qpc>') || r.stderr.includes('A default install'));
+  const c = check('policies/qubes.qpol', { host });
+  t.true(c.sources.has('./policies/qubes.qpol'));
+  t.true(c.sources.has('policies/qubes.qpol'), 'the standard library module keeps its own display path');
+  t.is(c.sources.get('./policies/qubes.qpol')!.text, text);
+});
