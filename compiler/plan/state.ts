@@ -1,7 +1,7 @@
 /**
  * The machine as the plan sees it (docs/plan.md): plain records keyed by
  * name, so that immer can draft them and every patch names what it changes
- * by a readable path (`qubes/work/prefs/netvm`). Built from the snapshot's
+ * by a readable path (`qubes/vault/prefs/netvm`). Built from the snapshot's
  * MachineState (compiler/snapshot/), or from `internal.GetSystemInfo` for
  * the qrexec part alone; frozen deeply, as immer freezes what it produces.
  */

@@ -17,7 +17,7 @@ const done = withPolicyFile(provisioned(planText(basePolicy, machine, source)), 
 const patchesOf = (text: string): string[] => {
   const r = planText(text, done, source);
   if (!r.plan) throw new Error(r.diagnostics.map((d) => `${d.code} ${d.message}`).join('\n'));
-  return r.plan.patches.map((p) => `${p.op} ${p.path.join('/')}`).sort();
+  return r.plan.patches.map((p) => `${p.op} ${p.path.join(' > ')}`).sort();
 };
 const planOf = (text: string) => planText(text, done, source).plan!;
 
@@ -45,7 +45,7 @@ test('a machine provisioned from the policy: an empty plan, the user file untouc
 });
 
 test('adding a qube: exactly its creation', (t) => {
-  t.deepEqual(patchesOf(basePolicy + 'qube anon-mail in anon { template whonix-workstation-17 }\n'), ['add qubes/anon-mail']);
+  t.deepEqual(patchesOf(basePolicy + 'qube anon-mail in anon { template whonix-workstation-17 }\n'), ['add qubes > anon-mail']);
   const q = planOf(basePolicy + 'qube anon-mail in anon { template whonix-workstation-17 }\n').qubes;
   t.deepEqual(q.map((x) => [x.name, x.action, x.class, x.template, x.label]), [['anon-mail', 'create', 'AppVM', 'whonix-workstation-17', 'red']]);
   t.deepEqual(q[0]!.tagsAdded, ['anon-vm', 'identity-anon']);
@@ -56,15 +56,15 @@ const moved = basePolicy.replace('qube anon-web in anon { template whonix-workst
 
 test('moving a qube off its Tor gateway: its netvm, template, label and identity tag, marked as weakening', (t) => {
   t.deepEqual(patchesOf(moved), [
-    'add qubes/anon-web/tags/identity-office',
-    'remove qubes/anon-web/tags/identity-anon',
+    'add qubes > anon-web > tags > identity-office',
+    'remove qubes > anon-web > tags > identity-anon',
     // The generated rules that close the Tor identity name its qubes' tags, not anon-web: only the comment of the rule that names it changes.
-    'replace policy/40-extra_qpc.policy',
-    'replace qubes/anon-web/label',
-    'replace qubes/anon-web/prefs/label',
-    'replace qubes/anon-web/prefs/netvm',
-    'replace qubes/anon-web/prefs/template',
-    'replace qubes/anon-web/template',
+    'replace policy > 40-extra_qpc.policy',
+    'replace qubes > anon-web > label',
+    'replace qubes > anon-web > prefs > label',
+    'replace qubes > anon-web > prefs > netvm',
+    'replace qubes > anon-web > prefs > template',
+    'replace qubes > anon-web > template',
   ].sort());
   const q = planOf(moved).qubes;
   t.deepEqual(q.map((x) => x.name), ['anon-web']);
@@ -74,7 +74,7 @@ test('moving a qube off its Tor gateway: its netvm, template, label and identity
 
 test('renaming a policy-file: the new file added, the old copy removed as stale, its denies marked', (t) => {
   const renamed = basePolicy.replace('policy-file 40-extra', 'policy-file 45-extra');
-  t.deepEqual(patchesOf(renamed), ['add policy/45-extra.policy', 'add policy/45-extra_qpc.policy', 'remove policy/40-extra.policy', 'remove policy/40-extra_qpc.policy']);
+  t.deepEqual(patchesOf(renamed), ['add policy > 45-extra.policy', 'add policy > 45-extra_qpc.policy', 'remove policy > 40-extra.policy', 'remove policy > 40-extra_qpc.policy']);
   const p = planOf(renamed);
   t.deepEqual(p.policyFiles.map((f) => `${f.action} ${f.path}`), ['remove 40-extra.policy', 'remove 40-extra_qpc.policy', 'add 45-extra.policy', 'add 45-extra_qpc.policy']);
   const old = p.policyFiles.find((f) => f.path === '40-extra.policy')!;
@@ -88,7 +88,7 @@ test('renaming a policy-file: the new file added, the old copy removed as stale,
 test('removing a policy-file block whose denies no other file has: marked as weakening', (t) => {
   const without = basePolicy.replace(/policy-file 40-extra \{[^}]*\}\n/, '');
   // The rules qpc generates to close the Tor identity go to the main file once no other file holds the user's rules.
-  t.deepEqual(patchesOf(without), ['remove policy/40-extra.policy', 'remove policy/40-extra_qpc.policy', 'replace policy/30-qpc.policy']);
+  t.deepEqual(patchesOf(without), ['remove policy > 40-extra.policy', 'remove policy > 40-extra_qpc.policy', 'replace policy > 30-qpc.policy']);
   const files = planOf(without).policyFiles;
   t.deepEqual(files.find((x) => x.path === '40-extra.policy')!.weakens, ['removes a file that holds 1 deny rule no file of the new policy has']);
   t.deepEqual(files.find((x) => x.path === '40-extra_qpc.policy')!.weakens, [], 'its generated denies are in 30-qpc.policy now');
@@ -96,7 +96,7 @@ test('removing a policy-file block whose denies no other file has: marked as wea
 
 test('removing an app with a dedicated SocksPort: the gateway\'s torrc.d and firewall files change', (t) => {
   const without = basePolicy.replace(/\n\s*app hexchat[^\n]*/, '');
-  t.deepEqual(patchesOf(without), ['replace whonix/sys-whonix/torrc.d/50_qpc.conf', 'replace whonix/sys-whonix/whonix_firewall.d/50_qpc.conf']);
+  t.deepEqual(patchesOf(without), ['replace whonix > sys-whonix > torrc.d/50_qpc.conf', 'replace whonix > sys-whonix > whonix_firewall.d/50_qpc.conf']);
   const [torrc, firewall] = planOf(without).whonix[0]!.files;
   t.regex(torrc!.diff, /^-\+SocksPort [0-9.]+:9112 IPv6Traffic IsolateClientProtocol$/m);
   t.regex(firewall!.diff, /^-INTERNAL_OPEN_PORTS\+=" 9112 "$/m);
@@ -104,7 +104,7 @@ test('removing an app with a dedicated SocksPort: the gateway\'s torrc.d and fir
 
 test('adding a device: its assignment', (t) => {
   const withDevice = basePolicy.replace('qube work in office { template fedora-40-xfce }', 'qube work in office {\n  template fedora-40-xfce\n  device usb "sys-usb:2-1"\n}');
-  t.deepEqual(patchesOf(withDevice), ['add qubes/work/devices/usb sys-usb:2-1']);
+  t.deepEqual(patchesOf(withDevice), ['add qubes > work > devices > usb sys-usb:2-1']);
   t.deepEqual(planOf(withDevice).qubes.map((q) => [q.name, q.devices]), [['work', [{ device: 'usb sys-usb:2-1', action: 'assign', options: {} }]]]);
 });
 

@@ -135,16 +135,16 @@ const old = recorded('qubes-4.2-whonix');
 
 test('the whole plan on plan-owned: the stale items as patches, grouped, and the record summed up', (t) => {
   const p = planText(laterPolicy, owned.view, owned.source).plan!;
-  const paths = p.patches.filter((x) => x.op === 'remove' || (x.path[0] === 'qubes' && x.path[2] === 'prefs')).map((x) => `${x.op} ${x.path.join('/')}`).sort();
+  const paths = p.patches.filter((x) => x.op === 'remove' || (x.path[0] === 'qubes' && x.path[2] === 'prefs')).map((x) => `${x.op} ${x.path.join(' > ')}`).sort();
   t.deepEqual(paths, [
-    'remove policy/41-gone_qpc.policy',
-    'remove pushed/anon-chat',
-    'remove qubes/work/devices/usb sys-usb:2-1',
-    'remove qubes/work/features/gui-allow-fullscreen',
-    'remove qubes/work/services/cups',
-    'remove qubes/work/tags/mine',
-    'replace qubes/work/prefs/memory',
-    'replace qubes/work/prefs/vcpus',
+    'remove policy > 41-gone_qpc.policy',
+    'remove pushed > anon-chat',
+    'remove qubes > work > devices > usb sys-usb:2-1',
+    'remove qubes > work > features > gui-allow-fullscreen',
+    'remove qubes > work > services > cups',
+    'remove qubes > work > tags > mine',
+    'replace qubes > work > prefs > memory',
+    'replace qubes > work > prefs > vcpus',
   ]);
   t.deepEqual(p.record, { status: 'recorded', items: 19, stale: 9, left: ['/etc/qubes/policy.d/41-gone.policy: qpc installed it and the policy no longer has it, but it was changed since; remove it by hand if nobody needs it'] });
   t.false(p.untouchedPolicyFiles.other.includes('41-gone.policy'), "an edited file of qpc's is not someone else's");
