@@ -81,6 +81,17 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 
 const ms = (x: number) => x.toFixed(1);
 
+/** The median wall time of three runs of `f` (awaited), in milliseconds. */
+async function timed(f: () => unknown): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await f();
+    xs.push(performance.now() - t0);
+  }
+  return median(xs);
+}
+
 /** Files under `dir` (recursively) whose names end with one of `exts`. */
 function filesUnder(dir: string, exts: readonly string[]): string[] {
   if (!existsSync(dir)) return [];
@@ -205,17 +216,6 @@ function throughput(): void {
 /** The whole check (topology, the complete qrexec policy, closing and channel analysis) on the generated policies. */
 async function analysis(): Promise<void> {
   const rows: string[][] = [];
-  const RUNS = 3;
-  /** Median of RUNS timed runs. */
-  const timed = async (f: () => unknown): Promise<number> => {
-    const xs: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      await f();
-      xs.push(performance.now() - t0);
-    }
-    return median(xs);
-  };
   // Warm up the compiler's code on a small policy.
   const warm = api.overlayHost(new Map([['warm.qpol', generate(1_250).text]]));
   await api.compile('warm.qpol', { host: warm });
@@ -430,16 +430,6 @@ export async function lspLatency(): Promise<void> {
 /** `qpc graph --view channels` on the generated policies: identities collapsed. */
 export async function graphBench(): Promise<void> {
   const rows: string[][] = [];
-  const RUNS = 3;
-  const timed = async (f: () => unknown): Promise<number> => {
-    const xs: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      await f();
-      xs.push(performance.now() - t0);
-    }
-    return median(xs);
-  };
   // Warm up the compiler and Graphviz.
   await api.graph('warm.qpol', { host: api.overlayHost(new Map([['warm.qpol', generate(1_250).text]])), view: 'channels' });
   for (const n of [5_000, 10_000, 22_500]) {

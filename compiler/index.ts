@@ -27,7 +27,7 @@ import { lintNative, type LintResult } from './native/lint.js';
 import type { NativeHost } from './native/read.js';
 import { defaultSettings } from './program.js';
 import type { QrexecRule, QubesRelease } from './qrexec/types.js';
-import { readSnapshot, readSystemInfoFile, systemInfoFromJson, systemInfoOf } from './snapshot/read.js';
+import { readSnapshot, readSystemInfo, readSystemInfoFile, systemInfoOf } from './snapshot/read.js';
 import { overlayHost } from './host.js';
 import { dangerous } from './qrexec/check-danger.js';
 
@@ -213,7 +213,7 @@ export type { Token, TokenKind, RuleTokens } from './qrexec/types.js';
 /** `qpc snapshot`: the dom0 script that records a machine, and the reader of what it records (docs/snapshot.md). */
 /** Unified diffs as `diff -u` writes them (`--diff`, `qpc plan`). */
 export { unifiedDiff } from './unified-diff.js';
-export { readSnapshot, readSystemInfoFile, systemInfoOf, systemInfoFromJson, parseOwnership, ownedLine, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
+export { readSnapshot, readSystemInfo, readSystemInfoFile, systemInfoOf, systemInfoFromJson, parseOwnership, ownedLine, snapshotScript, SNAPSHOT_FORMAT, DEVICE_CLASSES } from './snapshot/index.js';
 export type { MachineState, QubeState, Pref, DeviceAssignment, SnapshotFile, WhonixGateway, SnapshotResult, OwnedItem, OwnershipRecord } from './snapshot/index.js';
 
 /**
@@ -277,13 +277,10 @@ export function lint(paths: readonly string[], opts: LintOptions = {}): LintResu
   const host = opts.host ?? nodeHost;
   const release = opts.release ?? defaultSettings.qubes;
   try {
-    const path = opts.systemInfo;
-    const snapshot = (dir: string) => {
-      const r = readSnapshot(dir, host);
-      return r.state.format === 0 ? { diagnostics: r.diagnostics } : { info: systemInfoOf(r.state), diagnostics: r.diagnostics };
-    };
-    const systemInfo = path === undefined ? {} : { systemInfo: { path, parse: systemInfoFromJson, snapshot } };
-    return lintNative(paths, { host, release, stock: stockModel(release), ...systemInfo });
+    // A --system-info that cannot be read stops before the files are read: the result has no policy.
+    const given = opts.systemInfo === undefined ? undefined : readSystemInfo(opts.systemInfo, host);
+    if (given && given.info === undefined) return { diagnostics: sortDiagnostics(given.diagnostics), sources: new Map() };
+    return lintNative(paths, { host, release, stock: stockModel(release), ...(given ? { info: given.info!, infoDiagnostics: given.diagnostics } : {}) });
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
   }

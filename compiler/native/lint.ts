@@ -4,8 +4,7 @@
  * analysed as qpc analyses its own policies (analyse.ts), over the qubes of
  * `--system-info` or, without it, the qubes the rules name.
  */
-import { diag, sortDiagnostics, DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { ioReason } from '../host.js';
+import { sortDiagnostics, DiagnosticBag, type Diagnostic } from '../diagnostics/diagnostic.js';
 import type { SourceFile } from '../source.js';
 import type { DomainInfo, QrexecRule, QubesRelease, SystemInfo } from '../qrexec/types.js';
 import { ruleTokens, singledOut } from '../qrexec/token.js';
@@ -17,17 +16,8 @@ export interface LintOptions {
   readonly release: QubesRelease;
   /** The machine's qubes (`--system-info`); without it, {@link inferredSystemInfo}. */
   readonly info?: SystemInfo;
-  /**
-   * A `--system-info` path to read instead of `info`: a file, read with
-   * `parse` (the JSON of `internal.GetSystemInfo`), or a directory, read
-   * with `snapshot` (what `qpc snapshot` recorded), which also returns what
-   * it found missing.
-   */
-  readonly systemInfo?: {
-    readonly path: string;
-    readonly parse: (text: string) => SystemInfo | { readonly error: string };
-    readonly snapshot?: (dir: string) => { readonly info?: SystemInfo; readonly diagnostics: readonly Diagnostic[] };
-  };
+  /** What reading the system information reported (a snapshot directory's missing pieces): shown with the findings. */
+  readonly infoDiagnostics?: readonly Diagnostic[];
   /** The stock files of the release as the standard library models them (see `NativeReadOptions.stock`). */
   readonly stock?: ReadonlyMap<string, readonly QrexecRule[]>;
 }
@@ -74,38 +64,10 @@ export function inferredSystemInfo(rules: readonly QrexecRule[], release: QubesR
   return { domains };
 }
 
-/** Reads `--system-info`, or says why it cannot (QP5001): the qubes, and what a snapshot directory lacked. */
-function systemInfoFile(host: NativeHost, file: NonNullable<LintOptions['systemInfo']>): { info?: SystemInfo; diagnostics: readonly Diagnostic[] } {
-  let text: string;
-  try {
-    text = host.readFile(file.path);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'EISDIR' && file.snapshot !== undefined) {
-      const r = file.snapshot(file.path);
-      // Not a snapshot at all: one finding, not one per file a snapshot would have.
-      return r.info !== undefined ? r : { diagnostics: [diag('QP5001', undefined, { path: file.path, reason: 'a directory, but not one `qpc snapshot` recorded (it has no snapshot header `version`)' })] };
-    }
-    return { diagnostics: [diag('QP5001', undefined, { path: file.path, reason: ioReason(e) })] };
-  }
-  const parsed = file.parse(text);
-  if ('error' in parsed) return { diagnostics: [diag('QP5001', undefined, { path: file.path, reason: `not the JSON of internal.GetSystemInfo, nor a directory \`qpc snapshot\` recorded: ${parsed.error}` })] };
-  return { info: parsed, diagnostics: [] };
-}
-
-/**
- * Reads the files and analyses them. Never throws on any input. A
- * `--system-info` that cannot be read stops before the files are read: the
- * result then has no policy.
- */
-export function lintNative(paths: readonly string[], opts: LintOptions): LintResult | { readonly diagnostics: readonly Diagnostic[]; readonly sources: ReadonlyMap<string, SourceFile> } {
-  let info = opts.info;
-  let given: readonly Diagnostic[] = [];
-  if (opts.systemInfo !== undefined) {
-    const r = systemInfoFile(opts.host, opts.systemInfo);
-    if (r.info === undefined) return { diagnostics: sortDiagnostics(r.diagnostics), sources: new Map() };
-    info = r.info;
-    given = r.diagnostics;
-  }
+/** Reads the files and analyses them. Never throws on any input. */
+export function lintNative(paths: readonly string[], opts: LintOptions): LintResult {
+  const info = opts.info;
+  const given = opts.infoDiagnostics ?? [];
   const read = readNativePolicy(paths, opts.host, opts.release, opts.stock ? { stock: opts.stock } : {});
   const policy: NativePolicy = {
     rules: read.rules,

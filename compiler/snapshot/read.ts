@@ -410,6 +410,12 @@ export function systemInfoFromJson(text: string): SystemInfo | { readonly error:
   return { domains };
 }
 
+/** The SystemInfo of a file's text, or QP5001 saying it is not the JSON of `internal.GetSystemInfo`. */
+function systemInfoOfText(path: string, text: string): { readonly info?: SystemInfo; readonly diagnostics: readonly Diagnostic[] } {
+  const info = systemInfoFromJson(text);
+  return 'error' in info ? { diagnostics: [diag('QP5001', undefined, { path, reason: info.error })] } : { info, diagnostics: [] };
+}
+
 /**
  * A file with the JSON of `internal.GetSystemInfo` read through `host`: the
  * SystemInfo, or QP5001 saying why the file cannot be read or is not that
@@ -422,6 +428,23 @@ export function readSystemInfoFile(path: string, host: CompilerHost): { readonly
   } catch (e) {
     return { diagnostics: [diag('QP5001', undefined, { path, reason: ioReason(e) })] };
   }
-  const info = systemInfoFromJson(text);
-  return 'error' in info ? { diagnostics: [diag('QP5001', undefined, { path, reason: info.error })] } : { info, diagnostics: [] };
+  return systemInfoOfText(path, text);
+}
+
+/**
+ * `--system-info PATH`: a directory `qpc snapshot` recorded (its qubes, with
+ * what the snapshot lacks), or a file with the JSON of `internal.GetSystemInfo`.
+ * No info, and QP5001, when the path is neither.
+ */
+export function readSystemInfo(path: string, host: CompilerHost): { readonly info?: SystemInfo; readonly diagnostics: readonly Diagnostic[] } {
+  let text: string;
+  try {
+    text = host.readFile(path);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'EISDIR') return { diagnostics: [diag('QP5001', undefined, { path, reason: ioReason(e) })] };
+    const r = readSnapshot(path, host);
+    if (r.state.format === 0) return { diagnostics: [diag('QP5001', undefined, { path, reason: 'a directory, but not one `qpc snapshot` recorded (it has no snapshot header `version`)' })] };
+    return { info: systemInfoOf(r.state), diagnostics: r.diagnostics };
+  }
+  return systemInfoOfText(path, text);
 }

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { inferredSystemInfo, lintNative } from '../../../../compiler/native/lint.js';
-import { systemInfoFromJson } from '../../../../compiler/snapshot/read.js';
+import { lint } from '../../../../compiler/index.js';
 import type { NativeHost } from '../../../../compiler/native/read.js';
 import type { QrexecRule } from '../../../../compiler/qrexec/types.js';
 
@@ -38,7 +38,7 @@ test('without system information: dom0, and each qube a rule names as a halted A
 });
 
 test('a system information that cannot be read stops before the files are read', (t) => {
-  const r = lintNative(['pd'], { host: host({ '30-user.policy': 's * a b allow\n' }), release: '4.2', systemInfo: { path: 'missing.json', parse: systemInfoFromJson } });
+  const r = lint(['pd'], { host: host({ '30-user.policy': 's * a b allow\n' }), release: '4.2', systemInfo: 'missing.json' });
   t.false('policy' in r);
   t.deepEqual(r.diagnostics.map((d) => d.code), ['QP5001']);
 });

@@ -4,29 +4,7 @@
  * unreachable (QP3034).
  */
 import test from 'ava';
-import { checkText } from '../../../helpers/expect-diagnostics.js';
-import type { Diagnostic } from '../../../../compiler/diagnostics/diagnostic.js';
-
-const head = `use "qubes"
-use "whonix"
-template deb { tag whonix-updatevm }
-amend sys-net { template deb }
-amend sys-firewall { template deb }
-identity anon { network tor via sys-whonix; label red; disposable anon-dvm }
-disposable anon-dvm in anon { template whonix-workstation-18 }
-qube anon-chat in anon { template whonix-workstation-18 }
-identity work { network clearnet via sys-firewall; label blue; disposable work-dvm }
-disposable work-dvm in work { template deb }
-qube work-email in work { template deb }
-`;
-
-/** The findings of one code, each with the text under its caret and its related spans' texts. */
-function findings(src: string, code: string) {
-  const at = (s: { file: string; start: number; end: number } | undefined) => (s && s.file === 'test.qpol' ? src.slice(s.start, s.end) : `(${s?.file ?? 'none'})`);
-  return checkText(src)
-    .filter((d: Diagnostic) => d.code === code)
-    .map((d) => ({ message: d.message, underline: at(d.span), label: d.label ?? '', related: d.related.map((r) => ({ text: at(r.span), message: r.message })) }));
-}
+import { findings, head } from '../../../helpers/qrexec-findings.js';
 
 test('QP3034 agrees in number: one stock rule, or several', (t) => {
   const [one] = findings(head + 'deny qubes.Filecopy from @anyvm to @anyvm\n', 'QP3034');

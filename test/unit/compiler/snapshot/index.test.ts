@@ -9,7 +9,7 @@ import * as read from '../../../../compiler/snapshot/read.js';
 import * as script from '../../../../compiler/snapshot/script.js';
 import * as api from '../../../../compiler/index.js';
 
-const promised = ['DEVICE_CLASSES', 'SNAPSHOT_FORMAT', 'ownedLine', 'parseOwnership', 'readSnapshot', 'readSystemInfoFile', 'snapshotScript', 'systemInfoFromJson', 'systemInfoOf'] as const;
+const promised = ['DEVICE_CLASSES', 'SNAPSHOT_FORMAT', 'ownedLine', 'parseOwnership', 'readSnapshot', 'readSystemInfo', 'readSystemInfoFile', 'snapshotScript', 'systemInfoFromJson', 'systemInfoOf'] as const;
 
 test('the barrel exports the reader and the script, and nothing else', (t) => {
   t.deepEqual(Object.keys(barrel).sort(), [...promised]);
@@ -20,6 +20,7 @@ test('every export is the defining module\'s own value', (t) => {
   t.is(barrel.parseOwnership, read.parseOwnership);
   t.is(barrel.ownedLine, read.ownedLine);
   t.is(barrel.readSystemInfoFile, read.readSystemInfoFile);
+  t.is(barrel.readSystemInfo, read.readSystemInfo);
   t.is(barrel.systemInfoOf, read.systemInfoOf);
   t.is(barrel.systemInfoFromJson, read.systemInfoFromJson);
   t.is(barrel.SNAPSHOT_FORMAT, read.SNAPSHOT_FORMAT);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { nodeHost, type CompilerHost } from '../../../../compiler/host.js';
 import { evaluate } from '../../../../compiler/qrexec/evaluate.js';
 import type { QrexecRule } from '../../../../compiler/qrexec/types.js';
-import { readSnapshot, readSystemInfoFile, systemInfoFromJson, systemInfoOf, type MachineState } from '../../../../compiler/snapshot/index.js';
+import { readSnapshot, readSystemInfo, readSystemInfoFile, systemInfoFromJson, systemInfoOf, type MachineState } from '../../../../compiler/snapshot/index.js';
 
 const base = 'test/fixtures/snapshots/qubes-4.2-whonix';
 const sdw = 'test/fixtures/snapshots/securedrop-like';
@@ -173,4 +173,13 @@ test('readSystemInfoFile: the JSON read through the host, or QP5001 naming the f
     t.deepEqual(r.diagnostics.map((d) => d.code), ['QP5001']);
     t.true(r.diagnostics[0].message.includes(p));
   }
+});
+
+test('readSystemInfo: a snapshot directory gives its qubes; another directory is QP5001', (t) => {
+  const r = readSystemInfo('test/fixtures/snapshots/securedrop-like', nodeHost);
+  t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
+  t.true(r.info?.domains.get('sd-app')?.tags.includes('sd-workstation'));
+  const not = readSystemInfo('test/fixtures', nodeHost);
+  t.is(not.info, undefined);
+  t.deepEqual(not.diagnostics.map((d) => d.code), ['QP5001']);
 });
