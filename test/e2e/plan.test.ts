@@ -6,7 +6,7 @@
  * info; Terraform's exit codes (0 nothing would change, 2 something would,
  * 1 an error).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -48,7 +48,12 @@ test('a machine provisioned from the policy: no changes, exit 0', (t) => {
   t.regex(r.stdout, /not qpc's: .*60-user\.policy/);
 });
 
-toolTest('the provisioned machine recorded by the snapshot script itself: still no changes', ['dash'], (t) => {
+/**
+ * The machine `machine` (a recorded snapshot the stand-in dom0 tools answer
+ * from, its policy.d and ownership record included) recorded again by the
+ * snapshot script itself, run under dash: the directory it wrote.
+ */
+function recordWithScript(t: ExecutionContext, machine: string): string {
   const dir = mkdtempSync(path.join(tmp, 'collect-'));
   const bin = path.join(dir, 'bin');
   mkdirSync(bin);
@@ -58,10 +63,15 @@ toolTest('the provisioned machine recorded by the snapshot script itself: still 
   const w = run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', 'snapshot', '-o', script]);
   t.is(w.status, 0, w.stderr);
   const out = path.join(dir, 'out');
-  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: path.resolve(provisionedDir), QPC_SNAPSHOT_LOG: path.join(dir, 'log'), QPC_POLICY_DIR: path.resolve(provisionedDir, 'policy.d'), QPC_STATE_DIR: path.resolve(provisionedDir) };
   writeFileSync(path.join(dir, 'log'), '');
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: machine, QPC_SNAPSHOT_LOG: path.join(dir, 'log'), QPC_POLICY_DIR: path.join(machine, 'policy.d'), QPC_STATE_DIR: machine };
   const c = run('dash', [script, out], { env });
   t.is(c.status, 0, c.stderr);
+  return out;
+}
+
+toolTest('the provisioned machine recorded by the snapshot script itself: still no changes', ['dash'], (t) => {
+  const out = recordWithScript(t, path.resolve(provisionedDir));
   t.true(readdirSync(out).includes('state.sha256'));
   const r = qpc(policy, '--snapshot', out);
   t.is(r.status, 0, r.stdout + r.stderr);
@@ -76,17 +86,7 @@ writeFileSync(later, laterPolicy.replace('qube anon-web in anon { template whoni
 
 toolTest('a provisioned qube moved out of its Tor identity: the plan takes back the Whonix tag provisioning added', ['dash'], (t) => {
   // Recorded by the snapshot script itself, from the stand-in tools and the fixture's record.
-  const dir = mkdtempSync(path.join(tmp, 'collect-'));
-  const bin = path.join(dir, 'bin');
-  mkdirSync(bin);
-  const standin = path.resolve('test/fixtures/snapshots/standin/dom0-tool');
-  for (const tool of ['qvm-ls', 'qubes-prefs', 'qvm-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-device', 'qvm-run']) symlinkSync(standin, path.join(bin, tool));
-  const script = path.join(dir, 'snapshot.sh');
-  t.is(run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', 'snapshot', '-o', script]).status, 0);
-  const rec = path.resolve(fixture('plan-owned'));
-  const out = path.join(dir, 'out');
-  const c = run('dash', [script, out], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, QPC_SNAPSHOT: rec, QPC_POLICY_DIR: path.join(rec, 'policy.d'), QPC_STATE_DIR: rec } });
-  t.is(c.status, 0, c.stderr);
+  const out = recordWithScript(t, path.resolve(fixture('plan-owned')));
   const r = qpc(later, '--snapshot', out);
   t.is(r.status, 2, r.stdout + r.stderr);
   const anonWeb = /^ {2}~ anon-web\n((?: {6}.*\n)*)/m.exec(r.stdout)?.[1] ?? '';
