@@ -5,29 +5,12 @@
  * schema reads the real output in libvirt.test.ts.
  */
 import test from 'ava';
+import { handMadeDomain } from './support.js';
 import fc from 'fast-check';
-import type { ModelQube } from '../../../../compiler/model.js';
 import type { Domain } from '../../../../targets/xen/domain.js';
 import { libvirtXml, xmlComment } from '../../../../targets/xen/emit-libvirt.js';
 
-function domain(change: Partial<Domain> = {}): Domain {
-  return {
-    qube: { name: 'q' } as ModelQube,
-    name: 'q',
-    type: 'pvh',
-    memory: 400,
-    maxmem: 4000,
-    vcpus: 2,
-    boot: { kind: 'version', version: '6.6' },
-    kernel: '/k/vmlinuz',
-    ramdisk: '/k/initramfs',
-    cmdline: 'root=/dev/mapper/dmroot ro',
-    disks: [{ vdev: 'xvda', target: '/dev/a', writable: true }],
-    driverDomain: false,
-    pci: [],
-    ...change,
-  };
-}
+const domain = handMadeDomain;
 
 const xml = (d: Domain, entry = 'p.qpol') => libvirtXml(d, entry);
 

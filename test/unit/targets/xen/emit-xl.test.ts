@@ -4,31 +4,13 @@
  * What libxlutil reads from real output is checked in xlcfg.test.ts.
  */
 import test from 'ava';
-import type { ModelQube } from '../../../../compiler/model.js';
+import { handMadeDomain } from './support.js';
 import type { Disk, Domain } from '../../../../targets/xen/domain.js';
 import { xlConfig } from '../../../../targets/xen/emit-xl.js';
 
 const disk = (vdev: string, target: string, extra: Partial<Disk> = {}): Disk => ({ vdev, target, writable: true, ...extra });
 
-/** A PVH domain with one disk and no network; `change` for the case at hand. */
-function domain(change: Partial<Domain> = {}): Domain {
-  return {
-    qube: { name: 'q' } as ModelQube,
-    name: 'q',
-    type: 'pvh',
-    memory: 400,
-    maxmem: 4000,
-    vcpus: 2,
-    boot: { kind: 'version', version: '6.6' },
-    kernel: '/k/vmlinuz',
-    ramdisk: '/k/initramfs',
-    cmdline: 'root=/dev/mapper/dmroot ro',
-    disks: [disk('xvda', '/dev/a')],
-    driverDomain: false,
-    pci: [],
-    ...change,
-  };
-}
+const domain = handMadeDomain;
 
 const lines = (d: Domain, entry = 'p.qpol') => xlConfig(d, entry).split('\n');
 const setting = (d: Domain, key: string) => lines(d).find((l) => l.startsWith(`${key} = `));

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { nodeHost, overlayHost } from '../../../../compiler/host.js';
-import type { PolicyModel } from '../../../../compiler/model.js';
+import type { ModelQube, PolicyModel } from '../../../../compiler/model.js';
+import type { Domain } from '../../../../targets/xen/domain.js';
 import { runPipeline } from '../../../../compiler/pipeline.js';
 import type { Diagnostic } from '../../../../compiler/diagnostics/diagnostic.js';
 import { run } from '../../../helpers/tools.js';
@@ -165,4 +166,24 @@ export function vifArguments(spec: string): { key: string; value?: string }[] {
     const i = a.indexOf('=');
     return i < 0 ? { key: a } : { key: a.slice(0, i), value: a.slice(i + 1) };
   });
+}
+
+/** A PVH domain with one disk (`xvda`) and no network, as the xen target's writers take it; `change` for the case at hand. */
+export function handMadeDomain(change: Partial<Domain> = {}): Domain {
+  return {
+    qube: { name: 'q' } as ModelQube,
+    name: 'q',
+    type: 'pvh',
+    memory: 400,
+    maxmem: 4000,
+    vcpus: 2,
+    boot: { kind: 'version', version: '6.6' },
+    kernel: '/k/vmlinuz',
+    ramdisk: '/k/initramfs',
+    cmdline: 'root=/dev/mapper/dmroot ro',
+    disks: [{ vdev: 'xvda', target: '/dev/a', writable: true }],
+    driverDomain: false,
+    pci: [],
+    ...change,
+  };
 }
