@@ -362,7 +362,9 @@ import { freeze } from 'immer';
 import { identityTags as provisionIdentityTags, prefsOf as provisionPrefs, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from '../targets/provision/plan.js';
 import { collectInputs as provisionInputs } from '../targets/provision/inputs.js';
 import { resettablePrefs as provisionResettablePrefs } from '../targets/provision/ownership.js';
-export { renderPlan, planJson, planSummary, viewOfSnapshot, viewOfSystemInfo, PLAN_FORMAT } from './plan/index.js';
+import { provisionScriptPath } from '../targets/paths.js';
+import { sha256 } from './hash.js';
+export { renderPlan, planJson, planSummary, planFile, viewOfSnapshot, viewOfSystemInfo, PLAN_FORMAT, PLAN_FILE_FORMAT } from './plan/index.js';
 export type { Plan, QubePlan, FilePlan, GatewayPlan, QubeFilePlan, RecordPlan, PrefChange, MachineView, MachineSource, QubeView, PrefView } from './plan/index.js';
 
 export interface PlanOptions extends PipelineOptions {
@@ -373,7 +375,11 @@ export interface PlanOptions extends PipelineOptions {
   readonly systemInfo?: string;
 }
 
-export type PlanResult = CheckResult & { readonly plan?: Plan };
+export type PlanResult = CheckResult & {
+  readonly plan?: Plan;
+  /** sha256 of the provision.sh the plan was made for: `planFile` binds the plan file to it. */
+  readonly provisionSha256?: string;
+};
 
 /** What the provision target does beyond the model, from the target's own functions and the artifacts it installs. */
 function provisionFacts(model: PolicyModel, artifacts: readonly Artifact[]): ProvisionFacts {
@@ -407,7 +413,7 @@ export function plan(entry: string, opts: PlanOptions): PlanResult {
       ds.push(...s.diagnostics);
       if (s.state.format !== 0) {
         base = viewOfSnapshot(s.state);
-        machine = { coverage: 'snapshot', stateHash: s.state.stateHash, date: s.state.date, release: s.state.release, skippedGateways: s.state.skippedGateways };
+        machine = { coverage: 'snapshot', stateHash: s.state.stateHash, date: s.state.date, release: s.state.release, skippedGateways: s.state.skippedGateways, manifest: s.state.manifest, startedGateways: s.state.startedGateways };
       }
     } else if (opts.systemInfo !== undefined) {
       const r = readSystemInfoFile(opts.systemInfo, host);
@@ -436,7 +442,8 @@ export function planOn(entry: string, base: MachineView | undefined, machine: Ma
   try {
     const r = compileWith(entry, registry, { host: opts.host ?? nodeHost, targets: ['provision'], ...(opts.allowWaived ? { allowWaived: opts.allowWaived } : {}) });
     if (!r.model || !r.artifacts || base === undefined || machine === undefined || r.diagnostics.some((d) => d.severity === 'error')) return r;
-    return { ...r, plan: makePlan(base, { model: freeze(r.model, true), provision: provisionFacts(r.model, r.artifacts) }, machine) };
+    const script = r.artifacts.find((a) => a.path === provisionScriptPath);
+    return { ...r, plan: makePlan(base, { model: freeze(r.model, true), provision: provisionFacts(r.model, r.artifacts) }, machine), ...(script !== undefined ? { provisionSha256: sha256(script.contents) } : {}) };
   } catch (e) {
     return { diagnostics: [internal(e)], sources: new Map() };
   }

@@ -11,6 +11,8 @@ export function policyFilePath(name: string): string {
 
 export const systemInfoPath = 'qubes/system-info.json';
 export const provisionScriptPath = 'qubes/provision.sh';
+/** The snapshot script (`qpc snapshot`'s), shipped for provision.sh's comparison with a plan's machine. */
+export const snapshotScriptPath = 'qubes/snapshot.sh';
 export const saltStatePath = 'qubes/salt/qpc.sls';
 export const saltTopPath = 'qubes/salt/qpc.top';
 export const manifestPath = 'manifest.json';

@@ -135,8 +135,10 @@ const commandSpecs: Record<Command, CommandSpec> = {
       'policy does not declare are listed, never touched. Changes that weaken isolation are\n' +
       'marked !!. --system-info FILE (the JSON of internal.GetSystemInfo) compares the\n' +
       'qrexec part alone: qubes, classes, tags, default disposables. --format json for\n' +
-      'machines (docs/plan.md). Exit 0 when nothing would change, 2 when something would,\n' +
-      '1 on any error.',
+      'machines (docs/plan.md). -o PLAN also writes the plan file `provision.sh --plan PLAN`\n' +
+      'reads: it stops unless the machine is still in the snapshot\'s state, --dry-run prints\n' +
+      'the plan, --only-changes visits only the qubes it changes. Exit 0 when nothing would\n' +
+      'change, 2 when something would, 1 on any error.',
   },
 };
 
@@ -166,7 +168,7 @@ const optionSpecs: Record<string, OptionSpec> = {
   frozen: { type: 'boolean', commands: ['check', 'compile'], help: 'refuse to change a lock file (exit 1 if it would change)' },
   check: { type: 'boolean', commands: ['compile', 'fmt'], help: 'write nothing; report what would change (exit 1 if anything would)' },
   diff: { type: 'boolean', commands: ['check', 'compile', 'fmt'], help: 'with --check or --frozen: print a unified diff of what would change' },
-  output: { type: 'string', short: 'o', value: 'DIR', commands: ['compile', 'graph', 'snapshot', 'import'], help: 'the output directory (graph, snapshot, import: the output file; default standard output)' },
+  output: { type: 'string', short: 'o', value: 'DIR', commands: ['compile', 'graph', 'snapshot', 'import', 'plan'], help: 'the output directory (graph, snapshot, import: the output file; default standard output;\nplan: the plan file provision.sh --plan reads, the plan still printed)' },
   target: { type: 'string', value: 'LIST', commands: ['compile'], help: 'comma-separated targets: qrexec, whonix, provision, xen (default: all)' },
   format: { type: 'string', value: 'FORMAT', commands: ['query', 'graph', 'plan'], help: 'query, plan: human (default) or json; graph: svg (default), dot or json' },
   view: { type: 'string', value: 'VIEW', commands: ['graph'], help: 'network, channels or all (default)' },
@@ -465,6 +467,7 @@ function validate(o: Options, command: Command): void {
       if (o.files.length !== 1) throw new UsageError('`qpc plan` needs exactly one FILE (the entry of the policy set)');
       if (o.files[0] === STDIN_ARG) throw new UsageError('`qpc plan` reads its policy from a file, not standard input (its lock file is beside it)');
       if ((o.snapshot === undefined) === (o.systemInfo === undefined)) throw new UsageError('`qpc plan` compares with one machine: give `--snapshot DIR` or `--system-info FILE`');
+      if (o.output !== undefined && o.snapshot === undefined) throw new UsageError('`qpc plan -o PLAN` writes a plan provision.sh compares the machine with: it needs `--snapshot DIR` (a system info has no machine state)');
       if (o.format === 'json' && o.errorFormat !== 'human' && o.errorFormat !== 'plain') throw new UsageError(`\`qpc plan --format json\` writes the plan to standard output, where \`--error-format ${o.errorFormat}\` writes its document: use one or the other`);
       return;
     case 'snapshot':

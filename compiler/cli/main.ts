@@ -6,7 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve as resolvePath, sep as pathSep } from 'node:path';
-import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript, lint, lintGraph, importSnapshot, verifyImport, plan, renderPlan, planJson } from '../index.js';
+import { check, explain, format, allCodes, codes, nodeHost, type CompilerHost, type Diagnostic, SourceFile, diag, ioReason, overlayHost, packageDir, notPolicyReason, render, summaryLine, decisionText, parseRequest, query, queryStates, ruleText, ruleWhere, type QrexecRule, evaluateExpects, expectName, version, compile, type CheckResult, graph, snapshotScript, lint, lintGraph, importSnapshot, verifyImport, plan, renderPlan, planJson, planFile } from '../index.js';
 
 import { diffOutput, nodeOutputFs, outputTextChanges, replaceFile, writeOutput, type OutputFs } from './output.js';
 import { defaultOptions, parseCommandLine, STDIN_ARG, UsageError, type Options } from './args.js';
@@ -413,7 +413,14 @@ function runPlan(io: CliIo, o: Options): number {
   emit(io, o, r.diagnostics, r.sources);
   if (!r.plan) return 1;
   const source = file.replace(/^.*[\\/]/, '');
-  io.stdout(o.format === 'json' ? planJson(r.plan, source) : renderPlan(r.plan, file, (o.snapshot ?? o.systemInfo)!));
+  const human = renderPlan(r.plan, file, (o.snapshot ?? o.systemInfo)!);
+  io.stdout(o.format === 'json' ? planJson(r.plan, source) : human);
+  if (o.output !== undefined) {
+    const text = r.provisionSha256 === undefined ? undefined : planFile(r.plan, human, r.provisionSha256);
+    if (text === undefined) throw new Error('plan: no provision.sh or no snapshot state to write a plan file from');
+    io.writeFile(o.output, text);
+    io.stderr(`qpc: plan written to ${o.output}: with the output of \`qpc compile ${file}\` in dom0, \`sudo sh OUT/qubes/provision.sh --plan ${o.output} --only-changes\` applies it while the machine is in the state it was planned on\n`);
+  }
   // plan writes nothing: a lock file that would change is said, and `qpc compile` writes it.
   if (r.lock?.changed) io.stderr(`qpc: ${r.lock.path} would change: the plan uses the SOCKS ports \`qpc compile\` allocates and records there\n`);
   if (r.plan.blockers.length > 0 || exitCode(r.diagnostics, o.denyWarnings) !== 0) return 1;

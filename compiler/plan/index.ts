@@ -3,4 +3,4 @@ export { makePlan, denyRules, denyLines, type Plan, type QubePlan, type FilePlan
 export { staleItems, takeBack, leftAlone, recordKnown, installedByQpc, type StaleItem, type StalePolicy } from './stale.js';
 export { applyPolicy, generatedByQpc, gatewayFileKey, type PlanInput, type ProvisionFacts, type DesiredPref } from './desired.js';
 export { viewOfSnapshot, viewOfSystemInfo, pushedOf, type MachineView, type QubeView, type PrefView, type DeviceView, type GatewayFiles, type Coverage } from './state.js';
-export { renderPlan, planJson, planSummary, PLAN_FORMAT } from './render.js';
+export { renderPlan, planJson, planSummary, planFile, PLAN_FORMAT, PLAN_FILE_FORMAT } from './render.js';

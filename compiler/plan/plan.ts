@@ -24,6 +24,10 @@ export interface MachineSource {
   readonly release?: string;
   /** Gateways whose Whonix files the snapshot did not read, with the reason (`GW: not running`). */
   readonly skippedGateways?: readonly string[];
+  /** The snapshot's `files.sha256`, which a plan file carries so provision.sh can name what changed since (not in the JSON form). */
+  readonly manifest?: string;
+  /** The snapshot script ran with `--start-gateways`: provision.sh --plan records the machine so again. */
+  readonly startedGateways?: boolean;
 }
 
 /** A property's value before and after: null before when the machine did not record it (or the qube is new). */
@@ -130,6 +134,14 @@ export interface Plan {
   readonly blockers: readonly string[];
   /** What the machine's record does not hold, so the plan cannot say whether it changes. */
   readonly unknown: readonly string[];
+  /**
+   * The qubes `provision.sh --plan FILE --only-changes` visits: every qube the
+   * plan changes or takes something back from, every qube holding a stale
+   * record item (also one already gone, so the record drops it as a full run
+   * does), and every qube with files the snapshot does not record (provision.sh
+   * reads them in the qube). Sorted.
+   */
+  readonly visit: readonly string[];
   /** The desired machine (frozen). */
   readonly desired: MachineView;
 }
@@ -356,8 +368,14 @@ export function makePlan(base: MachineView, input: PlanInput, machine: MachineSo
     left: leftAlone(base, input),
   };
 
+  const visit = new Set<string>([...qubes.map((q) => q.name), ...whonix.map((g) => g.gateway), ...qubeFiles.map((f) => f.qube)]);
+  for (const item of stale) if (item.kind !== 'policy') visit.add(item.qube);
+  for (const f of provision.deploys) {
+    if (gatewayFileKey(f.path) === undefined || base.whonix[f.qube] === undefined) visit.add(f.qube);
+  }
+
   const changes = patches.length > 0;
-  return { machine, changes, patches, qubes, unchangedQubes, globalPrefs, policyFiles, untouchedPolicyFiles, whonix, qubeFiles, record, unmanagedQubes, blockers, unknown, desired };
+  return { machine, changes, patches, qubes, unchangedQubes, globalPrefs, policyFiles, untouchedPolicyFiles, whonix, qubeFiles, record, unmanagedQubes, blockers, unknown, visit: [...visit].sort(compare), desired };
 }
 
 /** The stale items of one qube the plan changes, as `KIND NAME` (`tag anon-vm`); those already gone are not changes. */

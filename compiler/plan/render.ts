@@ -180,13 +180,43 @@ export function renderPlan(plan: Plan, source: string, machine: string): string 
 
 /** The JSON plan (docs/plan.md gives its schema). */
 export function planJson(plan: Plan, source: string): string {
-  const { desired: _desired, ...rest } = plan;
+  const { desired: _desired, machine: { manifest: _manifest, ...machine }, ...rest } = plan;
   void _desired;
+  void _manifest;
   const out = {
     format: PLAN_FORMAT,
     policy: source,
     ...rest,
+    machine,
     summary: planSummary(plan),
   };
   return JSON.stringify(out, null, 2) + '\n';
+}
+
+/** The first line of a plan file (`qpc plan --out FILE`), which provision.sh --plan reads. */
+export const PLAN_FILE_FORMAT = 'qpc-plan-file 1';
+
+/**
+ * The plan file `provision.sh --plan FILE` reads (docs/plan.md, "Apply a
+ * plan"): data only, one item a line: the sha256 of the provision.sh it was
+ * made for, the snapshot's state and whether its script started the
+ * gateways, the qubes an `--only-changes` run visits, the snapshot's
+ * manifest (so provision.sh can name what changed) and the human plan, which
+ * `provision.sh --plan FILE --dry-run` prints. Undefined for a plan made on
+ * a system info: it has no state to compare.
+ */
+export function planFile(plan: Plan, humanText: string, provisionSha256: string): string | undefined {
+  const m = plan.machine;
+  if (m.coverage !== 'snapshot' || m.stateHash === undefined || m.manifest === undefined) return undefined;
+  const lines = [
+    PLAN_FILE_FORMAT,
+    '# made by qpc plan; read by provision.sh --plan FILE (docs/plan.md). Do not edit: provision.sh compares the machine with it.',
+    `provision ${provisionSha256}`,
+    `state ${m.stateHash}`,
+    `start-gateways ${m.startedGateways === true ? 'yes' : 'no'}`,
+    ...plan.visit.map((q) => `qube ${q}`),
+    ...m.manifest.split('\n').filter((l) => l !== '').map((l) => `collected ${l}`),
+    ...humanText.replace(/\n$/, '').split('\n').map((l) => `text ${l}`),
+  ];
+  return lines.join('\n') + '\n';
 }

@@ -130,6 +130,8 @@ export const collectText: string = [
   "  printf 'qpc-snapshot 1\\n'",
   "  printf 'release %s\\n' \"$release\"",
   "  printf 'date %s\\n' \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"",
+  "  # provision.sh --plan collects again as this run did, to compare the state.",
+  "  if [ \"$start_gateways\" = 1 ]; then printf 'start-gateways yes\\n'; else printf 'start-gateways no\\n'; fi",
   "} > version",
   "",
   "# The manifest: every collected file but these three, with its sha256.",

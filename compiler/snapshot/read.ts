@@ -164,6 +164,10 @@ export interface MachineState {
   readonly date: string;
   /** sha256 of the `files.sha256` manifest: the drift check compares it. */
   readonly stateHash: string;
+  /** The text of `files.sha256` (`HASH  PATH` lines): with it provision.sh names what changed since. */
+  readonly manifest: string;
+  /** The script ran with `--start-gateways` (`start-gateways yes` in `version`; older snapshots do not say: false). */
+  readonly startedGateways: boolean;
   readonly qubes: ReadonlyMap<string, QubeState>;
   readonly globalPrefs: ReadonlyMap<string, Pref>;
   /** Path under /etc/qubes/policy.d, sorted. */
@@ -253,7 +257,7 @@ export function readSnapshot(dir: string, host: CompilerHost): SnapshotResult {
     return t;
   };
 
-  let format = 0, release = '', date = '';
+  let format = 0, release = '', date = '', startedGateways = false;
   const header = read('version');
   if (header !== undefined) {
     const h = lines(header);
@@ -264,6 +268,7 @@ export function readSnapshot(dir: string, host: CompilerHost): SnapshotResult {
     for (const l of h.slice(1)) {
       if (l.startsWith('release ')) release = l.slice(8);
       else if (l.startsWith('date ')) date = l.slice(5);
+      else if (l === 'start-gateways yes') startedGateways = true;
     }
   }
 
@@ -334,7 +339,7 @@ export function readSnapshot(dir: string, host: CompilerHost): SnapshotResult {
 
   const ownership = readOwnership(manifest, collected, fail);
 
-  const state: MachineState = { format, release, date, stateHash, qubes, globalPrefs, policy, whonix, skippedGateways, ownership };
+  const state: MachineState = { format, release, date, stateHash, manifest: manifestText, startedGateways, qubes, globalPrefs, policy, whonix, skippedGateways, ownership };
   return { state: deepFreeze(state), diagnostics };
 }
 

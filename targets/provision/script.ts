@@ -4,8 +4,10 @@
  * `manifest.json`. Facts on the `qvm-*` commands: reference
  * qrexec-and-provisioning §3.1-3.2; policy installation §1.1.
  */
+import { sha256 } from '../../compiler/hash.js';
 import type { ModelQube, PolicyModel } from '../../compiler/model.js';
-import { headerSource, manifestPath, policyDirectory } from '../paths.js';
+import { collectText } from '../../compiler/snapshot/collect-text.js';
+import { headerSource, manifestPath, policyDirectory, snapshotScriptPath } from '../paths.js';
 import { reloadsOf, type DeployInput, type Inputs } from './inputs.js';
 import { ownershipFunctions, resettablePrefs, stateDirectory } from './ownership.js';
 import { identityTags, prefsOf, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from './plan.js';
@@ -92,11 +94,16 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
     '# any directory (it finds the output directory from its own location):',
     '#',
     '#     sudo sh OUT/qubes/provision.sh [--dry-run]',
+    '#     sudo sh OUT/qubes/provision.sh --plan PLAN [--dry-run] [--only-changes]',
     '#',
     '# Before it changes anything it checks every file it installs against',
     `# ${manifestPath} (sha256) and stops on any mismatch. It reads every value`,
     '# before changing it and changes only what differs, printing each change, so',
     '# a second run changes nothing. --dry-run prints what would change.',
+    '# With --plan (the file `qpc plan --out PLAN` wrote for this script) it first',
+    `# records the machine with ${snapshotScriptPath} and stops unless the state is`,
+    "# the one the plan was made on (--force goes on); --dry-run then prints the",
+    '# plan, and --only-changes visits only the qubes the plan changes.',
     '#',
     '# Order matters for anonymity: every qube is created and configured (netvm',
     '# above all) before the first qvm-run, because qvm-run starts its qube and a',
@@ -123,9 +130,22 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
   );
   for (const p of inputs.policies) L.push(`verify ${sq(p.path)} ${sq(p.sha256)}`);
   for (const d of inputs.deploys) L.push(`verify ${sq(d.path)} ${sq(d.sha256)}`);
+  L.push(`verify ${sq(snapshotScriptPath)} ${sq(sha256(collectText))}`);
   if (model.verifiedStock.length > 0) L.push('# The stock policy files the policy models but does not install: dom0 must have them, byte for byte.');
   for (const f of model.verifiedStock) L.push(`stock_file ${sq(f.name)} ${sq(f.sha256)}`);
   L.push('if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then', '  die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"', 'fi');
+  L.push(
+    "# A plan: the machine must be in the state it was planned on; a dry run prints the plan.",
+    `trap '[ -z "$plan_tmp" ] || rm -rf "$plan_tmp"' EXIT`,
+    'if [ -n "$plan_file" ]; then',
+    '  check_plan',
+    '  if [ "$dry_run" = 1 ]; then',
+    '    print_plan',
+    '    say "dry run: nothing was changed"',
+    '    exit 0',
+    '  fi',
+    'fi',
+  );
   const markers = whonixMarkers(model);
   if (markers.length > 0) {
     L.push(
@@ -141,8 +161,9 @@ export function provisionScript(model: PolicyModel, inputs: Inputs): string {
     '# overrides the directory). This run records what it writes there and at the',
     '# end takes back what an earlier run wrote and this policy no longer has.',
     'next_record_file=$(mktemp) || die "cannot create a temporary file"',
-    `trap 'rm -f "$next_record_file"' EXIT`,
+    `trap 'rm -f "$next_record_file"; [ -z "$plan_tmp" ] || rm -rf "$plan_tmp"' EXIT`,
     'start_record "$next_record_file"',
+    'carry_over',
   );
 
   section('2. qubes that must exist, and qubes to create', ['Templates before the qubes based on them, gateways before their clients,', 'disposable templates before the named disposables based on them.']);

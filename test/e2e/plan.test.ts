@@ -7,7 +7,7 @@
  * 1 an error).
  */
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nodeHost, readSnapshot, systemInfoOf } from '../../compiler/index.js';
@@ -141,4 +141,18 @@ test('errors exit 1: a policy with an error, a snapshot that is not one, no mach
   const r4 = qpc(blocked, '--snapshot', fixture('qubes-4.2-whonix'));
   t.is(r4.status, 1);
   t.regex(r4.stdout, /provision\.sh would stop before it changes anything:\n {2}! qube whonix-gateway-18 does not exist/);
+});
+
+test('-o PLAN: the plan printed and written as the plan file provision.sh --plan reads; not from a system info', (t) => {
+  const file = path.join(tmp, 'plan-file');
+  const r = qpc(policy, '--snapshot', fixture('qubes-4.2-whonix'), '-o', file);
+  t.is(r.status, 2, r.stderr);
+  const text = readFileSync(file, 'utf8');
+  t.is(text.split('\n')[0], 'qpc-plan-file 1');
+  t.regex(text, /^state [0-9a-f]{64}$/m);
+  t.true(text.includes(r.stdout.split('\n').map((l) => `text ${l}`).slice(0, 3).join('\n')), 'the printed plan is in the file');
+  t.regex(r.stderr, /plan written to .*plan-file: with the output of `qpc compile .*` in dom0, `sudo sh OUT\/qubes\/provision\.sh --plan .*plan-file --only-changes` applies it/);
+  const u = qpc(policy, '--system-info', path.join(tmp, 'system-info.json'), '-o', file);
+  t.is(u.status, 1);
+  t.regex(u.stderr, /`qpc plan -o PLAN` writes a plan provision\.sh compares the machine with: it needs `--snapshot DIR`/);
 });

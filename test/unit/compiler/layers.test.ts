@@ -22,7 +22,8 @@ interface Layer {
 /** Low to high: a layer may import only layers listed before it. */
 const layers: readonly Layer[] = [
   // lock-file.ts is the format of a file qpc reads and writes, like host.ts's files: it imports nothing, and both the load stage and the allocation use it.
-  { name: 'core', files: ['compiler/source.ts', 'compiler/host.ts', 'compiler/hash.ts', 'compiler/version.ts', 'compiler/qubes-values.ts', 'compiler/lock-file.ts', 'compiler/unified-diff.ts'], may: [], why: 'leaf utilities: sources and spans, the file system, sha256, the version, Qubes value tables, the lock file format' },
+  // collect-text.ts is the snapshot script's text, a constant: `qpc snapshot` writes it and provision.sh ships it to compare the machine with a plan's.
+  { name: 'core', files: ['compiler/source.ts', 'compiler/host.ts', 'compiler/hash.ts', 'compiler/version.ts', 'compiler/qubes-values.ts', 'compiler/lock-file.ts', 'compiler/unified-diff.ts', 'compiler/snapshot/collect-text.ts'], may: [], why: 'leaf utilities: sources and spans, the file system, sha256, the version, Qubes value tables, the lock file format, the snapshot script text' },
   { name: 'diagnostics', files: ['compiler/diagnostics/'], may: ['core'], why: 'the catalogue, diagnostics and their renderers' },
   { name: 'syntax', files: ['compiler/syntax/', 'grammar/generated/'], may: ['core', 'diagnostics'], why: 'the grammar, the tree, the parser and the printer' },
   {

@@ -54,7 +54,7 @@ test('`--` ends the options: a file named `-x.qpol` after it is a file', (t) => 
 
 test('an option of another command is named with the commands that take it', (t) => {
   t.is(usage(['fmt', '--frozen', 'x.qpol']), 'QP5002: `--frozen` is not an option of `qpc fmt`; it is an option of check, compile');
-  t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile, graph, snapshot, import');
+  t.is(usage(['check', '-o', 'out', 'x.qpol']), 'QP5002: `--output` is not an option of `qpc check`; it is an option of compile, graph, snapshot, import, plan');
   t.is(usage(['lsp', '--error-format', 'plain']), 'QP5002: `--error-format` is not an option of `qpc lsp`; it is an option of check, compile, fmt, query, explain, graph, lint, import, plan');
   t.is(usage(['test', '--error-format', 'json', 'x.qpol']), 'QP5002: `--error-format` is not an option of `qpc test`; it is an option of check, compile, fmt, query, explain, graph, lint, import, plan');
 });

@@ -11,7 +11,7 @@ import { compile, nodeHost, overlayHost } from '../../../../compiler/index.js';
 import { pushedOf, record, type MachineView, type QubeView } from '../../../../compiler/plan/state.js';
 import { parseOwnership, type OwnershipRecord } from '../../../../compiler/snapshot/read.js';
 
-const tools = ['id', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qubes-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run', 'qvm-device', 'qubes-policy'];
+const tools = ['id', 'qvm-ls', 'qvm-check', 'qvm-create', 'qvm-prefs', 'qubes-prefs', 'qvm-tags', 'qvm-features', 'qvm-service', 'qvm-run', 'qvm-device', 'qubes-policy'];
 const gatewayDirs = ['usr/local/etc/torrc.d', 'usr/local/etc/whonix_firewall.d'];
 
 /** A stand-in dom0 holding `view`: prefs, default markers, tags, features, services, devices, running qubes, policy.d and the gateways' files. */

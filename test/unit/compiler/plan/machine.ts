@@ -66,7 +66,7 @@ export function recorded(name: string): { view: MachineView; source: MachineSour
   const r = readSnapshot(fixture(name), nodeHost);
   if (r.diagnostics.length > 0) throw new Error(`fixture ${name}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   const s = r.state;
-  return { view: viewOfSnapshot(s), source: { coverage: 'snapshot', stateHash: s.stateHash, date: s.date, release: s.release, skippedGateways: s.skippedGateways } };
+  return { view: viewOfSnapshot(s), source: { coverage: 'snapshot', stateHash: s.stateHash, date: s.date, release: s.release, skippedGateways: s.skippedGateways, manifest: s.manifest, startedGateways: s.startedGateways } };
 }
 
 /** The plan of the policy `text` (as `plan-test.qpol`, without a lock file: its ports are allocated afresh, the same way each time) on `view`. */

@@ -7,7 +7,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { produce } from 'immer';
-import { planJson, renderPlan } from '../../../../compiler/plan/render.js';
+import { PLAN_FILE_FORMAT, planFile, planJson, renderPlan } from '../../../../compiler/plan/render.js';
 import type { Plan } from '../../../../compiler/plan/plan.js';
 import { expectGolden } from '../../../helpers/golden.js';
 import { basePolicy, laterPolicy, planText, provisioned, recorded, withPolicyFile } from './machine.js';
@@ -105,4 +105,23 @@ test('what the machine holds reaches the terminal without its control characters
   const text = renderPlan(planText(basePolicy, evil, source).plan!, 'plan-test.qpol', 'snapshot');
   t.true(text.includes('\\u{1b}[2JSocksPort 9\tx'), 'the escape is shown, the tab kept');
   t.false(/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text));
+});
+
+test('the plan file: its header, the provision.sh and state it is bound to, the qubes to visit, the manifest and the human plan, one item a line', (t) => {
+  const p = scenarios.changed!();
+  const human = renderPlan(p, 'plan-test.qpol', 'snapshot');
+  const text = planFile(p, human, 'a'.repeat(64))!;
+  const lines = text.split('\n');
+  t.is(lines[0], PLAN_FILE_FORMAT);
+  t.true(text.endsWith('\n'));
+  t.deepEqual(lines.filter((l) => /^(provision|state|start-gateways) /.test(l)), [`provision ${'a'.repeat(64)}`, `state ${source.stateHash}`, 'start-gateways no']);
+  t.deepEqual(lines.filter((l) => l.startsWith('qube ')).map((l) => l.slice(5)), [...p.visit]);
+  t.true(p.visit.includes('anon-web') && p.visit.includes('anon-mail') && p.visit.includes('work'));
+  t.deepEqual(lines.filter((l) => l.startsWith('collected ')).map((l) => l.slice(10)), source.manifest!.split('\n').filter((l) => l !== ''));
+  t.is(lines.filter((l) => l.startsWith('text ')).map((l) => l.slice(5)).join('\n'), human.replace(/\n$/, ''));
+  // Every line is one of the kinds provision.sh reads, or the comment.
+  t.deepEqual(lines.slice(1, -1).filter((l) => !/^(# |provision |state |start-gateways |qube |collected |text )/.test(l)), []);
+  // Not from a system info: nothing to compare the machine with.
+  const info = planText(basePolicy, machine, { coverage: 'system-info' }).plan!;
+  t.is(planFile(info, renderPlan(info, 'plan-test.qpol', 'info.json'), 'a'.repeat(64)), undefined);
 });

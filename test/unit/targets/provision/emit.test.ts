@@ -13,6 +13,7 @@ import { presentKeys, qvmVmKeys, saltPrefKeys, stockStateId } from '../../../../
 import { prefsOf } from '../../../../targets/provision/plan.js';
 import type { ModelQube, PolicyModel } from '../../../../compiler/model.js';
 import { expectGoldenArtifacts } from '../../../helpers/golden.js';
+import { collectText } from '../../../../compiler/snapshot/collect-text.js';
 import { haveTool, run, toolTest } from '../../../helpers/tools.js';
 import { examples, handMadeInputs, inputsFor, modelOf, modelOfText, root, sha256 } from './harness.js';
 
@@ -30,10 +31,12 @@ for (const file of examples) {
     t.deepEqual(provisionTarget.check(model), []);
     const arts = provisionTarget.emit(model, handMadeInputs(model));
     const reloadScripts = [...new Set(model.torGateways.map((g) => g.name))].sort().map((g) => `qubes/reload/${g}.sh`);
-    t.deepEqual(arts.map((a) => a.path), [...reloadScripts, 'qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top']);
+    t.deepEqual(arts.map((a) => a.path), [...reloadScripts, 'qubes/provision.sh', 'qubes/snapshot.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top']);
     t.true(arts.find((a) => a.path === 'qubes/provision.sh')?.executable);
     for (const a of arts) t.true(a.contents.endsWith('\n') && !a.contents.includes('\r'), a.path);
-    expectGoldenArtifacts(t, path.join(root, 'test/golden/targets/provision', name), { example: `examples/${file}`, note: 'inputs: hand-made' }, arts);
+    // The snapshot script is collect.sh byte for byte (its own golden is compiler/snapshot/collect.sh).
+    t.is(arts.find((a) => a.path === 'qubes/snapshot.sh')?.contents, collectText);
+    expectGoldenArtifacts(t, path.join(root, 'test/golden/targets/provision', name), { example: `examples/${file}`, note: 'inputs: hand-made' }, arts.filter((a) => a.path !== 'qubes/snapshot.sh'));
   });
 
   test(`deterministic: examples/${file} emits the same bytes for shuffled inputs`, (t) => {

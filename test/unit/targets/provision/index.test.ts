@@ -23,15 +23,16 @@ test('provision: provision.sh (executable), the Salt states and top, and one rel
   const out = provisionTarget.emit(model, inputs);
   const reloadQubes = [...new Set(inputs.filter((a) => (a.deploy?.reload ?? []).length > 0).map((a) => a.deploy!.qube))].sort();
   t.true(reloadQubes.length > 0);
-  t.deepEqual(out.map((a) => a.path).sort(), [...reloadQubes.map((q) => `qubes/reload/${q}.sh`), 'qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top'].sort());
+  t.deepEqual(out.map((a) => a.path).sort(), [...reloadQubes.map((q) => `qubes/reload/${q}.sh`), 'qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top', 'qubes/snapshot.sh'].sort());
   t.true(out.find((a) => a.path === 'qubes/provision.sh')!.executable);
   for (const s of out.filter((a) => a.path.startsWith('qubes/reload/'))) t.deepEqual(s.deploy, { qube: s.path.slice('qubes/reload/'.length, -3), path: '/usr/local/lib/qpc/reload.sh', mode: '0755' });
 });
 
 test('provision: without inputs there is nothing to install or reload, and still a script and the states', (t) => {
   const out = provisionTarget.emit(model, []);
-  t.deepEqual(out.map((a) => a.path).sort(), ['qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top']);
-  t.false(out.find((a) => a.path === 'qubes/provision.sh')!.contents.includes('\nverify '));
+  t.deepEqual(out.map((a) => a.path).sort(), ['qubes/provision.sh', 'qubes/salt/qpc.sls', 'qubes/salt/qpc.top', 'qubes/snapshot.sh']);
+  // Only the snapshot script is verified: it ships with every provision.sh.
+  t.deepEqual(out.find((a) => a.path === 'qubes/provision.sh')!.contents.split('\n').filter((l) => l.startsWith('verify ')).map((l) => l.split(' ')[1]), ["'qubes/snapshot.sh'"]);
 });
 
 test('provision: check of a model with a known problem reports it', (t) => {

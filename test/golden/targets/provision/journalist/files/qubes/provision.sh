@@ -7,11 +7,16 @@
 # any directory (it finds the output directory from its own location):
 #
 #     sudo sh OUT/qubes/provision.sh [--dry-run]
+#     sudo sh OUT/qubes/provision.sh --plan PLAN [--dry-run] [--only-changes]
 #
 # Before it changes anything it checks every file it installs against
 # manifest.json (sha256) and stops on any mismatch. It reads every value
 # before changing it and changes only what differs, printing each change, so
 # a second run changes nothing. --dry-run prints what would change.
+# With --plan (the file `qpc plan --out PLAN` wrote for this script) it first
+# records the machine with qubes/snapshot.sh and stops unless the state is
+# the one the plan was made on (--force goes on); --dry-run then prints the
+# plan, and --only-changes visits only the qubes the plan changes.
 #
 # Order matters for anonymity: every qube is created and configured (netvm
 # above all) before the first qvm-run, because qvm-run starts its qube and a
@@ -25,18 +30,38 @@
 set -eu
 
 usage() {
-  printf '%s\n' 'usage: sh qubes/provision.sh [--dry-run]' \
-    '  --dry-run, -n  print what would change; change nothing, start no qube'
+  printf '%s\n' 'usage: sh qubes/provision.sh [--dry-run] [--plan FILE [--only-changes] [--force]]' \
+    '  --dry-run, -n   print what would change; change nothing, start no qube' \
+    '  --plan FILE     the plan qpc plan --out FILE wrote for this script: stop' \
+    '                  when the machine changed since its snapshot; with --dry-run,' \
+    '                  print the plan' \
+    '  --only-changes  with --plan: visit only the qubes the plan changes' \
+    '  --force         with --plan: go on when the machine changed since (every' \
+    '                  qube is visited then)'
 }
 
 dry_run=0
-for arg in "$@"; do
-  case "$arg" in
+plan_file=''
+only_changes=0
+force=0
+while [ $# -gt 0 ]; do
+  case "$1" in
     --dry-run | -n) dry_run=1 ;;
+    --plan)
+      [ $# -ge 2 ] || { usage >&2; exit 2; }
+      plan_file=$2
+      shift ;;
+    --only-changes) only_changes=1 ;;
+    --force) force=1 ;;
     --help | -h) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
+  shift
 done
+if [ -z "$plan_file" ] && { [ "$only_changes" = 1 ] || [ "$force" = 1 ]; }; then
+  usage >&2
+  exit 2
+fi
 
 script_dir=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P)
 out_dir=$(CDPATH='' cd -- "$script_dir/.." && pwd -P)
@@ -100,6 +125,94 @@ stock_file() {
 }
 
 exists() { qvm-check "$1" > /dev/null 2>&1; }
+
+# A plan file (`qpc plan --out FILE`, docs/plan.md) is data, one item a line:
+# `provision SHA256` (of the provision.sh it was made for), `state SHA256`
+# (the snapshot's state.sha256), `start-gateways yes|no`, `qube NAME` (each
+# qube the plan changes), `collected LINE` (the snapshot's files.sha256) and
+# `text LINE` (the plan as qpc plan prints it). Nothing in it is run.
+plan_tmp=''
+plan_qubes=' '
+now_qubes=' '
+
+# plan_field KEY: the value of the plan's one line `KEY VALUE`.
+plan_field() { awk -v k="$1" '$1 == k { print substr($0, length(k) + 2); n++ } END { exit n == 1 ? 0 : 1 }' "$plan_file"; }
+
+# printable: the bytes of standard input but control characters (a tab and
+# newlines stay), as a plan or a path shown here could hold any.
+printable() { LC_ALL=C tr -d '\000-\010\013-\037\177'; }
+
+# check_plan: the plan was made for this script, on the machine as it is now:
+# the snapshot script shipped with it (verified above) records the machine
+# again and the state must be the one the plan was made on. Sets plan_qubes.
+check_plan() {
+  if [ ! -f "$plan_file" ] || [ -L "$plan_file" ]; then die "plan $plan_file is not a regular file; nothing was changed"; fi
+  [ "$(head -n 1 "$plan_file")" = 'qpc-plan-file 1' ] || die "$plan_file is not a plan file of qpc plan --out (format qpc-plan-file 1); nothing was changed"
+  want_script=$(plan_field provision) || die "$plan_file does not name its provision.sh exactly once; nothing was changed"
+  have_script=$(sha256sum < "$0") || die "cannot read $0"
+  have_script=${have_script%% *}
+  [ "$want_script" = "$have_script" ] || die "the plan was made for another provision.sh (sha256 $(printf '%s' "$want_script" | printable); this one is $have_script): plan the policy this output was compiled from; nothing was changed"
+  want_state=$(plan_field state) || die "$plan_file does not name its state exactly once; nothing was changed"
+  start=$(plan_field start-gateways) || die "$plan_file does not say whether its snapshot started the gateways; nothing was changed"
+  plan_tmp=$(mktemp -d) || die "cannot create a temporary directory"
+  say "recording the machine to compare it with the plan's snapshot"
+  if [ "$start" = yes ]; then set -- --start-gateways; else set --; fi
+  sh "$out_dir/qubes/snapshot.sh" "$@" "$plan_tmp/now" > /dev/null 2> "$plan_tmp/err" || die "the snapshot script failed: $(head -c 1000 "$plan_tmp/err" | printable); nothing was changed"
+  have_state=$(cat "$plan_tmp/now/state.sha256")
+  now_qubes=" $(cut -d '|' -f 1 "$plan_tmp/now/qvm-ls.txt" | tr '\n' ' ')"
+  if [ "$have_state" != "$want_state" ]; then
+    # The files whose sha256 differs, by path: files.sha256 is HASH, two characters, PATH.
+    differ=$(awk '
+      FNR == NR { if ($1 == "collected") want[substr($0, 77)] = $2; next }
+      { p = substr($0, 67); have[p] = 1; if (want[p] != $1) print p }
+      END { for (p in want) if (!(p in have)) print p }
+    ' "$plan_file" "$plan_tmp/now/files.sha256" | LC_ALL=C sort | head -n 20 | printable | tr '\n' ' ')
+    if [ "$force" = 0 ]; then
+      die "the machine changed since the snapshot the plan was made on (state $have_state, the plan's $(printf '%s' "$want_state" | printable)); what differs: ${differ:-the listing}; record a new snapshot and plan again, or run with --force; nothing was changed"
+    fi
+    say "warning: the machine changed since the snapshot the plan was made on (what differs: ${differ:-the listing}); --force: going on, and visiting every qube"
+    only_changes=0
+  else
+    say "the machine is as the plan's snapshot recorded it (state $have_state)"
+  fi
+  while read -r q <&3; do
+    case "$q" in
+      [A-Za-z]*) ;;
+      *) die "$plan_file names a qube that is not a qube name; nothing was changed" ;;
+    esac
+    case "$q" in
+      *[!A-Za-z0-9_.-]*) die "$plan_file names a qube that is not a qube name; nothing was changed" ;;
+    esac
+    plan_qubes="$plan_qubes$q "
+  done 3<<EOF
+$(awk '$1 == "qube" { print substr($0, 6) }' "$plan_file")
+EOF
+}
+
+# print_plan: the plan's text, as qpc plan printed it.
+print_plan() { sed -n 's/^text //p; s/^text$//p' "$plan_file" | printable; }
+
+# visit QUBE: this run provisions QUBE; with --only-changes, only a qube the
+# plan changes (the others the plan found as the policy says, on this very
+# machine state).
+visit() {
+  [ "$only_changes" = 1 ] || return 0
+  case "$plan_qubes" in
+    *" $1 "*) return 0 ;;
+  esac
+  return 1
+}
+
+# carry_over: with --only-changes, what the record holds on the qubes this
+# run does not visit (and that still exist) stays recorded: a full run would
+# own each again, since the plan found nothing to change or take back there.
+carry_over() {
+  [ "$only_changes" = 1 ] || return 0
+  [ -f "$record" ] || return 0
+  awk -v visit="$plan_qubes" -v now="$now_qubes" '
+    $1 ~ /^(tag|feature|service|pref|device|file)$/ && index(visit, " " $2 " ") == 0 && index(now, " " $2 " ") > 0
+  ' "$record" >> "$next_record"
+}
 
 state_dir="${QPC_STATE_DIR:-/var/lib/qpc}"
 record="$state_dir/owned"
@@ -328,6 +441,7 @@ whonix_marker() {
 # in the given order, before the command returns, so the new qube never has
 # Qubes' default netvm while it could be started.
 create() {
+  visit "$1" || return 0
   if exists "$1"; then
     need "$1" "$2"
     return 0
@@ -371,6 +485,7 @@ halted_for() {
 
 # pref QUBE PROPERTY VALUE: sets a property whose value differs.
 pref() {
+  visit "$1" || return 0
   current='(new qube)'
   had=0
   if ! is_planned "$1"; then
@@ -391,6 +506,7 @@ pref() {
 # pref_default QUBE PROPERTY: resets a property to Qubes' default (qvm-prefs
 # --default) unless it is at the default already (the D column of qvm-prefs QUBE).
 pref_default() {
+  visit "$1" || return 0
   if ! is_planned "$1"; then
     state=$(qvm-prefs "$1" | awk -v p="$2" '$1 == p { print $2; exit }') || die "cannot read the properties of $1"
     if [ "$state" = D ]; then
@@ -411,6 +527,7 @@ global_pref() {
 
 # tag QUBE TAG: adds a missing tag.
 tag() {
+  visit "$1" || return 0
   had=0
   if ! is_planned "$1" && has_tag "$1" "$2"; then had=1; fi
   own_on "$1" "$had" "tag $1 $2"
@@ -423,6 +540,7 @@ tag() {
 # untag_stale QUBE 'KEEP...': removes the tags of other identities, so a qube
 # moved out of an identity no longer matches that identity's @tag: rules.
 untag_stale() {
+  visit "$1" || return 0
   if is_planned "$1"; then
     return 0
   fi
@@ -441,6 +559,7 @@ untag_stale() {
 
 # feature QUBE KEY VALUE: sets a feature whose value differs or is unset.
 feature() {
+  visit "$1" || return 0
   had=0
   if ! is_planned "$1" && has_feature "$1" "$2" "$3"; then had=1; fi
   own_on "$1" "$had" "feature $1 $2"
@@ -452,6 +571,7 @@ feature() {
 
 # service QUBE NAME on|off: qvm-service prints on/off, and fails when unset.
 service() {
+  visit "$1" || return 0
   had=0
   if ! is_planned "$1" && has_service "$1" "$2" "$3"; then had=1; fi
   own_on "$1" "$had" "service $1 $2"
@@ -484,6 +604,7 @@ reassign_device() { unassign_device "$1" "$2" "$3" && assign_device "$@"; }
 # assigned yet; one assigned without an option the policy gives is assigned
 # again with it (an assignment's options do not change in place).
 device() {
+  visit "$1" || return 0
   had=0
   if ! is_planned "$1" && has_device "$1" "$2" "$3"; then had=1; fi
   own_on "$1" "$had" "device $1 $2 $3"
@@ -563,6 +684,7 @@ push_file() { qube_run 4096 "$1" "sh -c '$in_qube_write' sh '$2' '$3'" < "$4"; }
 # push QUBE PATH MODE 'MODE SHA256' ARTIFACT: copies an artifact into a qube
 # unless the qube has that file with those bytes and that mode.
 push() {
+  visit "$1" || return 0
   if [ "$dry_run" = 1 ] && ! qvm-check --running "$1" > /dev/null 2>&1; then
     say "would push $5 to $1:$2 unless it is there already ($1 is not running; a dry run does not start it)"
     pushed=1
@@ -649,8 +771,19 @@ verify 'whonix/source-web/torbrowser' 'aa5c49916130e7c83db67efda0d55207d4e998454
 verify 'whonix/sys-whonix/torrc.d/50_qpc.conf' '97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d'
 verify 'whonix/sys-whonix/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
 verify 'qubes/reload/sys-whonix.sh' '75db3292d812a785d1bd80f23c09628eec747773079d3a9f17483f400638ddef'
+verify 'qubes/snapshot.sh' 'feada22fda75aba99bf624da75258c9602857476e06422f496a8affaea87d33b'
 if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"
+fi
+# A plan: the machine must be in the state it was planned on; a dry run prints the plan.
+trap '[ -z "$plan_tmp" ] || rm -rf "$plan_tmp"' EXIT
+if [ -n "$plan_file" ]; then
+  check_plan
+  if [ "$dry_run" = 1 ]; then
+    print_plan
+    say "dry run: nothing was changed"
+    exit 0
+  fi
 fi
 # The Whonix templates the Tor proof relies on, also in a dry run: the policy
 # declares them Whonix, but only Whonix's own marker feature says they are.
@@ -665,8 +798,9 @@ halted_for 'sys-whonix' 'template' 'whonix-gateway-18'
 # overrides the directory). This run records what it writes there and at the
 # end takes back what an earlier run wrote and this policy no longer has.
 next_record_file=$(mktemp) || die "cannot create a temporary file"
-trap 'rm -f "$next_record_file"' EXIT
+trap 'rm -f "$next_record_file"; [ -z "$plan_tmp" ] || rm -rf "$plan_tmp"' EXIT
 start_record "$next_record_file"
+carry_over
 
 # ---- 2. qubes that must exist, and qubes to create
 # Templates before the qubes based on them, gateways before their clients,
