@@ -34,7 +34,7 @@ test.after.always(() => rmSync(work, { recursive: true, force: true }));
 function pack(): string {
   const src = path.join(work, 'src');
   mkdirSync(src);
-  for (const f of ['.gitignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'docs', 'bin', 'compiler', 'targets', 'grammar', 'policies', 'examples']) {
+  for (const f of ['.gitignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'LICENSE', 'README.md', 'docs', 'bin', 'build', 'compiler', 'targets', 'grammar', 'policies', 'examples']) {
     cpSync(path.join(checkout, f), path.join(src, f), { recursive: true, filter: (s) => !['dist', 'node_modules'].includes(path.basename(s)) });
   }
   // The build's own tools (TypeScript) come from the checkout's development dependencies.
@@ -54,10 +54,10 @@ function tarballOnce(): string {
 
 test.serial('the tarball holds the build, the standard library and the licence, and no tests or sources', (t) => {
   const list = run('tar', ['tzf', tarballOnce()]).stdout.split('\n').filter((l) => l !== '');
-  for (const f of ['package/package.json', 'package/LICENSE', 'package/README.md', 'package/bin/qpc.js', 'package/dist/compiler/cli/main.js', 'package/dist/compiler/index.js', 'package/dist/compiler/index.d.ts', 'package/dist/stdlib.ast.json', 'package/dist/grammar/generated/parser.js', 'package/policies/qubes.qpol', 'package/examples/journalist.qpol', 'package/docs/diagnostics.md']) {
+  for (const f of ['package/package.json', 'package/LICENSE', 'package/README.md', 'package/bin/qpc.js', 'package/dist/compiler/cli/main.js', 'package/dist/compiler/cli.cjs', 'package/dist/compiler/cli.cache', 'package/dist/compiler/index.js', 'package/dist/compiler/index.d.ts', 'package/dist/stdlib.ast.json', 'package/dist/grammar/generated/parser.js', 'package/policies/qubes.qpol', 'package/examples/journalist.qpol', 'package/docs/diagnostics.md']) {
     t.true(list.includes(f), `${f} is in the tarball`);
   }
-  t.deepEqual(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/bench/') || f.startsWith('package/editors/')), []);
+  t.deepEqual(list.filter((f) => f.startsWith('package/test/') || f.startsWith('package/bench/') || f.startsWith('package/editors/') || f.startsWith('package/build/')), []);
   t.deepEqual(list.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
   t.deepEqual(list.filter((f) => f.endsWith('.lock')), [], 'no lock files of the examples');
   const licence = readFileSync(path.join(checkout, 'LICENSE'), 'utf8');
@@ -102,6 +102,17 @@ test.serial('installed globally without development dependencies, qpc runs outsi
   const e = run(qpc, ['explain', 'QP3004'], { cwd: home, env });
   t.is(e.code, 0, e.stderr);
   t.regex(e.stdout, /QP3004/);
+
+  // The bundled command line loads Graphviz, a package, on demand, and the language server.
+  const g = run(qpc, ['graph', 'journalist.qpol', '-o', 'journalist.svg'], { cwd: home, env });
+  t.is(g.code, 0, g.stderr);
+  t.regex(readFileSync(path.join(home, 'journalist.svg'), 'utf8'), /^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
+  writeFileSync(path.join(home, 'initialize'), `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  // Standard input stays open a moment: the server stops at its end.
+  const l = run('sh', ['-c', `{ cat initialize; sleep 3; } | ${qpc} lsp --stdio`], { cwd: home, env });
+  t.regex(l.stdout, /"capabilities"/, l.stderr);
+  t.is(l.stderr, '');
 });
 
 test.serial('the declared API imports and type-checks in a project that depends on the package', (t) => {
