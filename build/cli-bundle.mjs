@@ -1,7 +1,7 @@
 // Bundles the command line (dist/compiler/cli/main.js and everything it
 // imports but the packages it loads on demand) into dist/compiler/cli.cjs,
 // one file, and makes V8's code cache of it, dist/compiler/cli.cache, by
-// running `qpc check` on an example: bin/qpc.js loads both, so a command
+// running `qpc check --frozen` on an example (its lock file untouched): bin/qpc.js loads both, so a command
 // neither resolves a hundred modules nor compiles the code it runs. The
 // bundle sits beside the modules it replaces, so the paths they compute
 // from their own location (the standard library, the package directory)
@@ -29,7 +29,7 @@ await build({
   define: { 'import.meta.url': '__qpc_bundle_url' },
   logLevel: 'warning',
 });
-const r = spawnSync(process.execPath, [`${root}bin/qpc.js`, 'check', `${root}examples/journalist.qpol`], { env: { ...process.env, QPC_WRITE_CODE_CACHE: cache }, encoding: 'utf8' });
+const r = spawnSync(process.execPath, [`${root}bin/qpc.js`, 'check', '--frozen', `${root}examples/journalist.qpol`], { env: { ...process.env, QPC_WRITE_CODE_CACHE: cache }, encoding: 'utf8' });
 if (r.status !== 0 || !existsSync(cache)) {
   process.stderr.write(r.stdout + r.stderr);
   throw new Error('cli-bundle: the bundled qpc check of examples/journalist.qpol failed, or wrote no code cache');
