@@ -168,7 +168,9 @@ check_plan() {
       END { for (p in want) if (!(p in have)) print p }
     ' "$plan_file" "$plan_tmp/now/files.sha256" | LC_ALL=C sort | head -n 20 | printable | tr '\n' ' ')
     if [ "$force" = 0 ]; then
-      die "the machine changed since the snapshot the plan was made on (state $have_state, the plan's $(printf '%s' "$want_state" | printable)); what differs: ${differ:-the listing}; record a new snapshot and plan again, or run with --force; nothing was changed"
+      as_root=''
+      [ "$(id -u)" = 0 ] || as_root=' (as another user than root the ownership record cannot be read: run it with sudo)'
+      die "the machine changed since the snapshot the plan was made on (state $have_state, the plan's $(printf '%s' "$want_state" | printable)); what differs: ${differ:-the listing}$as_root; record a new snapshot and plan again, or run with --force; nothing was changed"
     fi
     say "warning: the machine changed since the snapshot the plan was made on (what differs: ${differ:-the listing}); --force: going on, and visiting every qube"
     only_changes=0
