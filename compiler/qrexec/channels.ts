@@ -1034,6 +1034,7 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
     const disposableMarks = new Marks(ix.n, 0, 0);
     let round = 0;
     runs: for (const { argument, sources } of ix.argumentRuns(args)) {
+      const alike = keyed ? new AlikeCallers(ix, keyed) : undefined;
       for (let c = 0; c < ix.n; c++) {
         if (q.enough?.(service)) break runs;
         if (sources && !sources.has(c)) continue;
@@ -1047,11 +1048,86 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
         listingMarks.start(stamp);
         disposableMarks.start(stamp);
         const members = ix.classes[c].members;
+        const alikeKey = alike?.key(c, plan, f);
+        if (alikeKey !== undefined && alike!.copy(alikeKey, members[0], out, q.onChannel)) continue;
+        const before = out.length;
         channelsOfClass({ q, ix, keyed, service, argument, c, members, rep: members[0], plan, f, decision, listingMarks, disposableMarks, out });
+        if (alikeKey !== undefined) alike!.found(alikeKey, members[0], before, out.length);
       }
     }
   }
   return out;
+}
+
+/**
+ * Callers that get the same channels. With keys, two classes of one qube
+ * each, of one key, with the same type and default disposable and in the
+ * same focus, whose plans differ only by `allow` and `deny` rules naming a
+ * qube neither may reach relevantly (no redirect, no default target), make
+ * the same relevant calls: such a rule decides only the call to the qube it
+ * names, and adds only that qube to an ask list, where `emit` leaves it out.
+ * The first class is analysed; each next one gets its channels with its own
+ * qube as the caller, unless calls between two qubes of their key matter
+ * (the first one's channels may then reach the next, which cannot call
+ * itself). A plan that Qubes' evaluator must list in full
+ * (`fails`), or with `autostart=no` or a default target, or a kept rule
+ * naming the caller itself, is analysed on its own.
+ */
+class AlikeCallers {
+  private readonly seen = new Map<string, { caller: string; from: number; to: number }>();
+  private readonly focusIds = new Map<Focus, number>();
+
+  constructor(
+    private readonly ix: ServiceIndex,
+    private readonly keyed: Keyed,
+  ) {}
+
+  /** The key of class `c`'s channels, or undefined when they are found on their own. */
+  key(c: number, plan: { readonly order: readonly number[] }, f: Focus): string | undefined {
+    const { ix, keyed } = this;
+    const cls = ix.classes[c];
+    if (cls.members.length !== 1) return undefined;
+    const rep = cls.members[0];
+    const ks = keyed.of(rep);
+    if (ks < 0) return undefined;
+    const kept: number[] = [];
+    for (const i of plan.order) {
+      const r = ix.rules[i];
+      if (r.defaultTarget !== undefined || r.autostart === false || ix.listing.get(i)?.kind === 'fails') return undefined;
+      // (Relevance is never asked of a qube and itself: `keyed` remembers each answer for the pair of keys.)
+      if (r.target === rep || r.redirect === rep) return undefined;
+      const named = !r.target.startsWith('@') && r.target !== '*';
+      if (named && r.action !== 'ask' && r.redirect === undefined) {
+        const kt = keyed.of(r.target);
+        if (kt >= 0 && !keyed.relevant(ks, kt, rep, r.target)) continue;
+      }
+      kept.push(i);
+    }
+    let fid = this.focusIds.get(f);
+    if (fid === undefined) this.focusIds.set(f, (fid = this.focusIds.size));
+    const info = cls.info;
+    return `${ks}|${fid}|${info.type}|${info.defaultDispvm ?? ''}|${info.templateForDispvms ? 1 : 0}|${kept.join(',')}`;
+  }
+
+  /** Emits, with `caller` as the source, the channels of the class analysed under `key`; false when there is none yet. */
+  copy(key: string, caller: string, out: Channel[], onChannel: ((c: Channel) => void) | undefined): boolean {
+    const at = this.seen.get(key);
+    if (!at) return false;
+    // Calls between two qubes of the key that matter: the first caller's channels may reach the next one, which cannot call itself.
+    const k0 = this.keyed.of(caller);
+    if (this.keyed.relevant(k0, k0, at.caller, caller)) return false;
+    for (let k = at.from; k < at.to; k++) {
+      const channel: Channel = { ...out[k], sources: [caller] };
+      out.push(channel);
+      onChannel?.(channel);
+    }
+    return true;
+  }
+
+  /** The channels `out[from, to)` are those of `caller`'s class, analysed under `key`. */
+  found(key: string, caller: string, from: number, to: number): void {
+    if (!this.seen.has(key)) this.seen.set(key, { caller, from, to });
+  }
 }
 
 /**

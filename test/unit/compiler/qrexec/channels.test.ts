@@ -85,6 +85,19 @@ test('with a key, one source and one target per key are enough', (t) => {
   for (const c of cs) t.true(c.sources.length === 1, `one source per key: ${lines([c])}`);
 });
 
+test('with a key, callers alike but for rules to qubes they may not reach get the channels of the first, as their own', (t) => {
+  // a and b are classes of their own (named by the allow to each other, which does not matter across keys) and alike otherwise.
+  const text = 's.A * a b allow\ns.A * b a allow\ns.A * @anyvm @tag:t allow';
+  const key = (q: string) => (q === 'c' ? 'C' : 'rest');
+  const across = (s: string, t: string) => key(s) !== key(t);
+  t.deepEqual(lines(find(text, { key, relevant: across })), ['s.A + c allow: a -> c', 's.A + c allow: b -> c', 's.A + c allow: dvm -> c']);
+  // Where calls inside a key matter, each caller is analysed on its own: b reaches a, not itself.
+  const all = lines(find(text, { key, relevant: () => true }));
+  t.true(all.includes('s.A + b allow: a -> b'), all.join('\n'));
+  t.true(all.includes('s.A + a allow: b -> a'), all.join('\n'));
+  t.false(all.some((l) => /: (\w+) -> \1$/.test(l)), 'no qube calls itself');
+});
+
 test('onChannel sees each channel; enough stops the service', (t) => {
   const seen: string[] = [];
   const all = find('s.A * @anyvm @anyvm allow\ns.B * @anyvm @anyvm allow', { onChannel: (c) => seen.push(c.service) });
