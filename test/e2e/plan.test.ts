@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { nodeHost, readSnapshot, systemInfoOf } from '../../compiler/index.js';
 import { run, toolTest } from '../helpers/tools.js';
 import { basePolicy, fixture, laterPolicy, planText, provisioned, recorded, withPolicyFile, writeSnapshot } from '../unit/compiler/plan/machine.js';
+import { seed } from '../unit/compiler/plan/dom0.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'qpc-plan-'));
 // The name the unit tests plan it under: the artifacts' headers name it.
@@ -155,4 +156,37 @@ test('-o PLAN: the plan printed and written as the plan file provision.sh --plan
   const u = qpc(policy, '--system-info', path.join(tmp, 'system-info.json'), '-o', file);
   t.is(u.status, 1);
   t.regex(u.stderr, /`qpc plan -o PLAN` writes a plan provision\.sh compares the machine with: it needs `--snapshot DIR`/);
+});
+
+toolTest('the commands a user runs: qpc compile, the shipped snapshot script, qpc plan -o, then provision.sh --plan applies the plan', ['sh', 'awk', 'sha256sum', 'cut'], (t) => {
+  const dir = mkdtempSync(path.join(tmp, 'apply-'));
+  const dom0 = seed(path.join(dir, 'dom0'), recorded('qubes-4.2-whonix').view);
+  const file = path.join(dir, 'plan-test.qpol');
+  writeFileSync(file, basePolicy);
+  const source = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'test/e2e/qpc-source.ts', ...args]);
+  // The compile writes the lock file, and the plan reads it: the same SOCKS ports, so the same provision.sh.
+  const out = path.join(dir, 'out');
+  const snapshot = path.join(dir, 'snapshot');
+  const compiled = source('compile', file, '-o', out);
+  t.is(compiled.status, 0, compiled.stderr);
+  const c = run('sh', [path.join(out, 'qubes/snapshot.sh'), snapshot], { env: dom0.env, cwd: '/' });
+  t.is(c.status, 0, c.stderr);
+  const planFile = path.join(dir, 'PLAN');
+  const p = qpc(file, '--snapshot', snapshot, '-o', planFile);
+  t.is(p.status, 2, p.stderr);
+  const dry = run('sh', [path.join(out, 'qubes/provision.sh'), '--plan', planFile, '--dry-run'], { env: dom0.env, cwd: '/' });
+  t.is(dry.status, 0, dry.stdout + dry.stderr);
+  t.true(dry.stdout.includes(p.stdout.split('\n').slice(0, 4).join('\n')), 'the dry run prints the plan');
+  const applied = run('sh', [path.join(out, 'qubes/provision.sh'), '--plan', planFile, '--only-changes'], { env: dom0.env, cwd: '/' });
+  t.is(applied.status, 0, applied.stdout + applied.stderr);
+  // Recorded again and planned again: nothing left to change.
+  const again = path.join(dir, 'snapshot-after');
+  t.is(run('sh', [path.join(out, 'qubes/snapshot.sh'), again], { env: dom0.env, cwd: '/' }).status, 0);
+  const after = qpc(file, '--snapshot', again);
+  t.is(after.status, 0, after.stdout + after.stderr);
+  t.regex(after.stdout, /^No changes/m);
+  // The plan made before is stale now: the machine moved.
+  const stale = run('sh', [path.join(out, 'qubes/provision.sh'), '--plan', planFile], { env: dom0.env, cwd: '/' });
+  t.is(stale.status, 1);
+  t.regex(stale.stderr, /the machine changed since the snapshot the plan was made on/);
 });
