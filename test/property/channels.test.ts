@@ -272,6 +272,29 @@ test('findChannels finds exactly the calls evaluate allows or asks for, request 
   } else t.pass();
 });
 
+/** Undefined when every channel's rule is the one evaluate decides its request from, for each of its callers; else the first that is not. */
+function misattributed(s: Scenario): string | undefined {
+  const info = infoOf(s);
+  const focus = s.focus ? (sources: readonly string[]) => new Set(s.domains.map((d) => d.name).filter((t, i) => sources.some((src) => s.relevant.has(`${src}|${t}`)) || i % 3 === 0)) : undefined;
+  const key = s.groups ? (q: string) => s.groups!.get(q) ?? q : undefined;
+  for (const c of findChannels({ rules: s.rules, info, release: s.release, relevant: (a, b) => s.relevant.has(`${a}|${b}`), ...(focus ? { focus } : {}), ...(key ? { key } : {}) })) {
+    for (const source of c.sources) {
+      const d = evaluate(s.rules, info, { service: c.service, argument: c.argument, source, target: c.requested }, s.release);
+      if (d.rule !== c.rule) return `${scenarioText(s)}\n${source} -> ${c.requested} (${c.service} ${c.argument}): the channel says rule ${c.rule}, evaluate decides by rule ${d.rule}`;
+    }
+  }
+  return undefined;
+}
+
+test('each channel names the rule evaluate decides its request from, for every caller it lists', (t) => {
+  const result = fc.check(
+    fc.property(scenarios, (s) => misattributed(s) === undefined),
+    { numRuns: RUNS },
+  );
+  if (result.failed) t.fail(`a channel names another rule than evaluate (seed ${result.seed}, path "${result.counterexamplePath}")\n${misattributed(result.counterexample![0])}`);
+  else t.pass();
+});
+
 // ---------------------------------------------------------------- minimal counterexamples found by the property
 
 const domain = (name: string, type: string, more: Partial<DomainInfo> = {}): DomainInfo => ({ name, type, tags: [], defaultDispvm: null, templateForDispvms: false, ...more });

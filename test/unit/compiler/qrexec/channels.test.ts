@@ -98,6 +98,13 @@ test('with a key, callers alike but for rules to qubes they may not reach get th
   t.false(all.some((l) => /: (\w+) -> \1$/.test(l)), 'no qube calls itself');
 });
 
+test('with a key, callers whose own rules say the same in the same places get alike channels, each decided by its own rule', (t) => {
+  const text = 's.A * a @tag:t allow\ns.A * b @tag:t allow\ns.A * @anyvm @anyvm deny';
+  const key = (q: string) => (q === 'c' ? 'C' : 'rest');
+  const cs = find(text, { key, relevant: (s, t) => key(s) !== key(t) });
+  t.deepEqual(cs.map((c) => `${c.sources.join(',')} -> ${c.targets.join(',')} by rule ${c.rule}`), ['a -> c by rule 0', 'b -> c by rule 1']);
+});
+
 test('onChannel sees each channel; enough stops the service', (t) => {
   const seen: string[] = [];
   const all = find('s.A * @anyvm @anyvm allow\ns.B * @anyvm @anyvm allow', { onChannel: (c) => seen.push(c.service) });
