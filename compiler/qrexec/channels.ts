@@ -1066,9 +1066,6 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
  * qube neither may reach relevantly (no redirect, no default target), make
  * the same relevant calls: such a rule decides only the call to the qube it
  * names, and adds only that qube to an ask list, where `emit` leaves it out.
- * The other rules must be the same ones, but for the caller's own (its
- * source is the caller's name): those must say the same in the same places,
- * and a copied channel is decided by the caller's own rule in that place.
  * The first class is analysed; each next one gets its channels with its own
  * qube as the caller, unless calls between two qubes of their key matter
  * (the first one's channels may then reach the next, which cannot call
@@ -1077,10 +1074,8 @@ export function findChannels(q: ChannelQuery, extraServices: readonly string[] =
  * naming the caller itself, is analysed on its own.
  */
 class AlikeCallers {
-  private readonly seen = new Map<string, { caller: string; kept: readonly number[]; from: number; to: number }>();
+  private readonly seen = new Map<string, { caller: string; from: number; to: number }>();
   private readonly focusIds = new Map<Focus, number>();
-  /** The rules the last `key` kept, in plan order. */
-  private kept: number[] = [];
 
   constructor(
     private readonly ix: ServiceIndex,
@@ -1096,7 +1091,6 @@ class AlikeCallers {
     const ks = keyed.of(rep);
     if (ks < 0) return undefined;
     const kept: number[] = [];
-    const parts: string[] = [];
     for (const i of plan.order) {
       const r = ix.rules[i];
       if (r.defaultTarget !== undefined || r.autostart === false || ix.listing.get(i)?.kind === 'fails') return undefined;
@@ -1108,41 +1102,31 @@ class AlikeCallers {
         if (kt >= 0 && !keyed.relevant(ks, kt, rep, r.target)) continue;
       }
       kept.push(i);
-      // A rule of this caller alone stands by what it says (the next caller's own rule in its place says the same);
-      // any other rule by its place in the policy.
-      parts.push(r.source === rep ? `=${r.service} ${r.argument} ${r.target} ${r.action} ${r.redirect ?? ''}` : String(i));
     }
     let fid = this.focusIds.get(f);
     if (fid === undefined) this.focusIds.set(f, (fid = this.focusIds.size));
     const info = cls.info;
-    this.kept = kept;
-    return `${ks}|${fid}|${info.type}|${info.defaultDispvm ?? ''}|${info.templateForDispvms ? 1 : 0}|${parts.join('|')}`;
+    return `${ks}|${fid}|${info.type}|${info.defaultDispvm ?? ''}|${info.templateForDispvms ? 1 : 0}|${kept.join(',')}`;
   }
 
-  /**
-   * Emits, with `caller` as the source, the channels of the class analysed
-   * under `key` (the last `key` asked), each decided by the rule in the same
-   * place of the caller's own plan; false when there is none yet.
-   */
+  /** Emits, with `caller` as the source, the channels of the class analysed under `key`; false when there is none yet. */
   copy(key: string, caller: string, out: Channel[], onChannel: ((c: Channel) => void) | undefined): boolean {
     const at = this.seen.get(key);
     if (!at) return false;
     // Calls between two qubes of the key that matter: the first caller's channels may reach the next one, which cannot call itself.
     const k0 = this.keyed.of(caller);
     if (this.keyed.relevant(k0, k0, at.caller, caller)) return false;
-    const place = new Map<number, number>();
-    at.kept.forEach((i, n) => place.set(i, this.kept[n]!));
     for (let k = at.from; k < at.to; k++) {
-      const channel: Channel = { ...out[k], sources: [caller], rule: place.get(out[k].rule) ?? out[k].rule };
+      const channel: Channel = { ...out[k], sources: [caller] };
       out.push(channel);
       onChannel?.(channel);
     }
     return true;
   }
 
-  /** The channels `out[from, to)` are those of `caller`'s class, analysed under `key` (the last `key` asked). */
+  /** The channels `out[from, to)` are those of `caller`'s class, analysed under `key`. */
   found(key: string, caller: string, from: number, to: number): void {
-    if (!this.seen.has(key)) this.seen.set(key, { caller, kept: this.kept, from, to });
+    if (!this.seen.has(key)) this.seen.set(key, { caller, from, to });
   }
 }
 

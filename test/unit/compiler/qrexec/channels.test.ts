@@ -98,7 +98,7 @@ test('with a key, callers alike but for rules to qubes they may not reach get th
   t.false(all.some((l) => /: (\w+) -> \1$/.test(l)), 'no qube calls itself');
 });
 
-test('with a key, callers whose own rules say the same in the same places get alike channels, each decided by its own rule', (t) => {
+test('with a key, callers whose own rules say the same get alike channels, each decided by its own rule', (t) => {
   const text = 's.A * a @tag:t allow\ns.A * b @tag:t allow\ns.A * @anyvm @anyvm deny';
   const key = (q: string) => (q === 'c' ? 'C' : 'rest');
   const cs = find(text, { key, relevant: (s, t) => key(s) !== key(t) });
