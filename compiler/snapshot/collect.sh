@@ -116,6 +116,12 @@ while IFS='|' read -r q class state _rest; do
     rm -f "whonix/$q/$sub.list"
   done
 done < qvm-ls.txt
+# The gateways started above run now: the listing records the machine as the
+# script leaves it (a later recording, such as provision.sh --plan makes, sees
+# them running too).
+if [ "$start_gateways" = 1 ]; then
+  qvm-ls --raw-data --fields "$fields" > qvm-ls.txt
+fi
 
 release=$(head -n 1 "$release_file" 2>/dev/null || printf unknown)
 {

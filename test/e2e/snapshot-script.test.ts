@@ -76,6 +76,11 @@ toolTest('a halted gateway is skipped and said so; --start-gateways reads it', [
   t.is(s.status, 0, s.stderr);
   t.true(s.log.some((l) => l.startsWith('qvm-run --pass-io --no-gui --quiet --autostart sd-whonix ')));
   t.deepEqual(readSnapshot(s.out, nodeHost).state.skippedGateways, []);
+  // The header says the gateways were started, and the qubes are listed again after.
+  t.true(readSnapshot(s.out, nodeHost).state.startedGateways);
+  t.false(readSnapshot(r.out, nodeHost).state.startedGateways);
+  t.is(s.log.filter((l) => l.startsWith('qvm-ls ')).length, 2);
+  t.is(r.log.filter((l) => l.startsWith('qvm-ls ')).length, 1);
   // Without /etc/qubes-release (not a Qubes machine), the header says so.
   t.is(readSnapshot(s.out, nodeHost).state.release, 'unknown');
 });

@@ -7,7 +7,7 @@
  * the plan changes, leaving exactly what a full run leaves (ownership
  * record included).
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -59,9 +59,9 @@ function copyOf(m: Machine): Machine {
 }
 
 /** The snapshot of `m` taken by the snapshot script the compile output ships, and the plan file of the changed policy on it. */
-function planOnMachine(t: ExecutionContext, m: Machine): { snapshot: string; file: string; human: string; visit: readonly string[]; unvisited: readonly string[] } {
+function planOnMachine(t: ExecutionContext, m: Machine, ...snapshotArgs: string[]): { snapshot: string; file: string; human: string; visit: readonly string[]; unvisited: readonly string[] } {
   const snapshot = path.join(mkdtempSync(path.join(m.dir, 'plan-')), 'snapshot');
-  const c = run('sh', [path.join(m.out, 'qubes/snapshot.sh'), snapshot], { env: m.env, cwd: '/' });
+  const c = run('sh', [path.join(m.out, 'qubes/snapshot.sh'), ...snapshotArgs, snapshot], { env: m.env, cwd: '/' });
   t.is(c.status, 0, c.stdout + c.stderr);
   const r = plan(entry, { host: overlayHost(new Map([[entry, changed]]), nodeHost), snapshot });
   t.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
@@ -170,4 +170,15 @@ toolTest('a plan made for another provision.sh, or not a plan file, is refused b
   t.deepEqual(log(m).filter((l) => l.startsWith('MUTATE ')), []);
   const usage = provision(m, '--only-changes');
   t.is(usage.status, 2, '--only-changes needs --plan');
+});
+
+toolTest('a plan made on a snapshot that started a halted gateway: provision.sh records the machine the same way, and finds it unchanged', tools, async (t) => {
+  const m = await machine(t);
+  // The gateway is shut down; the snapshot script starts it to read its files.
+  rmSync(path.join(m.state, 'qubes', 'sys-whonix', 'running'));
+  const p = planOnMachine(t, m, '--start-gateways');
+  t.regex(readFileSync(p.file, 'utf8'), /^start-gateways yes$/m);
+  const r = provision(m, '--plan', p.file, '--dry-run');
+  t.is(r.status, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /^qpc: the machine is as the plan's snapshot recorded it/m);
 });

@@ -773,7 +773,7 @@ verify 'whonix/source-web/torbrowser' 'aa5c49916130e7c83db67efda0d55207d4e998454
 verify 'whonix/sys-whonix/torrc.d/50_qpc.conf' '97515fc2c3bfcdcc6d8305a28a991a3d9b67adc426057b7b35269f3b00d36b5d'
 verify 'whonix/sys-whonix/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
 verify 'qubes/reload/sys-whonix.sh' '75db3292d812a785d1bd80f23c09628eec747773079d3a9f17483f400638ddef'
-verify 'qubes/snapshot.sh' 'feada22fda75aba99bf624da75258c9602857476e06422f496a8affaea87d33b'
+verify 'qubes/snapshot.sh' 'dc3d66f74234e472c620e6223898689dc2c8d978f419f52a63a75cdb2f641b83'
 if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"
 fi

@@ -778,7 +778,7 @@ verify 'qubes/reload/sys-whonix.sh' '75db3292d812a785d1bd80f23c09628eec747773079
 verify 'whonix/sys-whonix-2/torrc.d/50_qpc.conf' 'e7de94cda39aa1bdd33fa38bfec3469c3eae31879cb3370fed9c4ff4958aeb49'
 verify 'whonix/sys-whonix-2/whonix_firewall.d/50_qpc.conf' '8266234b0db22bb5d0eb66007f55c84c02ae67ac438289f3983c90fa9fb06b56'
 verify 'qubes/reload/sys-whonix-2.sh' 'b41ea8a792d1c25efc0af86339fc49f1deba6af1a1fde50a504638f0f0a8eecd'
-verify 'qubes/snapshot.sh' 'feada22fda75aba99bf624da75258c9602857476e06422f496a8affaea87d33b'
+verify 'qubes/snapshot.sh' 'dc3d66f74234e472c620e6223898689dc2c8d978f419f52a63a75cdb2f641b83'
 if [ "$dry_run" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root in dom0 (sudo sh $0): qubes-policy and the policy directory need root"
 fi
