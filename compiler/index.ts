@@ -357,7 +357,7 @@ export function verifyImport(dir: string, importedText: string, opts: { host?: C
 }
 
 /** `qpc plan`: what provisioning would change on a recorded machine, as immer's patches (compiler/plan/, docs/plan.md). */
-import { makePlan, viewOfSnapshot, viewOfSystemInfo, type Plan, type ProvisionFacts, type MachineSource, type MachineView } from './plan/index.js';
+import { makePlan, sourceOfSnapshot, viewOfSnapshot, viewOfSystemInfo, type Plan, type ProvisionFacts, type MachineSource, type MachineView } from './plan/index.js';
 import { freeze } from 'immer';
 import { identityTags as provisionIdentityTags, prefsOf as provisionPrefs, provisioningOrder, QUBES_DEFAULT, whonixMarkers } from '../targets/provision/plan.js';
 import { collectInputs as provisionInputs } from '../targets/provision/inputs.js';
@@ -413,7 +413,7 @@ export function plan(entry: string, opts: PlanOptions): PlanResult {
       ds.push(...s.diagnostics);
       if (s.state.format !== 0) {
         base = viewOfSnapshot(s.state);
-        machine = { coverage: 'snapshot', stateHash: s.state.stateHash, date: s.state.date, release: s.state.release, skippedGateways: s.state.skippedGateways, manifest: s.state.manifest, startedGateways: s.state.startedGateways };
+        machine = sourceOfSnapshot(s.state);
       }
     } else if (opts.systemInfo !== undefined) {
       const r = readSystemInfoFile(opts.systemInfo, host);

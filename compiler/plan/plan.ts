@@ -12,6 +12,7 @@ import { applyPolicy, gatewayFileKey, type PlanInput } from './desired.js';
 import { leftAlone, recordKnown, staleItems, type StaleItem } from './stale.js';
 import { unifiedDiff } from './diff.js';
 import type { Coverage, MachineView, PrefView, QubeView } from './state.js';
+import type { MachineState } from '../snapshot/read.js';
 
 enablePatches();
 
@@ -28,6 +29,11 @@ export interface MachineSource {
   readonly manifest?: string;
   /** The snapshot script ran with `--start-gateways`: provision.sh --plan records the machine so again. */
   readonly startedGateways?: boolean;
+}
+
+/** Where a snapshot's machine came from, as the plan and its plan file carry it. */
+export function sourceOfSnapshot(s: MachineState): MachineSource {
+  return { coverage: 'snapshot', stateHash: s.stateHash, date: s.date, release: s.release, skippedGateways: s.skippedGateways, manifest: s.manifest, startedGateways: s.startedGateways };
 }
 
 /** A property's value before and after: null before when the machine did not record it (or the qube is new). */

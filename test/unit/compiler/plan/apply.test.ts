@@ -14,7 +14,7 @@ import type { ExecutionContext } from 'ava';
 import { nodeHost, overlayHost, plan, planFile, renderPlan } from '../../../../compiler/index.js';
 import { sha256 } from '../../../../compiler/hash.js';
 import { run, toolTest } from '../../../helpers/tools.js';
-import { compileInto, dump, seed } from './dom0.js';
+import { compileInto, dom0At, dump, seed } from './dom0.js';
 import { basePolicy, recorded } from './machine.js';
 
 const { view } = recorded('qubes-4.2-whonix');
@@ -53,9 +53,7 @@ async function machine(t: ExecutionContext): Promise<Machine> {
 function copyOf(m: Machine): Machine {
   const dir = mkdtempSync(path.join(tmpdir(), 'qpc-plan-apply-'));
   cpSync(m.dir, dir, { recursive: true, verbatimSymlinks: true });
-  const at = (p: string) => path.join(dir, path.relative(m.dir, p));
-  const env = { ...m.env, PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: at(m.state), QPC_POLICY_DIR: at(m.policyDir), QPC_STATE_DIR: at(m.env.QPC_STATE_DIR!) };
-  return { dir, env, state: at(m.state), policyDir: at(m.policyDir), out: at(m.out) };
+  return { dir, ...dom0At(dir), out: path.join(dir, path.relative(m.dir, m.out)) };
 }
 
 /** The snapshot of `m` taken by the snapshot script the compile output ships, and the plan file of the changed policy on it. */

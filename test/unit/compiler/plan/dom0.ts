@@ -62,7 +62,14 @@ export function seed(dir: string, view: MachineView): { env: NodeJS.ProcessEnv; 
   mkdirSync(path.join(state, 'global'), { recursive: true });
   for (const [k, p] of Object.entries(view.globalPrefs)) writeFileSync(path.join(state, 'global', k), p.value ?? '');
   writeFileSync(path.join(state, 'log'), '');
-  const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: state, QPC_POLICY_DIR: policyDir, QPC_STATE_DIR: path.join(dir, 'var-lib-qpc') };
+  return dom0At(dir);
+}
+
+/** The stand-in dom0 `seed` laid out in `dir` (or a copy of it): the environment its tools and scripts run in, its state and its policy directory. */
+export function dom0At(dir: string): { env: NodeJS.ProcessEnv; state: string; policyDir: string } {
+  const state = path.join(dir, 'state');
+  const policyDir = path.join(dir, 'policy.d');
+  const env = { ...process.env, PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH ?? ''}`, QPC_FAKE_STATE: state, QPC_POLICY_DIR: policyDir, QPC_STATE_DIR: path.join(dir, 'var-lib-qpc') };
   return { env, state, policyDir };
 }
 

@@ -11,6 +11,7 @@ import { nodeHost, overlayHost, readSnapshot } from '../../../../compiler/index.
 import { planOn, viewOfSnapshot, type MachineSource, type MachineView, type PlanResult } from '../../../../compiler/index.js';
 import { sha256 } from '../../../../compiler/hash.js';
 import { ownedLine } from '../../../../compiler/snapshot/read.js';
+import { sourceOfSnapshot } from '../../../../compiler/plan/plan.js';
 
 /**
  * The policy the plan's tests provision the recorded machine qubes-4.2-whonix
@@ -66,7 +67,7 @@ export function recorded(name: string): { view: MachineView; source: MachineSour
   const r = readSnapshot(fixture(name), nodeHost);
   if (r.diagnostics.length > 0) throw new Error(`fixture ${name}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   const s = r.state;
-  return { view: viewOfSnapshot(s), source: { coverage: 'snapshot', stateHash: s.stateHash, date: s.date, release: s.release, skippedGateways: s.skippedGateways, manifest: s.manifest, startedGateways: s.startedGateways } };
+  return { view: viewOfSnapshot(s), source: sourceOfSnapshot(s) };
 }
 
 /** The plan of the policy `text` (as `plan-test.qpol`, without a lock file: its ports are allocated afresh, the same way each time) on `view`. */
